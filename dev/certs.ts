@@ -1,0 +1,42 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+
+export interface DevCertificate {
+  readonly certPath: string;
+  readonly keyPath: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * The local stack's TLS certificate (localhost, 127.0.0.1, ::1), made on first use and kept
+ * in `dir`. Node processes trust it through NODE_EXTRA_CA_CERTS, which Node reads only at
+ * start: so whoever starts a process that talks to the local HTTPS servers sets it first.
+ */
+export async function ensureDevCertificate(dir: string): Promise<DevCertificate> {
+  const certPath = join(dir, 'dev-cert.pem');
+  const keyPath = join(dir, 'dev-key.pem');
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    mkdirSync(dir, { recursive: true });
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      notAfterDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
+      extensions: [
+        { name: 'basicConstraints', cA: true },
+        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+      ],
+    });
+    writeFileSync(keyPath, pems.private, { mode: 0o600 });
+    writeFileSync(certPath, pems.cert);
+  }
+  return { certPath, keyPath, cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+}
+
+/** Where the project keeps local state (git-ignored). */
+export function devStateDir(projectRoot: string): string {
+  return join(projectRoot, '.dev');
+}

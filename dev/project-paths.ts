@@ -1,0 +1,19 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** The project's root: the folder holding package.json above this compiled file. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** Microsoft's EWS schema: EWS_SCHEMA_DIR, else ../shared/ews-schema beside the project; undefined when absent. */
+export function ewsSchemaDir(): string | undefined {
+  const candidates = [process.env.EWS_SCHEMA_DIR, resolve(projectRoot(), '..', 'shared', 'ews-schema')];
+  return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'ews-validate.xsd')));
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { SecretString } from '../logging/secret-string';
+import { ConfigurationError } from './errors';
+import { SETTINGS } from './settings-catalogue';
+
+export type ConnectorEnvironment = 'production' | 'development';
+
+export type StorageConfig =
+  | { readonly kind: 'connectionString'; readonly connectionString: SecretString }
+  | {
+      readonly kind: 'identity';
+      readonly accountName: string;
+      readonly tableEndpoint: string;
+      readonly queueEndpoint: string;
+      readonly managedIdentityClientId?: string;
+    };
+
+export interface AppConfig {
+  readonly environment: ConnectorEnvironment;
+  readonly publicBaseUrl: string;
+  readonly storage: StorageConfig;
+  readonly keyVault: { readonly url: string };
+  readonly identity: {
+    readonly clientId: string;
+    readonly tenantId?: string;
+    readonly clientSecret?: SecretString;
+    readonly authorityHost: string;
+  };
+  readonly adminApi: { readonly audience: string; readonly tenantId: string };
+  readonly connectorApp: { readonly clientId: string };
+  readonly ews: { readonly defaultUrl: string };
+  readonly sync: { readonly timeBudgetInMs: number };
+}
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
+const anyHttpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+function defaultOf(name: string): string | undefined {
+  return SETTINGS.find((s) => s.name === name)?.defaultValue;
+}
+
+const settingsSchema = z
+  .object({
+    CONNECTOR_ENVIRONMENT: z.enum(['production', 'development']).default('production'),
+    PUBLIC_BASE_URL: anyHttpUrl,
+    AzureWebJobsStorage: z.string().optional(),
+    AzureWebJobsStorage__accountName: z.string().regex(/^[a-z0-9]{3,24}$/, 'must be a storage account name').optional(),
+    AzureWebJobsStorage__clientId: z.string().optional(),
+    AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
+    AzureWebJobsStorage__queueServiceUri: httpsUrl.optional(),
+    KEY_VAULT_URL: httpsUrl,
+    AZURE_CLIENT_ID: nonEmpty,
+    AZURE_TENANT_ID: z.string().optional(),
+    AZURE_CLIENT_SECRET: z.string().optional(),
+    AZURE_AUTHORITY_HOST: httpsUrl.default(defaultOf('AZURE_AUTHORITY_HOST') ?? ''),
+    ADMIN_API_AUDIENCE: nonEmpty,
+    ADMIN_API_TENANT_ID: nonEmpty,
+    CONNECTOR_APP_CLIENT_ID: nonEmpty,
+    EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),
+    SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
+      ctx.addIssue({ code: 'custom', path: ['AzureWebJobsStorage__accountName'], message: 'set this (Azure) or AzureWebJobsStorage (local connection string)' });
+    }
+    if (s.AZURE_CLIENT_SECRET && !s.AZURE_TENANT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['AZURE_TENANT_ID'], message: 'required when AZURE_CLIENT_SECRET is set' });
+    }
+  });
+
+type Settings = z.infer<typeof settingsSchema>;
+
+function storageFrom(s: Settings): StorageConfig {
+  if (s.AzureWebJobsStorage) {
+    return { kind: 'connectionString', connectionString: new SecretString(s.AzureWebJobsStorage) };
+  }
+  const account = s.AzureWebJobsStorage__accountName ?? '';
+  return {
+    kind: 'identity',
+    accountName: account,
+    tableEndpoint: s.AzureWebJobsStorage__tableServiceUri ?? `https://${account}.table.core.windows.net`,
+    queueEndpoint: s.AzureWebJobsStorage__queueServiceUri ?? `https://${account}.queue.core.windows.net`,
+    managedIdentityClientId: s.AzureWebJobsStorage__clientId,
+  };
+}
+
+/** Validates the settings once; throws ConfigurationError naming every setting at fault. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
+  // Empty strings come from blank entries in local.settings.json; they mean "not set".
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = settingsSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigurationError(
+      parsed.error.issues.map((issue) => ({
+        setting: String(issue.path[0] ?? '(settings)'),
+        message: issue.code === 'invalid_type' && issue.input === undefined ? 'is required but not set' : issue.message,
+      })),
+    );
+  }
+  const s = parsed.data;
+  return {
+    environment: s.CONNECTOR_ENVIRONMENT,
+    publicBaseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, ''),
+    storage: storageFrom(s),
+    keyVault: { url: s.KEY_VAULT_URL },
+    identity: {
+      clientId: s.AZURE_CLIENT_ID,
+      tenantId: s.AZURE_TENANT_ID,
+      clientSecret: s.AZURE_CLIENT_SECRET ? new SecretString(s.AZURE_CLIENT_SECRET) : undefined,
+      authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ''),
+    },
+    adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
+    connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
+    ews: { defaultUrl: s.EWS_DEFAULT_URL },
+    sync: { timeBudgetInMs: s.SYNC_TIME_BUDGET_MS },
+  };
+}
+
+let cached: AppConfig | undefined;
+
+/** The process-wide configuration, validated on first use (at app start). */
+export function appConfig(): AppConfig {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Tests and the local host change settings between runs. */
+export function resetAppConfigForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,5 @@
+export { appConfig, loadConfig, resetAppConfigForTests } from './app-config';
+export type { AppConfig, StorageConfig, ConnectorEnvironment } from './app-config';
+export { ConfigurationError } from './errors';
+export { SETTINGS } from './settings-catalogue';
+export type { SettingDescription, SettingGroup } from './settings-catalogue';

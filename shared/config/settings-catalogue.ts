@@ -1,0 +1,53 @@
+/**
+ * Every app setting the product reads, described once. The configuration module validates
+ * against this catalogue, the README and local.settings.example.json document it, and the
+ * infrastructure test checks that the Bicep sets every setting marked `requiredInAzure`.
+ */
+export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent';
+
+export interface SettingDescription {
+  readonly name: string;
+  readonly group: SettingGroup;
+  readonly description: string;
+  /** The Bicep must set it on the Function App. */
+  readonly requiredInAzure: boolean;
+  /** The value local.settings.example.json carries (the local stack's value). */
+  readonly localExample?: string;
+  readonly defaultValue?: string;
+}
+
+export const SETTINGS: readonly SettingDescription[] = [
+  { name: 'CONNECTOR_ENVIRONMENT', group: 'runtime', requiredInAzure: true, defaultValue: 'production', localExample: 'development',
+    description: "'production' or 'development'. Development allows plain-http loopback EWS URLs and webhook targets on loopback; nothing else changes." },
+  { name: 'PUBLIC_BASE_URL', group: 'runtime', requiredInAzure: true, localExample: 'http://localhost:7071',
+    description: 'The public https origin of the Function App; consent callbacks and invitation links are built from it.' },
+  { name: 'AzureWebJobsStorage', group: 'storage', requiredInAzure: false,
+    localExample: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;',
+    description: 'Storage connection string (local development with Azurite only). In Azure the identity-based AzureWebJobsStorage__* settings are used instead.' },
+  { name: 'AzureWebJobsStorage__accountName', group: 'storage', requiredInAzure: true,
+    description: 'Storage account name for identity-based connections (Azure). Used when AzureWebJobsStorage is not set.' },
+  { name: 'AzureWebJobsStorage__credential', group: 'storage', requiredInAzure: true,
+    description: "'managedidentity' in Azure, so the Functions host and the app use the managed identity for storage." },
+  { name: 'AzureWebJobsStorage__clientId', group: 'storage', requiredInAzure: true,
+    description: 'Client ID of the user-assigned managed identity the Functions host uses for storage.' },
+  { name: 'KEY_VAULT_URL', group: 'keyVault', requiredInAzure: true, localExample: 'https://localhost:8443',
+    description: 'Key Vault URL. The only place secrets are kept.' },
+  { name: 'AZURE_CLIENT_ID', group: 'identity', requiredInAzure: true, localExample: 'c0ffee00-0000-4000-8000-00000000a99a',
+    description: "Client ID of the app's own identity: the user-assigned managed identity in Azure, the local stack's service principal locally." },
+  { name: 'AZURE_TENANT_ID', group: 'identity', requiredInAzure: false, localExample: '00000000-0000-4000-8000-000000000001',
+    description: "Tenant of the app's own identity when it signs in with a client secret (local development only)." },
+  { name: 'AZURE_CLIENT_SECRET', group: 'identity', requiredInAzure: false, localExample: 'local-dev-app-secret',
+    description: "Client secret of the app's own identity (local development only; in Azure the managed identity needs none)." },
+  { name: 'AZURE_AUTHORITY_HOST', group: 'identity', requiredInAzure: false, defaultValue: 'https://login.microsoftonline.com', localExample: 'https://localhost:8444',
+    description: 'Entra authority host for every token the app requests or validates.' },
+  { name: 'ADMIN_API_AUDIENCE', group: 'adminApi', requiredInAzure: true, localExample: 'api://exchange-connector',
+    description: 'Audience (application ID URI or client ID) that admin bearer tokens must carry.' },
+  { name: 'ADMIN_API_TENANT_ID', group: 'adminApi', requiredInAzure: true, localExample: '00000000-0000-4000-8000-000000000001',
+    description: "Entra tenant that issues admin tokens (the operator's tenant, where the admin app roles are assigned)." },
+  { name: 'CONNECTOR_APP_CLIENT_ID', group: 'consent', requiredInAzure: true, localExample: 'c0ffee00-0000-4000-8000-00000000c0de',
+    description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
+  { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',
+    description: 'EWS URL for app-only and delegated groups that do not name one.' },
+  { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
+    description: 'How long one sync invocation works before it enqueues a continuation.' },
+];

@@ -1,0 +1,54 @@
+import { QueueClient } from '@azure/storage-queue';
+import type { TokenCredential } from '@azure/identity';
+import type { StorageConfig } from '../config';
+
+/**
+ * A QueueClient from configuration: connection string locally (Azurite), the account's
+ * queue endpoint plus the app's managed identity in Azure. Queue names: 3-63 chars of
+ * lower-case letters, digits and single hyphens.
+ */
+export function createQueueClient(storage: StorageConfig, queueName: string, credential?: TokenCredential): QueueClient {
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(queueName)) throw new RangeError(`'${queueName}' is not a valid queue name`);
+  if (storage.kind === 'connectionString') {
+    return new QueueClient(storage.connectionString.reveal(), queueName);
+  }
+  if (!credential) throw new Error('A TokenCredential is required for identity-based queue storage');
+  return new QueueClient(`${storage.queueEndpoint.replace(/\/+$/, '')}/${queueName}`, credential);
+}
+
+/**
+ * Functions queue triggers expect base64 message text by default (host.json messageEncoding
+ * "base64"); the trigger then parses JSON into an object for the handler.
+ */
+export function encodeQueueMessage(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+}
+
+export function decodeQueueMessage(text: string): unknown {
+  return JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
+}
+
+export interface SendQueueMessageOptions {
+  /** Delay before the message becomes visible (0..7 days). */
+  readonly visibilityTimeoutInSeconds?: number;
+  readonly timeToLiveInSeconds?: number;
+}
+
+/** Sends `value` as a base64 JSON message, creating the queue on first use. */
+export async function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
+  const text = encodeQueueMessage(value);
+  // Queue messages are capped at 64 KiB of (base64) text.
+  if (text.length > 64 * 1024) throw new RangeError('queue message exceeds 64 KiB once encoded');
+  const send = () =>
+    client.sendMessage(text, {
+      ...(options.visibilityTimeoutInSeconds !== undefined ? { visibilityTimeout: options.visibilityTimeoutInSeconds } : {}),
+      ...(options.timeToLiveInSeconds !== undefined ? { messageTimeToLive: options.timeToLiveInSeconds } : {}),
+    });
+  try {
+    return (await send()).messageId;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    await client.createIfNotExists();
+    return (await send()).messageId;
+  }
+}

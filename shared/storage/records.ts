@@ -1,0 +1,127 @@
+/**
+ * The records the admin API manages, as stored. They hold no secrets: credentials are kept in
+ * Key Vault and only referenced here (secret name, version, dates).
+ */
+
+export type TenantStatus = 'active' | 'suspended';
+
+export interface TenantRecord {
+  readonly id: string;
+  readonly displayName: string;
+  /** The customer's Entra tenant, where one is known (app-only and delegated access). */
+  readonly entraTenantId?: string;
+  readonly status: TenantStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type MailboxAccessType = 'impersonation' | 'appOnly' | 'delegated';
+export type SyncFolderKind = 'mail' | 'calendar' | 'contacts' | 'tasks';
+export type EwsAuthScheme = 'basic' | 'ntlm';
+
+/**
+ * Where changes go. A slot the delivery work fills in: add fields to these variants (or new
+ * variants) as delivery grows; the admin API validates what it knows.
+ */
+export type DeliveryTarget =
+  | { readonly kind: 'webhook'; readonly url: string }
+  | { readonly kind: 'queue'; readonly queueName: string; readonly connection?: string };
+
+/** What the first sync of a mailbox does with items that already exist. */
+export type InitialSyncPolicy =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'since'; readonly since: string };
+
+export interface ImpersonationSettings {
+  /** Service account logon (UPN, DOMAIN\\user or SMTP address). */
+  readonly serviceAccount: string;
+  readonly authScheme: EwsAuthScheme;
+}
+
+export interface AppOnlySettings {
+  readonly entraTenantId: string;
+  readonly clientId: string;
+}
+
+export type CredentialKind = 'password' | 'clientSecret' | 'certificate';
+
+/** Where a group's credential lives in Key Vault, and facts about it that are not secret. */
+export interface CredentialReference {
+  readonly kind: CredentialKind;
+  readonly secretName: string;
+  readonly secretVersion: string;
+  readonly updatedAt: string;
+  readonly expiresOn?: string;
+  /** SHA-1 thumbprint (hex) of a certificate credential: public, needed for client assertions. */
+  readonly certificateThumbprint?: string;
+}
+
+export interface GroupRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly name: string;
+  /** The customer's own identifier for the group; unique in the tenant, fixed at creation. */
+  readonly externalId: string;
+  readonly mailboxAccessType: MailboxAccessType;
+  /** Absent: the configured default (config.ews.defaultUrl). */
+  readonly ewsUrl?: string;
+  readonly impersonation?: ImpersonationSettings;
+  readonly appOnly?: AppOnlySettings;
+  readonly folders: readonly SyncFolderKind[];
+  readonly pollIntervalMinutes: number;
+  readonly delivery?: DeliveryTarget;
+  readonly initialSync: InitialSyncPolicy;
+  readonly enabled: boolean;
+  readonly credential?: CredentialReference;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type MailboxStatus = 'pending' | 'ok' | 'error' | 'needsReauthentication' | 'disabled';
+
+export interface MailboxError {
+  readonly code: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+/** Running totals the sync keeps per mailbox. */
+export interface MailboxSyncCounts {
+  readonly created: number;
+  readonly updated: number;
+  readonly deleted: number;
+}
+
+export interface MailboxRecord {
+  readonly tenantId: string;
+  readonly groupId: string;
+  /** Lower-cased primary SMTP address: the mailbox's key in its group. */
+  readonly smtpAddress: string;
+  readonly displayName?: string;
+  /** The customer's user or employee ID for this mailbox. */
+  readonly userId?: string;
+  readonly enabled: boolean;
+  /** Written by the sync, read-only through the admin API. */
+  readonly status: MailboxStatus;
+  readonly lastError?: MailboxError;
+  readonly lastSuccessfulSyncAt?: string;
+  readonly counts: MailboxSyncCounts;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export type AuditDetailValue = string | number | boolean | null;
+
+export interface AuditRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly at: string;
+  readonly actor: { readonly objectId: string; readonly name: string };
+  /** e.g. 'tenant.created', 'group.updated', 'credentials.set'. */
+  readonly action: string;
+  /** The resource path, e.g. /tenants/{t}/groups/{g}. */
+  readonly target: string;
+  /** What changed: field names and non-secret values only. */
+  readonly details: Readonly<Record<string, AuditDetailValue>>;
+}

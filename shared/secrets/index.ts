@@ -7,6 +7,7 @@ export type {
   SecretReference,
   SecretStore,
   SecretStoreOptions,
+  SecretSummary,
   SetSecretOptions,
   UpdateSecretPropertiesOptions,
 } from './secret-store';

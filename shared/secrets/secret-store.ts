@@ -16,10 +16,9 @@ import {
 } from './errors';
 import { assertValidSecretName } from './secret-names';
 
-/** What the vault says about one version of a secret. Holds no value. */
-export interface SecretReference {
+/** What the vault says about a secret (its latest version, as listed). Holds no value. */
+export interface SecretSummary {
   readonly name: string;
-  readonly version: string;
   readonly enabled: boolean;
   readonly createdAt?: Date;
   readonly updatedAt: Date;
@@ -28,6 +27,11 @@ export interface SecretReference {
   readonly notBefore?: Date;
   readonly contentType?: string;
   readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** What the vault says about one version of a secret. Holds no value. */
+export interface SecretReference extends SecretSummary {
+  readonly version: string;
 }
 
 /** A value with what the vault says about it. */
@@ -89,7 +93,8 @@ export interface SecretStore {
   /** Like getSecret, but undefined when the secret does not exist. */
   findSecret(name: string, options?: GetSecretOptions): Promise<SecretString | undefined>;
   updateSecretProperties(name: string, version: string, options: UpdateSecretPropertiesOptions): Promise<SecretReference>;
-  listSecrets(options?: ListSecretsOptions): AsyncIterableIterator<SecretReference>;
+  /** Every secret (not deleted ones), described by its latest version; Key Vault lists no versions here. */
+  listSecrets(options?: ListSecretsOptions): AsyncIterableIterator<SecretSummary>;
   /** Every version of a secret (none for an unknown name), following the vault's pages. */
   listVersions(name: string): AsyncIterableIterator<SecretReference>;
   /** Soft-deletes every version and waits until the vault reports it deleted; undefined when there was nothing to delete. */
@@ -182,10 +187,10 @@ class KeyVaultSecretStore implements SecretStore {
     return toReference(properties);
   }
 
-  async *listSecrets(options: ListSecretsOptions = {}): AsyncIterableIterator<SecretReference> {
+  async *listSecrets(options: ListSecretsOptions = {}): AsyncIterableIterator<SecretSummary> {
     const prefix = options.namePrefix?.toLowerCase();
     for await (const properties of this.iterate('list', undefined, () => this.client.listPropertiesOfSecrets())) {
-      if (prefix === undefined || properties.name.toLowerCase().startsWith(prefix)) yield toReference(properties);
+      if (prefix === undefined || properties.name.toLowerCase().startsWith(prefix)) yield toSummary(properties);
     }
   }
 
@@ -254,9 +259,12 @@ class KeyVaultSecretStore implements SecretStore {
 
 function toReference(properties: SecretProperties): SecretReference {
   if (!properties.version) throw new SecretStoreError('SecretRequestRejected', `Key Vault described secret "${properties.name}" without a version.`);
+  return { ...toSummary(properties), version: properties.version };
+}
+
+function toSummary(properties: SecretProperties): SecretSummary {
   return {
     name: properties.name,
-    version: properties.version,
     enabled: properties.enabled ?? true,
     createdAt: properties.createdOn,
     updatedAt: properties.updatedOn ?? properties.createdOn ?? new Date(0),

@@ -215,6 +215,26 @@ describe('local Key Vault token verification', () => {
   });
 });
 
+describe('local Key Vault purge schedule', () => {
+  test('a deleted secret is purged on its scheduled date and its name is free again', async () => {
+    let now = new Date('2026-01-01T00:00:00Z');
+    const vault = await startTestVault({ recoverableDays: 7, clock: () => now });
+    try {
+      const client = clientFor(vault);
+      await client.setSecret('short-lived', 'x');
+      const deleted = await (await client.beginDeleteSecret('short-lived')).pollUntilDone();
+      assert.equal(deleted.scheduledPurgeDate?.toISOString(), '2026-01-08T00:00:00.000Z');
+      now = new Date('2026-01-07T23:59:59Z');
+      assert.equal((await client.getDeletedSecret('short-lived')).name, 'short-lived', 'still recoverable the day before');
+      now = new Date('2026-01-08T00:00:00Z');
+      assert.equal((await errorFrom(() => client.getDeletedSecret('short-lived'))).statusCode, 404);
+      await client.setSecret('short-lived', 'y');
+    } finally {
+      await vault.server.close();
+    }
+  });
+});
+
 describe('local Key Vault persistence', () => {
   test('secrets, versions and soft-deleted secrets survive a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kv-persist-'));

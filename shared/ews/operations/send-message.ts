@@ -1,0 +1,58 @@
+import { BodyType, EmailAddress, EmailMessage, FolderId, Mailbox, MessageBody, WellKnownFolderName } from 'ews-javascript-api';
+import { EwsConfigurationError } from '../errors';
+import type { MailboxClient } from '../mailbox-client';
+
+export interface OutgoingAttachment {
+  readonly name: string;
+  readonly contentType: string;
+  readonly contentBase64: string;
+}
+
+export interface OutgoingMessage {
+  readonly to: readonly string[];
+  readonly cc?: readonly string[];
+  readonly bcc?: readonly string[];
+  readonly subject: string;
+  readonly body: { readonly contentType: 'html' | 'text'; readonly content: string };
+  readonly attachments?: readonly OutgoingAttachment[];
+}
+
+const SMTP_ADDRESS = /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function checkMessage(message: OutgoingMessage): void {
+  const recipients = [...message.to, ...(message.cc ?? []), ...(message.bcc ?? [])];
+  if (recipients.length === 0) throw new EwsConfigurationError('InvalidArgument', 'A message needs at least one recipient.');
+  const bad = recipients.find((address) => !SMTP_ADDRESS.test(address));
+  if (bad !== undefined) throw new EwsConfigurationError('InvalidArgument', `Not an SMTP address: ${bad}`);
+  for (const attachment of message.attachments ?? []) {
+    if (!attachment.name) throw new EwsConfigurationError('InvalidArgument', 'Every attachment needs a name.');
+    if (attachment.contentBase64.length % 4 !== 0 || !BASE64.test(attachment.contentBase64)) {
+      throw new EwsConfigurationError('InvalidArgument', `Attachment ${attachment.name} is not valid base64.`);
+    }
+  }
+}
+
+/**
+ * Sends from the client's mailbox and keeps a copy in its Sent Items (CreateItem, MessageDisposition
+ * SendAndSaveCopy). With attachments ews-javascript-api saves a draft first (CreateItem SaveOnly,
+ * CreateAttachment, SendItem), as the EWS Managed API does; if that sequence fails half way a draft may remain.
+ * Not idempotent: a retry after an ambiguous failure (timeout) can send twice.
+ */
+export async function sendMessage(client: MailboxClient, message: OutgoingMessage): Promise<void> {
+  checkMessage(message);
+  await client.execute('CreateItem', async (service) => {
+    const email = new EmailMessage(service);
+    email.Subject = message.subject;
+    email.Body = new MessageBody(message.body.contentType === 'html' ? BodyType.HTML : BodyType.Text, message.body.content);
+    for (const address of message.to) email.ToRecipients.Add(address);
+    for (const address of message.cc ?? []) email.CcRecipients.Add(address);
+    for (const address of message.bcc ?? []) email.BccRecipients.Add(address);
+    // Delegated access may send from a shared mailbox: name it, or Exchange sends as the signed-in user.
+    if (client.access === 'delegated') email.From = new EmailAddress(client.mailbox);
+    for (const attachment of message.attachments ?? []) {
+      email.Attachments.AddFileAttachment(attachment.name, attachment.contentBase64).ContentType = attachment.contentType;
+    }
+    await email.SendAndSaveCopy(new FolderId(WellKnownFolderName.SentItems, new Mailbox(client.mailbox)));
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The HTTP layer under ews-javascript-api. ews-javascript-api turns HTTP failures into a
+ * SoapFaultDetails that drops the headers (Retry-After, WWW-Authenticate) and the network error
+ * code; this transport keeps what the failed exchange really looked like so the classifier can
+ * name the failure. One transport serves one EWS call, so concurrent calls never mix records.
+ */
+import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
+
+/** What a failed HTTP exchange looked like: either the server's answer, or the network error. */
+export interface TransportFailure {
+  /** HTTP status when the server answered. */
+  readonly status: number | undefined;
+  /** Response headers, lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly bodyText: string | undefined;
+  /** Node/axios error code when no answer came (ECONNREFUSED, ECONNRESET, ECONNABORTED, ENOTFOUND, CERT_HAS_EXPIRED, ...). */
+  readonly networkCode: string | undefined;
+  readonly message: string | undefined;
+}
+
+type XhrResult = ReturnType<IXHRApi['xhr']>;
+
+export interface TransportSettings {
+  readonly timeoutInMs: number;
+  /** Headers sent with every request (Authorization for Basic/Bearer, X-AnchorMailbox, User-Agent). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** NTLM handshake credentials; the password is revealed only into the handshake. */
+  readonly ntlm?: { readonly username: string; readonly password: string };
+}
+
+export class RecordingTransport implements IXHRApi {
+  failure: TransportFailure | undefined;
+  readonly #inner: XhrApi;
+
+  constructor(settings: TransportSettings) {
+    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers } });
+    if (settings.ntlm) this.#inner.useNtlmAuthentication(settings.ntlm.username, settings.ntlm.password);
+  }
+
+  get apiName(): string {
+    return this.#inner.apiName;
+  }
+
+  async xhr(options: IXHROptions, progress?: (data: IXHRProgress) => void): XhrResult {
+    this.failure = undefined;
+    try {
+      return await this.#inner.xhr(options, progress);
+    } catch (thrown: unknown) {
+      this.failure = describeTransportFailure(thrown);
+      throw thrown;
+    }
+  }
+
+  xhrStream(options: IXHROptions, progress: (data: IXHRProgress) => void): XhrResult {
+    return this.#inner.xhrStream(options, progress);
+  }
+
+  disconnect(): void {
+    this.#inner.disconnect();
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function normaliseHeaders(raw: unknown): Record<string, string> {
+  if (!isRecord(raw)) return {};
+  // axios hands an AxiosHeaders instance; toJSON() gives its plain form.
+  const plain = typeof raw.toJSON === 'function' ? (raw.toJSON as () => unknown)() : raw;
+  const headers: Record<string, string> = {};
+  if (!isRecord(plain)) return headers;
+  for (const [name, value] of Object.entries(plain)) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+    else if (Array.isArray(value)) headers[name.toLowerCase()] = value.join(', ');
+    else if (typeof value === 'number') headers[name.toLowerCase()] = String(value);
+  }
+  return headers;
+}
+
+/** Reads what @ewsjs/xhr rejects with: a response-like object for non-200 answers, or the (mutated) axios error. */
+export function describeTransportFailure(thrown: unknown): TransportFailure {
+  if (!isRecord(thrown)) return { status: undefined, headers: {}, bodyText: undefined, networkCode: undefined, message: String(thrown) };
+  const isAxiosError = thrown.isAxiosError === true;
+  const status = !isAxiosError && typeof thrown.status === 'number' ? thrown.status : undefined;
+  const cause = isRecord(thrown.cause) ? thrown.cause : undefined;
+  const networkCode = typeof thrown.code === 'string' ? thrown.code : cause && typeof cause.code === 'string' ? cause.code : undefined;
+  return {
+    status,
+    headers: status === undefined ? {} : normaliseHeaders(thrown.headers),
+    bodyText: status !== undefined && typeof thrown.responseText === 'string' ? thrown.responseText : undefined,
+    networkCode: status === undefined ? networkCode : undefined,
+    message: typeof thrown.message === 'string' ? thrown.message : undefined,
+  };
+}

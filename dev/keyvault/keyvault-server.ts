@@ -119,8 +119,9 @@ class KeyVaultRequestHandler {
       reply = errorReply(error);
     }
     this.send(response, reply);
+    if (!this.options.onRequest) return;
     const errorCode = (reply.body as { error?: { code?: string } } | undefined)?.error?.code;
-    this.options.onRequest?.({ method, path: url.pathname, status: reply.status, ...(errorCode ? { errorCode } : {}) });
+    this.options.onRequest({ method, path: url.pathname, status: reply.status, ...(errorCode ? { errorCode } : {}) });
   }
 
   private async reply(method: string, url: URL, request: IncomingMessage): Promise<JsonReply> {
@@ -129,7 +130,7 @@ class KeyVaultRequestHandler {
     if (!url.searchParams.get('api-version')) {
       throw new KeyVaultServiceError(400, 'BadParameter', "The 'api-version' query parameter is missing.");
     }
-    const segments = url.pathname.split('/').slice(1).map((segment) => decodeURIComponent(segment));
+    const segments = url.pathname.split('/').slice(1).map(decodePathSegment);
     const vaultUrl = `https://${request.headers.host ?? 'localhost'}`;
     return this.route({ method, url, segments, vaultUrl, request });
   }
@@ -298,6 +299,14 @@ class KeyVaultRequestHandler {
     response
       .writeHead(reply.status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(payload)) })
       .end(payload);
+  }
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new KeyVaultServiceError(400, 'BadParameter', 'The request URI is malformed.');
   }
 }
 

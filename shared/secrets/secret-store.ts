@@ -5,6 +5,7 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient, type DeletedSecret, type SecretProperties } from '@azure/keyvault-secrets';
+import type { ConnectorEnvironment } from '../config';
 import { SecretString } from '../logging';
 import {
   SecretAccessDeniedError,
@@ -109,7 +110,7 @@ export interface SecretStore {
 
 export interface SecretStoreOptions {
   /** In production the SDK always checks that the challenge's resource matches the vault's domain. */
-  readonly environment?: 'production' | 'development';
+  readonly environment?: ConnectorEnvironment;
   /** How often delete and recover polls the vault until done (the SDK's default is 2000). */
   readonly pollIntervalInMs?: number;
 }

@@ -1,0 +1,37 @@
+// The only place the product keeps secrets (customer credentials, webhook signing keys,
+// per-user token caches, the connector app's client secret). RBAC mode: access is granted
+// by Azure role assignments, never by vault access policies.
+
+@description('Key Vault name: 3-24 letters, digits and hyphens.')
+param name string
+param location string
+param tags object = {}
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  name: name
+  location: location
+  tags: tags
+  properties: {
+    tenantId: subscription().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    // Purge protection cannot be switched off again; it keeps a deleted secret recoverable
+    // for the retention period even from someone holding Key Vault Administrator.
+    enablePurgeProtection: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+output id string = vault.id
+output name string = vault.name
+// No trailing slash (vaultUri has one): this value becomes KEY_VAULT_URL as it is.
+output uri string = 'https://${vault.name}${environment().suffixes.keyvaultDns}'

@@ -1,0 +1,174 @@
+// Exchange Connector: everything the product needs in one Azure resource group.
+// Subscription scope (as azd templates do) so one deployment creates the resource group too:
+//   az deployment sub create --location <region> --template-file infra/main.bicep --parameters ...
+// infra/deploy.sh and `azd up` both run it; docs/deployment.md explains every parameter.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('Environment name (azd AZURE_ENV_NAME), e.g. "prod" or "contoso-test". Part of every resource name and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for every resource; it must offer the Flex Consumption plan.')
+param location string
+
+@description('Resource group to create or update; empty = rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the deploying user or group: gets Key Vault Administrator on the vault so it can store the connector app\'s client secret. Empty = nobody.')
+param principalId string = ''
+
+@description('Kind of principalId; empty = User.')
+param principalType string = ''
+
+@minLength(1)
+@description('Client id of the product\'s multi-tenant Entra app (admin consent and per-user sign-in).')
+param connectorAppClientId string
+
+@description('Audience that admin API tokens must carry: the admin app\'s application ID URI or client id.')
+param adminApiAudience string = 'api://exchange-connector'
+
+@description('Entra tenant that issues admin tokens; empty = the tenant of this subscription.')
+param adminApiTenantId string = ''
+
+@allowed([
+  'production'
+  'development'
+])
+param connectorEnvironment string = 'production'
+
+@description('Public https origin when a custom domain fronts the app (no trailing slash); empty = the Function App\'s default host name.')
+param publicBaseUrl string = ''
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+// The routes the consent engineer registers; this file is the one place both read.
+var redirectRoutes = loadJsonContent('entra-redirect-routes.json')
+var routePrefix = loadJsonContent('../host.json').extensions.http.routePrefix
+var deploymentContainerName = 'app-package-${resourceToken}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+module identity 'core/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'core/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module keyVault 'core/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'core/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module roleAssignments 'core/role-assignments.bicep' = {
+  name: 'role-assignments'
+  scope: rg
+  params: {
+    appPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: empty(principalType) ? 'User' : principalType
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  // The host reaches storage and Key Vault as soon as it starts: grant the roles first.
+  dependsOn: [
+    roleAssignments
+  ]
+  params: {
+    name: 'func-${resourceToken}'
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: union(tags, {
+      'azd-service-name': 'api'
+    })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobServiceUri: storage.outputs.blobServiceUri
+    queueServiceUri: storage.outputs.queueServiceUri
+    tableServiceUri: storage.outputs.tableServiceUri
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultUrl: keyVault.outputs.uri
+    connectorEnvironment: connectorEnvironment
+    publicBaseUrl: publicBaseUrl
+    adminApiAudience: adminApiAudience
+    adminApiTenantId: empty(adminApiTenantId) ? tenant().tenantId : adminApiTenantId
+    connectorAppClientId: connectorAppClientId
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+  }
+}
+
+var baseUrl = functionApp.outputs.publicBaseUrl
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output KEY_VAULT_URL string = keyVault.outputs.uri
+output PUBLIC_BASE_URL string = baseUrl
+output ADMIN_API_URL string = '${baseUrl}/${routePrefix}/admin'
+output OPENAPI_URL string = '${baseUrl}/${routePrefix}/openapi.json'
+output CONSENT_CALLBACK_URL string = '${baseUrl}/${routePrefix}/${redirectRoutes.adminConsentCallback}'
+output INVITATION_CALLBACK_URL string = '${baseUrl}/${routePrefix}/${redirectRoutes.userSignInCallback}'
+output CONNECTOR_APP_CLIENT_ID string = connectorAppClientId

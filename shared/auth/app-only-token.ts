@@ -123,8 +123,32 @@ export async function acquireAppOnlyToken(options: AppOnlyTokenOptions, request:
     if (!result?.accessToken) throw new EntraAuthError('EntraError', 'Entra returned no access token.');
     return { token: new SecretString(result.accessToken), expiresOn: result.expiresOn ?? undefined, fromCache: result.fromCache };
   } catch (error: unknown) {
-    throw toEntraAuthError(error, { tenantId: options.tenantId, clientId: options.clientId });
+    const context = { tenantId: options.tenantId, clientId: options.clientId };
+    if (fieldOf(error, 'errorCode') === 'endpoints_resolution_error') throw await explainEndpointResolution(authorityFor(options), error, context);
+    throw toEntraAuthError(error, context);
   }
+}
+
+function fieldOf(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+/**
+ * MSAL reports any failure to read the tenant's OpenID configuration as endpoints_resolution_error,
+ * dropping Entra's answer. Asking once more ourselves tells "tenant not found" (AADSTS90002) from an outage.
+ */
+async function explainEndpointResolution(authority: URL, msalError: unknown, context: { tenantId: string; clientId: string }): Promise<EntraAuthError> {
+  try {
+    const response = await fetch(`${authority.href}/v2.0/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
+    const body: unknown = await response.json().catch(() => undefined);
+    const codes = fieldOf(body, 'error_codes');
+    if (!response.ok && Array.isArray(codes) && codes.length > 0) {
+      return toEntraAuthError({ errorCode: fieldOf(body, 'error'), errorNo: String(codes[0]), errorMessage: fieldOf(body, 'error_description'), status: response.status }, context);
+    }
+  } catch {
+    // Unreachable: fall through to MSAL's own classification (EntraUnavailable).
+  }
+  return toEntraAuthError(msalError, context);
 }
 
 /**

@@ -50,7 +50,27 @@ export interface AzuriteInstance {
 interface AzuriteServer {
   start(): Promise<void>;
   close(): Promise<void>;
-  readonly httpServer: { address(): { port: number } | string | null };
+  readonly httpServer: {
+    address(): { port: number } | string | null;
+    readonly listening: boolean;
+    once(event: 'close', listener: () => void): void;
+    closeAllConnections(): void;
+  };
+}
+
+/** How long close() lets open keep-alive connections finish before cutting them. */
+const CLOSE_GRACE_IN_MS = 2000;
+
+/**
+ * Azurite's close() resolves before its listener has closed (it stops the HTTP server in a
+ * later tick and lets connections drain), so wait for the server's own 'close' event.
+ */
+async function closeServer(server: AzuriteServer): Promise<void> {
+  const listenerClosed = server.httpServer.listening ? new Promise<void>((resolve) => server.httpServer.once('close', resolve)) : Promise.resolve();
+  await server.close();
+  const cutOff = setTimeout(() => server.httpServer.closeAllConnections(), CLOSE_GRACE_IN_MS);
+  await listenerClosed;
+  clearTimeout(cutOff);
 }
 
 type ServerConstructor<Config> = new (config: Config) => AzuriteServer;
@@ -146,7 +166,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Azurit
   const started = await Promise.allSettled(all.map((server) => server.start()));
   const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failure) {
-    await Promise.allSettled(all.map((server) => server.close()));
+    await Promise.allSettled(all.map(closeServer));
     throw new Error(`Azurite failed to start: ${String((failure.reason as Error)?.message ?? failure.reason)}`, { cause: failure.reason });
   }
 
@@ -168,7 +188,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Azurit
     tableEndpoint,
     ports: actual,
     close: () => {
-      closing ??= Promise.all(all.map((server) => server.close())).then(() => undefined);
+      closing ??= Promise.all(all.map(closeServer)).then(() => undefined);
       return closing;
     },
   };

@@ -105,7 +105,8 @@ function constraintFor(spec: string): Constraint {
     }
     case 'regex': {
       if (args === undefined) throw new RouteTemplateError('Route constraint regex() needs a pattern');
-      const pattern = new RegExp(args, 'i');
+      // Route templates escape braces by doubling them: regex(^\\d{{4}}$) means ^\\d{4}$.
+      const pattern = new RegExp(args.replace(/\{\{/g, '{').replace(/\}\}/g, '}'), 'i');
       return (v) => pattern.test(v);
     }
     default:

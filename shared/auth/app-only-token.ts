@@ -72,6 +72,13 @@ function credentialVersion(options: AppOnlyTokenOptions): string {
   return createHash('sha256').update(material).digest('base64url').slice(0, 22);
 }
 
+/** MSAL wants bare hex; accept the colon-separated form certificate tools print. */
+function hexThumbprint(thumbprint: string): string {
+  const hex = thumbprint.replace(/[:\s]/g, '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new EntraAuthError('InvalidClientCertificate', 'The certificate thumbprint must be the SHA-256 thumbprint in hex (64 hex digits).');
+  return hex;
+}
+
 function msalConfiguration(options: AppOnlyTokenOptions, authority: URL): Configuration {
   const credential = options.credential;
   return {
@@ -84,7 +91,7 @@ function msalConfiguration(options: AppOnlyTokenOptions, authority: URL): Config
         ? { clientSecret: credential.secret.reveal() }
         : {
             clientCertificate: {
-              thumbprintSha256: credential.thumbprintSha256,
+              thumbprintSha256: hexThumbprint(credential.thumbprintSha256),
               privateKey: credential.privateKeyPem.reveal(),
               ...(credential.x5c ? { x5c: credential.x5c } : {}),
             },

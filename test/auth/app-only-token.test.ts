@@ -1,9 +1,11 @@
 /** App-only tokens through MSAL against the local Entra-compatible identity provider. */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, beforeEach, test } from 'node:test';
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import { decodeJwt } from 'jose';
+import { generate } from 'selfsigned';
 import { acquireAppOnlyToken, appOnlyEwsCredential, clearAppOnlyTokenCache, type AppOnlyTokenOptions } from '../../shared/auth/app-only-token';
 import { EntraAuthError } from '../../shared/auth/entra-errors';
 import { SecretString } from '../../shared/logging';
@@ -83,6 +85,20 @@ test('a consented app gets an EWS token for the customer tenant, and the second 
   const forced = await acquireAppOnlyToken(options(), { forceRefresh: true });
   assert.equal(forced.fromCache, false);
   assert.equal(requests.filter((r) => r.endsWith('/oauth2/v2.0/token')).length, 2);
+});
+
+test('a certificate credential (private key + SHA-256 thumbprint) gets a token; an unregistered one → InvalidClientCertificate', async () => {
+  const registered = await generate([{ name: 'commonName', value: 'connector-app' }], { keySize: 2048, algorithm: 'sha256' });
+  idp.control.addCertificate(DEMO_IDENTITY.connectorApp.clientId, { certificatePem: registered.cert });
+  const thumbprintSha256 = new X509Certificate(registered.cert).fingerprint256; // colon-separated hex, as tools print it
+  const token = await acquireAppOnlyToken(options({ credential: { kind: 'certificate', privateKeyPem: new SecretString(registered.private), thumbprintSha256 } }));
+  assert.equal(decodeJwt(token.token.reveal()).aud, 'https://outlook.office365.com');
+
+  const stranger = await generate([{ name: 'commonName', value: 'someone-else' }], { keySize: 2048, algorithm: 'sha256' });
+  const strangerThumbprint = new X509Certificate(stranger.cert).fingerprint256.replace(/:/g, '');
+  await assert.rejects(acquireAppOnlyToken(options({ credential: { kind: 'certificate', privateKeyPem: new SecretString(stranger.private), thumbprintSha256: 'abc' } })), (e: unknown) => e instanceof EntraAuthError && e.code === 'InvalidClientCertificate');
+  const error = await entraFailure(acquireAppOnlyToken(options({ credential: { kind: 'certificate', privateKeyPem: new SecretString(stranger.private), thumbprintSha256: strangerThumbprint } })));
+  assert.equal(error.code, 'InvalidClientCertificate');
 });
 
 test('a rotated credential version does not reuse the old cache', async () => {

@@ -1,0 +1,37 @@
+import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { AppConfig } from '../config';
+
+/** Entra's own authority hosts (public and national clouds); any other host is a private/local authority. */
+const ENTRA_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
+  'login.microsoftonline.com',
+  'login.microsoft.com',
+  'login.windows.net',
+  'login.microsoftonline.us',
+  'login.partner.microsoftonline.cn',
+  'login.chinacloudapi.cn',
+]);
+
+export function isEntraAuthorityHost(authorityHost: string): boolean {
+  try {
+    return ENTRA_AUTHORITY_HOSTS.has(new URL(authorityHost).hostname.toLowerCase());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The app's own identity for Azure SDK clients (SecretClient, TableClient, QueueClient).
+ * In Azure: the user-assigned managed identity (AZURE_CLIENT_ID). Locally: a service
+ * principal with a client secret against the local identity provider; instance discovery
+ * is off there because it would ask the public cloud about a host it does not know.
+ */
+export function createAppCredential(identity: AppConfig['identity']): TokenCredential {
+  if (identity.clientSecret) {
+    if (!identity.tenantId) throw new Error('AZURE_TENANT_ID is required when AZURE_CLIENT_SECRET is set.');
+    return new ClientSecretCredential(identity.tenantId, identity.clientId, identity.clientSecret.reveal(), {
+      authorityHost: identity.authorityHost,
+      disableInstanceDiscovery: !isEntraAuthorityHost(identity.authorityHost),
+    });
+  }
+  return new ManagedIdentityCredential({ clientId: identity.clientId });
+}

@@ -1,0 +1,19 @@
+import type { HttpResponseInit } from '@azure/functions';
+import { ALL_ADMIN_ROUTES } from '../shared/admin/admin-routes';
+import { buildOpenApiDocument } from '../shared/admin/openapi';
+import { appConfig } from '../shared/config';
+import { defineHttpFunction } from '../shared/runtime/function-registry';
+
+let document: string | undefined;
+
+// Anonymous on purpose: the document describes the API, it holds no data.
+defineHttpFunction('openapi', {
+  route: 'openapi.json',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: async (): Promise<HttpResponseInit> => {
+    const config = appConfig();
+    document ??= JSON.stringify(buildOpenApiDocument(ALL_ADMIN_ROUTES, { serverUrl: `${config.publicBaseUrl}/api`, audience: config.adminApi.audience, version: '0.1.0' }));
+    return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' }, body: document };
+  },
+});

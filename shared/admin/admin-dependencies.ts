@@ -1,0 +1,22 @@
+import type { ConnectorEnvironment } from '../config';
+import type { SecretStore } from '../secrets/secret-store';
+import type { AuditRepository, GroupsRepository, MailboxesRepository, TenantsRepository } from '../storage';
+import type { ConnectionTester } from './connection-test';
+import type { AdminAuthenticator } from './principal';
+
+/** The part of the secret store the admin API uses: write, read back (connection tests), delete. */
+export type CredentialVault = Pick<SecretStore, 'setSecret' | 'getSecret' | 'deleteSecret'>;
+
+/** Everything the admin operations use; built once per process (see admin-composition.ts). */
+export interface AdminDependencies {
+  readonly environment: ConnectorEnvironment;
+  readonly defaultEwsUrl: string;
+  readonly authenticator: AdminAuthenticator;
+  readonly tenants: TenantsRepository;
+  readonly groups: GroupsRepository;
+  readonly mailboxes: MailboxesRepository;
+  readonly audit: AuditRepository;
+  readonly vault: CredentialVault;
+  readonly connectionTester: ConnectionTester;
+  readonly now: () => Date;
+}

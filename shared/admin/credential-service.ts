@@ -1,0 +1,147 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { HttpProblem, validationProblem } from '../http/problem';
+import type { FieldProblem } from '../http/problem';
+import { SecretString } from '../logging';
+import { secretNames } from '../secrets/secret-names';
+import type { CredentialKind, CredentialReference, GroupRecord, Stored } from '../storage';
+import type { AdminDependencies } from './admin-dependencies';
+import { recordAudit } from './audit-trail';
+import { updateOptimistically } from './concurrency';
+import { groupPath, loadGroup } from './group-service';
+import type { AdminPrincipal } from './principal';
+import type { SetCredentialsRequest } from './schemas';
+
+interface CredentialToStore {
+  readonly kind: CredentialKind;
+  readonly value: SecretString;
+  readonly expiresOn?: Date;
+  readonly contentType: string;
+  readonly certificateThumbprint?: string;
+}
+
+/** Which field the access type takes; any other field given is an error at its pointer. */
+const ACCEPTED_FIELD: Record<GroupRecord['mailboxAccessType'], readonly ('password' | 'clientSecret' | 'certificate')[]> = {
+  impersonation: ['password'],
+  appOnly: ['clientSecret', 'certificate'],
+  delegated: [],
+};
+
+function credentialFieldProblems(group: GroupRecord, input: SetCredentialsRequest): FieldProblem[] {
+  const accepted = ACCEPTED_FIELD[group.mailboxAccessType];
+  if (accepted.length === 0) {
+    return [{ pointer: '', detail: 'delegated groups have no group credential: each user signs in and consents for their own mailbox' }];
+  }
+  const given = (['password', 'clientSecret', 'certificate'] as const).filter((field) => input[field] !== undefined);
+  const problems: FieldProblem[] = given
+    .filter((field) => !accepted.includes(field))
+    .map((field) => ({ pointer: `/${field}`, detail: `does not apply to ${group.mailboxAccessType} groups (use ${accepted.join(' or ')})` }));
+  const acceptedGiven = given.filter((field) => accepted.includes(field));
+  if (acceptedGiven.length === 0 && problems.length === 0) problems.push({ pointer: `/${accepted[0]}`, detail: `is required (${accepted.join(' or ')})` });
+  if (acceptedGiven.length > 1) problems.push({ pointer: `/${acceptedGiven[1]}`, detail: `give only one of ${acceptedGiven.join(', ')}` });
+  if (input.certificate !== undefined && input.expiresOn !== undefined) {
+    problems.push({ pointer: '/expiresOn', detail: 'is taken from the certificate itself; leave it out' });
+  }
+  return problems;
+}
+
+/** Checks a PEM bundle (certificate + private key) and reads its public facts. Never echoes PEM content. */
+function parseCertificateBundle(pem: string): { thumbprint: string; expiresOn: Date } {
+  const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
+  const keyBlock = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem)?.[0];
+  const problem = (detail: string) => validationProblem([{ pointer: '/certificate', detail }]);
+  if (!certificateBlock) throw problem('must contain a PEM certificate (-----BEGIN CERTIFICATE-----)');
+  if (!keyBlock) throw problem('must contain the unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)');
+  let certificate: X509Certificate;
+  let key: KeyObject;
+  try {
+    certificate = new X509Certificate(certificateBlock);
+  } catch {
+    throw problem('the certificate block is not a valid X.509 certificate');
+  }
+  try {
+    key = createPrivateKey(keyBlock);
+  } catch {
+    throw problem('the private key block is not a valid unencrypted private key');
+  }
+  if (!certificate.checkPrivateKey(key)) throw problem('the private key does not belong to the certificate');
+  const expiresOn = new Date(certificate.validTo);
+  if (expiresOn.getTime() <= Date.now()) throw problem(`the certificate expired on ${expiresOn.toISOString()}`);
+  return { thumbprint: certificate.fingerprint.replaceAll(':', '').toUpperCase(), expiresOn };
+}
+
+function credentialToStore(input: SetCredentialsRequest): CredentialToStore {
+  const expiresOn = input.expiresOn ? new Date(input.expiresOn) : undefined;
+  if (input.password !== undefined) return { kind: 'password', value: new SecretString(input.password), expiresOn, contentType: 'text/plain' };
+  if (input.clientSecret !== undefined) return { kind: 'clientSecret', value: new SecretString(input.clientSecret), expiresOn, contentType: 'text/plain' };
+  const pem = input.certificate ?? '';
+  const facts = parseCertificateBundle(pem);
+  return { kind: 'certificate', value: new SecretString(pem), expiresOn: facts.expiresOn, contentType: 'application/x-pem-file', certificateThumbprint: facts.thumbprint };
+}
+
+function secretNameFor(kind: CredentialKind, tenantId: string, groupId: string): string {
+  switch (kind) {
+    case 'password':
+      return secretNames.groupPassword(tenantId, groupId);
+    case 'clientSecret':
+      return secretNames.groupClientSecret(tenantId, groupId);
+    case 'certificate':
+      return secretNames.groupCertificate(tenantId, groupId);
+  }
+}
+
+/**
+ * Stores a group's credential in Key Vault (a new version on every call: rotation) and
+ * records only where it is and when it expires. The value goes from the request straight into
+ * a SecretString and on to Key Vault; it is never logged, stored in a table or returned.
+ */
+export async function setGroupCredentials(
+  deps: AdminDependencies,
+  principal: AdminPrincipal,
+  tenantId: string,
+  groupId: string,
+  input: SetCredentialsRequest,
+): Promise<Stored<GroupRecord>> {
+  const group = await loadGroup(deps, principal, tenantId, groupId);
+  const problems = credentialFieldProblems(group, input);
+  if (problems.length > 0) throw validationProblem(problems);
+  const credential = credentialToStore(input);
+  const secretName = secretNameFor(credential.kind, tenantId, groupId);
+  const stored = await deps.vault.setSecret(secretName, credential.value, {
+    ...(credential.expiresOn ? { expiresOn: credential.expiresOn } : {}),
+    contentType: credential.contentType,
+    tags: { tenantId, groupId, kind: credential.kind },
+  });
+  const at = deps.now().toISOString();
+  const reference: CredentialReference = {
+    kind: credential.kind,
+    secretName: stored.name,
+    secretVersion: stored.version,
+    updatedAt: at,
+    ...(credential.expiresOn ? { expiresOn: credential.expiresOn.toISOString() } : {}),
+    ...(credential.certificateThumbprint ? { certificateThumbprint: credential.certificateThumbprint } : {}),
+  };
+  const previous = group.credential;
+  const { after } = await updateOptimistically(
+    () => loadGroup(deps, principal, tenantId, groupId),
+    undefined,
+    (current) => {
+      const { etag: _etag, ...record } = current;
+      return { ...record, credential: reference, updatedAt: at };
+    },
+    (next, etag) => deps.groups.replace(next, etag),
+  );
+  // Switching between client secret and certificate leaves the old kind's secret unused.
+  if (previous && previous.secretName !== reference.secretName) await deps.vault.deleteSecret(previous.secretName);
+  await recordAudit(deps, principal, tenantId, previous ? 'credentials.rotated' : 'credentials.set', `${groupPath(tenantId, groupId)}/credentials`, {
+    kind: reference.kind,
+    reference: reference.secretName,
+    version: reference.secretVersion,
+    expiresOn: reference.expiresOn ?? null,
+  });
+  return after;
+}
+
+export function credentialsNotSet(): HttpProblem {
+  return new HttpProblem(409, 'CredentialsNotSet', 'The group has no credentials', 'Set them with PUT .../credentials first.');
+}

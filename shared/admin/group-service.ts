@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { HttpProblem, validationProblem } from '../http/problem';
+import type { FieldProblem } from '../http/problem';
+import type { GroupRecord, Page, PageRequest, Stored } from '../storage';
+import type { AdminDependencies } from './admin-dependencies';
+import { auditDetailsOf, recordAudit } from './audit-trail';
+import { preconditionFailed, updateOptimistically } from './concurrency';
+import type { AdminPrincipal } from './principal';
+import type { CreateGroupRequest, UpdateGroupRequest } from './schemas';
+import { loadTenant, tenantPath } from './tenant-service';
+import { outboundUrlProblem } from './url-policy';
+
+export function groupPath(tenantId: string, groupId: string): string {
+  return `${tenantPath(tenantId)}/groups/${groupId}`;
+}
+
+export function groupNotFound(): HttpProblem {
+  return new HttpProblem(404, 'GroupNotFound', 'Group not found', 'No group with this ID exists in the tenant.');
+}
+
+export async function loadGroup(deps: AdminDependencies, principal: AdminPrincipal, tenantId: string, groupId: string): Promise<Stored<GroupRecord>> {
+  await loadTenant(deps, principal, tenantId);
+  const group = await deps.groups.find(tenantId, groupId);
+  if (!group) throw groupNotFound();
+  return group;
+}
+
+/** The rules that span fields: which access settings each access type needs, and URL policy. */
+function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const requireOnly = (needed: 'impersonation' | 'appOnly' | undefined) => {
+    for (const field of ['impersonation', 'appOnly'] as const) {
+      if (field === needed && !group[field]) problems.push({ pointer: `/${field}`, detail: `is required when mailboxAccessType is ${group.mailboxAccessType}` });
+      if (field !== needed && group[field]) problems.push({ pointer: `/${field}`, detail: `must not be set when mailboxAccessType is ${group.mailboxAccessType}` });
+    }
+  };
+  if (group.mailboxAccessType === 'impersonation') {
+    requireOnly('impersonation');
+    if (!group.ewsUrl) problems.push({ pointer: '/ewsUrl', detail: 'is required when mailboxAccessType is impersonation (your Exchange server\'s EWS URL)' });
+  } else if (group.mailboxAccessType === 'appOnly') {
+    requireOnly('appOnly');
+  } else {
+    requireOnly(undefined);
+  }
+  if (group.ewsUrl) {
+    const problem = outboundUrlProblem(group.ewsUrl, deps.environment, '/ewsUrl');
+    if (problem) problems.push(problem);
+  }
+  if (group.delivery?.kind === 'webhook') {
+    const problem = outboundUrlProblem(group.delivery.url, deps.environment, '/delivery/url');
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
+export async function listGroups(
+  deps: AdminDependencies,
+  principal: AdminPrincipal,
+  tenantId: string,
+  request: PageRequest,
+): Promise<Page<Stored<GroupRecord>>> {
+  await loadTenant(deps, principal, tenantId);
+  return deps.groups.page(tenantId, request);
+}
+
+export async function createGroup(
+  deps: AdminDependencies,
+  principal: AdminPrincipal,
+  tenantId: string,
+  input: CreateGroupRequest,
+): Promise<Stored<GroupRecord>> {
+  await loadTenant(deps, principal, tenantId);
+  const at = deps.now().toISOString();
+  const group: GroupRecord = {
+    tenantId,
+    id: randomUUID(),
+    name: input.name,
+    externalId: input.externalId,
+    mailboxAccessType: input.mailboxAccessType,
+    ...(input.ewsUrl ? { ewsUrl: input.ewsUrl } : {}),
+    ...(input.impersonation ? { impersonation: input.impersonation } : {}),
+    ...(input.appOnly ? { appOnly: { entraTenantId: input.appOnly.entraTenantId.toLowerCase(), clientId: input.appOnly.clientId.toLowerCase() } } : {}),
+    folders: input.folders,
+    pollIntervalMinutes: input.pollIntervalMinutes,
+    ...(input.delivery ? { delivery: input.delivery } : {}),
+    initialSync: input.initialSync,
+    enabled: input.enabled,
+    createdAt: at,
+    updatedAt: at,
+  };
+  const problems = groupProblems(group, deps);
+  if (problems.length > 0) throw validationProblem(problems);
+  const created = await deps.groups.create(group);
+  await recordAudit(deps, principal, tenantId, 'group.created', groupPath(tenantId, group.id), auditDetailsOf({ ...input }));
+  return created;
+}
+
+function readOnlyProblems(current: GroupRecord, input: UpdateGroupRequest): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (input.externalId !== undefined && input.externalId !== current.externalId) {
+    problems.push({ pointer: '/externalId', detail: 'is read-only after creation; create a new group to use another external ID' });
+  }
+  if (input.mailboxAccessType !== undefined && input.mailboxAccessType !== current.mailboxAccessType) {
+    problems.push({ pointer: '/mailboxAccessType', detail: 'is read-only after creation (credentials are bound to it); create a new group instead' });
+  }
+  return problems;
+}
+
+export async function updateGroup(
+  deps: AdminDependencies,
+  principal: AdminPrincipal,
+  tenantId: string,
+  groupId: string,
+  input: UpdateGroupRequest,
+  ifMatch: string | undefined,
+): Promise<Stored<GroupRecord>> {
+  const { after } = await updateOptimistically(
+    () => loadGroup(deps, principal, tenantId, groupId),
+    ifMatch,
+    (current) => {
+      const readOnly = readOnlyProblems(current, input);
+      if (readOnly.length > 0) throw validationProblem(readOnly);
+      const { etag: _etag, ewsUrl, delivery, ...rest } = current;
+      const nextEwsUrl = input.ewsUrl === null ? undefined : (input.ewsUrl ?? ewsUrl);
+      const nextDelivery = input.delivery === null ? undefined : (input.delivery ?? delivery);
+      const next: GroupRecord = {
+        ...rest,
+        ...(nextEwsUrl ? { ewsUrl: nextEwsUrl } : {}),
+        ...(nextDelivery ? { delivery: nextDelivery } : {}),
+        name: input.name ?? current.name,
+        impersonation: input.impersonation ?? current.impersonation,
+        appOnly: input.appOnly ? { entraTenantId: input.appOnly.entraTenantId.toLowerCase(), clientId: input.appOnly.clientId.toLowerCase() } : current.appOnly,
+        folders: input.folders ?? current.folders,
+        pollIntervalMinutes: input.pollIntervalMinutes ?? current.pollIntervalMinutes,
+        initialSync: input.initialSync ?? current.initialSync,
+        enabled: input.enabled ?? current.enabled,
+        updatedAt: deps.now().toISOString(),
+      };
+      const problems = groupProblems(next, deps);
+      if (problems.length > 0) throw validationProblem(problems);
+      return next;
+    },
+    (next, etag) => deps.groups.replace(next, etag),
+  );
+  const { externalId: _e, mailboxAccessType: _m, ...changes } = input;
+  await recordAudit(deps, principal, tenantId, 'group.updated', groupPath(tenantId, groupId), auditDetailsOf(changes));
+  return after;
+}
+
+/** Deletes the group, its mailboxes and (soft-deletes) its stored credential. */
+export async function deleteGroup(
+  deps: AdminDependencies,
+  principal: AdminPrincipal,
+  tenantId: string,
+  groupId: string,
+  ifMatch: string | undefined,
+): Promise<void> {
+  const group = await loadGroup(deps, principal, tenantId, groupId);
+  if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== group.etag) throw preconditionFailed();
+  const mailboxesRemoved = await deps.mailboxes.deleteAllInGroup(tenantId, groupId);
+  await deps.groups.delete(group);
+  if (group.credential) await deps.vault.deleteSecret(group.credential.secretName);
+  await recordAudit(deps, principal, tenantId, 'group.deleted', groupPath(tenantId, groupId), {
+    externalId: group.externalId,
+    mailboxesRemoved,
+    credentialDeleted: group.credential ? group.credential.secretName : null,
+  });
+}

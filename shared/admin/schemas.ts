@@ -1,0 +1,353 @@
+/**
+ * The admin API's request and response shapes, declared once. Requests are validated with
+ * them (strict objects: unknown fields are rejected) and the OpenAPI document is generated
+ * from them, so the document cannot drift from what the API accepts.
+ */
+import { z } from 'zod';
+
+/** Rejects control characters and unpaired surrogates (they break storage and logs). */
+function isCleanText(value: string): boolean {
+  return !/[\p{Cc}\p{Cs}]/u.test(value);
+}
+
+export function text(maxLength: number) {
+  return z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(maxLength, `must be at most ${maxLength} characters`)
+    .refine(isCleanText, 'must not contain control characters or unpaired surrogates');
+}
+
+const entraId = z.guid('must be a GUID').meta({ description: 'A GUID (Entra tenant or application ID).' });
+const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z' });
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an absolute https URL' })
+  .max(2048, 'must be at most 2048 characters')
+  .refine(isCleanText, 'must not contain control characters');
+export const smtpAddress = z
+  .email('must be an SMTP address such as alice@contoso.com')
+  .max(320, 'must be at most 320 characters')
+  .meta({ description: 'Primary SMTP address (case-insensitive).', example: 'alice@contoso.com' });
+
+export const pagingQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50).meta({ description: 'Page size, 1-200.' }),
+  continuationToken: z.string().max(4096).optional().meta({ description: 'From the previous page\'s `continuationToken`.' }),
+});
+
+// ---- Tenants ---------------------------------------------------------------------------
+
+export const tenantStatus = z.enum(['active', 'suspended']);
+
+export const createTenantRequest = z
+  .strictObject({
+    displayName: text(256),
+    entraTenantId: entraId.optional(),
+    status: tenantStatus.default('active'),
+  })
+  .meta({ id: 'CreateTenantRequest' });
+
+export const updateTenantRequest = z
+  .strictObject({
+    displayName: text(256).optional(),
+    entraTenantId: entraId.nullable().optional().meta({ description: 'null removes it.' }),
+    status: tenantStatus.optional(),
+  })
+  .meta({ id: 'UpdateTenantRequest', description: 'Fields present are changed; others are kept.' });
+
+export const tenantResponse = z
+  .strictObject({
+    id: z.string(),
+    displayName: z.string(),
+    entraTenantId: z.string().optional(),
+    status: tenantStatus,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Tenant' });
+
+// ---- Groups ----------------------------------------------------------------------------
+
+export const mailboxAccessType = z.enum(['impersonation', 'appOnly', 'delegated']).meta({
+  description:
+    'impersonation: an Exchange service account with the ApplicationImpersonation role (on-premises; Basic or NTLM). ' +
+    'appOnly: an Entra app with full_access_as_app (Exchange Online). delegated: each user signs in.',
+});
+export const syncFolderKind = z.enum(['mail', 'calendar', 'contacts', 'tasks']);
+
+const impersonationSettings = z.strictObject({
+  serviceAccount: text(256).meta({ description: 'Service account logon: UPN, DOMAIN\\user or SMTP address.' }),
+  authScheme: z.enum(['basic', 'ntlm']).default('basic'),
+});
+
+const appOnlySettings = z.strictObject({
+  entraTenantId: entraId,
+  clientId: entraId,
+});
+
+export const deliveryTarget = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('webhook'), url: httpUrl }),
+    z.strictObject({
+      kind: z.literal('queue'),
+      queueName: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a Storage queue name (3-63 lower-case letters, digits, hyphens)'),
+      connection: z.string().regex(/^[A-Za-z0-9_]{1,128}$/, 'must be an app setting name').optional(),
+    }),
+  ])
+  .meta({ id: 'DeliveryTarget' });
+
+export const initialSyncPolicy = z
+  .discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('all') }),
+    z.strictObject({ kind: z.literal('none') }),
+    z.strictObject({ kind: z.literal('since'), since: isoDateTime }),
+  ])
+  .meta({ id: 'InitialSyncPolicy', description: 'What the first sync does with items that already exist.' });
+
+const folders = z
+  .array(syncFolderKind)
+  .min(1, 'must name at least one folder')
+  .max(4)
+  .refine((list) => new Set(list).size === list.length, 'must not repeat a folder');
+
+export const createGroupRequest = z
+  .strictObject({
+    name: text(256),
+    externalId: text(128).meta({ description: 'Your identifier for the group; unique in the tenant; cannot change after creation.' }),
+    mailboxAccessType,
+    ewsUrl: httpUrl.optional().meta({
+      description: 'EWS endpoint. Required for impersonation; defaults to the configured EWS URL (Exchange Online) otherwise. https only (http on loopback in development).',
+    }),
+    impersonation: impersonationSettings.optional(),
+    appOnly: appOnlySettings.optional(),
+    folders: folders.default(['mail']),
+    pollIntervalMinutes: z.number().int().min(1).max(1440).default(5),
+    delivery: deliveryTarget.optional(),
+    initialSync: initialSyncPolicy.default({ kind: 'all' }),
+    enabled: z.boolean().default(true),
+  })
+  .meta({ id: 'CreateGroupRequest' });
+
+export const updateGroupRequest = z
+  .strictObject({
+    name: text(256).optional(),
+    externalId: z.unknown().optional().meta({ description: 'Read-only after creation: sending a different value is rejected.' }),
+    mailboxAccessType: z.unknown().optional().meta({ description: 'Read-only after creation (credentials are bound to it).' }),
+    ewsUrl: httpUrl.nullable().optional(),
+    impersonation: impersonationSettings.optional(),
+    appOnly: appOnlySettings.optional(),
+    folders: folders.optional(),
+    pollIntervalMinutes: z.number().int().min(1).max(1440).optional(),
+    delivery: deliveryTarget.nullable().optional(),
+    initialSync: initialSyncPolicy.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .meta({ id: 'UpdateGroupRequest', description: 'Fields present are changed; null clears an optional field.' });
+
+export const credentialKind = z.enum(['password', 'clientSecret', 'certificate']);
+
+export const credentialStateResponse = z
+  .strictObject({
+    credentialSet: z.boolean(),
+    kind: credentialKind.optional(),
+    reference: z.string().optional().meta({ description: 'Key Vault secret name holding the value.' }),
+    version: z.string().optional().meta({ description: 'Key Vault secret version in use.' }),
+    updatedAt: z.string().optional(),
+    expiresOn: z.string().optional(),
+    certificateThumbprint: z.string().optional(),
+  })
+  .meta({ id: 'CredentialState', description: 'Facts about the stored credential. The value itself is never returned.' });
+
+export const groupResponse = z
+  .strictObject({
+    id: z.string(),
+    tenantId: z.string(),
+    name: z.string(),
+    externalId: z.string(),
+    mailboxAccessType,
+    ewsUrl: z.string(),
+    impersonation: impersonationSettings.optional(),
+    appOnly: appOnlySettings.optional(),
+    folders: z.array(syncFolderKind),
+    pollIntervalMinutes: z.number(),
+    delivery: deliveryTarget.optional(),
+    initialSync: initialSyncPolicy,
+    enabled: z.boolean(),
+    credentials: credentialStateResponse,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Group' });
+
+// ---- Credentials -----------------------------------------------------------------------
+
+export const setCredentialsRequest = z
+  .strictObject({
+    password: z.string().min(1).max(1024).optional().meta({ description: 'impersonation groups: the service account password.', writeOnly: true }),
+    clientSecret: z.string().min(1).max(1024).optional().meta({ description: 'appOnly groups: the Entra app client secret.', writeOnly: true }),
+    certificate: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional()
+      .meta({ description: 'appOnly groups: PEM holding the certificate and its unencrypted private key.', writeOnly: true }),
+    expiresOn: isoDateTime.optional().meta({ description: 'When the password or client secret expires (recorded; a certificate\'s own expiry is used for certificates).' }),
+  })
+  .meta({ id: 'SetCredentialsRequest', description: 'Exactly one of password, clientSecret, certificate. Values are stored in Key Vault and never returned.' });
+
+// ---- Mailboxes -------------------------------------------------------------------------
+
+export const mailboxStatus = z.enum(['pending', 'ok', 'error', 'needsReauthentication', 'disabled']);
+
+export const createMailboxRequest = z
+  .strictObject({
+    smtpAddress,
+    displayName: text(256).optional(),
+    userId: text(256).optional().meta({ description: 'Your user or employee ID for this mailbox.' }),
+    enabled: z.boolean().default(true),
+  })
+  .meta({ id: 'CreateMailboxRequest' });
+
+export const updateMailboxRequest = z
+  .strictObject({
+    displayName: text(256).nullable().optional(),
+    userId: text(256).nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .meta({ id: 'UpdateMailboxRequest', description: 'smtpAddress and the sync status are read-only.' });
+
+export const mailboxResponse = z
+  .strictObject({
+    smtpAddress: z.string(),
+    displayName: z.string().optional(),
+    userId: z.string().optional(),
+    enabled: z.boolean(),
+    status: mailboxStatus,
+    lastError: z.strictObject({ code: z.string(), message: z.string(), at: z.string() }).optional(),
+    lastSuccessfulSyncAt: z.string().optional(),
+    counts: z.strictObject({ created: z.number(), updated: z.number(), deleted: z.number() }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Mailbox' });
+
+export const MAX_IMPORT_ROWS = 1000;
+
+export const importMailboxesRequest = z
+  .strictObject({
+    mode: z.enum(['upsert', 'createOnly']).default('upsert').meta({
+      description: 'upsert: existing mailboxes get the given displayName/userId/enabled. createOnly: existing ones are reported as failed (Conflict).',
+    }),
+    mailboxes: z
+      .array(z.unknown().meta({ description: 'A CreateMailboxRequest; rows are validated one by one.' }))
+      .min(1, 'must hold at least one row')
+      .max(MAX_IMPORT_ROWS, `must hold at most ${MAX_IMPORT_ROWS} rows`),
+  })
+  .meta({ id: 'ImportMailboxesRequest' });
+
+const fieldProblem = z.strictObject({ pointer: z.string(), detail: z.string() });
+
+export const importRowResult = z.strictObject({
+  index: z.number().int(),
+  smtpAddress: z.string().optional(),
+  result: z.enum(['created', 'updated', 'unchanged', 'failed']),
+  error: z.strictObject({ code: z.string(), detail: z.string(), errors: z.array(fieldProblem).optional() }).optional(),
+});
+
+export const importMailboxesResponse = z
+  .strictObject({
+    outcome: z.enum(['succeeded', 'partiallySucceeded', 'failed']),
+    summary: z.strictObject({ total: z.number(), created: z.number(), updated: z.number(), unchanged: z.number(), failed: z.number() }),
+    results: z.array(importRowResult),
+  })
+  .meta({ id: 'ImportMailboxesResult' });
+
+// ---- Connection tests ------------------------------------------------------------------
+
+export const connectionTestRequest = z
+  .strictObject({
+    targetMailbox: smtpAddress.optional().meta({ description: 'Mailbox to open; default: the group\'s first mailbox.' }),
+  })
+  .meta({ id: 'ConnectionTestRequest' });
+
+export const connectionTestStepName = z.enum([
+  'configuration',
+  'tokenAcquisition',
+  'endpointReachable',
+  'authentication',
+  'ewsEnabled',
+  'impersonation',
+  'folderAccess',
+]);
+
+export const connectionTestResponse = z
+  .strictObject({
+    outcome: z.enum(['passed', 'failed']),
+    ewsUrl: z.string(),
+    targetMailbox: z.string().optional(),
+    startedAt: z.string(),
+    steps: z.array(
+      z.strictObject({
+        name: connectionTestStepName,
+        status: z.enum(['passed', 'failed', 'skipped']),
+        durationInMs: z.number(),
+        message: z.string(),
+        code: z.string().optional(),
+      }),
+    ),
+  })
+  .meta({ id: 'ConnectionTestResult' });
+
+// ---- Audit, ping, problems -------------------------------------------------------------
+
+export const auditEntryResponse = z
+  .strictObject({
+    id: z.string(),
+    at: z.string(),
+    actor: z.strictObject({ objectId: z.string(), name: z.string() }),
+    action: z.string(),
+    target: z.string(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export const pingResponse = z
+  .strictObject({ name: z.string(), objectId: z.string(), roles: z.array(z.string()), scope: z.string() })
+  .meta({ id: 'Ping' });
+
+export const problemResponse = z
+  .strictObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number(),
+    code: z.string().optional(),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+    errors: z.array(fieldProblem).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; `errors` names each field at fault by JSON pointer.' });
+
+export function pageOf<T extends z.ZodType>(item: T, id: string) {
+  return z.strictObject({ items: z.array(item), continuationToken: z.string().optional() }).meta({ id });
+}
+
+export type CreateTenantRequest = z.output<typeof createTenantRequest>;
+export type UpdateTenantRequest = z.output<typeof updateTenantRequest>;
+export type TenantResponse = z.output<typeof tenantResponse>;
+export type CreateGroupRequest = z.output<typeof createGroupRequest>;
+export type UpdateGroupRequest = z.output<typeof updateGroupRequest>;
+export type GroupResponse = z.output<typeof groupResponse>;
+export type CredentialStateResponse = z.output<typeof credentialStateResponse>;
+export type SetCredentialsRequest = z.output<typeof setCredentialsRequest>;
+export type CreateMailboxRequest = z.output<typeof createMailboxRequest>;
+export type UpdateMailboxRequest = z.output<typeof updateMailboxRequest>;
+export type MailboxResponse = z.output<typeof mailboxResponse>;
+export type ImportMailboxesRequest = z.output<typeof importMailboxesRequest>;
+export type ImportMailboxesResponse = z.output<typeof importMailboxesResponse>;
+export type ImportRowResult = z.output<typeof importRowResult>;
+export type ConnectionTestRequest = z.output<typeof connectionTestRequest>;
+export type ConnectionTestResponse = z.output<typeof connectionTestResponse>;
+export type ConnectionTestStepName = z.output<typeof connectionTestStepName>;
+export type AuditEntryResponse = z.output<typeof auditEntryResponse>;
+export type PingResponse = z.output<typeof pingResponse>;
+export type PagingQuery = z.output<typeof pagingQuery>;

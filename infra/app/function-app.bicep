@@ -79,9 +79,9 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     siteConfig: {
+      // Only TLS here: Flex Consumption deprecates many siteConfig properties, and
+      // FTP is closed by the basicPublishingCredentialsPolicies below.
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
     }
     functionAppConfig: {
       deployment: {

@@ -99,6 +99,49 @@ test('roles are derived from the SDK clients the code uses', () => {
   assert.deepEqual(byRole.get('Monitoring Metrics Publisher'), ['always']);
 });
 
+test('the reader understands the other ways to write app settings, and says when it cannot', () => {
+  const dir = join(scratch, 'forms', 'infra');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'main.bicep'),
+    [
+      "var shared = { FROM_VAR: 'a' }",
+      "resource site 'Microsoft.Web/sites@2024-04-01' = {",
+      "  name: 'x' // a comment with 'quotes' and { braces",
+      "  kind: 'functionapp,linux'",
+      '  properties: {',
+      '    siteConfig: {',
+      '      appSettings: [',
+      "        { name: 'IN_ARRAY', value: '${shared.FROM_VAR}/https://x' }",
+      '        {',
+      "          name: 'SECOND_IN_ARRAY'",
+      "          value: 'b'",
+      '        }',
+      '      ]',
+      '    }',
+      '  }',
+      '}',
+      "resource settings 'Microsoft.Web/sites/config@2024-04-01' = {",
+      '  parent: site',
+      "  name: 'appsettings'",
+      "  properties: union(shared, { 'QUOTED_KEY': 'c' }, {",
+      "    MULTI_LINE: 'd'",
+      '  })',
+      '}',
+      "resource other 'Microsoft.Web/sites/config@2024-04-01' = {",
+      '  parent: site',
+      "  name: 'appsettings'",
+      '  properties: someFunction()',
+      '}',
+    ].join('\n'),
+  );
+  const model = readInfrastructure(dir);
+  assert.deepEqual(model.appSettings.map((s) => s.name).sort(), ['FROM_VAR', 'IN_ARRAY', 'MULTI_LINE', 'QUOTED_KEY', 'SECOND_IN_ARRAY']);
+  const unreadable = model.readerFindings.filter((f) => f.rule === 'unreadable-app-settings');
+  assert.equal(unreadable.length, 1, describeFindings(model.readerFindings));
+  assert.match(unreadable[0].message, /someFunction/);
+});
+
 interface Breakage {
   readonly title: string;
   readonly file: string;

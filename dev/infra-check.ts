@@ -752,7 +752,7 @@ export function checkInfrastructure(options: InfraCheckOptions): InfraCheckRepor
     const assignments = model.roleAssignments.filter((a) => a.roleDefinitionIds.includes(id));
     const wellScoped = assignments.filter((a) => a.scopeType.toLowerCase() === need.role.scopeResourceType.toLowerCase());
     if (assignments.length === 0) {
-      findings.push({ rule: 'missing-role-assignment', file: 'core', line: 0, message: `${need.role.name} (${id}) is needed because ${need.why} [${need.evidence.join(', ')}] but no role assignment grants it` });
+      findings.push({ rule: 'missing-role-assignment', file: model.roleAssignments[0]?.file ?? '.', line: 0, message: `${need.role.name} (${id}) is needed because ${need.why} [${need.evidence.join(', ')}] but no role assignment grants it` });
     } else if (wellScoped.length === 0) {
       for (const a of assignments) {
         findings.push({ rule: 'role-scope', file: a.file, line: a.line, message: `${a.symbol}: ${need.role.name} must be scoped to a ${need.role.scopeResourceType}, not ${a.scopeType}` });

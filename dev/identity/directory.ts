@@ -287,7 +287,7 @@ export class Directory {
       isTenantAdmin: seed.isTenantAdmin ?? false,
       appRoleAssignments: assignments,
       interactionRequired: seed.interactionRequired,
-      tokensValidFrom: 0,
+      tokensValidFromMs: 0,
     };
     this.#state.users.push(user);
     this.#changed();
@@ -315,13 +315,13 @@ export class Directory {
     const user = this.user(upnOrObjectId);
     user.passwordSalt = randomBytes(12).toString('base64');
     user.passwordHash = hashSecret(password, user.passwordSalt);
-    user.tokensValidFrom = nowInSeconds() + 1;
+    user.tokensValidFromMs = Date.now() + 1;
     this.#changed();
   }
 
   /** Like Revoke-MgUserSignInSession: refresh tokens issued until now stop working. */
   revokeSignInSessions(upnOrObjectId: string): void {
-    this.user(upnOrObjectId).tokensValidFrom = nowInSeconds() + 1;
+    this.user(upnOrObjectId).tokensValidFromMs = Date.now() + 1;
     this.#changed();
   }
 
@@ -442,11 +442,6 @@ export class Directory {
     this.#changed();
   }
 
-  refreshTokenUsed(token: StoredRefreshToken, lifetimeInSeconds: number): void {
-    // Sliding inactivity window, as Entra's refresh tokens have.
-    token.expiresAt = Math.max(token.expiresAt, nowInSeconds() + lifetimeInSeconds);
-    this.#changed();
-  }
 }
 
 function mergeInto(target: Record<string, string[]>, key: string, values: readonly string[]): void {

@@ -110,11 +110,11 @@ export const entraErrors = {
     new EntraProtocolError('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid. (The refresh token is not recognised.)'),
   refreshTokenExpired: () =>
     new EntraProtocolError('invalid_grant', 700082, 'The refresh token has expired due to inactivity. The token was issued on a date more than the allowed maximum inactive time ago.'),
-  refreshTokenRevoked: (issuedAt: number, validFrom: number) =>
+  refreshTokenRevoked: (issuedAtMs: number, validFromMs: number) =>
     new EntraProtocolError(
       'invalid_grant',
       50173,
-      `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${new Date(issuedAt * 1000).toISOString()}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${new Date(validFrom * 1000).toISOString()}'.`,
+      `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${new Date(issuedAtMs).toISOString()}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${new Date(validFromMs).toISOString()}'.`,
     ),
   refreshTokenClientMismatch: () =>
     new EntraProtocolError('invalid_grant', 70000, 'Provided grant is invalid or malformed. The refresh token was issued to a different client.'),

@@ -145,8 +145,8 @@ export interface StoredUser {
   /** resource app id -> role values. */
   appRoleAssignments: Record<string, string[]>;
   interactionRequired?: InteractionRequiredCode;
-  /** Like Entra's refreshTokensValidFromDateTime: refresh tokens issued earlier are void (epoch seconds). */
-  tokensValidFrom: number;
+  /** Like Entra's refreshTokensValidFromDateTime: refresh tokens issued earlier are void (epoch ms). */
+  tokensValidFromMs: number;
 }
 
 /** Consents of one client app in one tenant: service principal + grants. */
@@ -169,7 +169,8 @@ export interface StoredRefreshToken {
   userObjectId: string;
   /** Scopes as granted, resource-qualified ("https://outlook.office365.com/EWS.AccessAsUser.All", "openid", ...). */
   scopes: string[];
-  issuedAt: number;
+  issuedAtMs: number;
+  /** Epoch seconds. */
   expiresAt: number;
   revoked: boolean;
 }

@@ -101,7 +101,7 @@ function refreshToken(ctx: IdentityProviderContext, request: TokenRequest): Toke
   if (client.app.appId !== stored.clientAppId) throw entraErrors.refreshTokenClientMismatch();
   const user = ctx.directory.findUser(stored.userObjectId);
   if (!user) throw entraErrors.refreshTokenInvalid();
-  if (stored.revoked || stored.issuedAt < user.tokensValidFrom) throw entraErrors.refreshTokenRevoked(stored.issuedAt, Math.max(user.tokensValidFrom, stored.issuedAt + 1));
+  if (stored.revoked || stored.issuedAtMs < user.tokensValidFromMs) throw entraErrors.refreshTokenRevoked(stored.issuedAtMs, Math.max(user.tokensValidFromMs, stored.issuedAtMs + 1));
   if (stored.expiresAt <= nowInSeconds()) throw entraErrors.refreshTokenExpired();
   if (user.interactionRequired) throw entraErrors.interactionRequired(user.interactionRequired);
   // A refresh token is good for any resource the user consented to (Entra's multi-resource refresh tokens).
@@ -147,7 +147,7 @@ function delegatedResponse(ctx: IdentityProviderContext, grant: DelegatedGrant):
       tenantId: grant.user.tenantId,
       userObjectId: grant.user.objectId,
       scopes: [...grant.scopes],
-      issuedAt: now,
+      issuedAtMs: Date.now(),
       expiresAt: now + ctx.refreshTokenLifetimeInSeconds,
       revoked: false,
     });

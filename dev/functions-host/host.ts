@@ -11,7 +11,7 @@ import { appEntryPoints, loadApp, resolveAppSettingExpression } from './app-load
 import { isAuthorized, presentedKey, type FunctionKeys } from './function-keys';
 import { readHostJson, type HostJsonOptions, type QueueHostOptions } from './host-config';
 import { consoleHostLog, type HostLogSink } from './host-log';
-import { buildHttpRoutes, HttpRouter, readBody } from './http-router';
+import { buildHttpRoutes, HttpRouter, readBody, requestHeaders } from './http-router';
 import { InvocationTracker, type InvocationRecord } from './invocations';
 import { queueConnectionString, QueueTrigger } from './queue-trigger';
 import { parseSchedule, TimerTrigger } from './timer-trigger';
@@ -142,7 +142,7 @@ function adminApi(keys: FunctionKeys, triggers: Triggers, log: HostLogSink) {
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
       response.end(text);
     };
-    if (!isAuthorized('admin', '', presentedKey(new Headers(request.headers as Record<string, string>), url), keys)) {
+    if (!isAuthorized('admin', '', presentedKey(new Headers(requestHeaders(request)), url), keys)) {
       reply(401);
       return true;
     }

@@ -69,7 +69,8 @@ export async function readBody(request: IncomingMessage, limitInBytes: number): 
   return Buffer.concat(chunks);
 }
 
-function requestHeaders(request: IncomingMessage): Record<string, string> {
+/** Request headers as one string per name (repeated headers joined as HTTP allows). */
+export function requestHeaders(request: IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headersDistinct)) {
     if (value) headers[name] = value.join(name === 'cookie' ? '; ' : ', ');

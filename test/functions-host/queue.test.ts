@@ -6,7 +6,7 @@ import { startAzurite, type AzuriteInstance } from '../../dev/azurite/azurite';
 import { startFunctionsHost, type FunctionsHost } from '../../dev/functions-host/host';
 import { decodeQueueMessage, QueueMessageDecodingError } from '../../dev/functions-host/queue-trigger';
 import { projectRoot } from '../../dev/project-paths';
-import { doomedAttempts, orders } from './fixtures/queue-functions';
+import { doomedAttempts, heldGate, orders } from './fixtures/queue-functions';
 
 const fixture = join(__dirname, 'fixtures', 'queue-functions.js');
 const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
@@ -103,4 +103,32 @@ test('a queue trigger without its connection setting stops the host from startin
     startFunctionsHost({ projectRoot: projectRoot(), port: 0, settings: { DOOMED_QUEUE_NAME: 'doomed' }, appEntryPoints: [fixture], log: () => {} }),
     /AzureWebJobsStorage/,
   );
+});
+
+test('at shutdown, the message of an abandoned invocation is released for another attempt', async () => {
+  const azurite = await startAzurite({ inMemory: true });
+  const lines: string[] = [];
+  try {
+    const host = await startFunctionsHost({
+      projectRoot: projectRoot(),
+      port: 0,
+      settings: { AzureWebJobsStorage: azurite.connectionString, DOOMED_QUEUE_NAME: 'doomed' },
+      appEntryPoints: [fixture],
+      log: (_level, message) => void lines.push(message),
+      shutdownGracePeriodInMs: 200,
+    });
+    const held = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('held');
+    const started = new Promise<void>((resolve) => (heldGate.started = resolve));
+    await held.sendMessage(base64('{"order":1}'));
+    await started;
+    assert.equal((await held.peekMessages()).peekedMessageItems.length, 0, 'invisible while being processed');
+    await host.close();
+    assert.equal(host.invocations().find((r) => r.functionName === 'held-order')?.status, 'abandoned');
+    assert.ok(lines.some((l) => l.includes('abandoned') && l.includes('held-order')));
+    const visibleAgain = (await held.peekMessages()).peekedMessageItems[0];
+    assert.equal(visibleAgain?.messageText, base64('{"order":1}'));
+    assert.equal(visibleAgain?.dequeueCount, 1);
+  } finally {
+    await azurite.close();
+  }
 });

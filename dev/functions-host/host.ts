@@ -192,7 +192,7 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
     // (the library has no switch to silence it); the registry below is what this host serves.
     loadApp(options.projectRoot, options.appEntryPoints ?? appEntryPoints(options.projectRoot));
     const functions = [...registeredFunctions()];
-    const tracker = new InvocationTracker(log);
+    const tracker = new InvocationTracker(log, hostJson.functionTimeoutInMs);
     const keys = options.functionKeys ?? {};
     const triggers = createTriggers(functions, hostJson, tracker, log);
     const router = new HttpRouter(

@@ -70,7 +70,11 @@ export class InvocationTracker {
   private readonly records: MutableRecord[] = [];
   private readonly listeners = new Set<InvocationListener>();
 
-  constructor(private readonly log: HostLogSink) {}
+  /** `functionTimeoutInMs`: host.json functionTimeout; a run exceeding it is reported (Azure would stop it). */
+  constructor(
+    private readonly log: HostLogSink,
+    private readonly functionTimeoutInMs?: number,
+  ) {}
 
   /** Invokes `body` with a new context; resolves with its result or rejects with its error. */
   async run<T>(request: InvocationRequest, body: (context: InvocationContext) => Promise<T>): Promise<T> {
@@ -96,6 +100,10 @@ export class InvocationTracker {
     };
     this.remember(record);
     this.log('info', `Executing 'Functions.${request.functionName}' (Reason='${request.reason}', Id=${invocationId})`);
+    const overdue = this.functionTimeoutInMs === undefined ? undefined : setTimeout(() => {
+      this.log('error', `Invocation of '${request.functionName}' (Id=${invocationId}) exceeded functionTimeout (${this.functionTimeoutInMs} ms): Azure would stop it and restart the worker`);
+    }, this.functionTimeoutInMs);
+    overdue?.unref();
     try {
       const result = await body(context);
       this.finish(record, 'succeeded');
@@ -104,6 +112,7 @@ export class InvocationTracker {
       this.finish(record, 'failed', error);
       throw error;
     } finally {
+      clearTimeout(overdue);
       settle();
     }
   }

@@ -38,6 +38,7 @@ test('a 1-second timer runs on startup, then on schedule, never overlapping; a l
     assert.equal(maxConcurrentRuns, 1);
     const scheduled = timerRuns[1]!;
     assert.equal(scheduled.timer.isPastDue, false);
+    // `next` names the occurrence after the one that fired; the following run reports that fired one as `last`.
     assert.equal(new Date(scheduled.timer.scheduleStatus.next).getTime() - new Date(timerRuns[2]!.timer.scheduleStatus.last).getTime(), 1000);
     assert.equal(new Date(scheduled.timer.scheduleStatus.next).getMilliseconds(), 0, 'occurrences fall on whole seconds');
 

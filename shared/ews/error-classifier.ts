@@ -9,7 +9,7 @@
  * - Any other status or a network error → a SoapFaultDetails holding only a message and HttpStatusCode;
  *   the headers and network error code are recovered from the RecordingTransport's record.
  */
-import { Exception, ServiceError, ServiceLocalException, ServiceResponseException } from 'ews-javascript-api';
+import { Exception, ServiceError, ServiceLocalException, ServiceResponseException, type ServiceResponse } from 'ews-javascript-api';
 import {
   EwsAuthenticationError,
   EwsConfigurationError,
@@ -51,12 +51,16 @@ export function classifyEwsFailure(thrown: unknown, transportFailure: TransportF
 }
 
 function classifyServiceResponse(thrown: ServiceResponseException, operation: string): EwsError {
-  const response = thrown.Response;
+  return serviceResponseError(thrown.Response, operation, thrown.Message);
+}
+
+/** The typed error for an error response message (HTTP 200, ResponseClass Error). */
+export function serviceResponseError(response: ServiceResponse, operation: string, fallbackMessage?: string): EwsError {
   const code = responseCodeName(response.ErrorCode);
   const details: Record<string, string> = {};
   const errorDetails = response.ErrorDetails;
   if (errorDetails) for (const key of errorDetails.Keys) details[key] = String(errorDetails.get(key));
-  return responseCodeError(code, response.ErrorMessage || thrown.Message || code, details, operation, 200);
+  return responseCodeError(code, response.ErrorMessage || fallbackMessage || code, details, operation, 200);
 }
 
 /** The name of a ServiceError enum value (numbers come from ews-javascript-api; names from the wire). */

@@ -77,3 +77,15 @@ export function getFolderError(responseCode: string, message: string): string {
     `<m:GetFolderResponse ${M}><m:ResponseMessages><m:GetFolderResponseMessage ResponseClass="Error"><m:MessageText>${message}</m:MessageText><m:ResponseCode>${responseCode}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey></m:GetFolderResponseMessage></m:ResponseMessages></m:GetFolderResponse>`,
   );
 }
+
+/** A GetItem answer: one response message per entry, a message for ids, an error for codes. */
+export function getItemResponse(entries: readonly ({ id: string; subject: string } | { errorCode: string })[]): string {
+  const messages = entries
+    .map((entry) =>
+      'errorCode' in entry
+        ? `<m:GetItemResponseMessage ResponseClass="Error"><m:MessageText>${entry.errorCode} happened</m:MessageText><m:ResponseCode>${entry.errorCode}</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/></m:GetItemResponseMessage>`
+        : `<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Message><t:ItemId Id="${entry.id}" ChangeKey="CQAAAA=="/><t:Subject>${entry.subject}</t:Subject><t:Body BodyType="Text">Hello &amp; welcome</t:Body><t:DateTimeReceived>2026-11-20T08:30:00Z</t:DateTimeReceived><t:HasAttachments>false</t:HasAttachments><t:IsRead>true</t:IsRead><t:From><t:Mailbox><t:Name>Bob</t:Name><t:EmailAddress>bob@contoso.com</t:EmailAddress></t:Mailbox></t:From></t:Message></m:Items></m:GetItemResponseMessage>`,
+    )
+    .join('');
+  return soapEnvelope(`<m:GetItemResponse ${M}><m:ResponseMessages>${messages}</m:ResponseMessages></m:GetItemResponse>`);
+}

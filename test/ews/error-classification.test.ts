@@ -18,12 +18,13 @@ import {
   EwsTlsError,
   EwsUnavailableError,
   getFolder,
+  getItems,
   parseRetryAfter,
   authenticationSchemes,
   type EwsCredential,
 } from '../../shared/ews';
 import { SecretString } from '../../shared/logging';
-import { getFolderError, getFolderSuccess, soapFault, startCannedEwsServer, type CannedEwsServer } from './canned-ews-server';
+import { getFolderError, getFolderSuccess, getItemResponse, soapFault, startCannedEwsServer, type CannedEwsServer } from './canned-ews-server';
 
 const basic: EwsCredential = { kind: 'basic', username: 'svc@contoso.com', password: new SecretString('p@ss') };
 let server: CannedEwsServer;
@@ -190,6 +191,27 @@ describe('typed errors', () => {
       tls.closeAllConnections();
       await new Promise<void>((resolve) => tls.close(() => resolve()));
     }
+  });
+});
+
+describe('batches', () => {
+  test('getItems: a missing item is an error value while the others succeed', async () => {
+    server.respond = (_req, res) => res.writeHead(200).end(getItemResponse([{ id: 'AAA1', subject: 'First' }, { errorCode: 'ErrorItemNotFound' }, { id: 'AAA3', subject: 'Third' }]));
+    const results = await getItems(client(), ['AAA1', 'AAA2', 'AAA3']);
+    assert.deepEqual(results.map((r) => [r.itemId, r.ok]), [['AAA1', true], ['AAA2', false], ['AAA3', true]]);
+    const [first, missing] = results;
+    assert.ok(first?.ok && first.value.kind === 'message');
+    assert.equal(first.value.subject, 'First');
+    assert.equal(first.value.bodyText, 'Hello & welcome');
+    assert.equal(first.value.receivedAt, '2026-11-20T08:30:00.000Z');
+    assert.deepEqual(first.value.from, { name: 'Bob', address: 'bob@contoso.com' });
+    assert.deepEqual(missing?.ok === false && missing.error, { code: 'ErrorItemNotFound', message: 'ErrorItemNotFound happened' });
+    assert.match(server.requests.at(-1)!.body, /<t:BodyType>Text<\/t:BodyType>/);
+  });
+
+  test('getItems: a mailbox-level code inside the batch fails the whole call', async () => {
+    server.respond = (_req, res) => res.writeHead(200).end(getItemResponse([{ id: 'AAA1', subject: 'First' }, { errorCode: 'ErrorMailboxStoreUnavailable' }]));
+    await assert.rejects(getItems(client(), ['AAA1', 'AAA2']), (e: unknown) => e instanceof EwsResponseError && e.code === 'ErrorMailboxStoreUnavailable');
   });
 });
 

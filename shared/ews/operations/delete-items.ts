@@ -2,7 +2,7 @@ import { AffectedTaskOccurrence, DeleteMode, ItemId, SendCancellationsMode } fro
 import { EwsConfigurationError } from '../errors';
 import type { MailboxClient } from '../mailbox-client';
 import type { ItemResult } from '../types';
-import { MAX_ITEM_BATCH, toItemResult } from './item-results';
+import { MAX_ITEM_BATCH, throwIfRequestLevelFailure, toItemResult } from './item-results';
 
 export type DeleteItemsMode = 'HardDelete' | 'SoftDelete' | 'MoveToDeletedItems';
 
@@ -24,5 +24,6 @@ export async function deleteItems(client: MailboxClient, itemIds: readonly strin
   const responses = await client.execute('DeleteItem', (service) =>
     service.DeleteItems(itemIds.map((id) => new ItemId(id)), deleteMode, SendCancellationsMode.SendToNone, AffectedTaskOccurrence.AllOccurrences),
   );
+  throwIfRequestLevelFailure(responses.Responses, 'DeleteItem');
   return responses.Responses.map((response, index) => toItemResult(itemIds[index]!, response, () => null));
 }

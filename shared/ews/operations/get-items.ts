@@ -3,7 +3,7 @@ import { EwsConfigurationError } from '../errors';
 import { toEwsItem } from '../item-mapping';
 import type { MailboxClient } from '../mailbox-client';
 import type { EwsItem, ItemResult } from '../types';
-import { MAX_ITEM_BATCH, toItemResult } from './item-results';
+import { MAX_ITEM_BATCH, throwIfRequestLevelFailure, toItemResult } from './item-results';
 
 export interface GetItemsOptions {
   /** idOnly: ids and change keys; allProperties: EWS AllProperties (ews-javascript-api has no "Default" shape). Default allProperties. */
@@ -34,5 +34,6 @@ export async function getItems(client: MailboxClient, itemIds: readonly string[]
   if (itemIds.length > MAX_ITEM_BATCH) throw new EwsConfigurationError('InvalidArgument', `At most ${MAX_ITEM_BATCH} ids per GetItem call.`);
   const properties = propertySet(options);
   const responses = await client.execute('GetItem', (service) => service.BindToItems(itemIds.map((id) => new ItemId(id)), properties));
+  throwIfRequestLevelFailure(responses.Responses, 'GetItem');
   return responses.Responses.map((response, index) => toItemResult(itemIds[index]!, response, () => toEwsItem(response.Item)));
 }

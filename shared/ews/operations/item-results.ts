@@ -1,9 +1,35 @@
 import { ServiceResult, type ServiceResponse } from 'ews-javascript-api';
-import { responseCodeName } from '../error-classifier';
+import { responseCodeName, serviceResponseError } from '../error-classifier';
 import type { ItemResult } from '../types';
 
 /** Largest batch one call accepts; keep GetItem batches far smaller (50–100) when bodies are requested. */
 export const MAX_ITEM_BATCH = 1000;
+
+/**
+ * Codes that describe the mailbox or the caller, not one item: when Exchange reports them inside a
+ * batch's response messages, the whole call failed and the throttling policy must see it.
+ */
+const REQUEST_LEVEL_CODES = new Set([
+  'ErrorServerBusy',
+  'ErrorExceededConnectionCount',
+  'ErrorMailboxStoreUnavailable',
+  'ErrorMailboxMoveInProgress',
+  'ErrorNonExistentMailbox',
+  'ErrorImpersonateUserDenied',
+  'ErrorImpersonationDenied',
+  'ErrorAccountDisabled',
+  'ErrorPasswordExpired',
+]);
+
+/** Throws the typed error when a batch's responses carry a request-level code. */
+export function throwIfRequestLevelFailure(responses: readonly ServiceResponse[], operation: string): void {
+  for (const response of responses) {
+    if (response.Result === ServiceResult.Success) continue;
+    const code = responseCodeName(response.ErrorCode);
+    if (!REQUEST_LEVEL_CODES.has(code)) continue;
+    throw serviceResponseError(response, operation);
+  }
+}
 
 /** One response of a batch as a per-item value: Success → ok; Error/Warning → its Exchange code and message. */
 export function toItemResult<T>(itemId: string, response: ServiceResponse, value: () => T): ItemResult<T> {

@@ -2,7 +2,7 @@ import { BasePropertySet, ConflictResolutionMode, EmailMessage, ItemId, MessageD
 import { EwsConfigurationError } from '../errors';
 import type { MailboxClient } from '../mailbox-client';
 import type { ItemResult } from '../types';
-import { MAX_ITEM_BATCH, toItemResult } from './item-results';
+import { MAX_ITEM_BATCH, throwIfRequestLevelFailure, toItemResult } from './item-results';
 
 /**
  * Sets IsRead on a batch of messages (GetItem IdOnly, then one UpdateItem with AutoResolve, read
@@ -13,6 +13,7 @@ export async function updateIsRead(client: MailboxClient, itemIds: readonly stri
   if (itemIds.length === 0) return [];
   if (itemIds.length > MAX_ITEM_BATCH) throw new EwsConfigurationError('InvalidArgument', `At most ${MAX_ITEM_BATCH} ids per call.`);
   const bound = await client.execute('GetItem', (service) => service.BindToItems(itemIds.map((id) => new ItemId(id)), new PropertySet(BasePropertySet.IdOnly)));
+  throwIfRequestLevelFailure(bound.Responses, 'GetItem');
   const results: (ItemResult<{ changeKey: string | undefined }> | undefined)[] = [];
   const messages: { index: number; item: Item }[] = [];
   bound.Responses.forEach((response, index) => {
@@ -29,6 +30,7 @@ export async function updateIsRead(client: MailboxClient, itemIds: readonly stri
     const updated = await client.execute('UpdateItem', (service) =>
       service.UpdateItems(messages.map((m) => m.item), null!, ConflictResolutionMode.AutoResolve, MessageDisposition.SaveOnly, null!, true),
     );
+    throwIfRequestLevelFailure(updated.Responses, 'UpdateItem');
     updated.Responses.forEach((response, position) => {
       const { index, item } = messages[position]!;
       results[index] = toItemResult(itemIds[index]!, response, () => ({ changeKey: item.Id.ChangeKey || undefined }));

@@ -188,7 +188,7 @@ export const setCredentialsRequest = z
     certificate: z
       .string()
       .min(1)
-      .max(64 * 1024)
+      .max(24 * 1024, "must be at most 24 KiB (Key Vault holds at most 25 KB per secret)")
       .optional()
       .meta({ description: 'appOnly groups: PEM holding the certificate and its unencrypted private key.', writeOnly: true }),
     expiresOn: isoDateTime.optional().meta({ description: 'When the password or client secret expires (recorded; a certificate\'s own expiry is used for certificates).' }),

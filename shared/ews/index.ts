@@ -14,3 +14,4 @@ export { deleteItems, type DeleteItemsMode } from './operations/delete-items';
 export { updateIsRead } from './operations/update-is-read';
 export { sendMessage, type OutgoingMessage, type OutgoingAttachment } from './operations/send-message';
 export { MAX_ITEM_BATCH } from './operations/item-results';
+export { checkMailboxAccess, type MailboxAccessCheck } from './operations/check-access';

@@ -17,6 +17,7 @@ import {
   EwsThrottledError,
   EwsTlsError,
   EwsUnavailableError,
+  checkMailboxAccess,
   getFolder,
   getItems,
   parseRetryAfter,
@@ -191,6 +192,17 @@ describe('typed errors', () => {
       tls.closeAllConnections();
       await new Promise<void>((resolve) => tls.close(() => resolve()));
     }
+  });
+});
+
+describe('connection test', () => {
+  test('checkMailboxAccess returns the inbox, or the typed error as a value', async () => {
+    server.respond = (_req, res) => res.writeHead(200).end(getFolderSuccess());
+    const ok = await checkMailboxAccess(client());
+    assert.equal(ok.ok && ok.inbox.displayName, 'Inbox');
+    server.respond = (_req, res) => res.writeHead(500).end(soapFault('ErrorImpersonateUserDenied', 'The account does not have permission to impersonate the requested user.'));
+    const denied = await checkMailboxAccess(client());
+    assert.equal(!denied.ok && denied.error.code, 'ErrorImpersonateUserDenied');
   });
 });
 

@@ -126,6 +126,18 @@ test('refresh: acquireTokenSilent renews near expiry and with forceRefresh, rota
   assert.equal(claimsOf(byRefreshToken!.accessToken).oid, d.users.carol.objectId);
 });
 
+test('the id token carries the nonce of the authorization request, which MSAL checks', async () => {
+  const app = connectorApp();
+  const { verifier, challenge } = await crypto.generatePkceCodes();
+  const nonce = 'nonce-' + Date.now();
+  const url = await app.getAuthCodeUrl({ scopes: [EWS_SCOPE], redirectUri: REDIRECT_URI, codeChallenge: challenge, codeChallengeMethod: 'S256', state: 'n', nonce, loginHint: d.users.alice.upn });
+  const response = await fetch(`${url}&dev_password=${encodeURIComponent(d.users.alice.password)}&dev_consent=accept`, { redirect: 'manual' });
+  const code = new URL(response.headers.get('location')!).searchParams.get('code')!;
+  const result = await app.acquireTokenByCode({ code, scopes: [EWS_SCOPE], redirectUri: REDIRECT_URI, codeVerifier: verifier, nonce, state: 'n' }, { code, state: 'n' });
+  assert.equal(claimsOf(result.idToken).nonce, nonce);
+  assert.equal(claimsOf(result.idToken).aud, d.connectorApp.clientId);
+});
+
 test('a redeemed code cannot be redeemed again (AADSTS54005)', async () => {
   const { app, verifier, location } = await authorize(d.users.alice, { consent: 'accept' });
   const code = location.searchParams.get('code')!;

@@ -126,6 +126,18 @@ test('revoking consent takes the app out of the tenant (AADSTS700016)', async ()
   await assert.rejects(second.acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }), /AADSTS700016/);
 });
 
+test('with a service principal but no application permission granted, the token has no roles (as in Entra)', async () => {
+  const tenantId = '00000000-0000-4000-8000-0000000000e4';
+  idp.control.addTenant({ id: tenantId, displayName: 'Users Only', domains: ['users-only.example'] });
+  idp.control.addUser({ tenantId, userPrincipalName: 'user@users-only.example', password: 'Users-Pass1', displayName: 'User' });
+  // A user's own consent creates the service principal but grants no application permission.
+  idp.control.grantUserConsent(tenantId, d.connectorApp.clientId, 'user@users-only.example', ['https://outlook.office365.com/EWS.AccessAsUser.All']);
+  const app = msalApp({ clientId: d.connectorApp.clientId, clientSecret: d.connectorApp.clientSecret }, tenantId);
+  const claims = claimsOf((await app.acquireTokenByClientCredential({ scopes: [EXCHANGE_DEFAULT] }))!.accessToken);
+  assert.equal(claims.tid, tenantId);
+  assert.equal(claims.roles, undefined);
+});
+
 test('a client credentials scope without /.default is invalid_scope AADSTS1002012', async () => {
   const app = msalApp({ clientId: d.connectorApp.clientId, clientSecret: d.connectorApp.clientSecret }, d.contosoTenantId);
   await assert.rejects(app.acquireTokenByClientCredential({ scopes: ['https://outlook.office365.com/EWS.AccessAsUser.All'] }), /AADSTS1002012/);

@@ -1,0 +1,376 @@
+/**
+ * Item and folder serialization by response shape. Each item kind has one table of
+ * (FieldURI, writer) entries in the order of the schema's sequences (types.xsd), so any subset
+ * the shape selects is emitted in a schema-valid order.
+ */
+import { encodeChangeKey, decodeId } from './ids';
+import { buildMime } from './mime';
+import type { Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, Message } from './model';
+import { el, esc, xmlDate } from './xml';
+
+export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
+/** Where the items go: GetItem/CreateItem return bodies; FindItem/SyncFolderItems never do. */
+export type ShapeContext = 'get' | 'find';
+
+export interface ItemShape {
+  readonly base: BaseShape;
+  /** FieldURIs asked for in AdditionalProperties (e.g. "item:Body", "message:IsRead"). */
+  readonly additional: ReadonlySet<string>;
+  readonly bodyType: 'Best' | 'HTML' | 'Text';
+  readonly includeMimeContent: boolean;
+  readonly context: ShapeContext;
+}
+
+export const ID_ONLY: ItemShape = { base: 'IdOnly', additional: new Set(), bodyType: 'Best', includeMimeContent: false, context: 'get' };
+
+interface FieldWriter {
+  readonly uri: string;
+  /** Fields FindItem/SyncFolderItems cannot return. */
+  readonly getOnly?: boolean;
+  write(item: Item, shape: ItemShape, store: EwsStore): string;
+}
+
+function itemIdOf(item: Item): string {
+  return `<t:ItemId Id="${item.id}" ChangeKey="${itemChangeKey(item)}"/>`;
+}
+
+export function itemChangeKey(item: Item): string {
+  return encodeChangeKey(decodeId(item.id)?.number ?? 0, item.version);
+}
+
+export function folderChangeKey(folder: Folder): string {
+  return encodeChangeKey(decodeId(folder.id)?.number ?? 0, folder.version);
+}
+
+export function folderIdXml(folder: Folder, name = 't:FolderId'): string {
+  return `<${name} Id="${folder.id}" ChangeKey="${folderChangeKey(folder)}"/>`;
+}
+
+export function mailboxXml(address: EmailAddress, store?: EwsStore, name = 't:Mailbox'): string {
+  const internal = store?.getMailbox(address.address);
+  const mailboxType = address.mailboxType ?? (store ? (internal ? 'Mailbox' : 'OneOff') : undefined);
+  return (
+    `<${name}>` +
+    el('t:Name', address.name ?? internal?.displayName ?? address.address) +
+    el('t:EmailAddress', address.address) +
+    el('t:RoutingType', address.routingType ?? 'SMTP') +
+    el('t:MailboxType', mailboxType) +
+    `</${name}>`
+  );
+}
+
+function recipients(name: string, list: readonly EmailAddress[], store: EwsStore): string {
+  if (list.length === 0) return '';
+  let out = `<t:${name}>`;
+  for (const r of list) out += mailboxXml(r, store);
+  return out + `</t:${name}>`;
+}
+
+function attendees(name: string, list: readonly Attendee[], store: EwsStore): string {
+  if (list.length === 0) return '';
+  let out = `<t:${name}>`;
+  for (const a of list) out += `<t:Attendee>${mailboxXml(a.mailbox, store)}${el('t:ResponseType', a.responseType ?? 'Unknown')}</t:Attendee>`;
+  return out + `</t:${name}>`;
+}
+
+function displayNames(list: readonly EmailAddress[]): string {
+  return list.map((r) => r.name ?? r.address).join('; ');
+}
+
+export function htmlToText(html: string): string {
+  return html
+    .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, '')
+    .replace(/<br\s*\/?>/gi, '\n')
+    .replace(/<\/(p|div|h[1-6]|li|tr)>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .trim();
+}
+
+export function textToHtml(text: string): string {
+  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '<br>\r\n');
+  return `<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body><div>${escaped}</div></body></html>`;
+}
+
+function bodyXml(item: Item, shape: ItemShape): string {
+  const wanted = shape.bodyType === 'Best' ? item.body.type : shape.bodyType;
+  let content = item.body.content;
+  if (wanted !== item.body.type) content = wanted === 'Text' ? htmlToText(content) : textToHtml(content);
+  return `<t:Body BodyType="${wanted}" IsTruncated="false">${esc(content)}</t:Body>`;
+}
+
+export function attachmentMetadataXml(attachment: Attachment, withContent: boolean): string {
+  return (
+    '<t:FileAttachment>' +
+    `<t:AttachmentId Id="${attachment.id}"/>` +
+    el('t:Name', attachment.name) +
+    el('t:ContentType', attachment.contentType) +
+    el('t:ContentId', attachment.contentId) +
+    el('t:Size', attachment.content.byteLength) +
+    el('t:LastModifiedTime', xmlDate(attachment.lastModifiedTime)) +
+    el('t:IsInline', attachment.isInline) +
+    el('t:IsContactPhoto', false) +
+    (withContent ? `<t:Content>${Buffer.from(attachment.content).toString('base64')}</t:Content>` : '') +
+    '</t:FileAttachment>'
+  );
+}
+
+export function itemSize(item: Item): number {
+  let size = 200 + Buffer.byteLength(item.subject) + Buffer.byteLength(item.body.content);
+  for (const a of item.attachments) size += a.content.byteLength + Buffer.byteLength(a.name);
+  return size;
+}
+
+const w = (uri: string, write: FieldWriter['write'], getOnly = false): FieldWriter => ({ uri, write, getOnly });
+
+/** ItemType's own fields, in schema order, split around where the kind-specific ones... (they all come after). */
+const ITEM_FIELDS: readonly FieldWriter[] = [
+  w('item:MimeContent', (item, _shape, store) => `<t:MimeContent CharacterSet="UTF-8">${Buffer.from(buildMime(item, store)).toString('base64')}</t:MimeContent>`, true),
+  w('item:ItemId', (item) => itemIdOf(item)),
+  w('item:ParentFolderId', (item, _s, store) => {
+    const folder = store.findFolderById(item.folderId);
+    return folder ? folderIdXml(folder, 't:ParentFolderId') : '';
+  }),
+  w('item:ItemClass', (item) => el('t:ItemClass', item.itemClass)),
+  w('item:Subject', (item) => el('t:Subject', item.subject)),
+  w('item:Sensitivity', (item) => el('t:Sensitivity', item.sensitivity)),
+  w('item:Body', (item, shape) => bodyXml(item, shape), true),
+  w(
+    'item:Attachments',
+    (item) => (item.attachments.length ? `<t:Attachments>${item.attachments.map((a) => attachmentMetadataXml(a, false)).join('')}</t:Attachments>` : ''),
+    true,
+  ),
+  w('item:DateTimeReceived', (item) => el('t:DateTimeReceived', xmlDate(item.dateTimeReceived))),
+  w('item:Size', (item) => el('t:Size', itemSize(item))),
+  w('item:Categories', (item) => (item.categories.length ? `<t:Categories>${item.categories.map((c) => el('t:String', c)).join('')}</t:Categories>` : '')),
+  w('item:Importance', (item) => el('t:Importance', item.importance)),
+  w('item:InReplyTo', (item) => el('t:InReplyTo', item.inReplyTo)),
+  w('item:IsSubmitted', () => el('t:IsSubmitted', false)),
+  w('item:IsDraft', (item) => el('t:IsDraft', item.kind === 'message' ? item.isDraft : false)),
+  w('item:IsFromMe', (item) => el('t:IsFromMe', item.kind === 'message' && item.from?.address.toLowerCase() === item.mailbox)),
+  w('item:IsResend', () => el('t:IsResend', false)),
+  w('item:IsUnmodified', (item) => el('t:IsUnmodified', item.version === 1)),
+  w('item:DateTimeSent', (item) => el('t:DateTimeSent', xmlDate((item.kind === 'message' && item.dateTimeSent) || item.dateTimeCreated))),
+  w('item:DateTimeCreated', (item) => el('t:DateTimeCreated', xmlDate(item.dateTimeCreated))),
+  w('item:ReminderIsSet', () => el('t:ReminderIsSet', false)),
+  w('item:DisplayCc', (item) => el('t:DisplayCc', item.kind === 'message' ? displayNames(item.ccRecipients) : '')),
+  w('item:DisplayTo', (item) =>
+    el('t:DisplayTo', item.kind === 'message' ? displayNames(item.toRecipients) : item.kind === 'calendarItem' ? displayNames(item.requiredAttendees.map((a) => a.mailbox)) : ''),
+  ),
+  w('item:HasAttachments', (item) => el('t:HasAttachments', item.attachments.some((a) => !a.isInline))),
+  w('item:Culture', () => el('t:Culture', 'en-US')),
+  w('item:LastModifiedTime', (item) => el('t:LastModifiedTime', xmlDate(item.lastModifiedTime))),
+  w('item:IsAssociated', () => el('t:IsAssociated', false)),
+];
+
+const MESSAGE_FIELDS: readonly FieldWriter[] = [
+  w('message:Sender', (item, _s, store) => ((item as Message).sender ? `<t:Sender>${mailboxXml((item as Message).sender!, store)}</t:Sender>` : '')),
+  w('message:ToRecipients', (item, _s, store) => recipients('ToRecipients', (item as Message).toRecipients, store), true),
+  w('message:CcRecipients', (item, _s, store) => recipients('CcRecipients', (item as Message).ccRecipients, store), true),
+  w('message:BccRecipients', (item, _s, store) => recipients('BccRecipients', (item as Message).bccRecipients, store), true),
+  w('message:IsReadReceiptRequested', (item) => el('t:IsReadReceiptRequested', (item as Message).isReadReceiptRequested)),
+  w('message:IsDeliveryReceiptRequested', (item) => el('t:IsDeliveryReceiptRequested', (item as Message).isDeliveryReceiptRequested)),
+  w('message:ConversationTopic', (item) => el('t:ConversationTopic', item.subject.replace(/^((re|fw|fwd|aw|wg):\s*)+/i, ''))),
+  w('message:From', (item, _s, store) => ((item as Message).from ? `<t:From>${mailboxXml((item as Message).from!, store)}</t:From>` : '')),
+  w('message:InternetMessageId', (item) => el('t:InternetMessageId', item.internetMessageId)),
+  w('message:IsRead', (item) => el('t:IsRead', (item as Message).isRead)),
+  w('message:ReplyTo', (item, _s, store) => recipients('ReplyTo', (item as Message).replyTo, store), true),
+];
+
+const CALENDAR_FIELDS: readonly FieldWriter[] = [
+  w('calendar:UID', (item) => (item.kind === 'calendarItem' ? el('t:UID', item.uid) : '')),
+  w('calendar:Start', (item) => (item.kind === 'calendarItem' ? el('t:Start', xmlDate(item.start)) : '')),
+  w('calendar:End', (item) => (item.kind === 'calendarItem' ? el('t:End', xmlDate(item.end)) : '')),
+  w('calendar:IsAllDayEvent', (item) => (item.kind === 'calendarItem' ? el('t:IsAllDayEvent', item.isAllDayEvent) : '')),
+  w('calendar:LegacyFreeBusyStatus', (item) => (item.kind === 'calendarItem' ? el('t:LegacyFreeBusyStatus', item.legacyFreeBusyStatus) : '')),
+  w('calendar:Location', (item) => (item.kind === 'calendarItem' ? el('t:Location', item.location) : '')),
+  w('calendar:IsMeeting', (item) => (item.kind === 'calendarItem' ? el('t:IsMeeting', item.requiredAttendees.length + item.optionalAttendees.length > 0) : '')),
+  w('calendar:IsCancelled', (item) => (item.kind === 'calendarItem' ? el('t:IsCancelled', item.isCancelled) : '')),
+  w('calendar:IsRecurring', (item) => (item.kind === 'calendarItem' ? el('t:IsRecurring', false) : '')),
+  w('calendar:CalendarItemType', (item) => (item.kind === 'calendarItem' ? el('t:CalendarItemType', 'Single') : '')),
+  w('calendar:MyResponseType', (item) =>
+    item.kind === 'calendarItem' ? el('t:MyResponseType', !item.organizer || item.organizer.address.toLowerCase() === item.mailbox ? 'Organizer' : 'NoResponseReceived') : '',
+  ),
+  w('calendar:Organizer', (item, _s, store) => (item.kind === 'calendarItem' && item.organizer ? `<t:Organizer>${mailboxXml(item.organizer, store)}</t:Organizer>` : '')),
+  w('calendar:RequiredAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('RequiredAttendees', item.requiredAttendees, store) : ''), true),
+  w('calendar:OptionalAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('OptionalAttendees', item.optionalAttendees, store) : ''), true),
+  w('calendar:Duration', (item) => (item.kind === 'calendarItem' ? el('t:Duration', isoDuration(item.end.getTime() - item.start.getTime())) : '')),
+];
+
+const CONTACT_FIELDS: readonly FieldWriter[] = [
+  w('contacts:FileAs', (item) => (item.kind === 'contact' ? el('t:FileAs', item.fileAs) : '')),
+  w('contacts:DisplayName', (item) => (item.kind === 'contact' ? el('t:DisplayName', item.displayName) : '')),
+  w('contacts:GivenName', (item) => (item.kind === 'contact' ? el('t:GivenName', item.givenName) : '')),
+  w('contacts:CompanyName', (item) => (item.kind === 'contact' ? el('t:CompanyName', item.companyName) : '')),
+  w('contacts:EmailAddresses', (item) =>
+    item.kind === 'contact' && item.emailAddresses.length
+      ? `<t:EmailAddresses>${item.emailAddresses.map((e) => `<t:Entry Key="${e.key}"${e.name ? ` Name="${esc(e.name)}"` : ''}>${esc(e.address)}</t:Entry>`).join('')}</t:EmailAddresses>`
+      : '',
+  ),
+  w('contacts:PhoneNumbers', (item) =>
+    item.kind === 'contact' && item.phoneNumbers.length
+      ? `<t:PhoneNumbers>${item.phoneNumbers.map((p) => `<t:Entry Key="${p.key}">${esc(p.number)}</t:Entry>`).join('')}</t:PhoneNumbers>`
+      : '',
+  ),
+  w('contacts:Department', (item) => (item.kind === 'contact' ? el('t:Department', item.department) : '')),
+  w('contacts:JobTitle', (item) => (item.kind === 'contact' ? el('t:JobTitle', item.jobTitle) : '')),
+  w('contacts:Surname', (item) => (item.kind === 'contact' ? el('t:Surname', item.surname) : '')),
+];
+
+const TASK_FIELDS: readonly FieldWriter[] = [
+  w('task:ChangeCount', (item) => (item.kind === 'task' ? el('t:ChangeCount', item.version) : '')),
+  w('task:CompleteDate', (item) => (item.kind === 'task' && item.completeDate ? el('t:CompleteDate', xmlDate(item.completeDate)) : '')),
+  w('task:DueDate', (item) => (item.kind === 'task' && item.dueDate ? el('t:DueDate', xmlDate(item.dueDate)) : '')),
+  w('task:IsComplete', (item) => (item.kind === 'task' ? el('t:IsComplete', item.status === 'Completed') : '')),
+  w('task:IsRecurring', (item) => (item.kind === 'task' ? el('t:IsRecurring', false) : '')),
+  w('task:PercentComplete', (item) => (item.kind === 'task' ? el('t:PercentComplete', item.percentComplete) : '')),
+  w('task:StartDate', (item) => (item.kind === 'task' && item.startDate ? el('t:StartDate', xmlDate(item.startDate)) : '')),
+  w('task:Status', (item) => (item.kind === 'task' ? el('t:Status', item.status) : '')),
+];
+
+function isoDuration(ms: number): string {
+  const totalMinutes = Math.max(0, Math.round(ms / 60000));
+  const days = Math.floor(totalMinutes / 1440);
+  const hours = Math.floor((totalMinutes % 1440) / 60);
+  const minutes = totalMinutes % 60;
+  return `P${days ? `${days}D` : ''}T${hours}H${minutes}M`;
+}
+
+const KIND_FIELDS: Record<Item['kind'], readonly FieldWriter[]> = {
+  message: [...ITEM_FIELDS, ...MESSAGE_FIELDS],
+  calendarItem: [...ITEM_FIELDS, ...CALENDAR_FIELDS],
+  contact: [...ITEM_FIELDS, ...CONTACT_FIELDS],
+  task: [...ITEM_FIELDS, ...TASK_FIELDS],
+};
+
+export const ELEMENT_NAME: Record<Item['kind'], string> = { message: 'Message', calendarItem: 'CalendarItem', contact: 'Contact', task: 'Task' };
+
+const COMMON_DEFAULT = [
+  'item:ItemId',
+  'item:Subject',
+  'item:Sensitivity',
+  'item:Body',
+  'item:Attachments',
+  'item:DateTimeReceived',
+  'item:Size',
+  'item:Importance',
+  'item:IsSubmitted',
+  'item:IsDraft',
+  'item:IsFromMe',
+  'item:IsResend',
+  'item:IsUnmodified',
+  'item:DateTimeSent',
+  'item:DateTimeCreated',
+  'item:ReminderIsSet',
+  'item:DisplayCc',
+  'item:DisplayTo',
+  'item:HasAttachments',
+  'item:Culture',
+];
+const FIND_EXTRA = ['item:ParentFolderId', 'item:ItemClass', 'item:LastModifiedTime'];
+
+const KIND_DEFAULT: Record<Item['kind'], string[]> = {
+  message: [
+    'message:Sender',
+    'message:ToRecipients',
+    'message:CcRecipients',
+    'message:IsReadReceiptRequested',
+    'message:IsDeliveryReceiptRequested',
+    'message:ConversationTopic',
+    'message:From',
+    'message:InternetMessageId',
+    'message:IsRead',
+  ],
+  calendarItem: [
+    'calendar:UID',
+    'calendar:Start',
+    'calendar:End',
+    'calendar:IsAllDayEvent',
+    'calendar:LegacyFreeBusyStatus',
+    'calendar:Location',
+    'calendar:IsMeeting',
+    'calendar:IsCancelled',
+    'calendar:IsRecurring',
+    'calendar:CalendarItemType',
+    'calendar:MyResponseType',
+    'calendar:Organizer',
+    'calendar:RequiredAttendees',
+    'calendar:OptionalAttendees',
+    'calendar:Duration',
+  ],
+  contact: ['contacts:FileAs', 'contacts:DisplayName', 'contacts:GivenName', 'contacts:CompanyName', 'contacts:EmailAddresses', 'contacts:PhoneNumbers', 'contacts:JobTitle', 'contacts:Surname'],
+  task: ['task:ChangeCount', 'task:CompleteDate', 'task:DueDate', 'task:IsComplete', 'task:IsRecurring', 'task:PercentComplete', 'task:StartDate', 'task:Status'],
+};
+
+/** Writers selected for (kind, shape), cached: selection is the per-request cost, writing the per-item one. */
+const selectionCache = new Map<string, readonly FieldWriter[]>();
+
+function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
+  const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${[...shape.additional].sort().join(',')}`;
+  let writers = selectionCache.get(key);
+  if (writers) return writers;
+  const wanted = new Set<string>(['item:ItemId', ...shape.additional]);
+  if (shape.base === 'Default') for (const uri of [...COMMON_DEFAULT, ...(shape.context === 'find' ? FIND_EXTRA : []), ...KIND_DEFAULT[kind]]) wanted.add(uri);
+  if (shape.base === 'AllProperties') for (const f of KIND_FIELDS[kind]) if (f.uri !== 'item:MimeContent') wanted.add(f.uri);
+  if (shape.includeMimeContent) wanted.add('item:MimeContent');
+  writers = KIND_FIELDS[kind].filter((f) => wanted.has(f.uri) && !(shape.context === 'find' && f.getOnly));
+  if (selectionCache.size > 500) selectionCache.clear();
+  selectionCache.set(key, writers);
+  return writers;
+}
+
+/** Serializes an item as `<t:Message>...</t:Message>` etc. for the shape. */
+export function itemXml(item: Item, shape: ItemShape, store: EwsStore): string {
+  const name = ELEMENT_NAME[item.kind];
+  let out = `<t:${name}>`;
+  for (const writer of selectWriters(item.kind, shape)) out += writer.write(item, shape, store);
+  return out + `</t:${name}>`;
+}
+
+/** FieldURIs the simulator knows (others in a request are accepted and ignored, as for unset properties). */
+export function isKnownFieldUri(uri: string): boolean {
+  return Object.values(KIND_FIELDS).some((fields) => fields.some((f) => f.uri === uri));
+}
+
+// ---- folders ------------------------------------------------------------------------------
+
+export interface FolderShape {
+  readonly base: BaseShape;
+  readonly additional: ReadonlySet<string>;
+}
+
+export function folderElementName(folder: Folder): string {
+  if (folder.folderClass.startsWith('IPF.Appointment')) return 'CalendarFolder';
+  if (folder.folderClass.startsWith('IPF.Contact')) return 'ContactsFolder';
+  if (folder.folderClass.startsWith('IPF.Task')) return 'TasksFolder';
+  return 'Folder';
+}
+
+export interface FolderCounts {
+  readonly total: number;
+  readonly unread: number;
+  readonly children: number;
+}
+
+export function folderXml(folder: Folder, shape: FolderShape, counts: FolderCounts, store: EwsStore): string {
+  const name = folderElementName(folder);
+  const want = (uri: string, inDefault: boolean): boolean =>
+    shape.base === 'AllProperties' || (shape.base === 'Default' && inDefault) || shape.additional.has(uri);
+  const parent = folder.parentId ? store.findFolderById(folder.parentId) : undefined;
+  let out = `<t:${name}>` + folderIdXml(folder);
+  if (want('folder:ParentFolderId', false) && parent) out += folderIdXml(parent, 't:ParentFolderId');
+  if (want('folder:FolderClass', false) && folder.folderClass) out += el('t:FolderClass', folder.folderClass);
+  if (want('folder:DisplayName', true)) out += el('t:DisplayName', folder.displayName);
+  if (want('folder:TotalCount', true)) out += el('t:TotalCount', counts.total);
+  if (want('folder:ChildFolderCount', true)) out += el('t:ChildFolderCount', counts.children);
+  if (want('folder:DistinguishedFolderId', false) && folder.distinguishedName && shape.additional.has('folder:DistinguishedFolderId')) {
+    out += el('t:DistinguishedFolderId', folder.distinguishedName);
+  }
+  if ((name === 'Folder' || name === 'TasksFolder') && want('folder:UnreadCount', true)) out += el('t:UnreadCount', counts.unread);
+  return out + `</t:${name}>`;
+}

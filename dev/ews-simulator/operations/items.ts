@@ -1,0 +1,228 @@
+/** GetItem, CreateItem, UpdateItem, DeleteItem, MoveItem, CopyItem, GetAttachment. */
+import { changeKeyVersion, decodeId } from '../ids';
+import { readDeleteField, readNewItem, readSetField } from '../item-input';
+import { ID_ONLY, attachmentMetadataXml, itemXml } from '../item-xml';
+import type { DeleteMode, Folder, Item, ItemPatch, Mailbox, Message, NewItem } from '../model';
+import { canOpen, folderIdElements, itemIdElements, resolveFolder, resolveItem, type RequestContext } from '../request-context';
+import { EwsError, SoapFault } from '../soap';
+import { attr, child, children, type Element } from '../xml';
+import { readItemShape, responseMessages, type Operation } from './common';
+
+const EMPTY_ITEMS = '<m:Items/>';
+
+export const getItem: Operation = (ctx, request) => {
+  const shape = readItemShape(child(request, 'ItemShape'), 'get');
+  const ids = itemIdElements(child(request, 'ItemIds'));
+  return responseMessages('GetItemResponseMessage', ids, (id) => `<m:Items>${itemXml(resolveItem(ctx, id), shape, ctx.store)}</m:Items>`, EMPTY_ITEMS);
+};
+
+type Disposition = 'SaveOnly' | 'SendOnly' | 'SendAndSaveCopy';
+
+function defaultFolderFor(item: NewItem): 'drafts' | 'calendar' | 'contacts' | 'tasks' {
+  return item.kind === 'message' ? 'drafts' : item.kind === 'calendarItem' ? 'calendar' : item.kind === 'contact' ? 'contacts' : 'tasks';
+}
+
+function send(ctx: RequestContext, sender: Mailbox, message: Extract<NewItem, { kind: 'message' }>): void {
+  const recipients = [...(message.toRecipients ?? []), ...(message.ccRecipients ?? []), ...(message.bccRecipients ?? [])];
+  if (recipients.length === 0) throw new EwsError('ErrorInvalidRecipients', 'At least one recipient is required, but none were found.');
+  const from = message.from ?? { address: sender.smtpAddress, name: sender.displayName };
+  // Sending as someone else needs rights on that mailbox (SendAs is modelled by FullAccess here).
+  const fromMailbox = ctx.store.getMailbox(from.address);
+  if (fromMailbox && fromMailbox !== sender && !canOpen(ctx, fromMailbox)) throw new EwsError('ErrorSendAsDenied', 'The user account which was used to submit this request does not have the right to send mail on behalf of the specified sending account.');
+  const now = ctx.store.now();
+  ctx.store.deliverMail({
+    from,
+    ...(message.toRecipients ? { toRecipients: message.toRecipients } : {}),
+    ...(message.ccRecipients ? { ccRecipients: message.ccRecipients } : {}),
+    ...(message.bccRecipients ? { bccRecipients: message.bccRecipients } : {}),
+    subject: message.subject ?? '',
+    body: message.body ?? { type: 'Text', content: '' },
+    ...(message.attachments ? { attachments: message.attachments } : {}),
+    ...(message.importance ? { importance: message.importance } : {}),
+    ...(message.categories ? { categories: message.categories } : {}),
+    ...(message.internetMessageId ? { internetMessageId: message.internetMessageId } : {}),
+    ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
+    sentAt: now,
+    receivedAt: now,
+  });
+}
+
+export const createItem: Operation = (ctx, request) => {
+  const disposition = attr(request, 'MessageDisposition') as Disposition | undefined;
+  const savedFolderElement = folderIdElements(child(request, 'SavedItemFolderId'))[0];
+  const elements = children(child(request, 'Items') ?? request);
+  return responseMessages(
+    'CreateItemResponseMessage',
+    elements,
+    (element) => {
+      const input = readNewItem(element);
+      const target: Folder | undefined = savedFolderElement ? resolveFolder(ctx, savedFolderElement) : undefined;
+      const mailbox = target ? ctx.store.getMailbox(target.mailbox)! : ctx.actingAs;
+      if (!mailbox) throw new EwsError('ErrorMissingEmailAddress');
+      if (input.kind === 'message') {
+        if (!disposition) throw new EwsError('ErrorMessageDispositionRequired', 'MessageDisposition attribute is required.');
+        const from = input.from ?? { address: mailbox.smtpAddress, name: mailbox.displayName };
+        if (disposition !== 'SaveOnly') {
+          send(ctx, mailbox, { ...input, from });
+          if (disposition === 'SendOnly') return EMPTY_ITEMS;
+          const now = ctx.store.now();
+          ctx.store.createItem(mailbox.smtpAddress, target?.id ?? { distinguished: 'sentitems' }, {
+            ...input,
+            from,
+            sender: from,
+            isRead: true,
+            isDraft: false,
+            dateTimeCreated: now,
+            dateTimeReceived: now,
+            dateTimeSent: now,
+          });
+          // Exchange returns no item for sent messages.
+          return EMPTY_ITEMS;
+        }
+        const saved = ctx.store.createItem(mailbox.smtpAddress, target?.id ?? { distinguished: 'drafts' }, { ...input, isDraft: input.isDraft ?? true, isRead: input.isRead ?? true });
+        return `<m:Items>${itemXml(saved, ID_ONLY, ctx.store)}</m:Items>`;
+      }
+      const saved = ctx.store.createItem(mailbox.smtpAddress, target?.id ?? { distinguished: defaultFolderFor(input) }, input);
+      return `<m:Items>${itemXml(saved, ID_ONLY, ctx.store)}</m:Items>`;
+    },
+    EMPTY_ITEMS,
+  );
+};
+
+type ConflictResolution = 'NeverOverwrite' | 'AutoResolve' | 'AlwaysOverwrite';
+
+function readPatch(change: Element): ItemPatch {
+  const updates = child(change, 'Updates');
+  let patch: ItemPatch = {};
+  for (const update of children(updates ?? change)) {
+    const path = children(update).find((e) => e.localName === 'FieldURI' || e.localName === 'IndexedFieldURI' || e.localName === 'ExtendedFieldURI');
+    if (!path) throw new EwsError('ErrorInvalidRequest', 'An update needs a property path.');
+    if (path.localName === 'ExtendedFieldURI') throw new EwsError('ErrorInvalidPropertySet', 'Extended properties are not supported by the simulator.');
+    const uri = attr(path, 'FieldURI') ?? '';
+    if (update.localName === 'DeleteItemField') {
+      patch = { ...patch, ...readDeleteField(uri) };
+      continue;
+    }
+    const itemElement = children(update).find((e) => e !== path);
+    if (!itemElement) throw new EwsError('ErrorInvalidRequest', 'SetItemField needs an item element.');
+    const value = readSetField(uri, itemElement);
+    if (update.localName === 'AppendToItemField') {
+      if (value.body) throw new EwsError('ErrorInvalidPropertyAppend', 'The simulator cannot append to this property.');
+      for (const key of ['toRecipients', 'ccRecipients', 'bccRecipients', 'categories'] as const) {
+        const added = value[key];
+        if (added) (patch as Record<string, unknown>)[key] = [...((patch[key] as unknown[] | undefined) ?? []), ...added];
+      }
+      continue;
+    }
+    patch = { ...patch, ...value };
+  }
+  return patch;
+}
+
+export const updateItem: Operation = (ctx, request) => {
+  const resolution = (attr(request, 'ConflictResolution') ?? 'AutoResolve') as ConflictResolution;
+  const disposition = attr(request, 'MessageDisposition') as Disposition | undefined;
+  const changes = children(child(request, 'ItemChanges') ?? request, 'ItemChange');
+  return responseMessages(
+    'UpdateItemResponseMessage',
+    changes,
+    (change) => {
+      const idElement = child(change, 'ItemId');
+      if (!idElement) throw new EwsError('ErrorInvalidRequest', 'ItemId is required.');
+      const item = resolveItem(ctx, idElement);
+      const changeKey = attr(idElement, 'ChangeKey');
+      if (resolution === 'NeverOverwrite') {
+        if (!changeKey) throw new EwsError('ErrorChangeKeyRequiredForWriteOperations');
+        if (changeKeyVersion(changeKey) !== item.version) throw new EwsError('ErrorIrresolvableConflict');
+      }
+      const patch = readPatch(change);
+      const updated = ctx.store.updateItem(item.id, patch);
+      if (disposition && disposition !== 'SaveOnly' && updated.kind === 'message') {
+        const owner = ctx.store.getMailbox(updated.mailbox)!;
+        send(ctx, owner, { kind: 'message', ...toNewMessage(updated) });
+        if (disposition === 'SendAndSaveCopy') {
+          const sent = ctx.store.moveItem(updated.id, { distinguished: 'sentitems' });
+          ctx.store.updateItem(sent.id, { isDraft: false });
+        } else {
+          ctx.store.deleteItem(updated.id, 'HardDelete');
+        }
+        return `${EMPTY_ITEMS}<m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>`;
+      }
+      return `<m:Items>${itemXml(updated, ID_ONLY, ctx.store)}</m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>`;
+    },
+    EMPTY_ITEMS,
+  );
+};
+
+function toNewMessage(message: Message): Omit<Extract<NewItem, { kind: 'message' }>, 'kind'> {
+  return {
+    subject: message.subject,
+    body: message.body,
+    toRecipients: message.toRecipients,
+    ccRecipients: message.ccRecipients,
+    bccRecipients: message.bccRecipients,
+    ...(message.from ? { from: message.from } : {}),
+    importance: message.importance,
+    categories: message.categories,
+  };
+}
+
+export const deleteItem: Operation = (ctx, request) => {
+  const mode = (attr(request, 'DeleteType') ?? '') as DeleteMode;
+  if (!['HardDelete', 'SoftDelete', 'MoveToDeletedItems'].includes(mode)) {
+    throw new SoapFault('ErrorSchemaValidation', "The request failed schema validation: The 'DeleteType' attribute is invalid.");
+  }
+  const ids = itemIdElements(child(request, 'ItemIds'));
+  return responseMessages('DeleteItemResponseMessage', ids, (id) => {
+    ctx.store.deleteItem(resolveItem(ctx, id).id, mode);
+    return '';
+  });
+};
+
+function moveOrCopy(name: 'MoveItemResponseMessage' | 'CopyItemResponseMessage', copy: boolean): Operation {
+  return (ctx, request) => {
+    const targetElement = folderIdElements(child(request, 'ToFolderId'))[0];
+    const ids = itemIdElements(child(request, 'ItemIds'));
+    return responseMessages(
+      name,
+      ids,
+      (id) => {
+        if (!targetElement) throw new EwsError('ErrorInvalidRequest', 'ToFolderId is required.');
+        const target = resolveFolder(ctx, targetElement);
+        const item = resolveItem(ctx, id);
+        if (target.mailbox !== item.mailbox) throw new EwsError('ErrorMoveCopyFailed', 'Moving or copying items between mailboxes is not supported by the simulator.');
+        const moved: Item = copy ? ctx.store.copyItem(item.id, target.id) : ctx.store.moveItem(item.id, target.id);
+        return `<m:Items>${itemXml(moved, ID_ONLY, ctx.store)}</m:Items>`;
+      },
+      EMPTY_ITEMS,
+    );
+  };
+}
+
+export const moveItem = moveOrCopy('MoveItemResponseMessage', false);
+export const copyItem = moveOrCopy('CopyItemResponseMessage', true);
+
+export const getAttachment: Operation = (ctx, request) => {
+  const ids = children(child(request, 'AttachmentIds') ?? request, 'AttachmentId');
+  return responseMessages(
+    'GetAttachmentResponseMessage',
+    ids,
+    (element) => {
+      const id = attr(element, 'Id') ?? '';
+      const decoded = decodeId(id);
+      if (!decoded || decoded.kind !== 'attachment') throw new EwsError('ErrorInvalidIdMalformed');
+      const mailbox = ctx.store.getMailbox(decoded.mailbox);
+      if (!mailbox) throw new EwsError('ErrorItemNotFound');
+      if (!canOpen(ctx, mailbox)) throw new EwsError('ErrorAccessDenied');
+      for (const folder of mailbox.folders.values()) {
+        for (const item of ctx.store.folderItems(folder)) {
+          const attachment = item.attachments.find((a) => a.id === id);
+          if (attachment) return `<m:Attachments>${attachmentMetadataXml(attachment, true)}</m:Attachments>`;
+        }
+      }
+      throw new EwsError('ErrorItemNotFound');
+    },
+    '<m:Attachments/>',
+  );
+};
+

@@ -1,0 +1,171 @@
+/**
+ * The versioned contract between the sync engine, the delivery pipeline and the customer's
+ * application: change records, the batches that carry them, and the outbox the sync engine
+ * hands batches to. The JSON shape is public (docs/delivery.md, /api/schemas/change-record.json):
+ * additive changes keep schemaVersion 1; anything else needs a new version.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { EwsCalendarItem, EwsContact, EwsMessage, EwsTask, EwsGenericItem } from '../ews/types';
+
+export const CHANGE_RECORD_SCHEMA_VERSION = 1 as const;
+
+export const SYNCED_FOLDERS = ['inbox', 'calendar', 'contacts', 'tasks'] as const;
+export type SyncedFolder = (typeof SYNCED_FOLDERS)[number];
+
+export const CHANGE_TYPES = ['created', 'updated', 'deleted', 'readFlagChanged'] as const;
+export type ChangeType = (typeof CHANGE_TYPES)[number];
+
+/** The normalised item a record carries (the shared/ews shapes: plain JSON, ISO dates). */
+export type ChangeItem = EwsMessage | EwsCalendarItem | EwsContact | EwsTask | EwsGenericItem;
+
+export interface ChangeRecord {
+  readonly schemaVersion: typeof CHANGE_RECORD_SCHEMA_VERSION;
+  /** Stable across redeliveries and re-syncs of the same change: receivers deduplicate on it. */
+  readonly idempotencyKey: string;
+  readonly tenantId: string;
+  readonly groupId: string;
+  /** Primary SMTP address of the mailbox. */
+  readonly mailbox: string;
+  readonly folder: SyncedFolder;
+  readonly changeType: ChangeType;
+  /** EWS item id (opaque). */
+  readonly itemId: string;
+  readonly changeKey?: string;
+  /** True when the record comes from a full re-sync (the sync state was lost or invalid). */
+  readonly fullResync: boolean;
+  /** When the connector observed the change (ISO 8601). */
+  readonly occurredAt?: string;
+  /** For readFlagChanged: the new read state. */
+  readonly isRead?: boolean;
+  /** The item as it is now; absent for deleted records. */
+  readonly item?: ChangeItem;
+}
+
+export interface ChangeBatch {
+  readonly batchId: string;
+  readonly tenantId: string;
+  readonly groupId: string;
+  readonly mailbox: string;
+  readonly records: readonly ChangeRecord[];
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface OutboxReceipt {
+  readonly batchId: string;
+  /** True when the payload went to blob storage because it exceeded the queue message limit. */
+  readonly claimCheck: boolean;
+}
+
+/**
+ * Where the sync engine hands its batches. enqueue resolves only once the batch is durably
+ * stored (queue message, plus blob for large batches): only then may the sync engine save its
+ * SyncState. Delivery to the customer happens later, with retries, independent of sync.
+ */
+export interface DeliveryOutbox {
+  enqueue(batch: ChangeBatch): Promise<OutboxReceipt>;
+}
+
+export interface IdempotencyKeyParts {
+  readonly tenantId: string;
+  readonly groupId: string;
+  readonly mailbox: string;
+  readonly folder: SyncedFolder;
+  readonly itemId: string;
+  readonly changeKey?: string | undefined;
+  readonly changeType: ChangeType;
+}
+
+/** sha256 over the identifying fields; the mailbox is case-insensitive, EWS ids are not. */
+export function changeIdempotencyKey(parts: IdempotencyKeyParts): string {
+  const canonical = [
+    'v1',
+    parts.tenantId.toLowerCase(),
+    parts.groupId,
+    parts.mailbox.toLowerCase(),
+    parts.folder,
+    parts.itemId,
+    parts.changeKey ?? '',
+    parts.changeType,
+  ].join('\n');
+  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+}
+
+export type ChangeRecordInput = Omit<ChangeRecord, 'schemaVersion' | 'idempotencyKey'>;
+
+export function createChangeRecord(input: ChangeRecordInput): ChangeRecord {
+  return {
+    schemaVersion: CHANGE_RECORD_SCHEMA_VERSION,
+    idempotencyKey: changeIdempotencyKey(input),
+    ...input,
+  };
+}
+
+export interface ChangeBatchInput {
+  readonly tenantId: string;
+  readonly groupId: string;
+  readonly mailbox: string;
+  readonly records: readonly ChangeRecord[];
+  readonly batchId?: string;
+  readonly createdAt?: Date;
+}
+
+export function createChangeBatch(input: ChangeBatchInput): ChangeBatch {
+  return {
+    batchId: input.batchId ?? randomUUID(),
+    tenantId: input.tenantId,
+    groupId: input.groupId,
+    mailbox: input.mailbox,
+    records: input.records,
+    createdAt: (input.createdAt ?? new Date()).toISOString(),
+  };
+}
+
+// ---- Published JSON shape (zod is the single source; the JSON Schema is generated from it) ----
+
+const emailAddressSchema = z.object({ name: z.string().optional(), address: z.string().optional() });
+
+/**
+ * The item is described by its discriminant and its common fields; the per-kind fields are
+ * documented in docs/delivery.md and may grow (additional properties allowed).
+ */
+export const changeItemSchema = z
+  .looseObject({
+    kind: z.enum(['message', 'meetingMessage', 'calendarItem', 'contact', 'task', 'item']),
+    id: z.string(),
+    changeKey: z.string().optional(),
+    subject: z.string().optional(),
+    from: emailAddressSchema.optional(),
+    to: z.array(emailAddressSchema).optional(),
+  })
+  .describe('The item as it is now, normalised (see docs/delivery.md for the fields per kind).');
+
+export const changeRecordSchema = z
+  .object({
+    schemaVersion: z.literal(CHANGE_RECORD_SCHEMA_VERSION),
+    idempotencyKey: z.string().regex(/^[0-9a-f]{64}$/),
+    tenantId: z.string(),
+    groupId: z.string(),
+    mailbox: z.string(),
+    folder: z.enum(SYNCED_FOLDERS),
+    changeType: z.enum(CHANGE_TYPES),
+    itemId: z.string(),
+    changeKey: z.string().optional(),
+    fullResync: z.boolean(),
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    isRead: z.boolean().optional(),
+    item: changeItemSchema.optional(),
+  })
+  .meta({ id: 'ChangeRecord', title: 'Exchange Connector change record (schemaVersion 1)' });
+
+export const changeBatchSchema = z
+  .object({
+    batchId: z.string(),
+    tenantId: z.string(),
+    groupId: z.string(),
+    mailbox: z.string(),
+    records: z.array(changeRecordSchema),
+    createdAt: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'ChangeBatch', title: 'Exchange Connector change batch (webhook body / queue message)' });

@@ -29,7 +29,12 @@ function basicCredentials(header: string | undefined): { clientId: string; secre
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const cut = decoded.indexOf(':');
   if (cut < 0) return undefined;
-  return { clientId: decodeURIComponent(decoded.slice(0, cut)), secret: decodeURIComponent(decoded.slice(cut + 1)) };
+  try {
+    // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
+    return { clientId: decodeURIComponent(decoded.slice(0, cut)), secret: decodeURIComponent(decoded.slice(cut + 1)) };
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -154,8 +154,16 @@ export class InteractiveFlows {
       devConsent: devConsent === 'accept' || devConsent === 'decline' ? devConsent : undefined,
       expiresAt: nowInSeconds() + INTERACTION_LIFETIME_IN_SECONDS,
     };
+    this.#forgetExpired();
     this.#interactions.set(interaction.id, interaction);
     return interaction;
+  }
+
+  /** Abandoned sign-ins and unredeemed codes would otherwise pile up in a long-running IdP. */
+  #forgetExpired(): void {
+    const now = nowInSeconds();
+    for (const [id, interaction] of this.#interactions) if (interaction.expiresAt <= now) this.#interactions.delete(id);
+    for (const [code, issued] of this.ctx.codes) if (issued.expiresAt + 3600 <= now) this.ctx.codes.delete(code);
   }
 
   #signInOrForm(interaction: Interaction, request: InteractiveRequest): HttpResult {

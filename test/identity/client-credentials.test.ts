@@ -143,6 +143,19 @@ test('a client credentials scope without /.default is invalid_scope AADSTS100201
   await assert.rejects(app.acquireTokenByClientCredential({ scopes: ['https://outlook.office365.com/EWS.AccessAsUser.All'] }), /AADSTS1002012/);
 });
 
+test('client_secret_basic on the v1 token endpoint with a resource parameter works too', async () => {
+  const basic = Buffer.from(`${encodeURIComponent(d.connectorApp.clientId)}:${encodeURIComponent(d.connectorApp.clientSecret)}`).toString('base64');
+  const response = await fetch(`${idp.url}/contoso.com/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'https://outlook.office365.com' }),
+  });
+  assert.equal(response.status, 200);
+  const body = (await response.json()) as { access_token: string; token_type: string };
+  assert.equal(body.token_type, 'Bearer');
+  assert.equal(claimsOf(body.access_token).aud, 'https://outlook.office365.com');
+});
+
 test('an unknown tenant answers AADSTS90002 from discovery', async () => {
   const response = await fetch(`${idp.url}/00000000-0000-4000-8000-00000000dead/v2.0/.well-known/openid-configuration`);
   assert.equal(response.status, 400);

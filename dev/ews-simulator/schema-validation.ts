@@ -41,11 +41,13 @@ export class EwsSchemaValidator {
       preload: this.files.slice(1),
       maxMemoryPages: 16384,
     });
-    const unplaced = result.errors.filter((e) => !inputs.some((input) => e.loc?.fileName === input.fileName)).map((e) => e.message);
+    const fileOf = (e: (typeof result.errors)[number]): string | undefined =>
+      e.loc?.fileName ?? inputs.find((input) => e.rawMessage.includes(input.fileName) || e.message.includes(input.fileName))?.fileName;
+    const unplaced = result.errors.filter((e) => fileOf(e) === undefined).map((e) => e.message);
     if (!result.valid && result.errors.length === 0) unplaced.push(result.rawOutput.trim() || 'xmllint reported failure without messages');
     return inputs.map((input) => {
       // Errors not tied to one body (schema compile problems) fail every body.
-      const errors = [...unplaced, ...result.errors.filter((e) => e.loc?.fileName === input.fileName).map((e) => e.message)];
+      const errors = [...unplaced, ...result.errors.filter((e) => fileOf(e) === input.fileName).map((e) => e.message)];
       return { valid: errors.length === 0, errors };
     });
   }

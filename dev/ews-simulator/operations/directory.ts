@@ -68,9 +68,9 @@ function directoryContact(mailbox: Mailbox): string {
     `<t:DisplayName>${esc(mailbox.displayName)}</t:DisplayName>` +
     (given ? `<t:GivenName>${esc(given)}</t:GivenName>` : '') +
     `<t:EmailAddresses><t:Entry Key="EmailAddress1">SMTP:${esc(mailbox.smtpAddress)}</t:Entry></t:EmailAddresses>` +
+    '<t:ContactSource>ActiveDirectory</t:ContactSource>' +
     (mailbox.attributes.department ? `<t:Department>${esc(mailbox.attributes.department)}</t:Department>` : '') +
-    (surname ? `<t:Surname>${esc(surname)}</t:Surname>` : '') +
-    '<t:ContactSource>ActiveDirectory</t:ContactSource>'
+    (surname ? `<t:Surname>${esc(surname)}</t:Surname>` : '')
   );
 }
 

@@ -1,0 +1,200 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
+import { startEwsSimulator } from '../../dev/ews-simulator/server';
+import type { EwsSimulator } from '../../dev/ews-simulator/server';
+import { startAdminStack } from './admin-stack';
+import type { AdminStack } from './admin-stack';
+
+const CONTOSO_TENANT = DEMO_IDENTITY.contosoTenantId;
+const CONNECTOR_APP = DEMO_IDENTITY.connectorApp;
+const SERVICE_ACCOUNT = { upn: 'svc-connector@contoso.com', password: 'Svc-Connector-Pass1' };
+
+let stack: AdminStack;
+let ews: EwsSimulator;
+let tenantId: string;
+
+async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/EWS/Exchange.asmx`;
+}
+
+before(async () => {
+  stack = await startAdminStack();
+  stack.idp.control.grantAdminConsent(CONTOSO_TENANT, CONNECTOR_APP.clientId);
+  ews = await startEwsSimulator({
+    identity: { authorityHost: stack.idp.url },
+    seed: (store) => {
+      store.addOrganisation({ id: 'contoso', name: 'Contoso', domains: ['contoso.com'], entraTenantId: CONTOSO_TENANT });
+      store.addOrganisation({ id: 'fabrikam', name: 'Fabrikam', domains: ['fabrikam.com'], ewsEnabled: false });
+      store.addMailbox({ smtpAddress: 'alice@contoso.com', displayName: 'Alice' });
+      store.addMailbox({ smtpAddress: 'bob@contoso.com', displayName: 'Bob' });
+      store.addMailbox({ smtpAddress: 'dana@fabrikam.com', displayName: 'Dana' });
+      store.addServiceAccount({ userPrincipalName: SERVICE_ACCOUNT.upn, password: SERVICE_ACCOUNT.password });
+      store.addServiceAccount({ userPrincipalName: 'svc@fabrikam.com', password: SERVICE_ACCOUNT.password });
+      store.grantImpersonation({ principal: SERVICE_ACCOUNT.upn, scope: { kind: 'list', mailboxes: ['alice@contoso.com'] } });
+      store.grantImpersonation({ principal: 'svc@fabrikam.com', scope: { kind: 'all' } });
+    },
+  });
+  const tenant = await stack.request('POST', '/api/admin/tenants', { body: { displayName: 'Contoso', entraTenantId: CONTOSO_TENANT } });
+  tenantId = tenant.body.id;
+});
+
+after(async () => {
+  await ews.close();
+  await stack.close();
+});
+
+let counter = 0;
+
+async function impersonationGroup(credential: { password: string } | undefined, options: { ewsUrl?: string; serviceAccount?: string; mailboxes?: string[] } = {}): Promise<string> {
+  const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
+    body: {
+      name: 'On-premises',
+      externalId: `imp-${++counter}`,
+      mailboxAccessType: 'impersonation',
+      ewsUrl: options.ewsUrl ?? ews.url,
+      impersonation: { serviceAccount: options.serviceAccount ?? SERVICE_ACCOUNT.upn, authScheme: 'basic' },
+    },
+  });
+  assert.equal(created.status, 201, created.text);
+  const groupId: string = created.body.id;
+  if (credential) assert.equal((await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${groupId}/credentials`, { body: credential })).status, 200);
+  for (const smtpAddress of options.mailboxes ?? []) await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/mailboxes`, { body: { smtpAddress } });
+  return groupId;
+}
+
+async function appOnlyGroup(clientSecret: string): Promise<string> {
+  const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
+    body: { name: 'Online', externalId: `app-${++counter}`, mailboxAccessType: 'appOnly', ewsUrl: ews.url, appOnly: { entraTenantId: CONTOSO_TENANT, clientId: CONNECTOR_APP.clientId } },
+  });
+  assert.equal(created.status, 201, created.text);
+  assert.equal((await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${created.body.id}/credentials`, { body: { clientSecret } })).status, 200);
+  return created.body.id;
+}
+
+interface Step {
+  name: string;
+  status: 'passed' | 'failed' | 'skipped';
+  message: string;
+  code?: string;
+  durationInMs: number;
+}
+
+async function runTest(groupId: string, targetMailbox?: string): Promise<{ outcome: string; steps: Step[]; byName: Record<string, Step> }> {
+  const response = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/connection-tests`, { body: targetMailbox ? { targetMailbox } : {} });
+  assert.equal(response.status, 200, response.text);
+  const steps: Step[] = response.body.steps;
+  assert.deepEqual(steps.map((s) => s.name), ['configuration', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess']);
+  for (const step of steps) {
+    assert.ok(step.message.length > 10, `${step.name} explains itself`);
+    assert.ok(Number.isInteger(step.durationInMs) && step.durationInMs >= 0);
+  }
+  return { outcome: response.body.outcome, steps, byName: Object.fromEntries(steps.map((s) => [s.name, s])) };
+}
+
+function statuses(result: { steps: Step[] }): string {
+  return result.steps.map((s) => `${s.name}:${s.status}`).join(' ');
+}
+
+describe('connection tests against the Exchange simulator', () => {
+  test('impersonation: every step passes for an allowed mailbox (the group\'s first mailbox by default)', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password }, { mailboxes: ['alice@contoso.com'] });
+    const result = await runTest(groupId);
+    assert.equal(result.outcome, 'passed', statuses(result));
+    assert.equal(result.byName.tokenAcquisition?.status, 'skipped');
+    assert.match(result.byName.folderAccess?.message ?? '', /Inbox of alice@contoso.com/);
+  });
+
+  test('wrong password: authentication fails, later steps are skipped', async () => {
+    const groupId = await impersonationGroup({ password: 'not-the-password' });
+    const result = await runTest(groupId, 'alice@contoso.com');
+    assert.equal(result.outcome, 'failed');
+    assert.equal(result.byName.endpointReachable?.status, 'passed');
+    assert.equal(result.byName.authentication?.status, 'failed');
+    assert.match(result.byName.authentication?.message ?? '', /wrong password/);
+    assert.equal(result.byName.impersonation?.status, 'skipped');
+    assert.equal(result.byName.folderAccess?.status, 'skipped');
+  });
+
+  test('denied impersonation names the missing ApplicationImpersonation scope', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password });
+    const result = await runTest(groupId, 'bob@contoso.com');
+    assert.equal(result.byName.authentication?.status, 'passed');
+    assert.equal(result.byName.impersonation?.status, 'failed');
+    assert.equal(result.byName.impersonation?.code, 'ErrorImpersonateUserDenied');
+    assert.match(result.byName.impersonation?.message ?? '', /ApplicationImpersonation/);
+    assert.equal(result.byName.folderAccess?.status, 'skipped');
+  });
+
+  test('a nonexistent mailbox is reported at the impersonation step', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password });
+    const result = await runTest(groupId, 'nobody@contoso.com');
+    assert.equal(result.byName.impersonation?.status, 'failed');
+    assert.equal(result.byName.impersonation?.code, 'ErrorNonExistentMailbox');
+  });
+
+  test('EWS disabled for the organisation: explains the allow-list and the 2027-04-01 shutdown', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password }, { serviceAccount: 'svc@fabrikam.com' });
+    const result = await runTest(groupId, 'dana@fabrikam.com');
+    assert.equal(result.byName.ewsEnabled?.status, 'failed', statuses(result));
+    assert.match(result.byName.ewsEnabled?.message ?? '', /2027-04-01/);
+    assert.match(result.byName.ewsEnabled?.message ?? '', /EwsEnabled/);
+  });
+
+  test('an unreachable endpoint fails at endpointReachable with the network reason', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password }, { ewsUrl: await closedPortUrl() });
+    const result = await runTest(groupId, 'alice@contoso.com');
+    assert.equal(result.byName.endpointReachable?.status, 'failed');
+    assert.equal(result.byName.endpointReachable?.code, 'ConnectionRefused');
+    assert.equal(result.byName.authentication?.status, 'skipped');
+  });
+
+  test('no credentials or no mailbox: the configuration step says what to do', async () => {
+    const groupId = await impersonationGroup(undefined);
+    const noCredentials = await runTest(groupId, 'alice@contoso.com');
+    assert.equal(noCredentials.byName.configuration?.status, 'failed');
+    assert.match(noCredentials.byName.configuration?.message ?? '', /PUT .*credentials/);
+    const withCredentials = await impersonationGroup({ password: SERVICE_ACCOUNT.password });
+    const noMailbox = await runTest(withCredentials);
+    assert.match(noMailbox.byName.configuration?.message ?? '', /targetMailbox/);
+  });
+
+  test('app-only: token acquisition and every EWS step pass with the right client secret', async () => {
+    const groupId = await appOnlyGroup(CONNECTOR_APP.clientSecret);
+    const result = await runTest(groupId, 'alice@contoso.com');
+    assert.equal(result.outcome, 'passed', JSON.stringify(result.steps, null, 1));
+    assert.equal(result.byName.tokenAcquisition?.status, 'passed');
+  });
+
+  test('app-only: a wrong client secret is explained (AADSTS7000215)', async () => {
+    const groupId = await appOnlyGroup('definitely-not-the-secret');
+    const result = await runTest(groupId, 'alice@contoso.com');
+    assert.equal(result.byName.tokenAcquisition?.status, 'failed');
+    assert.equal(result.byName.tokenAcquisition?.code, 'InvalidClientSecret');
+    assert.match(result.byName.tokenAcquisition?.message ?? '', /VALUE/);
+    assert.equal(result.byName.endpointReachable?.status, 'skipped');
+  });
+
+  test('app-only: an expired client secret is explained (AADSTS7000222)', async () => {
+    const expiring = stack.idp.control.addSecret(CONNECTOR_APP.clientId, { value: 'soon-expired-secret-value', displayName: 'expiring' });
+    stack.idp.control.expireSecret(CONNECTOR_APP.clientId, expiring.keyId);
+    const groupId = await appOnlyGroup(expiring.value);
+    const result = await runTest(groupId, 'alice@contoso.com');
+    assert.equal(result.byName.tokenAcquisition?.code, 'ClientSecretExpired', result.byName.tokenAcquisition?.message);
+    assert.match(result.byName.tokenAcquisition?.message ?? '', /expired/);
+  });
+
+  test('the tests leave no secret in responses or logs, and delegated groups are refused', async () => {
+    const delegated = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body: { name: 'Users', externalId: 'delegated', mailboxAccessType: 'delegated' } });
+    const refused = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${delegated.body.id}/connection-tests`, { body: {} });
+    assert.equal(refused.status, 409);
+    const logs = stack.logs.join('\n');
+    for (const secret of [SERVICE_ACCOUNT.password, CONNECTOR_APP.clientSecret]) assert.ok(!logs.includes(secret));
+    assert.match(await stack.dumpTables(), /connectionTest\.run/, 'connection tests are audited');
+  });
+});

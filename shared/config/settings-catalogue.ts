@@ -50,4 +50,10 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: 'EWS URL for app-only and delegated groups that do not name one.' },
   { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
     description: 'How long one sync invocation works before it enqueues a continuation.' },
+  { name: 'DELIVERY_MAX_ATTEMPTS', group: 'delivery', requiredInAzure: false, defaultValue: '8',
+    description: 'Delivery attempts per change batch (the first included) before it is dead-lettered.' },
+  { name: 'DELIVERY_RETRY_BASE_DELAY_SECONDS', group: 'delivery', requiredInAzure: false, defaultValue: '30',
+    description: 'Delay before the first retry; doubles per attempt (with jitter), capped at one hour.' },
+  { name: 'DELIVERY_WEBHOOK_TIMEOUT_MS', group: 'delivery', requiredInAzure: false, defaultValue: '10000',
+    description: 'How long a webhook receiver has to answer a delivery.' },
 ];

@@ -29,3 +29,7 @@ export type { NewAuditEntry } from './audit-repository';
 export { createQueueClient, encodeQueueMessage, decodeQueueMessage, sendQueueMessage } from './queue-client-factory';
 export type { SendQueueMessageOptions } from './queue-client-factory';
 export type * from './records';
+export { DeadLetterRepository, DEAD_LETTERS_TABLE } from './dead-letter-repository';
+export type { DeadLetterRecord } from './dead-letter-repository';
+export { DeliveryStatusRepository, DELIVERY_STATUS_TABLE } from './delivery-status-repository';
+export type { DeliveryStatusRecord } from './delivery-status-repository';

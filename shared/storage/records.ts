@@ -24,8 +24,19 @@ export type EwsAuthScheme = 'basic' | 'ntlm';
  * variants) as delivery grows; the admin API validates what it knows.
  */
 export type DeliveryTarget =
-  | { readonly kind: 'webhook'; readonly url: string }
-  | { readonly kind: 'queue'; readonly queueName: string; readonly connection?: string };
+  | { readonly kind: 'webhook'; readonly url: string; readonly processAndDelete?: ProcessAndDeleteMode }
+  | {
+      readonly kind: 'queue';
+      readonly queueName: string;
+      /** App setting holding a connection string (local Azurite); otherwise accountUrl + the app's identity. */
+      readonly connection?: string;
+      /** The customer's queue service URL, e.g. https://account.queue.core.windows.net. */
+      readonly accountUrl?: string;
+      readonly processAndDelete?: ProcessAndDeleteMode;
+    };
+
+/** Inbox process-and-delete: after the target acknowledged a created message, delete it in Exchange. */
+export type ProcessAndDeleteMode = 'hardDelete' | 'moveToDeletedItems';
 
 /** What the first sync of a mailbox does with items that already exist. */
 export type InitialSyncPolicy =

@@ -1,0 +1,77 @@
+/**
+ * Outbound delivery must not become a way into our own network (SSRF): in production a target
+ * host must resolve only to public addresses. Checked when the target is set AND at every send,
+ * and the send connects to exactly the addresses that were checked (no second DNS lookup that
+ * a rebinding attacker could answer differently).
+ */
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import type { ConnectorEnvironment } from '../config';
+
+const blocked = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24],
+  ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) blocked.addSubnet(network, prefix, 'ipv4');
+for (const [network, prefix] of [
+  ['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['2001:db8::', 32], ['64:ff9b::', 96], ['100::', 64],
+] as const) blocked.addSubnet(network, prefix, 'ipv6');
+
+/** IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it carries. */
+export function isPublicAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1]) return isPublicAddress(mapped[1]);
+  const family = isIP(address);
+  if (family === 0) return false;
+  return !blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+export class TargetAddressError extends Error {
+  readonly code = 'TargetAddressNotAllowed';
+}
+
+export interface ResolvedTarget {
+  readonly url: URL;
+  /** The addresses to connect to (already checked). */
+  readonly addresses: readonly { readonly address: string; readonly family: 4 | 6 }[];
+}
+
+export type HostResolver = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
+
+const systemResolver: HostResolver = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
+function isLoopbackName(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost');
+}
+
+/**
+ * Validates a target URL and resolves its host. https only, except http to loopback in
+ * development (the local demo receiver). In production every resolved address must be public.
+ */
+export async function resolveTarget(raw: string, environment: ConnectorEnvironment, resolver: HostResolver = systemResolver): Promise<ResolvedTarget> {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TargetAddressError('The target is not an absolute URL.');
+  }
+  if (url.username || url.password) throw new TargetAddressError('The target URL must not carry a user name or password.');
+  const hostname = url.hostname.replace(/^\[|\]$/g, '');
+  const literal = isIP(hostname);
+  const results = literal ? [{ address: hostname, family: literal }] : isLoopbackName(hostname) ? [{ address: '127.0.0.1', family: 4 }] : await resolver(hostname).catch(() => {
+    throw new TargetAddressError(`The target host ${hostname} could not be resolved.`);
+  });
+  if (results.length === 0) throw new TargetAddressError(`The target host ${hostname} has no addresses.`);
+  const addresses = results.map((r) => ({ address: r.address, family: (r.family === 6 ? 6 : 4) as 4 | 6 }));
+  if (environment === 'development') {
+    const loopbackOnly = addresses.every((a) => a.address === '::1' || a.address.startsWith('127.'));
+    if (url.protocol === 'http:' && loopbackOnly) return { url, addresses };
+    if (url.protocol !== 'https:') throw new TargetAddressError('The target must use https (http only to loopback in development).');
+    return { url, addresses };
+  }
+  if (url.protocol !== 'https:') throw new TargetAddressError('The target must use https.');
+  const refused = addresses.find((a) => !isPublicAddress(a.address));
+  if (refused) throw new TargetAddressError(`The target host ${hostname} resolves to a private, loopback or link-local address (${refused.address}); only public addresses are allowed.`);
+  return { url, addresses };
+}

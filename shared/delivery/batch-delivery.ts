@@ -1,0 +1,178 @@
+/**
+ * deliver-batch: one attempt at delivering one batch to its group's target, and what follows:
+ * success (status, claim-check cleanup, process-and-delete), a retry scheduled through the
+ * queue, or a dead letter after the last attempt.
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { ConnectorEnvironment } from '../config';
+import { deleteItems, MAX_ITEM_BATCH } from '../ews';
+import type { MailboxClient } from '../ews';
+import type { Logger } from '../logging';
+import type { DeadLetterRepository, DeliveryStatusRepository, GroupRecord, GroupsRepository } from '../storage';
+import { newestFirstRowKey } from '../storage';
+import type { HostResolver } from './address-policy';
+import type { ChangeBatch } from './change-batch';
+import { changeBatchSchema } from './change-batch';
+import type { DeliveryOutcome } from './delivery-outcome';
+import { failure } from './delivery-outcome';
+import type { BatchBlobStore } from './delivery-storage';
+import { batchBlobName, deliveryMessageSchema } from './outbox';
+import type { DeliveryMessage, StorageDeliveryOutbox } from './outbox';
+import { sendToQueueTarget } from './queue-target-sender';
+import { retryDelayInSeconds } from './retry-schedule';
+import type { RetrySchedule } from './retry-schedule';
+import type { SigningKeys } from './signing-keys';
+import type { SuppressedDeletions } from './suppressed-deletions';
+import { postWebhook } from './webhook-sender';
+
+/** EWS access for a group's mailbox: the per-group credential resolution shared with the sync engine. */
+export type MailboxClientSource = (group: GroupRecord, mailbox: string) => Promise<MailboxClient>;
+
+export interface BatchDeliveryDependencies {
+  readonly environment: ConnectorEnvironment;
+  readonly groups: Pick<GroupsRepository, 'find'>;
+  readonly status: DeliveryStatusRepository;
+  readonly deadLetters: DeadLetterRepository;
+  readonly blobs: BatchBlobStore;
+  readonly outbox: StorageDeliveryOutbox;
+  readonly signingKeys: Pick<SigningKeys, 'current'>;
+  readonly suppressedDeletions: SuppressedDeletions;
+  /** Needed only for process-and-delete groups. */
+  readonly mailboxClients?: MailboxClientSource;
+  /** The app's identity, for queue targets given by accountUrl. */
+  readonly credential?: TokenCredential;
+  readonly retrySchedule: RetrySchedule;
+  readonly webhookTimeoutInMs?: number;
+  readonly resolver?: HostResolver;
+  readonly now: () => Date;
+  readonly random?: () => number;
+}
+
+export type DeliveryResult =
+  | { readonly kind: 'delivered'; readonly processedAndDeleted: number }
+  | { readonly kind: 'retryScheduled'; readonly nextAttempt: number; readonly delayInSeconds: number; readonly error: DeliveryOutcome }
+  | { readonly kind: 'deadLettered'; readonly deadLetterId: string; readonly error: DeliveryOutcome }
+  | { readonly kind: 'dropped'; readonly reason: string };
+
+async function loadBatch(message: DeliveryMessage, deps: BatchDeliveryDependencies): Promise<ChangeBatch> {
+  const raw: unknown = message.batch ?? JSON.parse(await deps.blobs.get(message.blobName ?? ''));
+  return changeBatchSchema.parse(raw) as ChangeBatch;
+}
+
+async function sendToTarget(group: GroupRecord, batch: ChangeBatch, body: string, deps: BatchDeliveryDependencies): Promise<DeliveryOutcome> {
+  const target = group.delivery;
+  if (!target) return failure('NoTarget', 'The group has no delivery target.');
+  if (target.kind === 'queue') {
+    return sendToQueueTarget(target, body, {
+      environment: deps.environment,
+      ...(deps.credential ? { credential: deps.credential } : {}),
+      ...(deps.resolver ? { resolver: deps.resolver } : {}),
+    });
+  }
+  const secret = await deps.signingKeys.current(group.tenantId, group.id);
+  if (!secret) return failure('SigningKeyMissing', 'The group has no webhook signing key; rotate one (POST .../delivery/signing-key).');
+  return postWebhook(
+    { url: target.url, body, batchId: batch.batchId, idempotencyKey: batch.batchId, secret },
+    {
+      environment: deps.environment,
+      ...(deps.webhookTimeoutInMs !== undefined ? { timeoutInMs: deps.webhookTimeoutInMs } : {}),
+      ...(deps.resolver ? { resolver: deps.resolver } : {}),
+      now: deps.now,
+    },
+  );
+}
+
+/** Created Inbox messages the target acknowledged: delete them in Exchange without reporting it back. */
+async function processAndDelete(group: GroupRecord, batch: ChangeBatch, deps: BatchDeliveryDependencies, log: Logger): Promise<number> {
+  const mode = group.delivery?.processAndDelete;
+  if (!mode) return 0;
+  const itemIds = batch.records
+    .filter((r) => r.changeType === 'created' && r.folder === 'inbox' && (r.item === undefined || r.item.kind === 'message' || r.item.kind === 'meetingMessage'))
+    .map((r) => r.itemId);
+  if (itemIds.length === 0) return 0;
+  if (!deps.mailboxClients) {
+    log.warn('process-and-delete is configured but no mailbox access is wired; messages were not deleted', { count: itemIds.length });
+    return 0;
+  }
+  const ref = { tenantId: batch.tenantId, groupId: batch.groupId, mailbox: batch.mailbox };
+  await deps.suppressedDeletions.suppress(ref, itemIds, deps.now());
+  const client = await deps.mailboxClients(group, batch.mailbox);
+  let deleted = 0;
+  for (let start = 0; start < itemIds.length; start += MAX_ITEM_BATCH) {
+    const results = await deleteItems(client, itemIds.slice(start, start + MAX_ITEM_BATCH), mode === 'hardDelete' ? 'HardDelete' : 'MoveToDeletedItems');
+    for (const result of results) {
+      if (result.ok || result.error.code === 'ErrorItemNotFound') deleted += result.ok ? 1 : 0;
+      else {
+        // Not deleted: a later real deletion by a user must be reported again.
+        await deps.suppressedDeletions.release(ref, result.itemId);
+        log.warn('process-and-delete could not delete a message', { code: result.error.code });
+      }
+    }
+  }
+  return deleted;
+}
+
+async function deadLetter(message: DeliveryMessage, batch: ChangeBatch, outcome: Extract<DeliveryOutcome, { ok: false }>, deps: BatchDeliveryDependencies): Promise<string> {
+  const blobName = message.blobName ?? batchBlobName(batch);
+  if (!message.blobName) await deps.blobs.put(blobName, JSON.stringify(batch));
+  const at = deps.now();
+  const id = newestFirstRowKey(at, batch.batchId.slice(0, 8) + Math.floor((deps.random ?? Math.random)() * 1e6).toString(36));
+  await deps.deadLetters.create({
+    tenantId: batch.tenantId,
+    id,
+    groupId: batch.groupId,
+    mailbox: batch.mailbox,
+    batchId: batch.batchId,
+    recordCount: batch.records.length,
+    attempts: message.attempt,
+    lastErrorCode: outcome.code,
+    lastErrorMessage: outcome.message,
+    deadLetteredAt: at.toISOString(),
+    blobName,
+    replayCount: 0,
+  });
+  return id;
+}
+
+export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDependencies, log: Logger): Promise<DeliveryResult> {
+  const parsed = deliveryMessageSchema.safeParse(rawMessage);
+  if (!parsed.success || (!parsed.data.batch && !parsed.data.blobName)) {
+    log.error('deliveries queue message is malformed; dropped');
+    return { kind: 'dropped', reason: 'malformed message' };
+  }
+  const message = parsed.data as DeliveryMessage;
+  const scoped = log.with({ tenantId: message.tenantId, groupId: message.groupId, batchId: message.batchId, attempt: String(message.attempt) });
+  const group = await deps.groups.find(message.tenantId, message.groupId);
+  if (!group) {
+    scoped.warn('group no longer exists; batch dropped');
+    return { kind: 'dropped', reason: 'group deleted' };
+  }
+  const batch = await loadBatch(message, deps);
+  const body = JSON.stringify(batch);
+  const outcome = await sendToTarget(group, batch, body, deps);
+  if (outcome.ok) {
+    await deps.status.recordSuccess(group.tenantId, group.id, deps.now());
+    // Claim-check blobs of dead letters stay (the dead letter row points at them).
+    if (message.blobName && !message.replayOf) await deps.blobs.delete(message.blobName);
+    let processedAndDeleted = 0;
+    try {
+      processedAndDeleted = await processAndDelete(group, batch, deps, scoped);
+    } catch (error) {
+      // Delivery is done and acknowledged; a failed delete only leaves the message in the Inbox.
+      scoped.warn('process-and-delete failed', { error });
+    }
+    scoped.info('batch delivered', { records: batch.records.length, target: group.delivery?.kind, processedAndDeleted });
+    return { kind: 'delivered', processedAndDeleted };
+  }
+  await deps.status.recordFailure(group.tenantId, group.id, { code: outcome.code, message: outcome.message }, deps.now());
+  if (message.attempt < deps.retrySchedule.maxAttempts) {
+    const nextAttempt = message.attempt + 1;
+    const delayInSeconds = retryDelayInSeconds(deps.retrySchedule, nextAttempt, deps.random);
+    await deps.outbox.schedule({ ...message, attempt: nextAttempt }, delayInSeconds);
+    scoped.warn('delivery failed; retry scheduled', { code: outcome.code, status: outcome.status, nextAttempt, delayInSeconds: Math.round(delayInSeconds) });
+    return { kind: 'retryScheduled', nextAttempt, delayInSeconds, error: outcome };
+  }
+  const deadLetterId = await deadLetter(message, batch, outcome, deps);
+  scoped.error('delivery failed on the last attempt; batch dead-lettered', { code: outcome.code, status: outcome.status, deadLetterId });
+  return { kind: 'deadLettered', deadLetterId, error: outcome };
+}

@@ -1,0 +1,96 @@
+import type { TokenCredential } from '@azure/identity';
+import { z } from 'zod';
+import { createAppCredential } from '../auth/azure-credential';
+import { appConfig } from '../config';
+import type { AppConfig } from '../config';
+import { createSecretStore } from '../secrets/secret-store';
+import { DeadLetterRepository, DeliveryStatusRepository, GroupsRepository, TableStorage } from '../storage';
+import type { BatchDeliveryDependencies, MailboxClientSource } from './batch-delivery';
+import { BatchBlobStore, createBatchContainerClient, createDeliveriesQueueClient } from './delivery-storage';
+import { StorageDeliveryOutbox } from './outbox';
+import { DEFAULT_RETRY_SCHEDULE } from './retry-schedule';
+import type { RetrySchedule } from './retry-schedule';
+import { SigningKeys } from './signing-keys';
+import { SuppressedDeletions } from './suppressed-deletions';
+import { DEFAULT_WEBHOOK_TIMEOUT_IN_MS } from './webhook-sender';
+
+const deliverySettings = z.object({
+  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(DEFAULT_RETRY_SCHEDULE.maxAttempts),
+  DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(DEFAULT_RETRY_SCHEDULE.baseDelayInSeconds),
+  DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_WEBHOOK_TIMEOUT_IN_MS),
+});
+
+export interface DeliverySettings {
+  readonly retrySchedule: RetrySchedule;
+  readonly webhookTimeoutInMs: number;
+}
+
+/** The delivery settings (catalogued in shared/config/settings-catalogue.ts, group 'delivery'). */
+export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): DeliverySettings {
+  const parsed = deliverySettings.safeParse(env);
+  if (!parsed.success) throw new Error(`Invalid delivery settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  const s = parsed.data;
+  return {
+    retrySchedule: { ...DEFAULT_RETRY_SCHEDULE, maxAttempts: s.DELIVERY_MAX_ATTEMPTS, baseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS },
+    webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
+  };
+}
+
+export interface DeliveryServices extends BatchDeliveryDependencies {
+  readonly config: AppConfig;
+  readonly signingKeys: SigningKeys;
+  readonly credential: TokenCredential;
+}
+
+let mailboxClientSource: MailboxClientSource | undefined;
+
+/**
+ * How delivery reaches mailboxes (process-and-delete, send-mail). Wired by the module that owns
+ * per-group EWS credential resolution (the sync engine's mailbox access), so there is one.
+ */
+export function useMailboxClientSource(source: MailboxClientSource): void {
+  mailboxClientSource = source;
+}
+
+export function currentMailboxClientSource(): MailboxClientSource | undefined {
+  return mailboxClientSource;
+}
+
+export function createDeliveryServices(config: AppConfig, env: NodeJS.ProcessEnv = process.env): DeliveryServices {
+  const settings = loadDeliverySettings(env);
+  const credential = createAppCredential(config.identity);
+  const storage = new TableStorage({ storage: config.storage, credential });
+  const blobs = new BatchBlobStore(createBatchContainerClient(config.storage, credential));
+  const vault = createSecretStore(config.keyVault.url, credential, { environment: config.environment });
+  return {
+    config,
+    environment: config.environment,
+    credential,
+    groups: new GroupsRepository(storage),
+    status: new DeliveryStatusRepository(storage),
+    deadLetters: new DeadLetterRepository(storage),
+    blobs,
+    outbox: new StorageDeliveryOutbox(createDeliveriesQueueClient(config.storage, credential), blobs),
+    signingKeys: new SigningKeys(vault),
+    suppressedDeletions: new SuppressedDeletions(storage),
+    get mailboxClients() {
+      return mailboxClientSource;
+    },
+    retrySchedule: settings.retrySchedule,
+    webhookTimeoutInMs: settings.webhookTimeoutInMs,
+    now: () => new Date(),
+  };
+}
+
+let shared: DeliveryServices | undefined;
+
+/** Process-wide delivery services, built on first use. */
+export function deliveryServices(): DeliveryServices {
+  shared ??= createDeliveryServices(appConfig());
+  return shared;
+}
+
+/** The outbox the sync engine hands batches to. */
+export function deliveryOutbox(): StorageDeliveryOutbox {
+  return deliveryServices().outbox;
+}

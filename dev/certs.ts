@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
 
 export interface DevCertificate {
@@ -39,4 +39,19 @@ export async function ensureDevCertificate(dir: string): Promise<DevCertificate>
 /** Where the project keeps local state (git-ignored). */
 export function devStateDir(projectRoot: string): string {
   return join(projectRoot, '.dev');
+}
+
+/**
+ * A CA bundle for NODE_EXTRA_CA_CERTS holding the dev certificate plus whatever bundle the
+ * environment already named there (some machines point it at the system CAs), so trusting
+ * the local stack never drops a CA the machine relied on.
+ */
+export function devTrustBundle(certificate: DevCertificate, inherited: string | undefined = process.env.NODE_EXTRA_CA_CERTS): string {
+  const bundlePath = join(dirname(certificate.certPath), 'trust-bundle.pem');
+  const parts = [certificate.cert.trim()];
+  if (inherited && inherited !== bundlePath && inherited !== certificate.certPath && existsSync(inherited)) {
+    parts.push(readFileSync(inherited, 'utf8').trim());
+  }
+  writeFileSync(bundlePath, parts.join('\n') + '\n');
+  return bundlePath;
 }

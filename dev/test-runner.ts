@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { devStateDir, ensureDevCertificate } from './certs';
+import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
 import { ewsSchemaDir, projectRoot } from './project-paths';
 
 function testFiles(dir: string): string[] {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   }
   const cert = await ensureDevCertificate(join(devStateDir(root), 'certs'));
   const schemaDir = ewsSchemaDir();
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert.certPath, ...(schemaDir ? { EWS_SCHEMA_DIR: schemaDir } : {}) };
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert), ...(schemaDir ? { EWS_SCHEMA_DIR: schemaDir } : {}) };
   const concurrency = process.env.TEST_CONCURRENCY ?? '2';
   const child = spawn(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files], {
     cwd: root,

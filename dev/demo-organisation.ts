@@ -1,0 +1,95 @@
+/**
+ * The demo organisation `npm start` shows: Contoso as a tenant of the connector, with an
+ * on-premises style group (service account with impersonation, NTLM) over the simulator's
+ * Contoso mailboxes. It is created through the admin API, as an administrator would, and
+ * only once: a restart finds it and leaves it as it is.
+ */
+import { DEMO_MAILBOXES, DEMO_SERVICE_ACCOUNT } from './ews-simulator/seed/demo';
+import type { LocalStack } from './local-stack';
+
+export const DEMO_GROUP_EXTERNAL_ID = 'contoso-onprem';
+
+export interface DemoOrganisation {
+  readonly tenantId: string;
+  readonly groupId: string;
+  readonly mailboxes: readonly string[];
+  readonly connectionTest: { readonly outcome: string; readonly steps: readonly { name: string; status: string; message: string }[] } | undefined;
+}
+
+export interface SeedDemoOptions {
+  readonly log?: (line: string) => void;
+  /** Where changes go (the demo webhook receiver's URL); absent: no delivery target. */
+  readonly webhookUrl?: string;
+}
+
+class AdminApiClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+  ) {}
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${this.baseUrl}/admin${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} /admin${path} answered ${response.status}: ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+interface Listed<T> {
+  readonly items: readonly T[];
+}
+
+async function findOrCreateTenant(api: AdminApiClient, entraTenantId: string): Promise<string> {
+  const tenants = await api.call<Listed<{ id: string; displayName: string }>>('GET', '/tenants?limit=100');
+  const existing = tenants.items.find((t) => t.displayName === 'Contoso');
+  if (existing) return existing.id;
+  const created = await api.call<{ id: string }>('POST', '/tenants', { displayName: 'Contoso', entraTenantId });
+  return created.id;
+}
+
+async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string | undefined): Promise<{ id: string; created: boolean }> {
+  const groups = await api.call<Listed<{ id: string; externalId: string }>>('GET', `/tenants/${tenantId}/groups?limit=100`);
+  const existing = groups.items.find((g) => g.externalId === DEMO_GROUP_EXTERNAL_ID);
+  if (existing) return { id: existing.id, created: false };
+  const group = await api.call<{ id: string }>('POST', `/tenants/${tenantId}/groups`, {
+    name: 'Contoso on-premises Exchange',
+    externalId: DEMO_GROUP_EXTERNAL_ID,
+    mailboxAccessType: 'impersonation',
+    ewsUrl,
+    impersonation: { serviceAccount: DEMO_SERVICE_ACCOUNT.userPrincipalName, authScheme: 'ntlm' },
+    folders: ['mail', 'calendar', 'contacts', 'tasks'],
+    pollIntervalMinutes: 1,
+    initialSync: { kind: 'all' },
+    ...(webhookUrl ? { delivery: { kind: 'webhook', url: webhookUrl } } : {}),
+  });
+  return { id: group.id, created: true };
+}
+
+export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoOptions = {}): Promise<DemoOrganisation> {
+  const log = options.log ?? (() => undefined);
+  const api = new AdminApiClient(stack.apiBaseUrl, stack.adminToken(600));
+  const tenantId = await findOrCreateTenant(api, '00000000-0000-4000-8000-0000000000d1');
+  const group = await findOrCreateGroup(api, tenantId, stack.ewsSimulator.url, options.webhookUrl);
+  const mailboxes = DEMO_MAILBOXES.map((m) => m.address);
+  if (group.created) {
+    await api.call('PUT', `/tenants/${tenantId}/groups/${group.id}/credentials`, { password: DEMO_SERVICE_ACCOUNT.password });
+    await api.call('POST', `/tenants/${tenantId}/groups/${group.id}/mailbox-imports`, {
+      mailboxes: DEMO_MAILBOXES.map((m) => ({ smtpAddress: m.address, displayName: m.displayName })),
+    });
+    log(`Demo organisation created: tenant ${tenantId}, group ${group.id} with ${mailboxes.length} mailboxes`);
+  } else {
+    log(`Demo organisation found: tenant ${tenantId}, group ${group.id}`);
+  }
+  const connectionTest = await api
+    .call<DemoOrganisation['connectionTest']>('POST', `/tenants/${tenantId}/groups/${group.id}/connection-tests`, { targetMailbox: mailboxes[0] })
+    .catch((error: unknown) => {
+      log(`Connection test could not run: ${(error as Error).message}`);
+      return undefined;
+    });
+  return { tenantId, groupId: group.id, mailboxes, connectionTest };
+}

@@ -1,0 +1,170 @@
+/**
+ * The whole product running locally: Azurite, the identity provider, the Key Vault server, the
+ * EWS simulator and the local Functions host running the app, wired together with exactly the
+ * settings an Azure deployment would have, only with local URLs and credentials.
+ *
+ * `npm start` runs it persistent (fixed ports, state under .dev/); the end-to-end test runs it
+ * ephemeral (random ports, in memory). Callers must have NODE_EXTRA_CA_CERTS pointing at the
+ * dev certificate before Node starts, because the app talks HTTPS to the vault and the IdP.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { startAzurite, type AzuriteInstance } from './azurite/azurite';
+import { devStateDir, ensureDevCertificate, type DevCertificate } from './certs';
+import { startEwsSimulator, type EwsSimulator } from './ews-simulator/server';
+import { demoOrganisationSeed } from './ews-simulator/seed/demo';
+import { startFunctionsHost, type FunctionsHost } from './functions-host/host';
+import { ensureLocalFunctionKeys, readLocalSettings } from './functions-host/local-settings';
+import { startIdentityProvider, type RunningIdentityProvider } from './identity/server';
+import { DEMO_IDENTITY, demoIdentitySeed } from './identity/demo-seed';
+import { startKeyVaultServer, type RunningKeyVaultServer } from './keyvault/keyvault-server';
+
+export type LocalStackMode = 'persistent' | 'ephemeral';
+
+export interface LocalStackOptions {
+  readonly projectRoot: string;
+  readonly mode: LocalStackMode;
+  /** Start the Functions host with the app (default true). */
+  readonly withFunctionsHost?: boolean;
+  /** Extra app settings, applied last. */
+  readonly settingsOverrides?: Readonly<Record<string, string>>;
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  readonly settings: Readonly<Record<string, string>>;
+  readonly azurite: AzuriteInstance;
+  readonly identity: RunningIdentityProvider;
+  readonly keyVault: RunningKeyVaultServer;
+  readonly ewsSimulator: EwsSimulator;
+  readonly functionsHost?: FunctionsHost;
+  /** http://localhost:PORT/api */
+  readonly apiBaseUrl: string;
+  /** A bearer token for the admin API (operator admin, Connector.Admin), valid for `expiresInSeconds`. */
+  adminToken(expiresInSeconds?: number): string;
+  close(): Promise<void>;
+}
+
+const PERSISTENT_PORTS = { functionsHost: 7071, keyVault: 8443, identity: 8444, ewsSimulator: 8445 } as const;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The vault accepts only tokens the local IdP signed for Key Vault, as the real one does. */
+function keyVaultTokenVerifier(identity: RunningIdentityProvider): (token: string) => Promise<boolean> {
+  const jwks = createRemoteJWKSet(new URL(identity.jwksUri(DEMO_IDENTITY.operatorTenantId)));
+  return async (token) => {
+    try {
+      await jwtVerify(token, jwks, { issuer: identity.issuer(DEMO_IDENTITY.operatorTenantId), audience: ['https://vault.azure.net', 'https://vault.azure.net/'] });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+async function closeAll(started: readonly Closable[]): Promise<void> {
+  for (const server of [...started].reverse()) {
+    await server.close().catch(() => undefined);
+  }
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const persistent = options.mode === 'persistent';
+  const state = devStateDir(options.projectRoot);
+  const log = options.log ?? (() => undefined);
+  const certificate: DevCertificate = await ensureDevCertificate(join(state, 'certs'));
+  const started: Closable[] = [];
+  try {
+    const azurite = await startAzurite(persistent ? { inMemory: false, location: join(state, 'azurite') } : { inMemory: true });
+    started.push(azurite);
+    log(`Azurite          blob ${azurite.blobEndpoint}  queue ${azurite.queueEndpoint}  table ${azurite.tableEndpoint}`);
+
+    const hostPort = persistent ? PERSISTENT_PORTS.functionsHost : await freePort();
+    const publicBaseUrl = `http://localhost:${hostPort}`;
+    const identity = await startIdentityProvider({
+      port: persistent ? PERSISTENT_PORTS.identity : 0,
+      tlsCertificate: certificate,
+      seed: demoIdentitySeed({ connectorOrigins: [publicBaseUrl, `http://127.0.0.1:${hostPort}`] }),
+      ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
+    });
+    started.push(identity);
+    log(`Identity (Entra) ${identity.url}`);
+
+    const keyVault = await startKeyVaultServer({
+      port: persistent ? PERSISTENT_PORTS.keyVault : 0,
+      tlsCertificate: certificate,
+      tenantId: DEMO_IDENTITY.operatorTenantId,
+      authorityHost: identity.url,
+      verifyAccessToken: keyVaultTokenVerifier(identity),
+      ...(persistent ? { persistPath: join(state, 'keyvault.json') } : {}),
+    });
+    started.push(keyVault);
+    log(`Key Vault        ${keyVault.url}`);
+
+    const demoSeed = demoOrganisationSeed();
+    const ewsSimulator = await startEwsSimulator({
+      port: persistent ? PERSISTENT_PORTS.ewsSimulator : 0,
+      identity: { authorityHost: identity.url },
+      seed: (store) => void demoSeed.apply(store),
+    });
+    started.push(ewsSimulator);
+    log(`EWS simulator    ${ewsSimulator.url}  (control API ${ewsSimulator.controlUrl})`);
+
+    const base = readLocalSettings(options.projectRoot).values;
+    const settings: Record<string, string> = {
+      ...base,
+      CONNECTOR_ENVIRONMENT: 'development',
+      PUBLIC_BASE_URL: publicBaseUrl,
+      AzureWebJobsStorage: azurite.connectionString,
+      KEY_VAULT_URL: keyVault.url,
+      AZURE_CLIENT_ID: DEMO_IDENTITY.appIdentity.clientId,
+      AZURE_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
+      AZURE_CLIENT_SECRET: DEMO_IDENTITY.appIdentity.clientSecret,
+      AZURE_AUTHORITY_HOST: identity.url,
+      ADMIN_API_AUDIENCE: DEMO_IDENTITY.adminApi.audience,
+      ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
+      CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
+      EWS_DEFAULT_URL: ewsSimulator.url,
+      ...options.settingsOverrides,
+    };
+
+    let functionsHost: FunctionsHost | undefined;
+    if (options.withFunctionsHost ?? true) {
+      const keys = persistent ? ensureLocalFunctionKeys(join(state, 'functions-host')).keys : undefined;
+      functionsHost = await startFunctionsHost({ projectRoot: options.projectRoot, port: hostPort, settings, ...(keys ? { functionKeys: keys } : {}) });
+      started.push(functionsHost);
+      log(`Functions host   ${functionsHost.url}/api  (${functionsHost.functions.length} functions)`);
+    }
+
+    return {
+      settings,
+      azurite,
+      identity,
+      keyVault,
+      ewsSimulator,
+      functionsHost,
+      apiBaseUrl: `${publicBaseUrl}/api`,
+      adminToken: (expiresInSeconds = 12 * 3600) =>
+        identity.control.issueUserAccessToken({ user: DEMO_IDENTITY.users.operatorAdmin.upn, audience: DEMO_IDENTITY.adminApi.audience, appId: DEMO_IDENTITY.adminApi.appId, expiresInSeconds }),
+      close: () => closeAll(started),
+    };
+  } catch (error) {
+    await closeAll(started);
+    throw error;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * `npm start`: the whole product locally with a demo organisation, state kept under .dev/.
+ *
+ * Node reads NODE_EXTRA_CA_CERTS only at start, and the app must trust the local HTTPS
+ * servers' certificate: so this script makes the certificate and runs itself again as a
+ * child trusting it, forwarding Ctrl+C.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
+import { seedDemoOrganisation } from './demo-organisation';
+import { startLocalStack, type LocalStack } from './local-stack';
+import { projectRoot } from './project-paths';
+import { printWelcome } from './welcome';
+
+/** Set in the child so it does not relaunch again. */
+const RELAUNCHED = 'EXCHANGE_CONNECTOR_TRUSTS_DEV_CERT';
+
+async function relaunchTrustingDevCertificate(root: string): Promise<void> {
+  const certificate = await ensureDevCertificate(join(devStateDir(root), 'certs'));
+  const child = spawn(process.execPath, ['--enable-source-maps', ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(certificate), [RELAUNCHED]: '1' },
+  });
+  // The child handles Ctrl+C itself (the terminal signals the whole process group); we only wait.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 0)));
+}
+
+function stopOnSignals(stack: LocalStack): void {
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      console.log(`${signal} again: exiting without waiting.`);
+      process.exit(130);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping the functions host (in-flight invocations may finish), then every local server...`);
+    stack.close().then(
+      () => {
+        console.log('Everything stopped.');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error('Shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const root = projectRoot();
+  if (process.env[RELAUNCHED] !== '1') {
+    await relaunchTrustingDevCertificate(root);
+    return;
+  }
+  console.log('Starting the local stack (state in .dev/; `npm run dev:reset` wipes it)...');
+  const stack = await startLocalStack({ projectRoot: root, mode: 'persistent', log: (line) => console.log(`  ${line}`) });
+  stopOnSignals(stack);
+  const demo = await seedDemoOrganisation(stack, { log: (line) => console.log(`  ${line}`) });
+  printWelcome(stack, demo);
+}
+
+main().catch((error: unknown) => {
+  console.error('npm start failed:', error instanceof Error ? error.message : error);
+  if (error instanceof Error && /EADDRINUSE/.test(error.message)) {
+    console.error('A port of the local stack is taken: is another `npm start` running?');
+  }
+  process.exit(1);
+});

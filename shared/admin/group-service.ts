@@ -46,8 +46,15 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
     const problem = outboundUrlProblem(group.ewsUrl, deps.environment, '/ewsUrl');
     if (problem) problems.push(problem);
   }
-  if (group.delivery?.kind === 'webhook') {
-    const problem = outboundUrlProblem(group.delivery.url, deps.environment, '/delivery/url');
+  const delivery = group.delivery;
+  const deliveryUrl =
+    delivery?.kind === 'webhook'
+      ? { pointer: '/delivery/url', url: delivery.url }
+      : delivery?.kind === 'queue' && delivery.accountUrl
+        ? { pointer: '/delivery/accountUrl', url: delivery.accountUrl }
+        : undefined;
+  if (deliveryUrl) {
+    const problem = outboundUrlProblem(deliveryUrl.url, deps.environment, deliveryUrl.pointer);
     if (problem) problems.push(problem);
   }
   return problems;

@@ -85,13 +85,19 @@ const appOnlySettings = z.strictObject({
   clientId: entraId,
 });
 
+const processAndDelete = z.enum(['hardDelete', 'moveToDeletedItems']).optional().meta({
+  description: 'Inbox process-and-delete: after the target acknowledged a new message, delete it in Exchange.',
+});
+
 export const deliveryTarget = z
   .discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('webhook'), url: httpUrl }),
+    z.strictObject({ kind: z.literal('webhook'), url: httpUrl, processAndDelete }),
     z.strictObject({
       kind: z.literal('queue'),
       queueName: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a Storage queue name (3-63 lower-case letters, digits, hyphens)'),
-      connection: z.string().regex(/^[A-Za-z0-9_]{1,128}$/, 'must be an app setting name').optional(),
+      connection: z.string().regex(/^[A-Za-z0-9_]{1,128}$/, 'must be an app setting name').optional().meta({ description: 'App setting holding a connection string (local development).' }),
+      accountUrl: httpUrl.optional().meta({ description: 'The queue service URL, e.g. https://account.queue.core.windows.net (reached with the app\'s identity).' }),
+      processAndDelete,
     }),
   ])
   .meta({ id: 'DeliveryTarget' });

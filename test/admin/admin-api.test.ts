@@ -213,6 +213,10 @@ describe('groups', () => {
       body: { name: 'D', externalId: 'd', mailboxAccessType: 'delegated', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000d2' } },
     });
     assert.deepEqual(pointers(mixed2), ['/appOnly']);
+    const queueOverHttp = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
+      body: { ...impersonationGroup('q'), delivery: { kind: 'queue', queueName: 'changes', accountUrl: 'http://queues.example.com', processAndDelete: 'hardDelete' } },
+    });
+    assert.deepEqual(pointers(queueOverHttp), ['/delivery/accountUrl']);
   });
 });
 

@@ -3,6 +3,7 @@
  * success (status, claim-check cleanup, process-and-delete), a retry scheduled through the
  * queue, or a dead letter after the last attempt.
  */
+import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { ConnectorEnvironment } from '../config';
 import { deleteItems, MAX_ITEM_BATCH } from '../ews';
@@ -116,7 +117,7 @@ async function deadLetter(message: DeliveryMessage, batch: ChangeBatch, outcome:
   const blobName = message.blobName ?? batchBlobName(batch);
   if (!message.blobName) await deps.blobs.put(blobName, JSON.stringify(batch));
   const at = deps.now();
-  const id = newestFirstRowKey(at, batch.batchId.slice(0, 8) + Math.floor((deps.random ?? Math.random)() * 1e6).toString(36));
+  const id = newestFirstRowKey(at, randomUUID().slice(0, 8));
   await deps.deadLetters.create({
     tenantId: batch.tenantId,
     id,

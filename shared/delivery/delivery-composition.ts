@@ -4,6 +4,7 @@ import { createAppCredential } from '../auth/azure-credential';
 import { appConfig } from '../config';
 import type { AppConfig } from '../config';
 import { createSecretStore } from '../secrets/secret-store';
+import { openMailboxClient } from '../sync/mailbox-access';
 import { DeadLetterRepository, DeliveryStatusRepository, GroupsRepository, TableStorage } from '../storage';
 import type { BatchDeliveryDependencies, MailboxClientSource } from './batch-delivery';
 import { BatchBlobStore, createBatchContainerClient, createDeliveriesQueueClient } from './delivery-storage';
@@ -62,6 +63,14 @@ export function createDeliveryServices(config: AppConfig, env: NodeJS.ProcessEnv
   const storage = new TableStorage({ storage: config.storage, credential });
   const blobs = new BatchBlobStore(createBatchContainerClient(config.storage, credential));
   const vault = createSecretStore(config.keyVault.url, credential, { environment: config.environment });
+  // The same per-group credential resolution the sync engine uses (one place: shared/sync/mailbox-access.ts).
+  const defaultSource: MailboxClientSource = (group, mailbox) =>
+    openMailboxClient(group, { smtpAddress: mailbox }, {
+      environment: config.environment,
+      defaultEwsUrl: config.ews.defaultUrl,
+      authorityHost: config.identity.authorityHost,
+      readSecret: (name, version) => vault.getSecret(name, { version }),
+    });
   return {
     config,
     environment: config.environment,
@@ -74,7 +83,7 @@ export function createDeliveryServices(config: AppConfig, env: NodeJS.ProcessEnv
     signingKeys: new SigningKeys(vault),
     suppressedDeletions: new SuppressedDeletions(storage),
     get mailboxClients() {
-      return mailboxClientSource;
+      return mailboxClientSource ?? defaultSource;
     },
     retrySchedule: settings.retrySchedule,
     webhookTimeoutInMs: settings.webhookTimeoutInMs,

@@ -310,7 +310,23 @@ const KIND_DEFAULT: Record<Item['kind'], string[]> = {
 /** Writers selected for (kind, shape), cached: selection is the per-request cost, writing the per-item one. */
 const selectionCache = new Map<string, readonly FieldWriter[]>();
 
+const perShape = new WeakMap<ItemShape, Map<Item['kind'], readonly FieldWriter[]>>();
+
 function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
+  let byKind = perShape.get(shape);
+  if (!byKind) {
+    byKind = new Map();
+    perShape.set(shape, byKind);
+  }
+  let writers = byKind.get(kind);
+  if (!writers) {
+    writers = computeWriters(kind, shape);
+    byKind.set(kind, writers);
+  }
+  return writers;
+}
+
+function computeWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
   const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${[...shape.additional].sort().join(',')}`;
   let writers = selectionCache.get(key);
   if (writers) return writers;

@@ -1,0 +1,129 @@
+/**
+ * The MailboxSource over EWS: SyncFolderItems (IdOnly pages) and GetItem in batches, with short
+ * in-process retries from the throttling policy; longer back-offs surface as a Throttled error
+ * carrying the delay, so the worker re-queues the job instead of sleeping.
+ */
+import { EntraAuthError } from '../auth/entra-errors';
+import type { SyncedFolder } from '../delivery/change-batch';
+import {
+  EwsError,
+  EwsResponseError,
+  EwsThrottledError,
+  RetryLaterError,
+  createThrottlingPolicy,
+  getItems,
+  syncFolderItems,
+  withRetries,
+} from '../ews';
+import type { DistinguishedFolderName, ItemChange, MailboxClient, ThrottlingPolicy } from '../ews';
+import { MailboxSourceError } from './mailbox-source';
+import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
+
+export interface EwsMailboxSourceOptions {
+  /** Ids per GetItem call (bodies included, so far below EWS's 1000). Default 50. */
+  readonly getItemBatchSize?: number;
+  /** Longest back-off waited in-process. Default 2,000 ms. */
+  readonly maxInlineDelayInMs?: number;
+  readonly policy?: ThrottlingPolicy;
+  /** Injectable wait (tests). */
+  readonly sleep?: (delayInMs: number) => Promise<void>;
+}
+
+const FOLDERS: Readonly<Record<SyncedFolder, DistinguishedFolderName>> = {
+  inbox: 'inbox',
+  calendar: 'calendar',
+  contacts: 'contacts',
+  tasks: 'tasks',
+};
+
+const CHANGE_TYPES = { create: 'created', update: 'updated', delete: 'deleted', readFlagChange: 'readFlagChanged' } as const;
+
+function toSourceChange(change: ItemChange): SourceChange {
+  return { type: CHANGE_TYPES[change.type], itemId: change.itemId, changeKey: change.changeKey, isRead: change.isRead };
+}
+
+const RESPONSE_CODES: Readonly<Record<string, MailboxSourceError['code']>> = {
+  ErrorInvalidSyncStateData: 'InvalidSyncState',
+  ErrorNonExistentMailbox: 'MailboxNotFound',
+  ErrorImpersonateUserDenied: 'AccessDenied',
+  ErrorImpersonationDenied: 'AccessDenied',
+  ErrorAccessDenied: 'AccessDenied',
+  ErrorAccountDisabled: 'MailboxDisabled',
+  ErrorPasswordExpired: 'AuthenticationFailed',
+  ErrorFolderNotFound: 'FolderNotFound',
+  ErrorSyncFolderNotFound: 'FolderNotFound',
+  ErrorMailboxStoreUnavailable: 'Unavailable',
+  ErrorMailboxMoveInProgress: 'Unavailable',
+  ErrorInternalServerTransientError: 'Unavailable',
+  ErrorTimeoutExpired: 'Unavailable',
+  ErrorConnectionFailed: 'Unavailable',
+  ErrorTooManyObjectsOpened: 'Unavailable',
+  ErrorBatchProcessingStopped: 'Unavailable',
+  ErrorInternalServerError: 'Unavailable',
+};
+
+/** Maps whatever an EWS call (or its token acquisition) threw to a MailboxSourceError. */
+export function toMailboxSourceError(error: unknown): MailboxSourceError {
+  if (error instanceof MailboxSourceError) return error;
+  if (error instanceof RetryLaterError) {
+    const cause = toMailboxSourceError(error.cause);
+    return new MailboxSourceError(cause.code === 'Throttled' ? 'Throttled' : 'Unavailable', cause.message, { retryAfterInMs: error.delayInMs, ...(cause.sourceCode ? { sourceCode: cause.sourceCode } : {}), cause: error });
+  }
+  if (error instanceof EntraAuthError) {
+    const code = error.code === 'RefreshTokenInvalid' || error.code === 'InteractionRequired' ? 'ReauthenticationRequired' : error.transient ? 'Unavailable' : 'AuthenticationFailed';
+    return new MailboxSourceError(code, error.message, { sourceCode: error.code, cause: error });
+  }
+  if ((error as { code?: unknown } | null)?.code === 'ReauthenticationRequired') {
+    return new MailboxSourceError('ReauthenticationRequired', error instanceof Error ? error.message : 'The user must sign in again.', { sourceCode: 'ReauthenticationRequired', cause: error });
+  }
+  if (!(error instanceof EwsError)) return new MailboxSourceError('Unknown', error instanceof Error ? error.message : String(error), { cause: error });
+  const options = { sourceCode: error.code, cause: error };
+  switch (error.kind) {
+    case 'throttled':
+      return new MailboxSourceError('Throttled', error.message, { ...options, ...((error as EwsThrottledError).retryAfterInMs !== undefined ? { retryAfterInMs: (error as EwsThrottledError).retryAfterInMs! } : {}) });
+    case 'unavailable':
+      return new MailboxSourceError('Unavailable', error.message, options);
+    case 'authentication':
+      return new MailboxSourceError('AuthenticationFailed', error.message, options);
+    case 'disabled':
+      return new MailboxSourceError('ProtocolDisabled', error.message, options);
+    case 'tls':
+    case 'endpointNotFound':
+    case 'configuration':
+      return new MailboxSourceError('Configuration', error.message, options);
+    case 'response':
+      return new MailboxSourceError(RESPONSE_CODES[(error as EwsResponseError).code] ?? 'Unknown', error.message, options);
+    default:
+      return new MailboxSourceError('Unknown', error.message, options);
+  }
+}
+
+export function createEwsMailboxSource(client: MailboxClient, options: EwsMailboxSourceOptions = {}): MailboxSource {
+  const policy = options.policy ?? createThrottlingPolicy();
+  const batchSize = options.getItemBatchSize ?? 50;
+  const retryOptions = { maxInlineDelayInMs: options.maxInlineDelayInMs ?? 2_000, ...(options.sleep ? { sleep: options.sleep } : {}) };
+  const call = async <T>(operation: () => Promise<T>): Promise<T> => {
+    try {
+      return await withRetries(operation, policy, retryOptions);
+    } catch (error) {
+      throw toMailboxSourceError(error);
+    }
+  };
+  return {
+    async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
+      const result = await call(() => syncFolderItems(client, { distinguished: FOLDERS[folder] }, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
+      return { syncState: result.syncState, includesLastItemInRange: result.includesLastItemInRange, changes: result.changes.map(toSourceChange) };
+    },
+    async getItems(itemIds): Promise<FetchedItem[]> {
+      const fetched: FetchedItem[] = [];
+      for (let offset = 0; offset < itemIds.length; offset += batchSize) {
+        const batch = itemIds.slice(offset, offset + batchSize);
+        const results = await call(() => getItems(client, batch, { bodyType: 'text' }));
+        for (const result of results) {
+          fetched.push(result.ok ? { ok: true, itemId: result.itemId, item: result.value } : { ok: false, itemId: result.itemId, code: result.error.code, message: result.error.message });
+        }
+      }
+      return fetched;
+    },
+  };
+}

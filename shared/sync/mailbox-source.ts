@@ -1,0 +1,78 @@
+/**
+ * What the sync engine needs from a mailbox, independent of the protocol. EWS is the first
+ * implementation (ews-mailbox-source.ts); another protocol plugs in here without touching the
+ * engine. Every failure leaving a source is a MailboxSourceError with a stable `code`.
+ */
+import type { ChangeItem, SyncedFolder } from '../delivery/change-batch';
+
+export type SourceChangeType = 'created' | 'updated' | 'deleted' | 'readFlagChanged';
+
+export interface SourceChange {
+  readonly type: SourceChangeType;
+  readonly itemId: string;
+  readonly changeKey?: string | undefined;
+  /** For readFlagChanged. */
+  readonly isRead?: boolean | undefined;
+}
+
+export interface ChangePage {
+  /** Opaque; saved only after the page's changes were handed on. */
+  readonly syncState: string;
+  readonly includesLastItemInRange: boolean;
+  readonly changes: readonly SourceChange[];
+}
+
+/** Per-item outcome of getItems: an item deleted meanwhile is a value, not an exception. */
+export type FetchedItem =
+  | { readonly ok: true; readonly itemId: string; readonly item: ChangeItem }
+  | { readonly ok: false; readonly itemId: string; readonly code: string; readonly message: string };
+
+export interface MailboxSource {
+  /** One page of changes after `syncState` (undefined: from the beginning), at most `maxChanges`. */
+  listChanges(folder: SyncedFolder, syncState: string | undefined, maxChanges: number): Promise<ChangePage>;
+  /** The items, in the order of `itemIds`; the source batches internally as its protocol requires. */
+  getItems(itemIds: readonly string[]): Promise<FetchedItem[]>;
+}
+
+export type MailboxSourceErrorCode =
+  /** The stored sync state was rejected: start over with a full re-sync. */
+  | 'InvalidSyncState'
+  /** The server asked us to slow down; retry after `retryAfterInMs`. */
+  | 'Throttled'
+  /** Passing trouble (server down, timeouts, mailbox moving); retry later. */
+  | 'Unavailable'
+  /** The credential was refused even after a token refresh. */
+  | 'AuthenticationFailed'
+  /** A delegated user must sign in again (refresh token revoked or expired). */
+  | 'ReauthenticationRequired'
+  | 'MailboxNotFound'
+  /** Impersonation / application access to this mailbox is not allowed. */
+  | 'AccessDenied'
+  | 'MailboxDisabled'
+  /** The protocol is switched off for the organisation. */
+  | 'ProtocolDisabled'
+  /** Our own settings are wrong (URL, missing credential). */
+  | 'Configuration'
+  | 'FolderNotFound'
+  | 'Unknown';
+
+export class MailboxSourceError extends Error {
+  readonly code: MailboxSourceErrorCode;
+  /** For Throttled (and Unavailable when the server named a delay). */
+  readonly retryAfterInMs: number | undefined;
+  /** The protocol's own code (e.g. ErrorImpersonateUserDenied), for status messages. */
+  readonly sourceCode: string | undefined;
+
+  constructor(code: MailboxSourceErrorCode, message: string, options: { readonly retryAfterInMs?: number; readonly sourceCode?: string; readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'MailboxSourceError';
+    this.code = code;
+    this.retryAfterInMs = options.retryAfterInMs;
+    this.sourceCode = options.sourceCode;
+  }
+}
+
+/** Failures worth another attempt later without anyone fixing anything. */
+export function isRetryableSourceError(error: MailboxSourceError): boolean {
+  return error.code === 'Throttled' || error.code === 'Unavailable';
+}

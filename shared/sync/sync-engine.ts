@@ -1,0 +1,223 @@
+/**
+ * The incremental sync of one mailbox, protocol-independent: for each configured folder, read a
+ * page of changes after the stored state, fetch the created/updated items, turn them into change
+ * records, hand them to the delivery outbox, and only once the outbox accepted them save the new
+ * state (ETag-checked). Pages continue until the folder is up to date or the time budget is
+ * spent; the caller then queues a continuation. A crash anywhere before the state is saved
+ * replays the same page next time, and records carry stable idempotency keys for receivers.
+ */
+import { createHash } from 'node:crypto';
+import { createChangeBatch, createChangeRecord } from '../delivery/change-batch';
+import type { ChangeItem, ChangeRecord, DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
+import type { InitialSyncPolicy } from '../storage/records';
+import type { FolderSyncKey, FolderSyncState, SyncStateVersion, VersionedFolderSyncState } from '../storage/sync-state-repository';
+import { MailboxSourceError } from './mailbox-source';
+import type { ChangePage, MailboxSource, SourceChange } from './mailbox-source';
+
+/** The outbox did not accept a batch: nothing was saved, the same page is read again on retry. */
+export class OutboxRejectedError extends Error {
+  readonly code = 'OutboxRejected';
+  constructor(cause: unknown) {
+    super(`The delivery outbox did not accept a batch: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'OutboxRejectedError';
+  }
+}
+
+/** The part of SyncStateRepository the engine uses (an in-memory one works for unit tests). */
+export interface SyncStateStore {
+  read(key: FolderSyncKey): Promise<VersionedFolderSyncState>;
+  save(key: FolderSyncKey, next: FolderSyncState, previous: SyncStateVersion | undefined): Promise<SyncStateVersion>;
+}
+
+export interface SyncEngineDependencies {
+  readonly states: SyncStateStore;
+  readonly outbox: DeliveryOutbox;
+  readonly now?: () => Date;
+}
+
+export interface MailboxSyncRequest {
+  readonly tenantId: string;
+  readonly groupId: string;
+  readonly mailbox: string;
+  readonly folders: readonly SyncedFolder[];
+  readonly initialSync: InitialSyncPolicy;
+  readonly source: MailboxSource;
+  /** Stop starting new pages after this instant (epoch ms). At least one page always runs. */
+  readonly deadlineInMs: number;
+  /** 1..512; default 512. */
+  readonly maxChangesPerPage?: number;
+  /** Records per outbox batch; default 100. */
+  readonly recordsPerBatch?: number;
+  /** Called between pages (renew leases, check cancellation); may throw to stop. */
+  readonly heartbeat?: () => Promise<void>;
+  /** Called after each saved page with the running totals. */
+  readonly onProgress?: (progress: SyncTotals) => Promise<void> | void;
+}
+
+export interface SyncTotals {
+  readonly created: number;
+  readonly updated: number;
+  readonly deleted: number;
+  readonly readFlagChanged: number;
+  /** Changes read but not delivered (initial-sync policy, or items gone before they could be fetched). */
+  readonly skipped: number;
+  readonly pages: number;
+}
+
+export interface MailboxSyncResult {
+  /** True when every folder reached the end of its changes. */
+  readonly complete: boolean;
+  readonly totals: SyncTotals;
+  /** Folders whose state was invalid and which started over (records flagged fullResync). */
+  readonly fullResyncFolders: readonly SyncedFolder[];
+}
+
+const DEFAULT_MAX_CHANGES = 512;
+const DEFAULT_RECORDS_PER_BATCH = 100;
+
+class Totals {
+  created = 0;
+  updated = 0;
+  deleted = 0;
+  readFlagChanged = 0;
+  skipped = 0;
+  pages = 0;
+
+  add(records: readonly ChangeRecord[]): void {
+    for (const record of records) this[record.changeType]++;
+  }
+
+  snapshot(): SyncTotals {
+    return { created: this.created, updated: this.updated, deleted: this.deleted, readFlagChanged: this.readFlagChanged, skipped: this.skipped, pages: this.pages };
+  }
+}
+
+/** The date an initial "since" policy compares with: when a message arrived, else when the item last changed. */
+export function itemDate(item: ChangeItem): string | undefined {
+  if ((item.kind === 'message' || item.kind === 'meetingMessage') && item.receivedAt) return item.receivedAt;
+  return item.lastModifiedAt ?? item.createdAt;
+}
+
+export async function syncMailbox(deps: SyncEngineDependencies, request: MailboxSyncRequest): Promise<MailboxSyncResult> {
+  const now = deps.now ?? (() => new Date());
+  const totals = new Totals();
+  const fullResyncFolders: SyncedFolder[] = [];
+  let complete = true;
+  let firstPage = true;
+  for (const folder of request.folders) {
+    const key: FolderSyncKey = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder };
+    let stored = await deps.states.read(key);
+    let folderDone = false;
+    while (!folderDone) {
+      if (!firstPage && now().getTime() >= request.deadlineInMs) {
+        complete = false;
+        break;
+      }
+      firstPage = false;
+      const page = await listChangesOrRestart(request, folder, stored, fullResyncFolders);
+      if (page.restarted) stored = page.state;
+      const fullResync = stored.fullResync;
+      const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
+      await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records);
+      totals.add(records);
+      totals.pages++;
+      const reachedEnd = page.page.includesLastItemInRange;
+      const next: FolderSyncState = {
+        syncState: page.page.syncState,
+        phase: reachedEnd ? 'incremental' : stored.phase,
+        fullResync: reachedEnd ? false : fullResync,
+        updatedAt: now().toISOString(),
+      };
+      const version = await deps.states.save(key, next, stored.version);
+      stored = { ...next, version };
+      folderDone = reachedEnd;
+      await request.onProgress?.(totals.snapshot());
+      if (!folderDone) await request.heartbeat?.();
+    }
+    if (!complete) break;
+  }
+  return { complete, totals: totals.snapshot(), fullResyncFolders };
+}
+
+/** One page; an invalid stored state restarts the folder from scratch as a full re-sync. */
+async function listChangesOrRestart(
+  request: MailboxSyncRequest,
+  folder: SyncedFolder,
+  stored: VersionedFolderSyncState,
+  fullResyncFolders: SyncedFolder[],
+): Promise<{ page: ChangePage; restarted: false } | { page: ChangePage; restarted: true; state: VersionedFolderSyncState }> {
+  const maxChanges = request.maxChangesPerPage ?? DEFAULT_MAX_CHANGES;
+  try {
+    return { page: await request.source.listChanges(folder, stored.syncState, maxChanges), restarted: false };
+  } catch (error) {
+    if (!(error instanceof MailboxSourceError) || error.code !== 'InvalidSyncState' || stored.syncState === undefined) throw error;
+    fullResyncFolders.push(folder);
+    // The phase stays: an initial sync that was never finished keeps its policy; a finished one re-delivers everything, flagged.
+    const state: VersionedFolderSyncState = { ...stored, syncState: undefined, fullResync: stored.phase === 'incremental' };
+    return { page: await request.source.listChanges(folder, undefined, maxChanges), restarted: true, state };
+  }
+}
+
+async function recordsFor(
+  request: MailboxSyncRequest,
+  folder: SyncedFolder,
+  changes: readonly SourceChange[],
+  stored: VersionedFolderSyncState,
+  totals: Totals,
+  now: () => Date,
+): Promise<ChangeRecord[]> {
+  const initial = stored.phase === 'initial' && !stored.fullResync;
+  if (initial && request.initialSync.kind === 'none') {
+    totals.skipped += changes.length;
+    return [];
+  }
+  const since = initial && request.initialSync.kind === 'since' ? new Date(request.initialSync.since).getTime() : undefined;
+  const toFetch = [...new Set(changes.filter((c) => c.type === 'created' || c.type === 'updated').map((c) => c.itemId))];
+  const fetched = new Map((await request.source.getItems(toFetch)).map((result) => [result.itemId, result]));
+  const occurredAt = now().toISOString();
+  const records: ChangeRecord[] = [];
+  for (const change of changes) {
+    const base = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder, itemId: change.itemId, fullResync: stored.fullResync, occurredAt };
+    if (change.type === 'deleted') {
+      records.push(createChangeRecord({ ...base, changeType: 'deleted' }));
+      continue;
+    }
+    if (change.type === 'readFlagChanged') {
+      records.push(createChangeRecord({ ...base, changeType: 'readFlagChanged', ...(change.isRead !== undefined ? { isRead: change.isRead } : {}) }));
+      continue;
+    }
+    const result = fetched.get(change.itemId);
+    // Gone (or unreadable) since the change was listed: a later page reports its deletion.
+    if (!result || !result.ok) {
+      totals.skipped++;
+      continue;
+    }
+    if (since !== undefined) {
+      const date = itemDate(result.item);
+      if (date !== undefined && new Date(date).getTime() < since) {
+        totals.skipped++;
+        continue;
+      }
+    }
+    const changeKey = result.item.changeKey ?? change.changeKey;
+    records.push(createChangeRecord({ ...base, changeType: change.type, ...(changeKey ? { changeKey } : {}), item: result.item }));
+  }
+  return records;
+}
+
+/** Batch ids are derived from the state the page was read from, so a replayed page yields the same ids. */
+async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, folder: SyncedFolder, stateBefore: string | undefined, fullResync: boolean, records: readonly ChangeRecord[]): Promise<void> {
+  const size = request.recordsPerBatch ?? DEFAULT_RECORDS_PER_BATCH;
+  const pageId = createHash('sha256')
+    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folder, String(fullResync), stateBefore ?? ''].join('\n'))
+    .digest('hex')
+    .slice(0, 32);
+  for (let offset = 0, index = 0; offset < records.length; offset += size, index++) {
+    const batch = createChangeBatch({ tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, records: records.slice(offset, offset + size), batchId: `${pageId}-${index}` });
+    try {
+      await outbox.enqueue(batch);
+    } catch (error) {
+      throw new OutboxRejectedError(error);
+    }
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * Runs one sync job: takes the mailbox's lease (one worker per mailbox), a slot in the tenant's
+ * and the account's concurrency pools (staying below Exchange's EWSMaxConcurrency), runs the
+ * engine within the time budget, and keeps the mailbox's status current. Every outcome that is
+ * about this mailbox ends the job normally (status says why); only our own infrastructure
+ * failing (storage down) throws, so the queue retries the job.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
+import type { Logger } from '../logging';
+import { ConcurrencySlots } from '../storage/concurrency-slots';
+import type { ConcurrencyPool } from '../storage/concurrency-slots';
+import { PreconditionFailedError } from '../storage/errors';
+import type { GroupsRepository } from '../storage/groups-repository';
+import { isLeaseHeld, LeaseLostError } from '../storage/lease-repository';
+import type { Lease, LeaseRepository } from '../storage/lease-repository';
+import type { MailboxesRepository } from '../storage/mailboxes-repository';
+import type { GroupRecord, MailboxError, MailboxRecord, MailboxStatus, SyncFolderKind } from '../storage/records';
+import { SyncStateConflictError } from '../storage/sync-state-repository';
+import type { SyncStateRepository } from '../storage/sync-state-repository';
+import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
+import type { TenantsRepository } from '../storage/tenants-repository';
+import { MailboxSourceError } from './mailbox-source';
+import type { MailboxSource } from './mailbox-source';
+import { toMailboxSourceError } from './ews-mailbox-source';
+import { OutboxRejectedError, syncMailbox } from './sync-engine';
+import type { SyncTotals } from './sync-engine';
+import { newSyncJob } from './sync-jobs';
+import type { SyncJob, SyncJobQueue } from './sync-jobs';
+
+export interface SyncWorkerDependencies {
+  readonly tenants: TenantsRepository;
+  readonly groups: GroupsRepository;
+  readonly mailboxes: MailboxesRepository;
+  readonly states: SyncStateRepository;
+  readonly leases: LeaseRepository;
+  readonly jobs: SyncJobQueue;
+  readonly outbox: DeliveryOutbox;
+  /** Opens the protocol source for a mailbox (EWS: mailbox-access + ews-mailbox-source). */
+  openSource(group: GroupRecord, mailbox: MailboxRecord): Promise<MailboxSource>;
+  readonly timeBudgetInMs: number;
+  readonly limits?: Partial<SyncLimits>;
+  readonly log?: Logger;
+  readonly now?: () => Date;
+  /** Identifies this worker in leases; default a random id per job. */
+  readonly workerId?: string;
+}
+
+export interface SyncLimits {
+  /** Concurrent mailbox syncs per service account / application / delegated user. Default 10 (Exchange allows 27). */
+  readonly perAccount: number;
+  /** Concurrent mailbox syncs per connector tenant. Default 20. */
+  readonly perTenant: number;
+  /** Lease and slot lifetime; renewed while the run lasts. Default 120,000 ms. */
+  readonly leaseDurationInMs: number;
+  /** Delay before retrying when the mailbox or a slot is busy. Default 20,000 ms (plus jitter). */
+  readonly busyRetryDelayInMs: number;
+  /** Delay when throttled and the server named none. Default 60,000 ms. */
+  readonly throttledDelayInMs: number;
+}
+
+const DEFAULT_LIMITS: SyncLimits = { perAccount: 10, perTenant: 20, leaseDurationInMs: 120_000, busyRetryDelayInMs: 20_000, throttledDelayInMs: 60_000 };
+
+export type SyncJobOutcome =
+  | { readonly kind: 'completed'; readonly totals: SyncTotals }
+  | { readonly kind: 'continued'; readonly totals: SyncTotals }
+  | { readonly kind: 'leaseHeld'; readonly requeued: boolean }
+  | { readonly kind: 'noSlot'; readonly delayInMs: number }
+  | { readonly kind: 'throttled'; readonly delayInMs: number }
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  | { readonly kind: 'skipped'; readonly reason: string };
+
+const FOLDER_OF_KIND: Readonly<Record<SyncFolderKind, SyncedFolder>> = { mail: 'inbox', calendar: 'calendar', contacts: 'contacts', tasks: 'tasks' };
+
+export function syncedFolders(group: GroupRecord): SyncedFolder[] {
+  return [...new Set(group.folders.map((kind) => FOLDER_OF_KIND[kind]))];
+}
+
+/** Pools a group's mailbox syncs count against: the tenant's, and the account Exchange throttles. */
+export function concurrencyPools(group: GroupRecord, mailbox: string, limits: SyncLimits): ConcurrencyPool[] {
+  const account =
+    group.mailboxAccessType === 'impersonation'
+      ? `account:${(group.impersonation?.serviceAccount ?? '').toLowerCase()}`
+      : group.mailboxAccessType === 'appOnly'
+        ? `app:${group.appOnly?.entraTenantId ?? ''}:${group.appOnly?.clientId ?? ''}`
+        : `user:${mailbox.toLowerCase()}`;
+  return [
+    { name: `tenant:${group.tenantId}`, capacity: limits.perTenant },
+    { name: `${group.tenantId}|${account}`, capacity: limits.perAccount },
+  ];
+}
+
+interface StatusChange {
+  readonly status: MailboxStatus;
+  readonly lastError?: MailboxError | undefined;
+  readonly succeededAt?: string;
+  readonly totals?: SyncTotals;
+}
+
+/** Failures about the mailbox, stated for an administrator. */
+function describeFailure(error: MailboxSourceError, group: GroupRecord, mailbox: string): { status: MailboxStatus; code: string; message: string } {
+  const actor = group.mailboxAccessType === 'impersonation' ? `the service account ${group.impersonation?.serviceAccount ?? ''}` : group.mailboxAccessType === 'appOnly' ? `app ${group.appOnly?.clientId ?? ''}` : 'the user';
+  switch (error.code) {
+    case 'MailboxNotFound':
+      return { status: 'error', code: 'MailboxNotFound', message: `No mailbox ${mailbox} exists in the organisation (${error.sourceCode ?? error.code}). Check the address.` };
+    case 'AccessDenied':
+      return {
+        status: 'error',
+        code: error.sourceCode === 'ErrorAccessDenied' ? 'AccessDenied' : 'ImpersonationDenied',
+        message: `${actor} may not access ${mailbox} (${error.sourceCode ?? error.code}). ${group.mailboxAccessType === 'impersonation' ? 'Assign the ApplicationImpersonation role with a scope that includes this mailbox.' : 'Check the application permission and any application access policy.'}`,
+      };
+    case 'MailboxDisabled':
+      return { status: 'error', code: 'MailboxDisabled', message: `The mailbox ${mailbox} is disabled in Exchange (${error.sourceCode ?? error.code}).` };
+    case 'ReauthenticationRequired':
+      return { status: 'needsReauthentication', code: 'ReauthenticationRequired', message: `The user of ${mailbox} must sign in again to renew the connector's access.` };
+    case 'AuthenticationFailed':
+      return group.mailboxAccessType === 'delegated'
+        ? { status: 'needsReauthentication', code: 'AuthenticationFailed', message: `Exchange refused the user's token for ${mailbox} even after a refresh; the user must sign in again.` }
+        : { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the credentials of ${actor} (${error.sourceCode ?? error.code}) after a token refresh: ${error.message}` };
+    case 'ProtocolDisabled':
+      return { status: 'error', code: 'EwsDisabled', message: `EWS is blocked for this organisation or application: ${error.message}` };
+    case 'Configuration':
+      return { status: 'error', code: 'Configuration', message: error.message };
+    case 'FolderNotFound':
+      return { status: 'error', code: 'FolderNotFound', message: `A configured folder does not exist in ${mailbox}: ${error.message}` };
+    case 'Unavailable':
+      return { status: 'error', code: 'Unavailable', message: `Exchange was unavailable for ${mailbox}; the next poll tries again (${error.sourceCode ?? error.code}: ${error.message})` };
+    default:
+      return { status: 'error', code: error.sourceCode ?? error.code, message: error.message };
+  }
+}
+
+export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Promise<SyncJobOutcome> {
+  const limits: SyncLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log?.with({ tenantId: job.tenantId, groupId: job.groupId, mailbox: job.mailbox, reason: job.reason });
+  const holder = deps.workerId ?? randomUUID();
+  const jitter = () => Math.round(limits.busyRetryDelayInMs * (1 + Math.random()));
+
+  const tenant = await deps.tenants.find(job.tenantId);
+  const group = await deps.groups.find(job.tenantId, job.groupId);
+  const mailbox = await deps.mailboxes.find(job.tenantId, job.groupId, job.mailbox);
+  if (!tenant || tenant.status !== 'active' || !group || !group.enabled || !mailbox || !mailbox.enabled) {
+    log?.info('Sync job skipped: the tenant, group or mailbox is gone, suspended or disabled');
+    return { kind: 'skipped', reason: 'inactive' };
+  }
+
+  const leaseScope = joinKeyParts('mailbox', encodeKeyPart(job.tenantId), encodeKeyPart(job.groupId));
+  const acquired = await deps.leases.tryAcquire(leaseScope, encodeKeyPart(job.mailbox), holder, limits.leaseDurationInMs);
+  if (isLeaseHeld(acquired)) {
+    // A scheduled poll is redundant while another worker syncs the mailbox; a continuation must not be lost.
+    const requeue = job.reason !== 'scheduled';
+    if (requeue) await deps.jobs.enqueue({ ...job, enqueuedAt: now().toISOString() }, { delayInMs: jitter() });
+    log?.info('Mailbox is being synced by another worker', { requeued: requeue });
+    return { kind: 'leaseHeld', requeued: requeue };
+  }
+  let lease: Lease = acquired;
+  const slotsApi = new ConcurrencySlots(deps.leases);
+  let slots: Lease[] = [];
+  try {
+    const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits), holder, limits.leaseDurationInMs);
+    if (!taken) {
+      const delayInMs = jitter();
+      await deps.jobs.enqueue({ ...job, reason: job.reason === 'scheduled' ? 'retry' : job.reason, enqueuedAt: now().toISOString() }, { delayInMs });
+      await saveProgress(deps, job, now, { continuationPending: true, continuationReason: 'noConcurrencySlot' });
+      log?.info('No concurrency slot free; job re-queued', { delayInMs });
+      return { kind: 'noSlot', delayInMs };
+    }
+    slots = taken;
+    let renewedAt = now().getTime();
+    const heartbeat = async (): Promise<void> => {
+      if (now().getTime() - renewedAt < limits.leaseDurationInMs / 3) return;
+      lease = await deps.leases.renew(lease, limits.leaseDurationInMs);
+      slots = await slotsApi.renewAll(slots, limits.leaseDurationInMs);
+      renewedAt = now().getTime();
+    };
+    const previous = await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox);
+    const baseInPass = previous?.continuationPending ? previous.itemsSyncedInPass : 0;
+    try {
+      const source = await deps.openSource(group, mailbox);
+      const result = await syncMailbox(
+        { states: deps.states, outbox: deps.outbox, now },
+        {
+          tenantId: job.tenantId,
+          groupId: job.groupId,
+          mailbox: job.mailbox,
+          folders: syncedFolders(group),
+          initialSync: group.initialSync,
+          source,
+          deadlineInMs: now().getTime() + deps.timeBudgetInMs,
+          heartbeat,
+          onProgress: (totals) => saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' }),
+        },
+      );
+      await updateStatus(deps, mailbox, { status: 'ok', lastError: undefined, succeededAt: now().toISOString(), totals: result.totals });
+      if (result.fullResyncFolders.length > 0) log?.warn('Sync state was invalid; full re-sync started', { folders: result.fullResyncFolders.join(',') });
+      if (!result.complete) {
+        await deps.jobs.enqueue(newSyncJob(job.tenantId, job.groupId, job.mailbox, 'continuation', now()));
+        await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: true, continuationReason: 'timeBudget' });
+        log?.info('Time budget spent; continuation queued', { pages: result.totals.pages });
+        return { kind: 'continued', totals: result.totals };
+      }
+      await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: false });
+      log?.info('Mailbox synced', { ...result.totals });
+      return { kind: 'completed', totals: result.totals };
+    } catch (thrown) {
+      if (thrown instanceof LeaseLostError || thrown instanceof SyncStateConflictError) {
+        log?.warn('Another worker took over the mailbox; stopping', { code: thrown.code });
+        return { kind: 'leaseHeld', requeued: false };
+      }
+      if (isInfrastructureFailure(thrown)) throw thrown;
+      const error = toMailboxSourceError(thrown);
+      if (error.code === 'Throttled') {
+        const delayInMs = Math.max(1_000, error.retryAfterInMs ?? limits.throttledDelayInMs);
+        await deps.jobs.enqueue({ ...job, reason: 'retry', enqueuedAt: now().toISOString() }, { delayInMs });
+        await saveProgress(deps, job, now, { continuationPending: true, continuationReason: 'throttled' });
+        log?.warn('Throttled by Exchange; job re-queued with a delay', { delayInMs, code: error.sourceCode ?? error.code });
+        return { kind: 'throttled', delayInMs };
+      }
+      const failure = describeFailure(error, group, job.mailbox);
+      await updateStatus(deps, mailbox, { status: failure.status, lastError: { code: failure.code, message: failure.message, at: now().toISOString() } });
+      await saveProgress(deps, job, now, { continuationPending: false });
+      log?.warn('Mailbox sync failed', { code: failure.code, status: failure.status });
+      return { kind: 'failed', code: failure.code, message: failure.message };
+    }
+  } finally {
+    await slotsApi.releaseAll(slots).catch(() => undefined);
+    await deps.leases.release(lease).catch(() => undefined);
+  }
+}
+
+function delivered(totals: SyncTotals): number {
+  return totals.created + totals.updated + totals.deleted + totals.readFlagChanged;
+}
+
+/** Storage failures of our own (not the mailbox's): let the queue retry the job. */
+function isInfrastructureFailure(error: unknown): boolean {
+  if (error instanceof MailboxSourceError) return false;
+  if (error instanceof OutboxRejectedError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'RestError' || code === 'SyncStateTooLarge' || name === 'StorageError' || (error as { statusCode?: unknown } | null)?.statusCode !== undefined;
+}
+
+async function saveProgress(
+  deps: SyncWorkerDependencies,
+  job: SyncJob,
+  now: () => Date,
+  change: { readonly itemsSyncedInPass?: number; readonly continuationPending: boolean; readonly continuationReason?: string },
+): Promise<void> {
+  const previous = await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox);
+  await deps.states.saveProgress({
+    tenantId: job.tenantId,
+    groupId: job.groupId,
+    mailbox: job.mailbox,
+    itemsSyncedInPass: change.itemsSyncedInPass ?? previous?.itemsSyncedInPass ?? 0,
+    continuationPending: change.continuationPending,
+    ...(change.continuationReason ? { continuationReason: change.continuationReason } : {}),
+    lastRunAt: now().toISOString(),
+  });
+}
+
+/** ETag-guarded: admins edit mailboxes too, so a conflict re-reads and re-applies the change. */
+async function updateStatus(deps: SyncWorkerDependencies, initial: MailboxRecord & { etag: string }, change: StatusChange): Promise<void> {
+  let current: (MailboxRecord & { etag: string }) | undefined = initial;
+  for (let attempt = 0; attempt < 5 && current; attempt++) {
+    const totals = change.totals;
+    const next: MailboxRecord = {
+      ...current,
+      status: current.enabled ? change.status : 'disabled',
+      lastError: change.lastError,
+      lastSuccessfulSyncAt: change.succeededAt ?? current.lastSuccessfulSyncAt,
+      counts: totals
+        ? { created: current.counts.created + totals.created, updated: current.counts.updated + totals.updated + totals.readFlagChanged, deleted: current.counts.deleted + totals.deleted }
+        : current.counts,
+      updatedAt: current.updatedAt,
+    };
+    const { etag: _etag, ...record } = next as MailboxRecord & { etag?: string };
+    void _etag;
+    try {
+      await deps.mailboxes.replace(record, current.etag);
+      return;
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError)) throw error;
+      current = await deps.mailboxes.find(initial.tenantId, initial.groupId, initial.smtpAddress);
+    }
+  }
+}

@@ -1,4 +1,4 @@
-import { BodyType, EmailAddress, EmailMessage, FolderId, Mailbox, MessageBody, WellKnownFolderName } from 'ews-javascript-api';
+import { BodyType, EmailAddress, EmailMessage, FolderId, Mailbox, MessageBody, MessageDisposition, WellKnownFolderName, type ExchangeService, type Item } from 'ews-javascript-api';
 import { EwsConfigurationError } from '../errors';
 import type { MailboxClient } from '../mailbox-client';
 
@@ -15,6 +15,14 @@ export interface OutgoingMessage {
   readonly subject: string;
   readonly body: { readonly contentType: 'html' | 'text'; readonly content: string };
   readonly attachments?: readonly OutgoingAttachment[];
+}
+
+/**
+ * ExchangeService.CreateItem (one item, ThrowOnError) exists at run time but is internal in the typings;
+ * the public CreateItems refuses items with attachments, which Exchange 2010 SP2+ accepts inline.
+ */
+interface SingleItemCreator {
+  CreateItem(item: Item, parentFolderId: FolderId, messageDisposition: MessageDisposition, sendInvitationsMode: null): ReturnType<ExchangeService['CreateItems']>;
 }
 
 const SMTP_ADDRESS = /^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/;
@@ -34,9 +42,8 @@ function checkMessage(message: OutgoingMessage): void {
 }
 
 /**
- * Sends from the client's mailbox and keeps a copy in its Sent Items (CreateItem, MessageDisposition
- * SendAndSaveCopy). With attachments ews-javascript-api saves a draft first (CreateItem SaveOnly,
- * CreateAttachment, SendItem), as the EWS Managed API does; if that sequence fails half way a draft may remain.
+ * Sends from the client's mailbox and keeps a copy in its Sent Items: one CreateItem with
+ * MessageDisposition SendAndSaveCopy and the file attachments inline (needs Exchange 2010 SP2 or later).
  * Not idempotent: a retry after an ambiguous failure (timeout) can send twice.
  */
 export async function sendMessage(client: MailboxClient, message: OutgoingMessage): Promise<void> {
@@ -53,6 +60,9 @@ export async function sendMessage(client: MailboxClient, message: OutgoingMessag
     for (const attachment of message.attachments ?? []) {
       email.Attachments.AddFileAttachment(attachment.name, attachment.contentBase64).ContentType = attachment.contentType;
     }
-    await email.SendAndSaveCopy(new FolderId(WellKnownFolderName.SentItems, new Mailbox(client.mailbox)));
+    // One CreateItem with the attachments inline (Exchange 2010 SP2+ accepts them there), rather than
+    // EmailMessage.SendAndSaveCopy, which with attachments saves a draft, adds them one by one and then sends.
+    const sentItems = new FolderId(WellKnownFolderName.SentItems, new Mailbox(client.mailbox));
+    await (service as unknown as SingleItemCreator).CreateItem(email, sentItems, MessageDisposition.SendAndSaveCopy, null);
   });
 }

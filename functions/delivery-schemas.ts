@@ -1,0 +1,22 @@
+// GET /api/schemas/change-record.json and /api/schemas/change-batch.json: the published, versioned JSON shape.
+import type { HttpResponseInit } from '@azure/functions';
+import { z } from 'zod';
+import { changeBatchSchema, changeRecordSchema } from '../shared/delivery/change-batch';
+import { defineHttpFunction } from '../shared/runtime/function-registry';
+
+const documents: Record<string, string> = {
+  'change-record.json': JSON.stringify(z.toJSONSchema(changeRecordSchema, { target: 'draft-2020-12', io: 'output' })),
+  'change-batch.json': JSON.stringify(z.toJSONSchema(changeBatchSchema, { target: 'draft-2020-12', io: 'output' })),
+};
+
+// Anonymous on purpose: a schema holds no data, and receivers' build tools fetch it.
+defineHttpFunction('delivery-schemas', {
+  route: 'schemas/{name}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: async (request): Promise<HttpResponseInit> => {
+    const document = documents[request.params.name ?? ''];
+    if (!document) return { status: 404, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify({ type: 'about:blank', title: 'Not found', status: 404 }) };
+    return { status: 200, headers: { 'content-type': 'application/schema+json', 'cache-control': 'public, max-age=3600' }, body: document };
+  },
+});

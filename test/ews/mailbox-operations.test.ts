@@ -9,7 +9,12 @@ import {
   createMailboxClient,
   deleteItems,
   EwsAuthenticationError,
+  EwsDisabledError,
   EwsResponseError,
+  EwsThrottledError,
+  EwsUnavailableError,
+  createThrottlingPolicy,
+  withRetries,
   findFolders,
   getFolder,
   getItems,
@@ -260,5 +265,90 @@ describe('operations', () => {
     assert.deepEqual(received.attachments.map((a) => [a.name, Buffer.from(a.content).toString()]), [['invoice.txt', 'total: 42']]);
     assert.ok(store.folderItems(store.getFolder('carol@contoso.com', { distinguished: 'inbox' })).some((item) => item.subject === subject));
     assert.ok(store.folderItems(store.getFolder('alice@contoso.com', { distinguished: 'sentitems' })).some((item) => item.subject === subject));
+  });
+});
+
+describe('injected faults reach the caller as typed errors', () => {
+  const inbox = { distinguished: 'inbox' } as const;
+  const run = () => getFolder(clientFor('alice@contoso.com'), inbox).then(() => undefined, (e: unknown) => e);
+
+  test('ErrorServerBusy with BackOffMilliseconds', async () => {
+    simulator.faults.add({ kind: 'serverBusy', operation: 'GetFolder', backOffInMs: 12_345, count: 1 });
+    const error = await run();
+    assert.ok(error instanceof EwsThrottledError, String(error));
+    assert.equal(error.code, 'ErrorServerBusy');
+    assert.equal(error.retryAfterInMs, 12_345);
+  });
+
+  test('ErrorExceededConnectionCount', async () => {
+    simulator.faults.add({ kind: 'exceededConnectionCount', operation: 'GetFolder', count: 1 });
+    const error = await run();
+    assert.ok(error instanceof EwsThrottledError, String(error));
+    assert.equal(error.code, 'ErrorExceededConnectionCount');
+  });
+
+  test('HTTP 503 and HTTP 429 with Retry-After', async () => {
+    simulator.faults.add({ kind: 'http503', operation: 'GetFolder', retryAfterInSeconds: 4, count: 1 });
+    const unavailable = await run();
+    assert.ok(unavailable instanceof EwsThrottledError && unavailable.code === 'ServiceUnavailable', String(unavailable));
+    assert.equal(unavailable.retryAfterInMs, 4000);
+    simulator.faults.add({ kind: 'http429', operation: 'GetFolder', retryAfterInSeconds: 9, count: 1 });
+    const tooMany = await run();
+    assert.ok(tooMany instanceof EwsThrottledError && tooMany.code === 'TooManyRequests', String(tooMany));
+    assert.equal(tooMany.retryAfterInMs, 9000);
+  });
+
+  test('HTTP 500 without a SOAP fault, and a reset connection', async () => {
+    simulator.faults.add({ kind: 'http500', operation: 'GetFolder', count: 1 });
+    const serverError = await run();
+    assert.ok(serverError instanceof EwsUnavailableError && serverError.code === 'ServerError', String(serverError));
+    simulator.faults.add({ kind: 'connectionReset', operation: 'GetFolder', count: 1 });
+    const reset = await run();
+    assert.ok(reset instanceof EwsUnavailableError && reset.code === 'ConnectionReset', String(reset));
+  });
+
+  test('invalid sync state', async () => {
+    simulator.faults.add({ kind: 'invalidSyncState', operation: 'SyncFolderItems', count: 1 });
+    const error = await syncFolderItems(clientFor('alice@contoso.com'), inbox, undefined).then(() => undefined, (e: unknown) => e);
+    assert.ok(error instanceof EwsResponseError && error.code === 'ErrorInvalidSyncStateData', String(error));
+  });
+
+  test('withRetries rides out short ErrorServerBusy back-offs', async () => {
+    simulator.faults.add({ kind: 'serverBusy', operation: 'GetFolder', backOffInMs: 20, count: 2 });
+    let attempts = 0;
+    const folder = await withRetries(() => {
+      attempts++;
+      return getFolder(clientFor('alice@contoso.com'), inbox);
+    }, createThrottlingPolicy());
+    assert.equal(attempts, 3);
+    assert.ok(folder.id);
+  });
+
+  test('an organisation with EWS disabled → EwsDisabledError', async () => {
+    store.updateOrganisation('contoso', { ewsEnabled: false });
+    try {
+      const error = await run();
+      assert.ok(error instanceof EwsDisabledError, String(error));
+    } finally {
+      store.updateOrganisation('contoso', { ewsEnabled: true });
+    }
+  });
+
+  test('a disabled mailbox and an expired service-account password', async () => {
+    store.updateMailbox('carol@contoso.com', { enabled: false });
+    try {
+      const disabled = await getFolder(clientFor('carol@contoso.com'), inbox).then(() => undefined, (e: unknown) => e);
+      assert.ok(disabled instanceof EwsResponseError, String(disabled));
+      assert.match(disabled.code, /^Error(AccountDisabled|MailboxStoreUnavailable)$/);
+    } finally {
+      store.updateMailbox('carol@contoso.com', { enabled: true });
+    }
+    store.updateServiceAccount(SERVICE_ACCOUNT, { passwordExpired: true });
+    try {
+      const expired = await run();
+      assert.ok(expired instanceof EwsAuthenticationError || (expired instanceof EwsResponseError && expired.code === 'ErrorPasswordExpired'), String(expired));
+    } finally {
+      store.updateServiceAccount(SERVICE_ACCOUNT, { passwordExpired: false });
+    }
   });
 });

@@ -109,6 +109,17 @@ describe('authentication and impersonation', () => {
     assert.ok(page.changes.some((c) => c.type === 'create'));
   });
 
+  test('delegated Bearer token reaches the user\'s own mailbox without impersonation, not another one', async () => {
+    const token = idp.control.issueUserAccessToken({ user: 'alice@contoso.com', audience: 'https://outlook.office365.com', scp: 'EWS.AccessAsUser.All', appId: DEMO_IDENTITY.connectorApp.clientId });
+    const delegated: EwsCredential = { kind: 'bearer', getToken: async () => new SecretString(token) };
+    const own = createMailboxClient(simulator.url, delegated, { mailbox: 'alice@contoso.com', access: 'delegated', allowInsecureHttp: true });
+    const logStart = simulator.state.requestLog.length;
+    assert.ok((await getFolder(own, { distinguished: 'inbox' })).id);
+    assert.equal(simulator.state.requestLog[logStart]?.impersonated, false);
+    const other = createMailboxClient(simulator.url, delegated, { mailbox: 'bob@contoso.com', access: 'delegated', allowInsecureHttp: true });
+    await assert.rejects(getFolder(other, { distinguished: 'inbox' }), (e: unknown) => e instanceof EwsResponseError && e.code === 'ErrorAccessDenied');
+  });
+
   test('a wrong password → EwsAuthenticationError', async () => {
     const wrong: EwsCredential = { kind: 'basic', username: SERVICE_ACCOUNT, password: new SecretString('nope') };
     await assert.rejects(getFolder(clientFor('alice@contoso.com', wrong), { distinguished: 'inbox' }), (e: unknown) => e instanceof EwsAuthenticationError && e.schemes.length > 0);

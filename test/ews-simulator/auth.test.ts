@@ -103,6 +103,22 @@ describe('Basic', () => {
   });
 });
 
+describe('HTTPS', () => {
+  test('the simulator serves TLS with the dev certificate; clients trusting it connect', async () => {
+    const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
+    const secure = await startEwsSimulator({ seed: seedSmallOrganisation, tls: { cert: cert.cert, key: cert.key } });
+    try {
+      assert.match(secure.url, /^https:\/\/localhost:\d+\/EWS\/Exchange\.asmx$/);
+      const svc = new ews.ExchangeService(ews.ExchangeVersion.Exchange2013_SP1);
+      svc.Credentials = new ews.WebCredentials('alice@contoso.com', PASSWORDS.alice);
+      svc.Url = new ews.Uri(secure.url);
+      assert.equal((await ews.Folder.Bind(svc, ews.WellKnownFolderName.Inbox)).TotalCount, 12);
+    } finally {
+      await secure.close();
+    }
+  });
+});
+
 describe('NTLM', () => {
   function ntlmService(user: string, password: string): ews.ExchangeService {
     const svc = new ews.ExchangeService(ews.ExchangeVersion.Exchange2013_SP1);

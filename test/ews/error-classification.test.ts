@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import { generate } from 'selfsigned';
 import {
   createMailboxClient,
@@ -224,6 +225,24 @@ describe('batches', () => {
   test('getItems: a mailbox-level code inside the batch fails the whole call', async () => {
     server.respond = (_req, res) => res.writeHead(200).end(getItemResponse([{ id: 'AAA1', subject: 'First' }, { errorCode: 'ErrorMailboxStoreUnavailable' }]));
     await assert.rejects(getItems(client(), ['AAA1', 'AAA2']), (e: unknown) => e instanceof EwsResponseError && e.code === 'ErrorMailboxStoreUnavailable');
+  });
+});
+
+describe('secrets', () => {
+  test('no error, however deeply inspected, carries the password or the Basic header', async () => {
+    const basicHeader = Buffer.from('svc@contoso.com:p@ss').toString('base64');
+    const responders: CannedEwsServer['respond'][] = [
+      (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="x"' }).end(),
+      (_req, res) => res.writeHead(500).end(soapFault('ErrorImpersonateUserDenied', 'denied')),
+      (_req, res) => res.writeHead(503).end(),
+      (_req, res) => res.socket?.destroy(),
+    ];
+    for (const respond of responders) {
+      server.respond = respond;
+      const error = await getFolder(client(), { distinguished: 'inbox' }).catch((e: unknown) => e);
+      const text = inspect(error, { depth: 20, showHidden: true }) + JSON.stringify(error);
+      assert.ok(!text.includes('p@ss') && !text.includes(basicHeader), text.slice(0, 400));
+    }
   });
 });
 

@@ -205,7 +205,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       return { kind: 'completed', totals: result.totals };
     } catch (thrown) {
       if (thrown instanceof LeaseLostError || thrown instanceof SyncStateConflictError) {
-        log?.warn('Another worker took over the mailbox; stopping', { code: thrown.code });
+        log?.warn('Another worker took over the mailbox; stopping', { errorCode: thrown.code });
         return { kind: 'leaseHeld', requeued: false };
       }
       if (isInfrastructureFailure(thrown)) throw thrown;
@@ -214,13 +214,13 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
         const delayInMs = Math.max(1_000, error.retryAfterInMs ?? limits.throttledDelayInMs);
         await deps.jobs.enqueue({ ...job, reason: 'retry', enqueuedAt: now().toISOString() }, { delayInMs });
         await saveProgress(deps, job, now, { continuationPending: true, continuationReason: 'throttled' });
-        log?.warn('Throttled by Exchange; job re-queued with a delay', { delayInMs, code: error.sourceCode ?? error.code });
+        log?.warn('Throttled by Exchange; job re-queued with a delay', { delayInMs, errorCode: error.sourceCode ?? error.code });
         return { kind: 'throttled', delayInMs };
       }
       const failure = describeFailure(error, group, job.mailbox);
       await updateStatus(deps, mailbox, { status: failure.status, lastError: { code: failure.code, message: failure.message, at: now().toISOString() } });
       await saveProgress(deps, job, now, { continuationPending: false });
-      log?.warn('Mailbox sync failed', { code: failure.code, status: failure.status });
+      log?.warn('Mailbox sync failed', { errorCode: failure.code, status: failure.status, detail: failure.message });
       return { kind: 'failed', code: failure.code, message: failure.message };
     }
   } finally {

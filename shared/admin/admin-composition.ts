@@ -1,30 +1,20 @@
-import { X509Certificate } from 'node:crypto';
 import { appConfig } from '../config';
 import type { AppConfig } from '../config';
 import { createAdminTokenValidator } from '../auth/admin-token';
 import { acquireAppOnlyToken } from '../auth/app-only-token';
 import type { AppCredentialMaterial } from '../auth/app-only-token';
 import { createAppCredential } from '../auth/azure-credential';
-import { SecretString } from '../logging';
+import { certificateCredentialMaterial } from '../sync/mailbox-access';
 import { createSecretStore } from '../secrets/secret-store';
 import { AuditRepository, GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../storage';
 import type { AdminDependencies } from './admin-dependencies';
 import { createConnectionTester } from './connection-test';
-import type { AppOnlyClientCredential, AppOnlyTokenSource } from './connection-test';
-
-/** MSAL wants the private key and the SHA-256 thumbprint; the group stores one PEM bundle. */
-function certificateMaterial(credential: Extract<AppOnlyClientCredential, { kind: 'certificate' }>): AppCredentialMaterial {
-  const pem = credential.pem.reveal();
-  const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0] ?? '';
-  const keyBlock = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem)?.[0] ?? '';
-  const thumbprintSha256 = new X509Certificate(certificateBlock).fingerprint256.replaceAll(':', '').toLowerCase();
-  return { kind: 'certificate', privateKeyPem: new SecretString(keyBlock), thumbprintSha256, x5c: certificateBlock };
-}
+import type { AppOnlyTokenSource } from './connection-test';
 
 function appOnlyTokens(config: AppConfig): AppOnlyTokenSource {
   return {
     async acquire({ entraTenantId, clientId, credential }) {
-      const material: AppCredentialMaterial = credential.kind === 'clientSecret' ? { kind: 'secret', secret: credential.clientSecret } : certificateMaterial(credential);
+      const material: AppCredentialMaterial = credential.kind === 'clientSecret' ? { kind: 'secret', secret: credential.clientSecret } : certificateCredentialMaterial(credential.pem);
       // A connection test must prove the stored credential works now, not that a token was cached.
       const token = await acquireAppOnlyToken({ authorityHost: config.identity.authorityHost, tenantId: entraTenantId, clientId, credential: material }, { forceRefresh: true });
       return token.token;

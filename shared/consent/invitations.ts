@@ -56,7 +56,7 @@ export function invitationEmailHtml(options: { link: string; code: string; expir
     options.purpose === 'reauthentication'
       ? `<p>Your mailbox connection needs you to sign in again${options.reason ? ` (${escapeHtml(options.reason)})` : ''}. Until you do, syncing of your mailbox is paused.</p>`
       : `<p>${options.adminName ? escapeHtml(options.adminName) : 'Your administrator'} invites you to connect your mailbox.</p>`;
-  return `${intro}${options.message ? `<p>${escapeHtml(options.message)}</p>` : ''}<p><a href="${escapeHtml(options.link)}">Sign in with your work account</a></p><p>Or open ${escapeHtml(options.link)}<br>Invitation code: ${escapeHtml(options.code)}. The link expires ${escapeHtml(options.expiresAt)}.</p>`;
+  return `${intro}${options.message ? `<p>${escapeHtml(options.message)}</p>` : ''}<p><a href="${escapeHtml(options.link)}">Sign in with your work account</a></p><p>Or open ${escapeHtml(options.link)}<br/>Invitation code: ${escapeHtml(options.code)}. The link expires ${escapeHtml(options.expiresAt)}.</p>`;
 }
 
 /** Creates one invitation (and emails it when asked and configured); returns the code once. */

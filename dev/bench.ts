@@ -44,6 +44,7 @@ export interface Benchmark {
 /** Every benchmark suite; each loader returns its module's benchmarks. */
 export const BENCHMARK_SUITES: readonly (() => Promise<readonly Benchmark[]>)[] = [
   async () => (await import('./ews-simulator/bench.js')).benchmarks,
+  async () => (await import('./sync-bench.js')).benchmarks,
 ];
 
 interface RecordedMetric extends BenchMetric {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
 
@@ -52,6 +52,12 @@ export function devTrustBundle(certificate: DevCertificate, inherited: string | 
   if (inherited && inherited !== bundlePath && inherited !== certificate.certPath && existsSync(inherited)) {
     parts.push(readFileSync(inherited, 'utf8').trim());
   }
-  writeFileSync(bundlePath, parts.join('\n') + '\n');
+  const bundle = parts.join('\n') + '\n';
+  // Several runs may start at once: never let one read a half-written bundle.
+  if (!existsSync(bundlePath) || readFileSync(bundlePath, 'utf8') !== bundle) {
+    const temp = `${bundlePath}.${process.pid}.tmp`;
+    writeFileSync(temp, bundle);
+    renameSync(temp, bundlePath);
+  }
   return bundlePath;
 }

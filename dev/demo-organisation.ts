@@ -4,6 +4,8 @@
  * Contoso mailboxes. It is created through the admin API, as an administrator would, and
  * only once: a restart finds it and leaves it as it is.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEMO_MAILBOXES, DEMO_SERVICE_ACCOUNT } from './ews-simulator/seed/demo';
 import type { LocalStack } from './local-stack';
 
@@ -18,8 +20,6 @@ export interface DemoOrganisation {
 
 export interface SeedDemoOptions {
   readonly log?: (line: string) => void;
-  /** Where changes go (the demo webhook receiver's URL); absent: no delivery target. */
-  readonly webhookUrl?: string;
 }
 
 class AdminApiClient {
@@ -52,7 +52,7 @@ async function findOrCreateTenant(api: AdminApiClient, entraTenantId: string): P
   return created.id;
 }
 
-async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string | undefined): Promise<{ id: string; created: boolean }> {
+async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string): Promise<{ id: string; created: boolean }> {
   const groups = await api.call<Listed<{ id: string; externalId: string }>>('GET', `/tenants/${tenantId}/groups?limit=100`);
   const existing = groups.items.find((g) => g.externalId === DEMO_GROUP_EXTERNAL_ID);
   if (existing) return { id: existing.id, created: false };
@@ -65,7 +65,7 @@ async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: 
     folders: ['mail', 'calendar', 'contacts', 'tasks'],
     pollIntervalMinutes: 1,
     initialSync: { kind: 'all' },
-    ...(webhookUrl ? { delivery: { kind: 'webhook', url: webhookUrl } } : {}),
+    delivery: { kind: 'webhook', url: webhookUrl },
   });
   return { id: group.id, created: true };
 }
@@ -74,7 +74,7 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
   const log = options.log ?? (() => undefined);
   const api = new AdminApiClient(stack.apiBaseUrl, stack.adminToken(600));
   const tenantId = await findOrCreateTenant(api, '00000000-0000-4000-8000-0000000000d1');
-  const group = await findOrCreateGroup(api, tenantId, stack.ewsSimulator.url, options.webhookUrl);
+  const group = await findOrCreateGroup(api, tenantId, stack.ewsSimulator.url, stack.webhookReceiver.url);
   const mailboxes = DEMO_MAILBOXES.map((m) => m.address);
   if (group.created) {
     await api.call('PUT', `/tenants/${tenantId}/groups/${group.id}/credentials`, { password: DEMO_SERVICE_ACCOUNT.password });
@@ -85,6 +85,7 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
   } else {
     log(`Demo organisation found: tenant ${tenantId}, group ${group.id}`);
   }
+  stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, group.id));
   const connectionTest = await api
     .call<DemoOrganisation['connectionTest']>('POST', `/tenants/${tenantId}/groups/${group.id}/connection-tests`, { targetMailbox: mailboxes[0] })
     .catch((error: unknown) => {
@@ -92,4 +93,19 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
       return undefined;
     });
   return { tenantId, groupId: group.id, mailboxes, connectionTest };
+}
+
+/**
+ * The receiver (the customer's side) must know the signing secret, which the API shows only
+ * once, at rotation. Persistent runs keep the receiver's copy in .dev/ so a restart reuses it.
+ */
+async function webhookSigningSecret(api: AdminApiClient, stack: LocalStack, tenantId: string, groupId: string): Promise<string> {
+  const saved = stack.stateDir ? join(stack.stateDir, 'webhook-receiver', `${groupId}.secret`) : undefined;
+  if (saved && existsSync(saved)) return readFileSync(saved, 'utf8').trim();
+  const rotated = await api.call<{ secret: string }>('POST', `/tenants/${tenantId}/groups/${groupId}/delivery/signing-key`);
+  if (saved) {
+    mkdirSync(join(saved, '..'), { recursive: true });
+    writeFileSync(saved, rotated.secret, { mode: 0o600 });
+  }
+  return rotated.secret;
 }

@@ -19,6 +19,7 @@ import { ensureLocalFunctionKeys, readLocalSettings } from './functions-host/loc
 import { startIdentityProvider, type RunningIdentityProvider } from './identity/server';
 import { DEMO_IDENTITY, demoIdentitySeed } from './identity/demo-seed';
 import { startKeyVaultServer, type RunningKeyVaultServer } from './keyvault/keyvault-server';
+import { startWebhookReceiver, type RunningWebhookReceiver } from './webhook-receiver/receiver';
 
 export type LocalStackMode = 'persistent' | 'ephemeral';
 
@@ -39,6 +40,11 @@ export interface LocalStack {
   readonly keyVault: RunningKeyVaultServer;
   readonly ewsSimulator: EwsSimulator;
   readonly functionsHost?: FunctionsHost;
+  /** The customer application's stand-in: verifies signatures with the secret given to `useSigningSecret`. */
+  readonly webhookReceiver: RunningWebhookReceiver;
+  useSigningSecret(secret: string): void;
+  /** Where local state lives (persistent mode), undefined when ephemeral. */
+  readonly stateDir: string | undefined;
   /** http://localhost:PORT/api */
   readonly apiBaseUrl: string;
   /** A bearer token for the admin API (operator admin, Connector.Admin), valid for `expiresInSeconds`. */
@@ -46,7 +52,7 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-const PERSISTENT_PORTS = { functionsHost: 7071, keyVault: 8443, identity: 8444, ewsSimulator: 8445 } as const;
+const PERSISTENT_PORTS = { functionsHost: 7071, keyVault: 8443, identity: 8444, ewsSimulator: 8445, webhookReceiver: 8446 } as const;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -125,6 +131,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push(ewsSimulator);
     log(`EWS simulator    ${ewsSimulator.url}  (control API ${ewsSimulator.controlUrl})`);
 
+    let signingSecret = '';
+    const webhookReceiver = await startWebhookReceiver({
+      port: persistent ? PERSISTENT_PORTS.webhookReceiver : 0,
+      secret: () => signingSecret,
+      print: (line) => log(`webhook receiver: ${line}`),
+    });
+    started.push(webhookReceiver);
+    log(`Webhook receiver ${webhookReceiver.url}  (the demo customer application)`);
+
     const base = readLocalSettings(options.projectRoot).values;
     const settings: Record<string, string> = {
       ...base,
@@ -158,6 +173,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       keyVault,
       ewsSimulator,
       functionsHost,
+      webhookReceiver,
+      useSigningSecret: (secret) => {
+        signingSecret = secret;
+      },
+      stateDir: persistent ? state : undefined,
       apiBaseUrl: `${publicBaseUrl}/api`,
       adminToken: (expiresInSeconds = 12 * 3600) =>
         identity.control.issueUserAccessToken({ user: DEMO_IDENTITY.users.operatorAdmin.upn, audience: DEMO_IDENTITY.adminApi.audience, appId: DEMO_IDENTITY.adminApi.appId, expiresInSeconds }),

@@ -20,6 +20,10 @@ import { startIdentityProvider, type RunningIdentityProvider } from './identity/
 import { DEMO_IDENTITY, demoIdentitySeed } from './identity/demo-seed';
 import { startKeyVaultServer, type RunningKeyVaultServer } from './keyvault/keyvault-server';
 import { startWebhookReceiver, type RunningWebhookReceiver } from './webhook-receiver/receiver';
+import { createAppCredential } from '../shared/auth/azure-credential';
+import { loadConfig } from '../shared/config';
+import { SecretString } from '../shared/logging';
+import { createSecretStore, secretNames } from '../shared/secrets';
 
 export type LocalStackMode = 'persistent' | 'ephemeral';
 
@@ -77,6 +81,20 @@ function keyVaultTokenVerifier(identity: RunningIdentityProvider): (token: strin
       return false;
     }
   };
+}
+
+/**
+ * What an operator does once after deploying (docs/deployment.md): put the connector app's
+ * client secret into Key Vault. Done here with the app's own credential, as in Azure.
+ */
+async function storeConnectorAppSecret(settings: Readonly<Record<string, string>>): Promise<void> {
+  const config = loadConfig(settings);
+  const secrets = createSecretStore(config.keyVault.url, createAppCredential(config.identity), { environment: config.environment });
+  const name = secretNames.connectorAppClientSecret();
+  const current = await secrets.findSecret(name);
+  if (current?.reveal() !== DEMO_IDENTITY.connectorApp.clientSecret) {
+    await secrets.setSecret(name, new SecretString(DEMO_IDENTITY.connectorApp.clientSecret));
+  }
 }
 
 interface Closable {
@@ -157,6 +175,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       EWS_DEFAULT_URL: ewsSimulator.url,
       ...options.settingsOverrides,
     };
+
+    await storeConnectorAppSecret(settings);
 
     let functionsHost: FunctionsHost | undefined;
     if (options.withFunctionsHost ?? true) {

@@ -54,6 +54,18 @@ function readBody(request: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** Lines a person can follow: every record of a small batch, a count per folder and change for a big one (an initial sync). */
+const MAX_LINES_PER_BATCH = 8;
+
+function readableLines(batch: ChangeBatch): string[] {
+  const lines = summary(batch);
+  if (lines.length <= MAX_LINES_PER_BATCH) return lines;
+  const counts = new Map<string, number>();
+  for (const r of batch.records) counts.set(`${r.changeType} ${r.folder}`, (counts.get(`${r.changeType} ${r.folder}`) ?? 0) + 1);
+  const parts = [...counts].map(([what, n]) => `${n} ${what}`).join(', ');
+  return [`batch ${batch.batchId.slice(0, 8)} for ${batch.mailbox}: ${batch.records.length} records (${parts})${batch.records.some((r) => r.fullResync) ? ', full resync' : ''}`];
+}
+
 function summary(batch: ChangeBatch): string[] {
   return batch.records.map((r) => {
     const subject = r.item && 'subject' in r.item && r.item.subject ? ` "${r.item.subject}"` : '';
@@ -106,7 +118,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       seenBatchIds.add(batchId);
       received.push({ receivedAt: new Date().toISOString(), batchId, idempotencyKey: request.headers['idempotency-key'] as string | undefined, batch });
       if (received.length > keep) received.shift();
-      for (const line of summary(batch)) print(line);
+      for (const line of readableLines(batch)) print(line);
       response.writeHead(204).end();
     } catch (error) {
       refuse(response, 400, `unreadable request (${(error as Error).message})`);

@@ -1,5 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { ALL_ADMIN_ROUTES } from '../shared/admin/admin-routes';
+import { ALL_ADMIN_ROUTES } from '../shared/admin/all-admin-routes';
 import { buildOpenApiDocument } from '../shared/admin/openapi';
 import { appConfig } from '../shared/config';
 import { defineHttpFunction } from '../shared/runtime/function-registry';

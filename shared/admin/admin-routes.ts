@@ -6,7 +6,6 @@
 import type { Page, Stored } from '../storage';
 import { operation } from './admin-endpoint';
 import type { AdminRoute, OperationInput, ResponseDescription } from './admin-endpoint';
-import { CONSENT_ADMIN_ROUTES } from '../consent/consent-routes';
 import { runConnectionTest } from './connection-test-service';
 import { setGroupCredentials } from './credential-service';
 import { createGroup, deleteGroup, groupPath, listGroups, loadGroup, updateGroup } from './group-service';
@@ -402,5 +401,3 @@ export const mailboxRoutes: readonly AdminRoute[] = [
     ],
   },
 ];
-
-export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...CONSENT_ADMIN_ROUTES];

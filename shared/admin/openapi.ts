@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import type { AdminRoute, OperationDescription } from './admin-endpoint';
+import type { AdminRoute, OperationDescription, RouteParam } from './admin-endpoint';
 import { problemResponse } from './schemas';
 
 type JsonObject = { [key: string]: unknown };
 
-const PARAM_DOCS: Record<string, { description: string; format?: string }> = {
+// Typed by RouteParam: a new path parameter does not compile until it is documented here.
+const PARAM_DOCS: Record<RouteParam, { description: string; format?: string }> = {
   tenantId: { description: 'Tenant ID (GUID) from POST /admin/tenants.', format: 'uuid' },
   groupId: { description: 'Group ID (GUID) from POST .../groups.', format: 'uuid' },
   mailbox: { description: 'Primary SMTP address (URL-encoded).', format: 'email' },
+  deadLetterId: { description: 'Dead letter ID from GET .../dead-letters.' },
 };
 
 /**
@@ -22,7 +24,7 @@ class SchemaCatalogue {
     delete json.$schema;
     const defs = (json.$defs ?? {}) as Record<string, unknown>;
     delete json.$defs;
-    for (const [name, def] of Object.entries(defs)) this.components[name] ??= def;
+    for (const [name, def] of Object.entries(defs)) this.components[name] ??= this.rewriteRefs(def);
     const id = typeof json.id === 'string' ? json.id : undefined;
     const rewritten = this.rewriteRefs(json) as JsonObject;
     if (!id) return rewritten;
@@ -58,7 +60,7 @@ function queryParameters(catalogue: SchemaCatalogue, schema: z.ZodType | undefin
 
 function operationObject(catalogue: SchemaCatalogue, route: AdminRoute, op: OperationDescription): JsonObject {
   const parameters = [
-    ...route.params.map((name) => ({ name, in: 'path', required: true, description: PARAM_DOCS[name]?.description, schema: { type: 'string', format: PARAM_DOCS[name]?.format } })),
+    ...route.params.map((name) => ({ name, in: 'path', required: true, description: PARAM_DOCS[name].description, schema: { type: 'string', ...(PARAM_DOCS[name].format ? { format: PARAM_DOCS[name].format } : {}) } })),
     ...queryParameters(catalogue, op.query),
     ...(['PATCH', 'DELETE'].includes(op.method) ? [{ name: 'If-Match', in: 'header', required: false, description: 'ETag from a previous read; the change applies only if the resource is unchanged.', schema: { type: 'string' } }] : []),
   ];

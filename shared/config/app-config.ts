@@ -30,6 +30,7 @@ export interface AppConfig {
   readonly connectorApp: { readonly clientId: string };
   readonly ews: { readonly defaultUrl: string };
   readonly sync: { readonly timeBudgetInMs: number };
+  readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
 }
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
@@ -59,6 +60,9 @@ const settingsSchema = z
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
     EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
+    DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(Number(defaultOf('DELIVERY_MAX_ATTEMPTS'))),
+    DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(Number(defaultOf('DELIVERY_RETRY_BASE_DELAY_SECONDS'))),
+    DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(Number(defaultOf('DELIVERY_WEBHOOK_TIMEOUT_MS'))),
   })
   .superRefine((s, ctx) => {
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
@@ -114,6 +118,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
     ews: { defaultUrl: s.EWS_DEFAULT_URL },
     sync: { timeBudgetInMs: s.SYNC_TIME_BUDGET_MS },
+    delivery: {
+      maxAttempts: s.DELIVERY_MAX_ATTEMPTS,
+      retryBaseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS,
+      webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
+    },
   };
 }
 

@@ -1,5 +1,4 @@
 import type { TokenCredential } from '@azure/identity';
-import { z } from 'zod';
 import { createAppCredential } from '../auth/azure-credential';
 import { appConfig } from '../config';
 import type { AppConfig } from '../config';
@@ -13,27 +12,17 @@ import { DEFAULT_RETRY_SCHEDULE } from './retry-schedule';
 import type { RetrySchedule } from './retry-schedule';
 import { SigningKeys } from './signing-keys';
 import { SuppressedDeletions } from './suppressed-deletions';
-import { DEFAULT_WEBHOOK_TIMEOUT_IN_MS } from './webhook-sender';
-
-const deliverySettings = z.object({
-  DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(DEFAULT_RETRY_SCHEDULE.maxAttempts),
-  DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(DEFAULT_RETRY_SCHEDULE.baseDelayInSeconds),
-  DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_WEBHOOK_TIMEOUT_IN_MS),
-});
 
 export interface DeliverySettings {
   readonly retrySchedule: RetrySchedule;
   readonly webhookTimeoutInMs: number;
 }
 
-/** The delivery settings (catalogued in shared/config/settings-catalogue.ts, group 'delivery'). */
-export function loadDeliverySettings(env: NodeJS.ProcessEnv = process.env): DeliverySettings {
-  const parsed = deliverySettings.safeParse(env);
-  if (!parsed.success) throw new Error(`Invalid delivery settings: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
-  const s = parsed.data;
+/** The delivery settings, validated with every other setting by the configuration module. */
+export function deliverySettingsFrom(config: AppConfig): DeliverySettings {
   return {
-    retrySchedule: { ...DEFAULT_RETRY_SCHEDULE, maxAttempts: s.DELIVERY_MAX_ATTEMPTS, baseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS },
-    webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
+    retrySchedule: { ...DEFAULT_RETRY_SCHEDULE, maxAttempts: config.delivery.maxAttempts, baseDelayInSeconds: config.delivery.retryBaseDelayInSeconds },
+    webhookTimeoutInMs: config.delivery.webhookTimeoutInMs,
   };
 }
 
@@ -57,8 +46,8 @@ export function currentMailboxClientSource(): MailboxClientSource | undefined {
   return mailboxClientSource;
 }
 
-export function createDeliveryServices(config: AppConfig, env: NodeJS.ProcessEnv = process.env): DeliveryServices {
-  const settings = loadDeliverySettings(env);
+export function createDeliveryServices(config: AppConfig): DeliveryServices {
+  const settings = deliverySettingsFrom(config);
   const credential = createAppCredential(config.identity);
   const storage = new TableStorage({ storage: config.storage, credential });
   const blobs = new BatchBlobStore(createBatchContainerClient(config.storage, credential));

@@ -75,9 +75,22 @@ export interface IdempotencyKeyParts {
   readonly itemId: string;
   readonly changeKey?: string | undefined;
   readonly changeType: ChangeType;
+  /** For readFlagChanged: the new read state. */
+  readonly isRead?: boolean | undefined;
+  /**
+   * Where in the mailbox's change stream the change was read (the sync engine passes a digest of
+   * the sync state the page was read after). Read-flag changes carry no change key, so without it
+   * read -> unread -> read on the same item would repeat a key; with it each toggle gets its own
+   * key while a replay of the same page (same state) yields the same keys again.
+   */
+  readonly sourcePosition?: string | undefined;
 }
 
-/** sha256 over the identifying fields; the mailbox is case-insensitive, EWS ids are not. */
+/**
+ * sha256 over the identifying fields; the mailbox is case-insensitive, EWS ids are not. Records
+ * with a change key (created, updated) keep the original v1 canonical form, so their keys do not
+ * change; the read state and source position are appended only when present.
+ */
 export function changeIdempotencyKey(parts: IdempotencyKeyParts): string {
   const canonical = [
     'v1',
@@ -88,16 +101,27 @@ export function changeIdempotencyKey(parts: IdempotencyKeyParts): string {
     parts.itemId,
     parts.changeKey ?? '',
     parts.changeType,
-  ].join('\n');
-  return createHash('sha256').update(canonical, 'utf8').digest('hex');
+  ];
+  if (parts.isRead !== undefined || parts.sourcePosition !== undefined) {
+    canonical.push(`isRead=${parts.isRead === undefined ? '' : String(parts.isRead)}`, `position=${parts.sourcePosition ?? ''}`);
+  }
+  return createHash('sha256').update(canonical.join('\n'), 'utf8').digest('hex');
 }
 
 export type ChangeRecordInput = Omit<ChangeRecord, 'schemaVersion' | 'idempotencyKey'>;
 
-export function createChangeRecord(input: ChangeRecordInput): ChangeRecord {
+/** Key inputs that are not part of the published record. */
+export interface ChangeRecordKeyContext {
+  /** See IdempotencyKeyParts.sourcePosition; the sync engine sets it for every record of a page. */
+  readonly sourcePosition?: string | undefined;
+}
+
+export function createChangeRecord(input: ChangeRecordInput, keyContext: ChangeRecordKeyContext = {}): ChangeRecord {
+  // Only read-flag changes lack a change key that tells one change of an item from the next.
+  const position = input.changeType === 'readFlagChanged' ? keyContext.sourcePosition : undefined;
   return {
     schemaVersion: CHANGE_RECORD_SCHEMA_VERSION,
-    idempotencyKey: changeIdempotencyKey(input),
+    idempotencyKey: changeIdempotencyKey({ ...input, isRead: input.changeType === 'readFlagChanged' ? input.isRead : undefined, sourcePosition: position }),
     ...input,
   };
 }

@@ -175,6 +175,8 @@ async function recordsFor(
   const toFetch = [...new Set(changes.filter((c) => c.type === 'created' || c.type === 'updated').map((c) => c.itemId))];
   const fetched = new Map((await request.source.getItems(toFetch)).map((result) => [result.itemId, result]));
   const occurredAt = now().toISOString();
+  // Read-flag changes have no change key: the state the page was read after tells one toggle from the next (and a replay from a new change).
+  const keyContext = { sourcePosition: sourcePositionOf(stored.syncState) };
   const records: ChangeRecord[] = [];
   for (const change of changes) {
     const base = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder, itemId: change.itemId, fullResync: stored.fullResync, occurredAt };
@@ -183,7 +185,7 @@ async function recordsFor(
       continue;
     }
     if (change.type === 'readFlagChanged') {
-      records.push(createChangeRecord({ ...base, changeType: 'readFlagChanged', ...(change.isRead !== undefined ? { isRead: change.isRead } : {}) }));
+      records.push(createChangeRecord({ ...base, changeType: 'readFlagChanged', ...(change.isRead !== undefined ? { isRead: change.isRead } : {}) }, keyContext));
       continue;
     }
     const result = fetched.get(change.itemId);
@@ -203,6 +205,11 @@ async function recordsFor(
     records.push(createChangeRecord({ ...base, changeType: change.type, ...(changeKey ? { changeKey } : {}), item: result.item }));
   }
   return records;
+}
+
+/** A short digest of the sync state a page was read after (the empty state for the first page). */
+export function sourcePositionOf(syncState: string | undefined): string {
+  return createHash('sha256').update(syncState ?? '', 'utf8').digest('hex').slice(0, 32);
 }
 
 /** Batch ids are derived from the state the page was read from, so a replayed page yields the same ids. */

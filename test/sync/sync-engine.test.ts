@@ -9,8 +9,10 @@ import { MailboxSourceError } from '../../shared/sync/mailbox-source';
 import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from '../../shared/sync/mailbox-source';
 import { scheduleDueGroups } from '../../shared/sync/scheduler';
 import { syncMailbox } from '../../shared/sync/sync-engine';
+import type { SyncStateStore } from '../../shared/sync/sync-engine';
+import type { FolderSyncKey, FolderSyncState, SyncStateVersion, VersionedFolderSyncState } from '../../shared/storage/sync-state-repository';
 import { SyncStateConflictError, SYNC_STATE_CHUNK_CHARS } from '../../shared/storage/sync-state-repository';
-import { ALLOWED, TENANT, startSyncWorld } from './sync-fixture';
+import { ALLOWED, RecordingOutbox, TENANT, startSyncWorld } from './sync-fixture';
 import type { SyncWorld } from './sync-fixture';
 
 /** A folder as a change log; a sync state is "position:<n>". */
@@ -22,6 +24,10 @@ class MemorySource implements MailboxSource {
   add(id: string, subject: string, receivedAt: string): void {
     this.items.set(id, { kind: 'message', id, changeKey: `${id}-1`, subject, receivedAt, lastModifiedAt: receivedAt } as ChangeItem);
     this.log.push({ type: 'created', itemId: id });
+  }
+
+  setRead(id: string, isRead: boolean): void {
+    this.log.push({ type: 'readFlagChanged', itemId: id, isRead });
   }
 
   async listChanges(_folder: SyncedFolder, syncState: string | undefined, maxChanges: number): Promise<ChangePage> {
@@ -36,6 +42,31 @@ class MemorySource implements MailboxSource {
       const item = this.items.get(id);
       return item ? { ok: true as const, itemId: id, item } : { ok: false as const, itemId: id, code: 'ErrorItemNotFound', message: 'gone' };
     });
+  }
+}
+
+/** A sync-state store a test can roll back, as if the saves after a crash never happened. */
+class MemoryStateStore implements SyncStateStore {
+  readonly #states = new Map<string, VersionedFolderSyncState>();
+  #version = 0;
+
+  async read(key: FolderSyncKey): Promise<VersionedFolderSyncState> {
+    return this.#states.get(key.folder) ?? { syncState: undefined, phase: 'initial', fullResync: false, updatedAt: undefined, version: undefined };
+  }
+
+  async save(key: FolderSyncKey, next: FolderSyncState): Promise<SyncStateVersion> {
+    const version: SyncStateVersion = { etag: String(++this.#version), overflowRows: 0 };
+    this.#states.set(key.folder, { ...next, version });
+    return version;
+  }
+
+  snapshot(): Map<string, VersionedFolderSyncState> {
+    return new Map(this.#states);
+  }
+
+  restore(snapshot: Map<string, VersionedFolderSyncState>): void {
+    this.#states.clear();
+    for (const [folder, state] of snapshot) this.#states.set(folder, state);
   }
 }
 
@@ -84,6 +115,42 @@ describe('sync engine over an in-memory source', () => {
     assert.deepEqual(again.map((r) => [r.itemId, r.fullResync]), [['a', true], ['b', true]]);
     const state = await world.states.read({ tenantId: TENANT, groupId: 'memory-resync', mailbox: 'resync@example.test', folder: 'inbox' });
     assert.equal(state.fullResync, false, 'the flag ends when the re-sync reached the end');
+  });
+});
+
+describe('read-flag idempotency keys', () => {
+  it('read -> unread -> read gives three keys; replaying a page after a crash gives the same keys and batch ids', async () => {
+    const source = new MemorySource();
+    source.add('r', 'Toggled', '2025-05-01T08:00:00Z');
+    const states = new MemoryStateStore();
+    const outbox = new RecordingOutbox();
+    const request = { tenantId: TENANT, groupId: 'flags', mailbox: 'flags@example.test', folders: ['inbox'] as SyncedFolder[], initialSync: { kind: 'all' as const }, source, deadlineInMs: Date.now() + 60_000 };
+    const run = () => syncMailbox({ states, outbox }, request);
+    await run();
+    const toggles: boolean[] = [true, false, true];
+    for (const isRead of toggles) {
+      source.setRead('r', isRead);
+      await run();
+    }
+    const flags = outbox.records().filter((r) => r.changeType === 'readFlagChanged');
+    assert.deepEqual(flags.map((r) => r.isRead), toggles);
+    assert.equal(new Set(flags.map((r) => r.idempotencyKey)).size, 3, 'the second "read" is a new change, not a duplicate of the first');
+    assert.ok(flags.every((r) => r.changeKey === undefined));
+    // The created record keeps the key derived from its change key alone.
+    assert.equal(new Set(outbox.records().map((r) => r.idempotencyKey)).size, 4);
+
+    // Crash after the outbox accepted the next page but before its state was saved: the replay repeats keys and batch ids.
+    const beforePage = states.snapshot();
+    source.setRead('r', false);
+    await run();
+    const delivered = outbox.batches.at(-1)!;
+    states.restore(beforePage);
+    await run();
+    const replayed = outbox.batches.at(-1)!;
+    assert.notEqual(replayed, delivered);
+    assert.equal(replayed.batchId, delivered.batchId);
+    assert.deepEqual(replayed.records.map((r) => r.idempotencyKey), delivered.records.map((r) => r.idempotencyKey));
+    assert.ok(!flags.some((r) => r.idempotencyKey === delivered.records[0]!.idempotencyKey), 'the fourth toggle has its own key too');
   });
 });
 

@@ -21,16 +21,6 @@ export interface InvitationMailer {
   send(mail: MailToSend): Promise<void>;
 }
 
-/**
- * ews-javascript-api writes MessageBody text into the SOAP request without XML escaping
- * (EwsServiceXmlWriter.WriteValue), so HTML markup or a '&' in a link would corrupt the request.
- * Until shared/ews sendMessage escapes bodies itself, the body is escaped here; the consent
- * tests read the delivered HTML back and would show double escaping at once.
- */
-function xmlEscapedBody(html: string): string {
-  return html.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 export function connectorAppMailer(connectorApp: ConnectorApp, options: { readonly allowInsecureHttp: boolean }): InvitationMailer {
   return {
     async send(mail) {
@@ -41,7 +31,7 @@ export function connectorAppMailer(connectorApp: ConnectorApp, options: { readon
           (await acquireAppOnlyToken({ authorityHost: connectorApp.authorityHost, tenantId: mail.entraTenantId, clientId: connectorApp.clientId, credential: { kind: 'secret', secret } })).token,
       };
       const client = createMailboxClient(mail.ewsUrl, credential, { mailbox: mail.senderMailbox, access: 'appOnly', allowInsecureHttp: options.allowInsecureHttp });
-      const message: OutgoingMessage = { to: [mail.to], subject: mail.subject, body: { contentType: 'html', content: xmlEscapedBody(mail.html) } };
+      const message: OutgoingMessage = { to: [mail.to], subject: mail.subject, body: { contentType: 'html', content: mail.html } };
       await sendMessage(client, message);
     },
   };

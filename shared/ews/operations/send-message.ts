@@ -42,6 +42,15 @@ function checkMessage(message: OutgoingMessage): void {
 }
 
 /**
+ * ews-javascript-api writes element text into the SOAP request as is (EwsServiceXmlWriter.WriteValue
+ * does no escaping), so every caller-supplied string that becomes element text is escaped here,
+ * exactly once. Callers pass plain text and HTML as they want the recipient to see it.
+ */
+function xmlText(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
  * Sends from the client's mailbox and keeps a copy in its Sent Items: one CreateItem with
  * MessageDisposition SendAndSaveCopy and the file attachments inline (needs Exchange 2010 SP2 or later).
  * Not idempotent: a retry after an ambiguous failure (timeout) can send twice.
@@ -50,19 +59,19 @@ export async function sendMessage(client: MailboxClient, message: OutgoingMessag
   checkMessage(message);
   await client.execute('CreateItem', async (service) => {
     const email = new EmailMessage(service);
-    email.Subject = message.subject;
-    email.Body = new MessageBody(message.body.contentType === 'html' ? BodyType.HTML : BodyType.Text, message.body.content);
-    for (const address of message.to) email.ToRecipients.Add(address);
-    for (const address of message.cc ?? []) email.CcRecipients.Add(address);
-    for (const address of message.bcc ?? []) email.BccRecipients.Add(address);
+    email.Subject = xmlText(message.subject);
+    email.Body = new MessageBody(message.body.contentType === 'html' ? BodyType.HTML : BodyType.Text, xmlText(message.body.content));
+    for (const address of message.to) email.ToRecipients.Add(xmlText(address));
+    for (const address of message.cc ?? []) email.CcRecipients.Add(xmlText(address));
+    for (const address of message.bcc ?? []) email.BccRecipients.Add(xmlText(address));
     // Delegated access may send from a shared mailbox: name it, or Exchange sends as the signed-in user.
-    if (client.access === 'delegated') email.From = new EmailAddress(client.mailbox);
+    if (client.access === 'delegated') email.From = new EmailAddress(xmlText(client.mailbox));
     for (const attachment of message.attachments ?? []) {
-      email.Attachments.AddFileAttachment(attachment.name, attachment.contentBase64).ContentType = attachment.contentType;
+      email.Attachments.AddFileAttachment(xmlText(attachment.name), attachment.contentBase64).ContentType = xmlText(attachment.contentType);
     }
     // One CreateItem with the attachments inline (Exchange 2010 SP2+ accepts them there), rather than
     // EmailMessage.SendAndSaveCopy, which with attachments saves a draft, adds them one by one and then sends.
-    const sentItems = new FolderId(WellKnownFolderName.SentItems, new Mailbox(client.mailbox));
+    const sentItems = new FolderId(WellKnownFolderName.SentItems, new Mailbox(xmlText(client.mailbox)));
     await (service as unknown as SingleItemCreator).CreateItem(email, sentItems, MessageDisposition.SendAndSaveCopy, null);
   });
 }

@@ -288,7 +288,7 @@ export const groupRoutes: readonly AdminRoute[] = [
         operationId: 'runConnectionTest',
         method: 'POST',
         summary: 'Test the group\'s connection to Exchange step by step',
-        description: 'Steps: configuration, tokenAcquisition (app-only), endpointReachable, authentication, ewsEnabled, impersonation, folderAccess. Each passed/failed/skipped with durationInMs and an actionable message. A failed test is still 200.',
+        description: 'Steps: configuration, credentialExpiry, tokenAcquisition (app-only), endpointReachable, authentication, ewsEnabled, impersonation, folderAccess. Each passed/failed/skipped with durationInMs and an actionable message; `warnings` lists what needs action soon (a credential expiring within 30 days). A failed test is still 200.',
         tags: ['Connection tests'],
         body: connectionTestRequest,
         responses: {

@@ -2,8 +2,10 @@ import type { ConnectorEnvironment } from '../config';
 import { createMailboxClient, getFolder, isEwsError } from '../ews';
 import type { EwsCredential, EwsError } from '../ews';
 import type { SecretString } from '../logging';
-import type { GroupRecord } from '../storage';
+import type { CredentialReference, GroupRecord } from '../storage';
+import { credentialExpiryNotice } from '../consent/credential-status';
 import { probeEndpoint } from './endpoint-probe';
+import { groupPath } from './group-service';
 import type { ConnectionTestResponse, ConnectionTestStepName } from './schemas';
 import { outboundUrlProblem } from './url-policy';
 
@@ -34,6 +36,7 @@ export interface ConnectionTesterOptions {
   readonly tokens: AppOnlyTokenSource;
   readonly probeTimeoutInMs?: number;
   readonly ewsTimeoutInMs?: number;
+  readonly now?: () => Date;
 }
 
 export interface ConnectionTester {
@@ -121,7 +124,25 @@ function classifyEwsFailure(group: GroupRecord, mailbox: string, error: unknown)
   }
 }
 
-const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
+const CREDENTIAL_WORDS: Record<CredentialReference['kind'], string> = { password: 'password', clientSecret: 'client secret', certificate: 'certificate' };
+
+/**
+ * The recorded expiry (given with PUT .../credentials, or the certificate's own): expired fails
+ * the test before anything is sent with it; within 30 days is a warning on a passing test.
+ */
+function checkExpiry(group: GroupRecord, reference: CredentialReference, now: Date): { status: StepStatus; message: string; code?: string; warning?: string } {
+  const what = CREDENTIAL_WORDS[reference.kind];
+  const notice = credentialExpiryNotice(reference, now, { credentialsUrl: `/api/admin${groupPath(group.tenantId, group.id)}/credentials` });
+  if (notice?.state === 'expired') return { status: 'failed', message: notice.message, code: 'CredentialExpired' };
+  if (notice) return { status: 'passed', message: notice.message, warning: notice.message };
+  if (reference.expiresOn) return { status: 'passed', message: `The ${what} is valid until ${new Date(reference.expiresOn).toISOString()}.` };
+  return {
+    status: 'passed',
+    message: `No expiry is recorded for the ${what}; send expiresOn with PUT .../credentials to be warned 30, 14 and 7 days before it expires.`,
+  };
+}
+
+const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
 
 class StepRecorder {
   readonly steps: StepResult[] = [];
@@ -157,6 +178,7 @@ class StepRecorder {
 export function createConnectionTester(options: ConnectionTesterOptions): ConnectionTester {
   const probeTimeoutInMs = options.probeTimeoutInMs ?? 10_000;
   const ewsTimeoutInMs = options.ewsTimeoutInMs ?? 30_000;
+  const now = options.now ?? (() => new Date());
 
   async function credentialFor(group: GroupRecord, secret: SecretString, steps: StepRecorder): Promise<EwsCredential | undefined> {
     const reference = group.credential;
@@ -186,6 +208,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
       const startedAt = new Date().toISOString();
       const ewsUrl = group.ewsUrl ?? options.defaultEwsUrl;
       const steps = new StepRecorder();
+      const warnings: string[] = [];
       const finish = (): ConnectionTestResponse => {
         const ordered = steps.ordered();
         return {
@@ -193,6 +216,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
           ewsUrl,
           ...(targetMailbox ? { targetMailbox } : {}),
           startedAt,
+          ...(warnings.length > 0 ? { warnings } : {}),
           steps: ordered,
         };
       };
@@ -219,6 +243,16 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
         return finish();
       }
       steps.add('configuration', 'passed', `Credentials (${reference?.kind}) are set; testing ${targetMailbox} at ${ewsUrl}.`);
+
+      if (reference) {
+        const expiry = checkExpiry(group, reference, now());
+        steps.add('credentialExpiry', expiry.status, expiry.message, 0, expiry.code);
+        if (expiry.warning) warnings.push(expiry.warning);
+        if (expiry.status === 'failed') {
+          steps.skipRest('Skipped: the credential has expired.');
+          return finish();
+        }
+      }
 
       const credential = await credentialFor(group, secret, steps);
       if (!credential) {

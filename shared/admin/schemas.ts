@@ -278,6 +278,7 @@ export const connectionTestRequest = z
 
 export const connectionTestStepName = z.enum([
   'configuration',
+  'credentialExpiry',
   'tokenAcquisition',
   'endpointReachable',
   'authentication',
@@ -292,6 +293,10 @@ export const connectionTestResponse = z
     ewsUrl: z.string(),
     targetMailbox: z.string().optional(),
     startedAt: z.string(),
+    warnings: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'Things to act on soon that do not fail the test, e.g. a credential expiring within 30 days.' }),
     steps: z.array(
       z.strictObject({
         name: connectionTestStepName,

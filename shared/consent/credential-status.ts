@@ -30,6 +30,49 @@ export function credentialExpiryWarning(credential: Pick<CredentialReference, 'k
   return `The ${what} expires in ${days} day${days === 1 ? '' : 's'} (${expiresOn.toISOString()}); store a new one before then (the old one keeps working until it expires).`;
 }
 
+export interface CredentialExpiryNotice {
+  readonly state: Exclude<ExpiryState, 'ok'>;
+  readonly expiresOn: string;
+  readonly message: string;
+}
+
+function renewalAdvice(kind: CredentialReference['kind'], credentialsUrl: string): string {
+  switch (kind) {
+    case 'clientSecret':
+      return `create a new client secret in Entra (app registration > Certificates & secrets) and PUT its value to ${credentialsUrl} (with its expiresOn)`;
+    case 'certificate':
+      return `upload a new certificate to the app registration in Entra and PUT the PEM (certificate and private key) to ${credentialsUrl}`;
+    default:
+      return `set a new password for the service account and PUT it to ${credentialsUrl} (with its expiresOn)`;
+  }
+}
+
+/**
+ * The same rule as credentialExpiryWarning, phrased as what to do for one group's credential:
+ * where to renew it and where to store the new one. undefined when nothing is due within 30 days.
+ */
+export function credentialExpiryNotice(
+  credential: Pick<CredentialReference, 'kind' | 'expiresOn'>,
+  now: Date,
+  options: { readonly credentialsUrl: string },
+): CredentialExpiryNotice | undefined {
+  if (!credential.expiresOn) return undefined;
+  const expiresOn = new Date(credential.expiresOn);
+  if (Number.isNaN(expiresOn.getTime())) return undefined;
+  const state = expiryStateOf(expiresOn, now);
+  if (state === 'ok') return undefined;
+  const what = credential.kind === 'certificate' ? 'certificate' : credential.kind === 'clientSecret' ? 'client secret' : 'password';
+  const advice = renewalAdvice(credential.kind, options.credentialsUrl);
+  const at = expiresOn.toISOString();
+  if (state === 'expired') return { state, expiresOn: at, message: `The ${what} expired on ${at}; ${advice}.` };
+  const days = Math.ceil((expiresOn.getTime() - now.getTime()) / DAY_IN_MS);
+  return {
+    state,
+    expiresOn: at,
+    message: `The ${what} expires in ${days} day${days === 1 ? '' : 's'} (${at}); before then, ${advice}. The current one keeps working until it expires.`,
+  };
+}
+
 export interface CredentialExpiryEntry {
   readonly owner: 'group' | 'connectorApp';
   readonly tenantId?: string;

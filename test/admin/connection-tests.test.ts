@@ -51,7 +51,7 @@ after(async () => {
 
 let counter = 0;
 
-async function impersonationGroup(credential: { password: string } | undefined, options: { ewsUrl?: string; serviceAccount?: string; mailboxes?: string[] } = {}): Promise<string> {
+async function impersonationGroup(credential: { password: string; expiresOn?: string } | undefined, options: { ewsUrl?: string; serviceAccount?: string; mailboxes?: string[] } = {}): Promise<string> {
   const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
     body: {
       name: 'On-premises',
@@ -68,12 +68,12 @@ async function impersonationGroup(credential: { password: string } | undefined, 
   return groupId;
 }
 
-async function appOnlyGroup(clientSecret: string): Promise<string> {
+async function appOnlyGroup(clientSecret: string, expiresOn?: string): Promise<string> {
   const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
     body: { name: 'Online', externalId: `app-${++counter}`, mailboxAccessType: 'appOnly', ewsUrl: ews.url, appOnly: { entraTenantId: CONTOSO_TENANT, clientId: CONNECTOR_APP.clientId } },
   });
   assert.equal(created.status, 201, created.text);
-  assert.equal((await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${created.body.id}/credentials`, { body: { clientSecret } })).status, 200);
+  assert.equal((await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${created.body.id}/credentials`, { body: { clientSecret, ...(expiresOn ? { expiresOn } : {}) } })).status, 200);
   return created.body.id;
 }
 
@@ -85,16 +85,16 @@ interface Step {
   durationInMs: number;
 }
 
-async function runTest(groupId: string, targetMailbox?: string): Promise<{ outcome: string; steps: Step[]; byName: Record<string, Step> }> {
+async function runTest(groupId: string, targetMailbox?: string): Promise<{ outcome: string; steps: Step[]; byName: Record<string, Step>; warnings?: string[] }> {
   const response = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/connection-tests`, { body: targetMailbox ? { targetMailbox } : {} });
   assert.equal(response.status, 200, response.text);
   const steps: Step[] = response.body.steps;
-  assert.deepEqual(steps.map((s) => s.name), ['configuration', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess']);
+  assert.deepEqual(steps.map((s) => s.name), ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess']);
   for (const step of steps) {
     assert.ok(step.message.length > 10, `${step.name} explains itself`);
     assert.ok(Number.isInteger(step.durationInMs) && step.durationInMs >= 0);
   }
-  return { outcome: response.body.outcome, steps, byName: Object.fromEntries(steps.map((s) => [s.name, s])) };
+  return { outcome: response.body.outcome, steps, byName: Object.fromEntries(steps.map((s) => [s.name, s])), warnings: response.body.warnings };
 }
 
 function statuses(result: { steps: Step[] }): string {
@@ -187,6 +187,35 @@ describe('connection tests against the Exchange simulator', () => {
     const result = await runTest(groupId, 'alice@contoso.com');
     assert.equal(result.byName.tokenAcquisition?.code, 'ClientSecretExpired', result.byName.tokenAcquisition?.message);
     assert.match(result.byName.tokenAcquisition?.message ?? '', /expired/);
+  });
+
+  test('an expired credential fails the credentialExpiry step and says where to put a new one', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password, expiresOn: '2024-01-31T00:00:00Z' }, { mailboxes: ['alice@contoso.com'] });
+    const result = await runTest(groupId);
+    assert.equal(result.outcome, 'failed');
+    assert.equal(result.byName.configuration?.status, 'passed');
+    assert.equal(result.byName.credentialExpiry?.status, 'failed');
+    assert.equal(result.byName.credentialExpiry?.code, 'CredentialExpired');
+    assert.match(result.byName.credentialExpiry?.message ?? '', /password expired on 2024-01-31T00:00:00\.000Z/);
+    assert.ok(result.byName.credentialExpiry?.message.includes(`PUT it to /api/admin/tenants/${tenantId}/groups/${groupId}/credentials`), result.byName.credentialExpiry?.message);
+    assert.equal(result.byName.authentication?.status, 'skipped', 'nothing is sent with an expired credential');
+  });
+
+  test('an app-only client secret expiring within 30/14/7 days passes with a warning', async () => {
+    const day = 24 * 3600_000;
+    for (const [daysLeft, expected] of [[25, /expires in 25 days/], [10, /expires in 10 days/], [3, /expires in 3 days/]] as const) {
+      const groupId = await appOnlyGroup(CONNECTOR_APP.clientSecret, new Date(Date.now() + daysLeft * day - 60_000).toISOString());
+      const result = await runTest(groupId, 'alice@contoso.com');
+      assert.equal(result.outcome, 'passed', statuses(result));
+      assert.equal(result.byName.credentialExpiry?.status, 'passed');
+      assert.equal(result.warnings?.length, 1, `${daysLeft} days: one warning`);
+      assert.match(result.warnings?.[0] ?? '', expected);
+      assert.match(result.warnings?.[0] ?? '', /client secret .*new client secret in Entra.*\/credentials/);
+    }
+    const later = await appOnlyGroup(CONNECTOR_APP.clientSecret, new Date(Date.now() + 90 * day).toISOString());
+    const fine = await runTest(later, 'alice@contoso.com');
+    assert.equal(fine.warnings, undefined, 'no warning 90 days out');
+    assert.match(fine.byName.credentialExpiry?.message ?? '', /valid until/);
   });
 
   test('the tests leave no secret in responses or logs, and delegated groups are refused', async () => {

@@ -4,55 +4,22 @@
  * It is a test/dev back door, served on its own path prefix, never through the EWS endpoint.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NewFaultRule } from './faults';
-import type { DeleteMode, DistinguishedFolderName, EwsStore, Folder, FolderRef, Item, ItemPatch, MailToDeliver, Mailbox, NewItem, RightScope } from './model';
-import { DISTINGUISHED_FOLDER_NAMES, StoreError } from './model';
+import { HttpProblem, validationProblem } from '../../shared/http/problem';
+import { ControlInputError, controlInput, countQuery, deleteModeQuery, integerQuery, toFolderRef } from './control-input';
+import type { EwsStore, Folder, Item, Mailbox } from './model';
+import { StoreError } from './model';
 import { itemChangeKey } from './item-xml';
 import type { SimulatorState } from './server';
 
-class ControlError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
+/** Largest control request body accepted (attachments are base64 in JSON). */
+const MAX_CONTROL_BODY_BYTES = 32 * 1024 * 1024;
+
+function notFound(detail: string): HttpProblem {
+  return new HttpProblem(404, 'NotFound', 'Not found', detail);
 }
 
-const DATE_KEYS = new Set([
-  'start',
-  'end',
-  'dueDate',
-  'startDate',
-  'completeDate',
-  'dateTimeCreated',
-  'dateTimeReceived',
-  'dateTimeSent',
-  'receivedAt',
-  'sentAt',
-  'lastModifiedTime',
-]);
-
-/** JSON → values with Dates and attachment bytes restored. */
-function revive(value: unknown, key = ''): unknown {
-  if (Array.isArray(value)) return value.map((v) => revive(v));
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = revive(v, k);
-    return out;
-  }
-  if (typeof value === 'string' && DATE_KEYS.has(key)) {
-    const date = new Date(value);
-    if (Number.isNaN(date.getTime())) throw new ControlError(400, `${key} is not a date: ${value}`);
-    return date;
-  }
-  if (typeof value === 'string' && key === 'content') return Buffer.from(value, 'base64');
-  return value;
-}
-
-function folderRef(value: unknown): FolderRef {
-  if (typeof value !== 'string' || !value) return { distinguished: 'inbox' };
-  return (DISTINGUISHED_FOLDER_NAMES as readonly string[]).includes(value) ? { distinguished: value as DistinguishedFolderName } : value;
+function badRequest(detail: string): HttpProblem {
+  return new HttpProblem(400, 'BadRequest', 'The request is not valid', detail);
 }
 
 function itemJson(item: Item): Record<string, unknown> {
@@ -84,38 +51,81 @@ function mailboxJson(mailbox: Mailbox): Record<string, unknown> {
   return { ...rest, hasPassword: password !== undefined, folderCount: folders.size };
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** The request body as parsed JSON (an object); the shape is checked by control-input.ts. */
+async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_CONTROL_BODY_BYTES) throw new HttpProblem(413, 'PayloadTooLarge', 'Payload too large', `Control requests are limited to ${MAX_CONTROL_BODY_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) return {};
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as unknown;
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    return revive(parsed) as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof ControlError) throw error;
-    throw new ControlError(400, 'Body must be a JSON object.');
+    parsed = JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest('The body is not valid JSON.');
   }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('The body must be a JSON object.');
+  return parsed;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, contentType = 'application/json; charset=utf-8'): void {
+  if (status === 204) {
+    res.writeHead(204);
+    res.end();
+    return;
+  }
   const text = JSON.stringify(body, (_k, v: unknown) => (v instanceof Set ? [...v] : v));
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.writeHead(status, { 'content-type': contentType });
   res.end(text);
 }
 
-export async function handleControlRequest(req: IncomingMessage, res: ServerResponse, state: SimulatorState): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://simulator');
-  const parts = url.pathname.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
-  const method = req.method ?? 'GET';
+function sendProblem(res: ServerResponse, problem: HttpProblem, instance: string): void {
+  send(res, problem.status, problem.toDetails(instance), 'application/problem+json; charset=utf-8');
+}
+
+/** Store failures as HTTP: missing things 404, duplicates 409, bad requests 400. */
+function storeProblem(error: StoreError): HttpProblem {
+  switch (error.code) {
+    case 'ErrorDuplicate':
+      return new HttpProblem(409, 'Conflict', 'Conflict', error.message);
+    case 'ErrorItemNotFound':
+    case 'ErrorFolderNotFound':
+    case 'ErrorNonExistentMailbox':
+    case 'ErrorInvalidIdMalformed':
+      return new HttpProblem(404, 'NotFound', 'Not found', error.message);
+    case 'ErrorInvalidOperation':
+    case 'ErrorInvalidRequest':
+      return badRequest(error.message);
+  }
+}
+
+function pathParts(rawUrl: string | undefined): { parts: string[]; query: URLSearchParams } | undefined {
+  const url = new URL(rawUrl ?? '/', 'http://simulator');
   try {
-    const result = await dispatch(method, parts, url.searchParams, req, state);
+    return { parts: url.pathname.split('/').filter(Boolean).slice(1).map(decodeURIComponent), query: url.searchParams };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function handleControlRequest(req: IncomingMessage, res: ServerResponse, state: SimulatorState): Promise<void> {
+  const method = req.method ?? 'GET';
+  const instance = (req.url ?? '/').split('?')[0]!;
+  try {
+    const target = pathParts(req.url);
+    if (!target) throw notFound(`No control route ${method} ${instance}`);
+    const result = await dispatch(method, target.parts, target.query, req, state);
     send(res, result.status ?? 200, result.body);
   } catch (error) {
-    if (error instanceof ControlError) return send(res, error.status, { error: error.message });
-    if (error instanceof StoreError) return send(res, error.code === 'ErrorDuplicate' ? 409 : 404, { error: error.message, code: error.code });
-    send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+    if (error instanceof ControlInputError) return sendProblem(res, validationProblem(error.errors), instance);
+    if (error instanceof HttpProblem) return sendProblem(res, error, instance);
+    if (error instanceof StoreError) return sendProblem(res, storeProblem(error), instance);
+    // A defect in the simulator: say so plainly (tests treat any 5xx from the control API as a bug).
+    sendProblem(res, new HttpProblem(500, 'SimulatorDefect', 'The simulator failed', error instanceof Error ? error.message : String(error)), instance);
   }
 }
 
@@ -126,6 +136,7 @@ interface Result {
 
 async function dispatch(method: string, parts: string[], query: URLSearchParams, req: IncomingMessage, state: SimulatorState): Promise<Result> {
   const store = state.store;
+  if (parts.length > 4) throw notFound(`No control route ${method} /${parts.join('/')}`);
   const [resource, id, sub, subId] = parts;
   const route = `${method} ${resource ?? ''}${id !== undefined ? '/:id' : ''}${sub !== undefined ? `/${sub}` : ''}${subId !== undefined ? '/:sub' : ''}`;
   switch (route) {
@@ -135,70 +146,85 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
     case 'GET organisations':
       return { body: store.organisations() };
     case 'POST organisations':
-      return { status: 201, body: store.addOrganisation((await readJson(req)) as never) };
-    case 'PATCH organisations/:id':
-      return { body: store.updateOrganisation(id!, (await readJson(req)) as never) };
+      return { status: 201, body: store.addOrganisation(controlInput.newOrganisation(await readJson(req))) };
+    case 'PATCH organisations/:id': {
+      const patch = controlInput.organisationPatch(await readJson(req));
+      if (!store.getOrganisation(id!)) throw notFound(`No organisation ${id}`);
+      return { body: store.updateOrganisation(id!, patch) };
+    }
     case 'GET mailboxes':
       return { body: store.mailboxes(query.get('organisationId') ?? undefined).map(mailboxJson) };
     case 'POST mailboxes':
-      return { status: 201, body: mailboxJson(store.addMailbox((await readJson(req)) as never)) };
+      return { status: 201, body: mailboxJson(store.addMailbox(controlInput.newMailbox(await readJson(req)))) };
     case 'GET mailboxes/:id':
       return { body: mailboxJson(requireMailbox(store, id!)) };
-    case 'PATCH mailboxes/:id':
-      return { body: mailboxJson(store.updateMailbox(id!, (await readJson(req)) as never)) };
+    case 'PATCH mailboxes/:id': {
+      const patch = controlInput.mailboxPatch(await readJson(req));
+      requireMailbox(store, id!);
+      return { body: mailboxJson(store.updateMailbox(id!, patch)) };
+    }
     case 'GET mailboxes/:id/folders':
       return { body: [...requireMailbox(store, id!).folders.values()].map((f) => folderJson(store, f)) };
     case 'POST mailboxes/:id/folders': {
-      const body = await readJson(req);
-      const folder = store.createFolder(id!, folderRef(body.parent ?? 'msgfolderroot'), String(body.displayName ?? ''), typeof body.folderClass === 'string' ? body.folderClass : undefined);
+      const input = controlInput.newFolder(await readJson(req));
+      requireMailbox(store, id!);
+      const folder = store.createFolder(id!, input.parent, input.displayName, input.folderClass);
       return { status: 201, body: folderJson(store, folder) };
     }
     case 'GET mailboxes/:id/folders/:sub': {
-      void sub;
-      const folder = store.getFolder(id!, folderRef(subId));
-      const limit = Number(query.get('limit') ?? '100');
+      if (sub !== 'folders') break;
+      const limit = countQuery('limit', query.get('limit'), 100);
+      const folder = store.getFolder(requireMailbox(store, id!).smtpAddress, toFolderRef(subId!));
       return { body: { folder: folderJson(store, folder), items: store.folderItems(folder).slice(-limit).map(itemJson) } };
     }
     case 'POST mailboxes/:id/items': {
+      const input = controlInput.createItem(await readJson(req));
+      requireMailbox(store, id!);
+      return { status: 201, body: itemJson(store.createItem(id!, input.folder, input.item)) };
+    }
+    case 'GET items/:id':
+      return { body: itemJson(requireItem(store, id!)) };
+    case 'PATCH items/:id': {
       const body = await readJson(req);
-      const item = store.createItem(id!, folderRef(body.folder), body.item as NewItem);
-      return { status: 201, body: itemJson(item) };
+      const item = requireItem(store, id!);
+      return { body: itemJson(store.updateItem(item.id, controlInput.itemPatch(body, item.kind))) };
     }
-    case 'GET items/:id': {
-      const item = store.getItem(id!);
-      if (!item) throw new ControlError(404, 'No such item.');
-      return { body: itemJson(item) };
-    }
-    case 'PATCH items/:id':
-      return { body: itemJson(store.updateItem(id!, (await readJson(req)) as ItemPatch)) };
-    case 'DELETE items/:id':
-      store.deleteItem(id!, (query.get('mode') ?? 'HardDelete') as DeleteMode);
+    case 'DELETE items/:id': {
+      const mode = deleteModeQuery(query.get('mode'));
+      store.deleteItem(requireItem(store, id!).id, mode);
       return { status: 204, body: null };
+    }
     case 'POST items/:id/move': {
-      const body = await readJson(req);
-      return { body: itemJson(store.moveItem(id!, folderRef(body.folder))) };
+      const input = controlInput.moveItem(await readJson(req));
+      return { body: itemJson(store.moveItem(requireItem(store, id!).id, input.folder)) };
     }
     case 'POST deliver':
-      return { status: 201, body: store.deliverMail((await readJson(req)) as unknown as MailToDeliver).map(itemJson) };
+      return { status: 201, body: store.deliverMail(controlInput.mailToDeliver(await readJson(req))).map(itemJson) };
     case 'POST service-accounts':
-      return { status: 201, body: redactPassword(store.addServiceAccount((await readJson(req)) as never)) };
+      return { status: 201, body: redactPassword(store.addServiceAccount(controlInput.newServiceAccount(await readJson(req)))) };
     case 'GET service-accounts':
       return { body: store.serviceAccounts(query.get('organisationId') ?? undefined).map(redactPassword) };
-    case 'PATCH service-accounts/:id':
-      return { body: redactPassword(store.updateServiceAccount(id!, (await readJson(req)) as never)) };
+    case 'PATCH service-accounts/:id': {
+      const patch = controlInput.serviceAccountPatch(await readJson(req));
+      if (!store.getServiceAccount(id!)) throw notFound(`No service account ${id}`);
+      return { body: redactPassword(store.updateServiceAccount(id!, patch)) };
+    }
     case 'POST impersonation-rights': {
-      const body = await readJson(req);
-      return { status: 201, body: store.grantImpersonation({ principal: String(body.principal ?? ''), scope: (body.scope ?? { kind: 'all' }) as RightScope, ...(typeof body.organisationId === 'string' ? { organisationId: body.organisationId } : {}) }) };
+      const grant = controlInput.impersonationGrant(await readJson(req));
+      return { status: 201, body: store.grantImpersonation(grant.organisationId !== undefined ? grant : { principal: grant.principal, scope: grant.scope }) };
     }
     case 'GET impersonation-rights/:id':
       return { body: store.impersonationRights(id!) };
     case 'DELETE impersonation-rights/:id':
       store.revokeImpersonation(id!);
       return { status: 204, body: null };
-    case 'POST application-access-policies':
-      return { status: 201, body: store.addApplicationAccessPolicy((await readJson(req)) as never) };
+    case 'POST application-access-policies': {
+      const policy = controlInput.applicationAccessPolicy(await readJson(req));
+      if (!store.getOrganisation(policy.organisationId)) throw badRequest(`No organisation ${policy.organisationId}`);
+      return { status: 201, body: store.addApplicationAccessPolicy(policy) };
+    }
     case 'GET requests': {
-      const limit = Number(query.get('limit') ?? '100');
+      const limit = countQuery('limit', query.get('limit'), 100);
       const operation = query.get('operation');
       const entries = operation ? state.requestLog.filter((e) => e.operation === operation) : state.requestLog;
       return { body: entries.slice(-limit) };
@@ -212,24 +238,27 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
     case 'GET faults':
       return { body: state.faults.list() };
     case 'POST faults':
-      return { status: 201, body: state.faults.add((await readJson(req)) as unknown as NewFaultRule) };
-    case 'DELETE faults': {
-      const seed = query.get('seed');
-      state.faults.clear(seed !== null ? Number(seed) : undefined);
+      return { status: 201, body: state.faults.add(controlInput.faultRule(await readJson(req))) };
+    case 'DELETE faults':
+      state.faults.clear(integerQuery('seed', query.get('seed')));
       return { status: 204, body: null };
-    }
     case 'DELETE faults/:id':
-      if (!state.faults.remove(id!)) throw new ControlError(404, 'No such fault rule.');
+      if (!state.faults.remove(id!)) throw notFound('No such fault rule.');
       return { status: 204, body: null };
-    default:
-      throw new ControlError(404, `No control route ${method} /${parts.join('/')}`);
   }
+  throw notFound(`No control route ${method} /${parts.join('/')}`);
 }
 
 function requireMailbox(store: EwsStore, address: string): Mailbox {
   const mailbox = store.getMailbox(address);
-  if (!mailbox) throw new ControlError(404, `No mailbox ${address}`);
+  if (!mailbox) throw notFound(`No mailbox ${address}`);
   return mailbox;
+}
+
+function requireItem(store: EwsStore, itemId: string): Item {
+  const item = store.getItem(itemId);
+  if (!item) throw notFound('No such item.');
+  return item;
 }
 
 function redactPassword<T extends { password?: string }>(account: T): Omit<T, 'password'> & { hasPassword: boolean } {

@@ -1,4 +1,5 @@
 import type { ConnectorEnvironment } from '../config';
+import type { HostResolver } from '../delivery/address-policy';
 import type { SecretStore } from '../secrets/secret-store';
 import type { AuditRepository, GroupsRepository, MailboxesRepository, TenantsRepository } from '../storage';
 import type { ConnectionTester } from './connection-test';
@@ -19,4 +20,6 @@ export interface AdminDependencies {
   readonly vault: CredentialVault;
   readonly connectionTester: ConnectionTester;
   readonly now: () => Date;
+  /** Resolves webhook hosts when a delivery target is set (default: the system resolver). */
+  readonly resolveHost?: HostResolver;
 }

@@ -9,6 +9,7 @@ import type { AdminPrincipal } from './principal';
 import type { CreateGroupRequest, UpdateGroupRequest } from './schemas';
 import { loadTenant, tenantPath } from './tenant-service';
 import { outboundUrlProblem } from './url-policy';
+import { webhookTargetProblem } from './webhook-target-policy';
 
 export function groupPath(tenantId: string, groupId: string): string {
   return `${tenantPath(tenantId)}/groups/${groupId}`;
@@ -60,6 +61,20 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
   return problems;
 }
 
+/**
+ * Outside development, a webhook URL that is new or changed must pass the delivery address policy
+ * now (https, and every resolved address public), so an admin learns at once instead of from dead letters.
+ * An unchanged URL is not re-resolved: a passing DNS hiccup must not block unrelated edits, and
+ * every send checks the target again anyway.
+ */
+async function deliveryTargetProblems(next: GroupRecord, previous: GroupRecord | undefined, deps: AdminDependencies): Promise<FieldProblem[]> {
+  // Development has only the scheme rule (groupProblems): http to loopback, https anywhere, no DNS needed.
+  if (deps.environment === 'development' || next.delivery?.kind !== 'webhook') return [];
+  if (previous?.delivery?.kind === 'webhook' && previous.delivery.url === next.delivery.url) return [];
+  const problem = await webhookTargetProblem(next.delivery.url, deps, '/delivery/url');
+  return problem ? [problem] : [];
+}
+
 export async function listGroups(
   deps: AdminDependencies,
   principal: AdminPrincipal,
@@ -96,6 +111,7 @@ export async function createGroup(
     updatedAt: at,
   };
   const problems = groupProblems(group, deps);
+  if (problems.length === 0) problems.push(...(await deliveryTargetProblems(group, undefined, deps)));
   if (problems.length > 0) throw validationProblem(problems);
   const created = await deps.groups.create(group);
   await recordAudit(deps, principal, tenantId, 'group.created', groupPath(tenantId, group.id), auditDetailsOf({ ...input }));
@@ -124,7 +140,7 @@ export async function updateGroup(
   const { after } = await updateOptimistically(
     () => loadGroup(deps, principal, tenantId, groupId),
     ifMatch,
-    (current) => {
+    async (current) => {
       const readOnly = readOnlyProblems(current, input);
       if (readOnly.length > 0) throw validationProblem(readOnly);
       const { etag: _etag, ewsUrl, delivery, ...rest } = current;
@@ -144,6 +160,7 @@ export async function updateGroup(
         updatedAt: deps.now().toISOString(),
       };
       const problems = groupProblems(next, deps);
+      if (problems.length === 0) problems.push(...(await deliveryTargetProblems(next, current, deps)));
       if (problems.length > 0) throw validationProblem(problems);
       return next;
     },

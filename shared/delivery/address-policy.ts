@@ -39,7 +39,8 @@ export interface ResolvedTarget {
 
 export type HostResolver = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
 
-const systemResolver: HostResolver = (hostname) => lookup(hostname, { all: true, verbatim: true });
+/** The operating system's resolver (getaddrinfo: hosts file, then DNS), every address. */
+export const systemResolver: HostResolver = (hostname) => lookup(hostname, { all: true, verbatim: true });
 
 function isLoopbackName(hostname: string): boolean {
   return hostname === 'localhost' || hostname.endsWith('.localhost');

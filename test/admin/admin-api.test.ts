@@ -218,6 +218,23 @@ describe('groups', () => {
     });
     assert.deepEqual(pointers(queueOverHttp), ['/delivery/accountUrl']);
   });
+
+  test('webhook targets in development: http only to loopback, https anywhere, checked on POST and PATCH', async () => {
+    const tenantId = await createTenant();
+    const withWebhook = (externalId: string, url: string) => stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body: { ...impersonationGroup(externalId), delivery: { kind: 'webhook', url } } });
+    assert.equal((await withWebhook('local', 'http://127.0.0.1:8446/webhook')).status, 201, 'the local demo receiver');
+    assert.equal((await withWebhook('local-name', 'http://localhost:8446/webhook')).status, 201);
+    for (const [externalId, url] of [['lan', 'http://10.0.0.5/hook'], ['public-http', 'http://93.184.216.34/hook'], ['link-local', 'http://169.254.169.254/latest']]) {
+      const refused = await withWebhook(externalId!, url!);
+      assert.equal(refused.status, 400, url);
+      assert.equal(refused.headers.get('content-type'), 'application/problem+json');
+      assert.deepEqual(pointers(refused), ['/delivery/url'], url);
+    }
+    const created = await withWebhook('tls', 'https://10.0.0.5/hook');
+    assert.equal(created.status, 201, 'https to a private address is allowed in development (local receivers)');
+    const patched = await stack.request('PATCH', `/api/admin/tenants/${tenantId}/groups/${created.body.id}`, { body: { delivery: { kind: 'webhook', url: 'http://192.168.1.20/hook' } } });
+    assert.deepEqual(pointers(patched), ['/delivery/url']);
+  });
 });
 
 describe('mailboxes', () => {

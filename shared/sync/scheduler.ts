@@ -23,6 +23,8 @@ export interface SchedulerDependencies {
 export interface ScheduleResult {
   readonly groupsDue: number;
   readonly jobsEnqueued: number;
+  /** Mailboxes of due groups left out because they wait for their user to sign in again. */
+  readonly pausedMailboxes: number;
 }
 
 /** The timer fires about once a minute, a little late at times: a group counts as due this much early. */
@@ -31,6 +33,7 @@ const SCHEDULE_TOLERANCE_IN_MS = 5_000;
 export async function scheduleDueGroups(deps: SchedulerDependencies, now: Date = new Date()): Promise<ScheduleResult> {
   let groupsDue = 0;
   let jobsEnqueued = 0;
+  let paused = 0;
   const activeTenants = new Map<string, boolean>();
   for await (const group of deps.groups.listAll()) {
     if (!group.enabled || group.folders.length === 0) continue;
@@ -42,6 +45,11 @@ export async function scheduleDueGroups(deps: SchedulerDependencies, now: Date =
     try {
       for await (const mailbox of deps.mailboxes.list(group.tenantId, group.id)) {
         if (!mailbox.enabled) continue;
+        // Paused until the user signs in again; the sign-in sets it back to pending and the next poll picks it up.
+        if (mailbox.status === 'needsReauthentication') {
+          paused++;
+          continue;
+        }
         await deps.jobs.enqueue(newSyncJob(group.tenantId, group.id, mailbox.smtpAddress, 'scheduled', now));
         jobsEnqueued++;
       }
@@ -50,6 +58,6 @@ export async function scheduleDueGroups(deps: SchedulerDependencies, now: Date =
       deps.log?.error('Could not enqueue the sync jobs of a group', { tenantId: group.tenantId, groupId: group.id, error: error instanceof Error ? error.message : String(error) });
     }
   }
-  deps.log?.info('Scheduled due groups', { groupsDue, jobsEnqueued });
-  return { groupsDue, jobsEnqueued };
+  deps.log?.info('Scheduled due groups', { groupsDue, jobsEnqueued, pausedMailboxes: paused });
+  return { groupsDue, jobsEnqueued, pausedMailboxes: paused };
 }

@@ -2,10 +2,17 @@
  * The sync engine's composition root: repositories, queues, the delivery outbox and mailbox
  * access built from the app settings, once per process. Tests running the real function files
  * in-process may replace parts (e.g. the outbox) with useSyncOverrides before the first job.
+ *
+ * Delegated groups use the consent module's token provider (the same instance the sign-in
+ * endpoints use, so a new sign-in drops the tokens it held and its re-authentication hook marks
+ * the user, pauses the mailbox and may email a new link). It is built on first use only, so a
+ * deployment without delegated groups never reads the connector app's secret.
  */
 import { createAppCredential } from '../auth/azure-credential';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import { appConfig } from '../config';
+import { handleReauthenticationRequired } from '../consent/reauthentication';
+import { consentDependencies } from '../consent/consent-composition';
 import type { AppConfig } from '../config';
 import type { DeliveryOutbox } from '../delivery/change-batch';
 import { deliveryOutbox, useMailboxClientSource } from '../delivery/delivery-composition';
@@ -14,12 +21,13 @@ import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository,
 import { LeaseRepository } from '../storage/lease-repository';
 import { SyncScheduleRepository } from '../storage/sync-schedule-repository';
 import { SyncStateRepository } from '../storage/sync-state-repository';
+import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
 import { createEwsMailboxSource } from './ews-mailbox-source';
 import { openMailboxClient } from './mailbox-access';
 import type { MailboxAccessOptions } from './mailbox-access';
 import type { SchedulerDependencies } from './scheduler';
 import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from './sync-jobs';
-import type { SyncLimits, SyncWorkerDependencies } from './sync-worker';
+import type { DelegatedCredentialsRefused, SyncLimits, SyncWorkerDependencies } from './sync-worker';
 
 export interface SyncRuntime {
   readonly scheduler: SchedulerDependencies;
@@ -43,10 +51,24 @@ export function useSyncOverrides(next: SyncOverrides): void {
   shared = undefined;
 }
 
-/** Wires delegated groups to the consent module's per-user token provider. */
-export function useDelegatedTokenProvider(provider: DelegatedTokenProvider): void {
+/** Replaces the delegated token provider (tests); by default the consent module's provider is used. */
+export function useDelegatedTokenProvider(provider: DelegatedTokenProvider | undefined): void {
   delegatedTokens = provider;
   shared = undefined;
+}
+
+/** Defers building the consent dependencies until a delegated mailbox actually needs a token. */
+function lazyDelegatedTokenProvider(resolve: () => DelegatedTokenProvider): DelegatedTokenProvider {
+  return {
+    acquireEwsToken: (user, options) => resolve().acquireEwsToken(user, options),
+    acquireEwsTokenWithDetails: (user, options) => resolve().acquireEwsTokenWithDetails(user, options),
+    forget: (tenantId, userObjectId) => resolve().forget(tenantId, userObjectId),
+  };
+}
+
+/** Exchange refused a delegated user's fresh token: the same marking as a failed refresh (pause, audit, optional email). */
+async function markDelegatedUserForReauthentication(event: DelegatedCredentialsRefused): Promise<void> {
+  await handleReauthenticationRequired(consentDependencies(), { tenantId: event.tenantId, userObjectId: undefined, mailbox: event.mailbox, reason: 'UserCredentialsInvalid', message: event.message });
 }
 
 export function createSyncRuntime(config: AppConfig): SyncRuntime {
@@ -62,7 +84,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
     defaultEwsUrl: config.ews.defaultUrl,
     authorityHost: config.identity.authorityHost,
     readSecret: (name, version) => vault.getSecret(name, { version }),
-    delegatedTokens,
+    delegatedTokens: delegatedTokens ?? lazyDelegatedTokenProvider(() => consentDependencies().tokens),
   };
   return {
     access,
@@ -77,6 +99,8 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       outbox: overrides.outbox ?? deliveryOutbox(),
       openSource: async (group, mailbox) => createEwsMailboxSource(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access)),
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
+      delegatedUsers: new DelegatedUsersRepository(storage),
+      onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
       ...(overrides.limits ? { limits: overrides.limits } : {}),
     },
   };

@@ -6,6 +6,7 @@
  * failing (storage down) throws, so the queue retries the job.
  */
 import { randomUUID } from 'node:crypto';
+import { EntraAuthError } from '../auth/entra-errors';
 import type { DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
 import type { Logger } from '../logging';
 import { ConcurrencySlots } from '../storage/concurrency-slots';
@@ -44,6 +45,25 @@ export interface SyncWorkerDependencies {
   readonly now?: () => Date;
   /** Identifies this worker in leases; default a random id per job. */
   readonly workerId?: string;
+  /** Delegated groups: finds the user linked to a mailbox, whose link may name its own folders. */
+  readonly delegatedUsers?: DelegatedUserLinks;
+  /**
+   * Delegated groups: Exchange refused the user's token even after a refresh. Marks the user for
+   * re-authentication (and may email a sign-in link), like a failed token refresh does.
+   */
+  readonly onDelegatedCredentialsRefused?: (event: DelegatedCredentialsRefused) => Promise<void>;
+}
+
+/** What the worker needs to know of a delegated user (DelegatedUsersRepository provides it). */
+export interface DelegatedUserLinks {
+  findByMailbox(tenantId: string, mailbox: string): Promise<{ readonly link?: { readonly groupId: string; readonly mailbox: string; readonly folders?: readonly SyncFolderKind[] } | undefined } | undefined>;
+}
+
+export interface DelegatedCredentialsRefused {
+  readonly tenantId: string;
+  readonly groupId: string;
+  readonly mailbox: string;
+  readonly message: string;
 }
 
 export interface SyncLimits {
@@ -68,12 +88,22 @@ export type SyncJobOutcome =
   | { readonly kind: 'noSlot'; readonly delayInMs: number }
   | { readonly kind: 'throttled'; readonly delayInMs: number }
   | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  /** The mailbox waits for its user to sign in again (status needsReauthentication); not a failure of the job. */
+  | { readonly kind: 'paused'; readonly code: string; readonly message: string }
   | { readonly kind: 'skipped'; readonly reason: string };
 
 const FOLDER_OF_KIND: Readonly<Record<SyncFolderKind, SyncedFolder>> = { mail: 'inbox', calendar: 'calendar', contacts: 'contacts', tasks: 'tasks' };
 
-export function syncedFolders(group: GroupRecord): SyncedFolder[] {
-  return [...new Set(group.folders.map((kind) => FOLDER_OF_KIND[kind]))];
+export function syncedFolders(kinds: readonly SyncFolderKind[]): SyncedFolder[] {
+  return [...new Set(kinds.map((kind) => FOLDER_OF_KIND[kind]))];
+}
+
+/** The item kinds to sync: a delegated user's own choice on their link, else the group's. */
+export async function folderKindsFor(group: GroupRecord, mailbox: string, users: DelegatedUserLinks | undefined): Promise<readonly SyncFolderKind[]> {
+  if (group.mailboxAccessType !== 'delegated' || !users) return group.folders;
+  const user = await users.findByMailbox(group.tenantId, mailbox);
+  const own = user?.link?.groupId === group.id ? user.link.folders : undefined;
+  return own && own.length > 0 ? own : group.folders;
 }
 
 /** Pools a group's mailbox syncs count against: the tenant's, and the account Exchange throttles. */
@@ -112,11 +142,15 @@ function describeFailure(error: MailboxSourceError, group: GroupRecord, mailbox:
     case 'MailboxDisabled':
       return { status: 'error', code: 'MailboxDisabled', message: `The mailbox ${mailbox} is disabled in Exchange (${error.sourceCode ?? error.code}).` };
     case 'ReauthenticationRequired':
-      return { status: 'needsReauthentication', code: 'ReauthenticationRequired', message: `The user of ${mailbox} must sign in again to renew the connector's access.` };
+      return { status: 'needsReauthentication', code: 'ReauthenticationRequired', message: `The user of ${mailbox} must sign in again to renew the connector's access (${error.message}).` };
     case 'AuthenticationFailed':
       return group.mailboxAccessType === 'delegated'
-        ? { status: 'needsReauthentication', code: 'AuthenticationFailed', message: `Exchange refused the user's token for ${mailbox} even after a refresh; the user must sign in again.` }
-        : { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the credentials of ${actor} (${error.sourceCode ?? error.code}) after a token refresh: ${error.message}` };
+        ? { status: 'needsReauthentication', code: 'AuthenticationFailed', message: `Exchange refused the user's token for ${mailbox} even after a refresh; the user must sign in again (${error.message}).` }
+        : group.mailboxAccessType === 'appOnly' && error.cause instanceof EntraAuthError
+          ? { status: 'error', code: 'AuthenticationFailed', message: `Entra ID did not issue a token for ${actor}: ${error.message} Fix the group's app-only settings or credentials, then run a connection test.` }
+          : group.mailboxAccessType === 'appOnly'
+          ? { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the token of ${actor} even after a fresh token from Entra (${error.sourceCode ?? error.code}: ${error.message}). Check the Entra tenant id and that the app has the full_access_as_app application permission with admin consent in the customer's tenant, then run a connection test.` }
+          : { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the credentials of ${actor} (${error.sourceCode ?? error.code}: ${error.message}). Update the password with PUT .../credentials (or unlock the account), then run a connection test.` };
     case 'ProtocolDisabled':
       return { status: 'error', code: 'EwsDisabled', message: `EWS is blocked for this organisation or application: ${error.message}` };
     case 'Configuration':
@@ -143,6 +177,11 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   if (!tenant || tenant.status !== 'active' || !group || !group.enabled || !mailbox || !mailbox.enabled) {
     log?.info('Sync job skipped: the tenant, group or mailbox is gone, suspended or disabled');
     return { kind: 'skipped', reason: 'inactive' };
+  }
+  if (mailbox.status === 'needsReauthentication') {
+    // Paused until the user signs in again (the sign-in sets the status back to pending); nothing to report each poll.
+    log?.debug('Sync job skipped: the mailbox waits for its user to sign in again');
+    return { kind: 'skipped', reason: 'needsReauthentication' };
   }
 
   const leaseScope = joinKeyParts('mailbox', encodeKeyPart(job.tenantId), encodeKeyPart(job.groupId));
@@ -177,6 +216,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     const previous = await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox);
     const baseInPass = previous?.continuationPending ? previous.itemsSyncedInPass : 0;
     try {
+      const folders = syncedFolders(await folderKindsFor(group, job.mailbox, deps.delegatedUsers));
       const source = await deps.openSource(group, mailbox);
       const result = await syncMailbox(
         { states: deps.states, outbox: deps.outbox, now },
@@ -184,7 +224,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
           tenantId: job.tenantId,
           groupId: job.groupId,
           mailbox: job.mailbox,
-          folders: syncedFolders(group),
+          folders,
           initialSync: group.initialSync,
           source,
           deadlineInMs: now().getTime() + deps.timeBudgetInMs,
@@ -218,8 +258,18 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
         return { kind: 'throttled', delayInMs };
       }
       const failure = describeFailure(error, group, job.mailbox);
+      if (error.code === 'AuthenticationFailed' && group.mailboxAccessType === 'delegated') {
+        // The mailbox is paused below either way; a failure to mark the user only costs the email.
+        await deps.onDelegatedCredentialsRefused?.({ tenantId: job.tenantId, groupId: job.groupId, mailbox: job.mailbox, message: failure.message }).catch((hookError: unknown) => {
+          log?.warn('Could not mark the delegated user for re-authentication', { detail: hookError instanceof Error ? hookError.message : String(hookError) });
+        });
+      }
       await updateStatus(deps, mailbox, { status: failure.status, lastError: { code: failure.code, message: failure.message, at: now().toISOString() } });
       await saveProgress(deps, job, now, { continuationPending: false });
+      if (failure.status === 'needsReauthentication') {
+        log?.info('Mailbox paused until its user signs in again', { errorCode: failure.code, detail: failure.message });
+        return { kind: 'paused', code: failure.code, message: failure.message };
+      }
       log?.warn('Mailbox sync failed', { errorCode: failure.code, status: failure.status, detail: failure.message });
       return { kind: 'failed', code: failure.code, message: failure.message };
     }

@@ -8,6 +8,7 @@ import { startAzurite } from '../../dev/azurite/azurite';
 import type { AzuriteInstance } from '../../dev/azurite/azurite';
 import { startEwsSimulator } from '../../dev/ews-simulator/server';
 import type { EwsSimulator } from '../../dev/ews-simulator/server';
+import type { EwsStore } from '../../dev/ews-simulator/model';
 import type { ChangeBatch, ChangeRecord, DeliveryOutbox, OutboxReceipt } from '../../shared/delivery/change-batch';
 import { SecretString } from '../../shared/logging';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../../shared/storage';
@@ -17,6 +18,7 @@ import { SyncScheduleRepository } from '../../shared/storage/sync-schedule-repos
 import { SyncStateRepository } from '../../shared/storage/sync-state-repository';
 import { createEwsMailboxSource } from '../../shared/sync/ews-mailbox-source';
 import { openMailboxClient } from '../../shared/sync/mailbox-access';
+import type { MailboxAccessOptions } from '../../shared/sync/mailbox-access';
 import type { SyncJob, SyncJobQueue } from '../../shared/sync/sync-jobs';
 import type { SyncWorkerDependencies } from '../../shared/sync/sync-worker';
 
@@ -67,6 +69,10 @@ export interface SyncWorld {
   readonly schedule: SyncScheduleRepository;
   readonly outbox: RecordingOutbox;
   readonly jobs: RecordingJobQueue;
+  /** How the default workerDeps reach mailboxes (tests add delegatedTokens, secrets...). */
+  readonly access: MailboxAccessOptions;
+  /** Key Vault stand-in behind access.readSecret. */
+  readonly secrets: Map<string, SecretString>;
   /** Adds a group (impersonation through the simulator) with the given mailboxes. */
   addGroup(id: string, mailboxes: readonly string[], patch?: Partial<GroupRecord>): Promise<GroupRecord>;
   workerDeps(extra?: Partial<SyncWorkerDependencies>): SyncWorkerDependencies;
@@ -76,7 +82,14 @@ export interface SyncWorld {
 
 let prefixCounter = 0;
 
-export async function startSyncWorld(): Promise<SyncWorld> {
+export interface SyncWorldOptions {
+  /** The identity provider whose tokens the simulator accepts (Bearer); also the authority host for app-only tokens. */
+  readonly identityAuthorityHost?: string;
+  /** More organisations and mailboxes in the simulator. */
+  readonly seed?: (store: EwsStore) => void;
+}
+
+export async function startSyncWorld(options: SyncWorldOptions = {}): Promise<SyncWorld> {
   const azurite = await startAzurite({ inMemory: true });
   const simulator = await startEwsSimulator({
     seed: (store) => {
@@ -84,7 +97,9 @@ export async function startSyncWorld(): Promise<SyncWorld> {
       for (const address of [...ALLOWED, DENIED]) store.addMailbox({ smtpAddress: address, displayName: address.split('@')[0]!, password: 'User-Pass1' });
       store.addServiceAccount({ userPrincipalName: SERVICE_ACCOUNT, password: SERVICE_PASSWORD, organisationId: 'contoso' });
       store.grantImpersonation({ organisationId: 'contoso', principal: SERVICE_ACCOUNT, scope: { kind: 'list', mailboxes: [...ALLOWED, MISSING] } });
+      options.seed?.(store);
     },
+    ...(options.identityAuthorityHost ? { identity: { authorityHost: options.identityAuthorityHost } } : {}),
   });
   const storage = new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(azurite.connectionString) }, tableNamePrefix: `t${++prefixCounter}` });
   const tenants = new TenantsRepository(storage);
@@ -98,10 +113,10 @@ export async function startSyncWorld(): Promise<SyncWorld> {
   const at = new Date().toISOString();
   await tenants.create({ id: TENANT, displayName: 'Contoso', status: 'active', createdAt: at, updatedAt: at });
   const secrets = new Map<string, SecretString>([['svc-password', new SecretString(SERVICE_PASSWORD)]]);
-  const access = {
+  const access: MailboxAccessOptions = {
     environment: 'development' as const,
     defaultEwsUrl: simulator.url,
-    authorityHost: 'https://localhost:1',
+    authorityHost: options.identityAuthorityHost ?? 'https://localhost:1',
     readSecret: async (name: string) => secrets.get(name) ?? new SecretString(''),
     ewsTimeoutInMs: 10_000,
   };
@@ -117,6 +132,8 @@ export async function startSyncWorld(): Promise<SyncWorld> {
     schedule,
     outbox,
     jobs,
+    access,
+    secrets,
     async addGroup(id, addresses, patch = {}) {
       const group: GroupRecord = {
         tenantId: TENANT,

@@ -6,7 +6,8 @@ import type { AppCredentialMaterial } from '../auth/app-only-token';
 import { createAppCredential } from '../auth/azure-credential';
 import { certificateCredentialMaterial } from '../sync/mailbox-access';
 import { createSecretStore } from '../secrets/secret-store';
-import { AuditRepository, GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../storage';
+import { AuditRepository, DeliveryStatusRepository, GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../storage';
+import { SyncStateRepository } from '../storage/sync-state-repository';
 import type { AdminDependencies } from './admin-dependencies';
 import { createConnectionTester } from './connection-test';
 import type { AppOnlyTokenSource } from './connection-test';
@@ -35,6 +36,8 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
     groups: new GroupsRepository(storage),
     mailboxes: new MailboxesRepository(storage),
     audit: new AuditRepository(storage),
+    deliveryStatus: new DeliveryStatusRepository(storage),
+    syncProgress: new SyncStateRepository(storage),
     vault,
     connectionTester: createConnectionTester({
       environment: config.environment,

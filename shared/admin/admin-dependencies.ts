@@ -1,7 +1,8 @@
 import type { ConnectorEnvironment } from '../config';
 import type { HostResolver } from '../delivery/address-policy';
 import type { SecretStore } from '../secrets/secret-store';
-import type { AuditRepository, GroupsRepository, MailboxesRepository, TenantsRepository } from '../storage';
+import type { AuditRepository, DeliveryStatusRepository, GroupsRepository, MailboxesRepository, TenantsRepository } from '../storage';
+import type { SyncStateRepository } from '../storage/sync-state-repository';
 import type { ConnectionTester } from './connection-test';
 import type { AdminAuthenticator } from './principal';
 
@@ -17,6 +18,10 @@ export interface AdminDependencies {
   readonly groups: GroupsRepository;
   readonly mailboxes: MailboxesRepository;
   readonly audit: AuditRepository;
+  /** Read-only here: written by the delivery pipeline, shown on the group. */
+  readonly deliveryStatus: Pick<DeliveryStatusRepository, 'find'>;
+  /** Read-only here: written by the sync engine, shown on the mailbox. */
+  readonly syncProgress: Pick<SyncStateRepository, 'readProgress'>;
   readonly vault: CredentialVault;
   readonly connectionTester: ConnectionTester;
   readonly now: () => Date;

@@ -215,10 +215,11 @@ export const groupRoutes: readonly AdminRoute[] = [
         method: 'GET',
         summary: 'Get a group',
         tags: ['Groups'],
-        responses: { 200: { description: 'The group (ETag header set).', schema: groupResponse }, 404: notFound, ...common },
+        responses: { 200: { description: 'The group with its delivery health (ETag header set).', schema: groupResponse }, 404: notFound, ...common },
         handle: async (input) => {
           const group = await loadGroup(input.deps, input.principal, input.params.tenantId, input.params.groupId);
-          return { status: 200, body: groupView(group, defaultEwsUrl(input)), etag: group.etag };
+          const delivery = await input.deps.deliveryStatus.find(group.tenantId, group.id);
+          return { status: 200, body: groupView(group, defaultEwsUrl(input), delivery), etag: group.etag };
         },
       }),
       operation({
@@ -369,10 +370,11 @@ export const mailboxRoutes: readonly AdminRoute[] = [
         method: 'GET',
         summary: 'Get a mailbox and its sync status',
         tags: ['Mailboxes'],
-        responses: { 200: { description: 'The mailbox (ETag header set).', schema: mailboxResponse }, 404: notFound, ...common },
+        responses: { 200: { description: 'The mailbox with its sync progress (ETag header set).', schema: mailboxResponse }, 404: notFound, ...common },
         handle: async ({ deps, principal, params }) => {
           const mailbox = await loadMailbox(deps, principal, params.tenantId, params.groupId, params.mailbox);
-          return { status: 200, body: mailboxView(mailbox), etag: mailbox.etag };
+          const progress = await deps.syncProgress.readProgress(params.tenantId, params.groupId, mailbox.smtpAddress);
+          return { status: 200, body: mailboxView(mailbox, progress), etag: mailbox.etag };
         },
       }),
       operation({

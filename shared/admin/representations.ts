@@ -1,4 +1,5 @@
-import type { AuditRecord, GroupRecord, MailboxRecord, TenantRecord } from '../storage';
+import type { AuditRecord, DeliveryStatusRecord, GroupRecord, MailboxRecord, TenantRecord } from '../storage';
+import type { MailboxSyncProgress } from '../storage/sync-state-repository';
 import type { AuditEntryResponse, CredentialStateResponse, GroupResponse, MailboxResponse, TenantResponse } from './schemas';
 
 /** Stored records as the API shows them: an explicit allow-list of fields, never a spread. */
@@ -27,7 +28,14 @@ export function credentialView(group: GroupRecord): CredentialStateResponse {
   };
 }
 
-export function groupView(group: GroupRecord, defaultEwsUrl: string): GroupResponse {
+export function groupView(group: GroupRecord, defaultEwsUrl: string, delivery?: DeliveryStatusRecord): GroupResponse {
+  const health = delivery
+    ? {
+        ...(delivery.lastDeliveredAt ? { lastDeliveredAt: delivery.lastDeliveredAt } : {}),
+        ...(delivery.failingSince ? { failingSince: delivery.failingSince } : {}),
+        ...(delivery.lastDeliveryError ? { lastDeliveryError: { code: delivery.lastDeliveryError.code, message: delivery.lastDeliveryError.message, at: delivery.lastDeliveryError.at } } : {}),
+      }
+    : undefined;
   return {
     id: group.id,
     tenantId: group.tenantId,
@@ -43,12 +51,13 @@ export function groupView(group: GroupRecord, defaultEwsUrl: string): GroupRespo
     initialSync: group.initialSync,
     enabled: group.enabled,
     credentials: credentialView(group),
+    ...(health ? { deliveryHealth: health } : {}),
     createdAt: group.createdAt,
     updatedAt: group.updatedAt,
   };
 }
 
-export function mailboxView(mailbox: MailboxRecord): MailboxResponse {
+export function mailboxView(mailbox: MailboxRecord, progress?: MailboxSyncProgress): MailboxResponse {
   return {
     smtpAddress: mailbox.smtpAddress,
     ...(mailbox.displayName !== undefined ? { displayName: mailbox.displayName } : {}),
@@ -58,6 +67,16 @@ export function mailboxView(mailbox: MailboxRecord): MailboxResponse {
     ...(mailbox.lastError ? { lastError: { code: mailbox.lastError.code, message: mailbox.lastError.message, at: mailbox.lastError.at } } : {}),
     ...(mailbox.lastSuccessfulSyncAt ? { lastSuccessfulSyncAt: mailbox.lastSuccessfulSyncAt } : {}),
     counts: { created: mailbox.counts.created, updated: mailbox.counts.updated, deleted: mailbox.counts.deleted },
+    ...(progress
+      ? {
+          syncProgress: {
+            itemsSyncedInPass: progress.itemsSyncedInPass,
+            continuationPending: progress.continuationPending,
+            ...(progress.continuationReason ? { continuationReason: progress.continuationReason } : {}),
+            lastRunAt: progress.lastRunAt,
+          },
+        }
+      : {}),
     createdAt: mailbox.createdAt,
     updatedAt: mailbox.updatedAt,
   };

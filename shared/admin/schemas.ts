@@ -164,6 +164,14 @@ export const credentialStateResponse = z
   })
   .meta({ id: 'CredentialState', description: 'Facts about the stored credential. The value itself is never returned.' });
 
+export const deliveryHealth = z
+  .strictObject({
+    lastDeliveredAt: z.string().optional().meta({ description: 'When a change batch last reached the target.' }),
+    failingSince: z.string().optional().meta({ description: 'Set while deliveries to the target fail; cleared by the next success.' }),
+    lastDeliveryError: z.strictObject({ code: z.string(), message: z.string(), at: z.string() }).optional(),
+  })
+  .meta({ id: 'DeliveryHealth', description: 'How delivery to the target is going (GET of one group only; absent until the first delivery attempt).' });
+
 export const groupResponse = z
   .strictObject({
     id: z.string(),
@@ -180,6 +188,7 @@ export const groupResponse = z
     initialSync: initialSyncPolicy,
     enabled: z.boolean(),
     credentials: credentialStateResponse,
+    deliveryHealth: deliveryHealth.optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -232,6 +241,15 @@ export const mailboxResponse = z
     lastError: z.strictObject({ code: z.string(), message: z.string(), at: z.string() }).optional(),
     lastSuccessfulSyncAt: z.string().optional(),
     counts: z.strictObject({ created: z.number(), updated: z.number(), deleted: z.number() }),
+    syncProgress: z
+      .strictObject({
+        itemsSyncedInPass: z.number().meta({ description: 'Changes delivered by the current pass (the initial sync, or a full re-sync) so far.' }),
+        continuationPending: z.boolean().meta({ description: 'The last run stopped early and a follow-up run is queued.' }),
+        continuationReason: z.string().optional().meta({ description: 'Why: timeBudget, throttled, noConcurrencySlot, ...' }),
+        lastRunAt: z.string(),
+      })
+      .optional()
+      .meta({ description: 'Progress of the running sync (GET of one mailbox only; absent before the first run).' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

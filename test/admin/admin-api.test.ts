@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { devStateDir, ensureDevCertificate } from '../../dev/certs';
 import { projectRoot } from '../../dev/project-paths';
+import { SecretString } from '../../shared/logging';
+import { DeliveryStatusRepository, TableStorage } from '../../shared/storage';
+import { SyncStateRepository } from '../../shared/storage/sync-state-repository';
 import { startAdminStack } from './admin-stack';
 import type { AdminStack, ApiResponse } from './admin-stack';
 
@@ -316,6 +319,47 @@ describe('mailboxes', () => {
     assert.deepEqual(pointers(tooMany), ['/mailboxes']);
     const huge = await stack.request('POST', importUrl, { rawBody: JSON.stringify({ mailboxes: [{ smtpAddress: 'a@contoso.com', displayName: 'x'.repeat(3 * 1024 * 1024) }] }), headers: { 'content-type': 'application/json' } });
     assert.equal(huge.status, 413);
+  });
+});
+
+describe('health shown on the resources', () => {
+  function storage(): TableStorage {
+    return new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(stack.azurite.connectionString) } });
+  }
+
+  test('a group shows its delivery health as the delivery pipeline records it', async () => {
+    const tenantId = await createTenant();
+    const groupId = await createGroup(tenantId, { ...impersonationGroup('health'), delivery: { kind: 'webhook', url: 'http://127.0.0.1:8446/webhook' } });
+    const path = `/api/admin/tenants/${tenantId}/groups/${groupId}`;
+    assert.equal((await stack.request('GET', path)).body.deliveryHealth, undefined, 'nothing before the first delivery');
+
+    const status = new DeliveryStatusRepository(storage());
+    await status.recordSuccess(tenantId, groupId, new Date('2025-05-01T10:00:00Z'));
+    await status.recordFailure(tenantId, groupId, { code: 'HttpStatus503', message: 'The target answered 503' }, new Date('2025-05-02T09:00:00Z'));
+    await status.recordFailure(tenantId, groupId, { code: 'Timeout', message: 'No answer within 10 s' }, new Date('2025-05-02T09:05:00Z'));
+    const failing = await stack.request('GET', path);
+    assert.deepEqual(failing.body.deliveryHealth, {
+      lastDeliveredAt: '2025-05-01T10:00:00.000Z',
+      failingSince: '2025-05-02T09:00:00.000Z',
+      lastDeliveryError: { code: 'Timeout', message: 'No answer within 10 s', at: '2025-05-02T09:05:00.000Z' },
+    });
+    await status.recordSuccess(tenantId, groupId, new Date('2025-05-02T09:10:00Z'));
+    assert.deepEqual((await stack.request('GET', path)).body.deliveryHealth, { lastDeliveredAt: '2025-05-02T09:10:00.000Z' }, 'a success clears the failure');
+  });
+
+  test('a mailbox shows the sync progress of the running pass', async () => {
+    const tenantId = await createTenant();
+    const groupId = await createGroup(tenantId);
+    const mailboxes = `/api/admin/tenants/${tenantId}/groups/${groupId}/mailboxes`;
+    assert.equal((await stack.request('POST', mailboxes, { body: { smtpAddress: 'Alice@Contoso.com' } })).status, 201);
+    assert.equal((await stack.request('GET', `${mailboxes}/alice%40contoso.com`)).body.syncProgress, undefined, 'nothing before the first run');
+
+    await new SyncStateRepository(storage()).saveProgress({
+      tenantId, groupId, mailbox: 'alice@contoso.com', itemsSyncedInPass: 1500, continuationPending: true, continuationReason: 'timeBudget', lastRunAt: '2025-05-02T09:00:00.000Z',
+    });
+    const mailbox = await stack.request('GET', `${mailboxes}/ALICE%40contoso.com`);
+    assert.equal(mailbox.status, 200);
+    assert.deepEqual(mailbox.body.syncProgress, { itemsSyncedInPass: 1500, continuationPending: true, continuationReason: 'timeBudget', lastRunAt: '2025-05-02T09:00:00.000Z' });
   });
 });
 

@@ -39,7 +39,8 @@ const API_BASE = '/api/admin';
 export const MAX_IMPORT_BODY_BYTES = 2 * 1024 * 1024;
 
 function pageView<T, V>(page: Page<Stored<T>>, view: (record: T) => V): { items: V[]; continuationToken?: string } {
-  return { items: page.items.map(view), ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
+  // Not map(view): views take optional extras, and map would hand them the index.
+  return { items: page.items.map((item) => view(item)), ...(page.continuationToken ? { continuationToken: page.continuationToken } : {}) };
 }
 
 function pageRequest(query: PagingQuery): { maxPageSize: number; continuationToken?: string } {

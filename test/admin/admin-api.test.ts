@@ -360,6 +360,10 @@ describe('health shown on the resources', () => {
     const mailbox = await stack.request('GET', `${mailboxes}/ALICE%40contoso.com`);
     assert.equal(mailbox.status, 200);
     assert.deepEqual(mailbox.body.syncProgress, { itemsSyncedInPass: 1500, continuationPending: true, continuationReason: 'timeBudget', lastRunAt: '2025-05-02T09:00:00.000Z' });
+    assert.equal((await stack.request('POST', mailboxes, { body: { smtpAddress: 'bob@contoso.com' } })).status, 201);
+    const list = await stack.request('GET', mailboxes);
+    assert.equal(list.body.items.length, 2);
+    assert.ok(list.body.items.every((item: object) => !('syncProgress' in item)), 'lists stay one query: no progress per row');
   });
 });
 

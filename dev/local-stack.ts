@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   readonly withFunctionsHost?: boolean;
   /** Extra app settings, applied last. */
   readonly settingsOverrides?: Readonly<Record<string, string>>;
+  /** Identity provider tweaks for tests, e.g. short-lived access tokens so every use refreshes them. */
+  readonly identity?: { readonly accessTokenLifetimeInSeconds?: number };
   readonly log?: (line: string) => void;
 }
 
@@ -124,6 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: persistent ? PERSISTENT_PORTS.identity : 0,
       tlsCertificate: certificate,
       seed: demoIdentitySeed({ connectorOrigins: [publicBaseUrl, `http://127.0.0.1:${hostPort}`] }),
+      ...(options.identity?.accessTokenLifetimeInSeconds !== undefined ? { accessTokenLifetimeInSeconds: options.identity.accessTokenLifetimeInSeconds } : {}),
       ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
     });
     started.push(identity);

@@ -314,6 +314,8 @@ async function saveProgress(
 async function updateStatus(deps: SyncWorkerDependencies, initial: MailboxRecord & { etag: string }, change: StatusChange): Promise<void> {
   let current: (MailboxRecord & { etag: string }) | undefined = initial;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
+    // A user who signed in again while this job was failing set the mailbox back to pending: that newer state wins.
+    if (change.status === 'needsReauthentication' && current !== initial && current.status === 'pending' && current.updatedAt > initial.updatedAt) return;
     const totals = change.totals;
     const next: MailboxRecord = {
       ...current,

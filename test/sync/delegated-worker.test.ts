@@ -178,6 +178,29 @@ describe('delegated groups', () => {
     assert.equal((await world.mailbox('field', ALICE)).status, 'ok');
   });
 
+  it('a user who signs in again while a failing job runs keeps the mailbox resumed', async () => {
+    await world.addGroup('racing', [ALICE], { mailboxAccessType: 'delegated', impersonation: undefined, credential: undefined });
+    // The consent module pauses the mailbox, then Alice signs in again, all before the worker records its outcome.
+    const racing: DelegatedTokenProvider = {
+      acquireEwsToken: async () => {
+        const paused = await world.mailboxes.get(TENANT, 'racing', ALICE);
+        const { etag, ...rest } = paused;
+        const after = await world.mailboxes.replace({ ...rest, status: 'needsReauthentication', updatedAt: new Date().toISOString() }, etag);
+        await world.mailboxes.replace({ ...rest, status: 'pending', updatedAt: new Date(Date.now() + 1).toISOString() }, after.etag);
+        throw new ReauthenticationRequiredError('RefreshTokenInvalid', 'AADSTS50173', TENANT, undefined, ALICE);
+      },
+      acquireEwsTokenWithDetails: async () => assert.fail('not used'),
+      forget: () => undefined,
+    };
+    const access = { ...world.access, delegatedTokens: racing };
+    const outcome = await runSyncJob(
+      newSyncJob(TENANT, 'racing', ALICE, 'scheduled'),
+      world.workerDeps({ openSource: async (group, mailbox) => createEwsMailboxSource(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress }, access)) }),
+    );
+    assert.equal(outcome.kind, 'paused');
+    assert.equal((await world.mailbox('racing', ALICE)).status, 'pending', 'the newer sign-in wins over the stale failure');
+  });
+
   it('a token Exchange refuses even after one refresh pauses the mailbox and marks the user for re-authentication', async () => {
     tokens.refusedByExchange.add(BOB);
     const callsBefore = tokens.calls.length;

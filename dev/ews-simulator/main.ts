@@ -4,7 +4,8 @@
  * Settings (environment, or --name=value arguments):
  *   EWS_SIMULATOR_PORT (8445), EWS_SIMULATOR_HOST (127.0.0.1), EWS_SIMULATOR_TLS (0; 1 = https with the dev certificate),
  *   IDENTITY_AUTHORITY_HOST (https://localhost:8444; Bearer tokens are verified against its JWKS),
- *   EWS_SIMULATOR_ITEMS_PER_FOLDER (36), EWS_SIMULATOR_VALIDATE_REQUESTS (0; 1 = schema-validate requests).
+ *   EWS_SIMULATOR_ITEMS_PER_FOLDER (36), EWS_SIMULATOR_VALIDATE_REQUESTS (0; 1 = schema-validate requests),
+ *   EWS_SIMULATOR_STATE_FILE (empty = in memory only; a path = keep the state there across restarts).
  */
 import { join } from 'node:path';
 import { devStateDir, ensureDevCertificate } from '../certs';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const useTls = setting('EWS_SIMULATOR_TLS', '0') === '1';
   const authorityHost = setting('IDENTITY_AUTHORITY_HOST', 'https://localhost:8444');
   const itemsPerFolder = Number(setting('EWS_SIMULATOR_ITEMS_PER_FOLDER', '36'));
+  const stateFile = setting('EWS_SIMULATOR_STATE_FILE', '');
   const schemaDir = setting('EWS_SIMULATOR_VALIDATE_REQUESTS', '0') === '1' ? ewsSchemaDir() : undefined;
   const tls = useTls ? await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs')) : undefined;
   let summary = '';
@@ -33,11 +35,14 @@ async function main(): Promise<void> {
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     identity: { authorityHost },
     ...(schemaDir ? { validateRequests: { schemaDir } } : {}),
+    ...(stateFile ? { persistPath: stateFile } : {}),
     seed: (store) => {
       const result = demoOrganisationSeed({ itemsPerFolder }).apply(store);
       summary = `${result.itemCount} items in ${result.mailboxes.length} mailboxes`;
     },
   });
+  if (simulator.restoredFromFile) summary = `state restored from ${stateFile} (delete it to reseed)`;
+  else if (stateFile) summary += `; state kept in ${stateFile}`;
   const lines = [
     `EWS simulator listening: ${simulator.url}`,
     `Control API:             ${simulator.controlUrl}  (GET ${simulator.controlUrl}/health, /requests, /counters, /faults)`,

@@ -18,7 +18,8 @@ import { OPERATIONS } from './operations';
 import { decideActingMailbox, impersonationTarget, type RequestContext } from './request-context';
 import { EwsSchemaValidator } from './schema-validation';
 import { KNOWN_REQUEST_VERSIONS, SoapFault, envelope, faultEnvelope, messageXmlValues } from './soap';
-import { createEwsStore } from './store';
+import { loadState, StatePersister } from './persistence';
+import { createEwsStore, InMemoryEwsStore } from './store';
 import { SubscriptionRegistry } from './subscriptions';
 import { NS, XmlParseError, attr, child, children, parseXml, type Element } from './xml';
 
@@ -46,6 +47,16 @@ export interface EwsSimulatorOptions {
   readonly validateRequests?: { readonly schemaDir: string };
   /** Keep at most this many request-log entries (default 1000). */
   readonly requestLogSize?: number;
+  /**
+   * Keep the state in this JSON file across restarts. On start, an existing file is loaded instead
+   * of running `seed` (ids, ChangeKeys, change logs and the SyncState key come back, so earlier
+   * SyncStates stay valid); without the file, `seed` runs and the result is saved. Changes are
+   * saved atomically at most `persistDebounceInMs` after they happen, and on close. Needs the
+   * in-memory store. Not kept: pull subscriptions, fault rules, request log, counters.
+   */
+  readonly persistPath?: string;
+  /** Default 1000. */
+  readonly persistDebounceInMs?: number;
 }
 
 export interface RequestLogEntry {
@@ -91,6 +102,8 @@ export interface EwsSimulator {
   readonly store: EwsStore;
   readonly faults: FaultInjector;
   readonly state: SimulatorState;
+  /** True when the state was loaded from `persistPath` (the seed did not run). */
+  readonly restoredFromFile: boolean;
   close(): Promise<void>;
 }
 
@@ -101,7 +114,20 @@ function authorityJwks(host: string): (tenantId: string) => string {
 
 export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Promise<EwsSimulator> {
   const store = options.store ?? createEwsStore();
-  if (options.seed) await options.seed(store);
+  let syncStateKey: Buffer = randomBytes(32);
+  let persister: StatePersister | undefined;
+  let restoredFromFile = false;
+  if (options.persistPath) {
+    if (!(store instanceof InMemoryEwsStore)) throw new TypeError('persistPath needs the in-memory store (createEwsStore)');
+    const loaded = loadState(options.persistPath);
+    if (loaded) {
+      store.restore(loaded.store);
+      syncStateKey = loaded.syncStateKey;
+      restoredFromFile = true;
+    } else if (options.seed) await options.seed(store);
+    persister = new StatePersister(options.persistPath, store, syncStateKey, options.persistDebounceInMs !== undefined ? { debounceInMs: options.persistDebounceInMs } : {});
+    if (!loaded) persister.saveNowSync();
+  } else if (options.seed) await options.seed(store);
   const authenticators: Authenticator[] = [new BasicAuthenticator(store), new NtlmSchemeAuthenticator(store)];
   if (options.identity) {
     const jwksUri = 'jwksUri' in options.identity ? options.identity.jwksUri : authorityJwks(options.identity.authorityHost);
@@ -115,7 +141,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     counters: new Map(),
     requestLogSize: options.requestLogSize ?? 1000,
   };
-  const endpoint = new EwsEndpoint(state, authenticators, options.validateRequests ? new EwsSchemaValidator(options.validateRequests.schemaDir) : undefined);
+  const endpoint = new EwsEndpoint(state, syncStateKey, authenticators, options.validateRequests ? new EwsSchemaValidator(options.validateRequests.schemaDir) : undefined);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res, state, endpoint).catch((error: unknown) => {
       if (!res.headersSent) {
@@ -134,10 +160,16 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    state.subscriptions.close();
+    await persister?.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const origin = `${options.tls ? 'https' : 'http'}://${host === '127.0.0.1' && options.tls ? 'localhost' : host}:${address.port}`;
@@ -147,11 +179,13 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     store,
     faults: state.faults,
     state,
+    restoredFromFile,
     close: async () => {
       state.subscriptions.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await closed;
+      await persister?.close();
     },
   };
 }
@@ -191,10 +225,9 @@ const RESPONSE_CODE = /<m:ResponseCode>([A-Za-z]+)<\/m:ResponseCode>/g;
 class EwsEndpoint {
   /** In-flight requests per principal (EWSMaxConcurrency). */
   private readonly inFlight = new Map<string, number>();
-  private readonly syncStateKey = randomBytes(32);
-
   constructor(
     private readonly state: SimulatorState,
+    private readonly syncStateKey: Buffer,
     private readonly authenticators: readonly Authenticator[],
     private readonly validator: EwsSchemaValidator | undefined,
   ) {}

@@ -15,6 +15,7 @@ import {
   type EwsStore,
   type Folder,
   type FolderRef,
+  type HierarchyChange,
   type ImpersonationRight,
   type Item,
   type ItemChangeKind,
@@ -72,6 +73,30 @@ function domainOf(address: string): string {
   return lower(address.slice(address.lastIndexOf('@') + 1));
 }
 
+/** A folder as saved in a snapshot. */
+export interface FolderSnapshot extends Omit<Folder, 'itemIds'> {
+  readonly itemIds: readonly string[];
+}
+
+/** A mailbox as saved in a snapshot (Maps as arrays). */
+export interface MailboxSnapshot extends Omit<Mailbox, 'folders' | 'distinguishedFolders' | 'hierarchyLog'> {
+  readonly folders: readonly FolderSnapshot[];
+  readonly distinguishedFolders: readonly (readonly [DistinguishedFolderName, string])[];
+  readonly hierarchyLog: readonly HierarchyChange[];
+}
+
+/** The whole store as plain data (Dates and bytes still typed; persistence.ts encodes them). */
+export interface StoreSnapshot {
+  /** The id counter: ids issued after a restore continue from here. */
+  readonly counter: number;
+  readonly organisations: readonly Organisation[];
+  readonly mailboxes: readonly MailboxSnapshot[];
+  readonly serviceAccounts: readonly ServiceAccount[];
+  readonly impersonationRights: readonly ImpersonationRight[];
+  readonly applicationAccessPolicies: readonly ApplicationAccessPolicy[];
+  readonly items: readonly Item[];
+}
+
 /** Exchange-like in-memory store. */
 export class InMemoryEwsStore implements EwsStore {
   readonly now: () => Date;
@@ -85,6 +110,9 @@ export class InMemoryEwsStore implements EwsStore {
   private readonly folderIndex = new Map<string, Folder>();
   private readonly itemIndex = new Map<string, Item>();
   private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private readonly mutationListeners = new Set<() => void>();
+  /** Bumped on every mutation made through the store's methods. */
+  private revision = 0;
 
   constructor(options: StoreOptions = {}) {
     this.now = options.now ?? (() => new Date());
@@ -104,6 +132,7 @@ export class InMemoryEwsStore implements EwsStore {
       maxConcurrency: input.maxConcurrency ?? 27,
     };
     this.orgs.set(org.id, org);
+    this.changed();
     return org;
   }
 
@@ -136,6 +165,7 @@ export class InMemoryEwsStore implements EwsStore {
     if (patch.ewsEnabled !== undefined) org.ewsEnabled = patch.ewsEnabled;
     if (patch.authentication !== undefined) org.authentication = { ...org.authentication, ...patch.authentication };
     if (patch.maxConcurrency !== undefined) org.maxConcurrency = patch.maxConcurrency;
+    this.changed();
     return org;
   }
 
@@ -177,6 +207,7 @@ export class InMemoryEwsStore implements EwsStore {
       folder.distinguishedName = template.name;
       mailbox.distinguishedFolders.set(template.name, folder.id);
     }
+    this.changed();
     return mailbox;
   }
 
@@ -207,6 +238,7 @@ export class InMemoryEwsStore implements EwsStore {
       mailbox.aliases = patch.aliases.map(lower);
       for (const alias of mailbox.aliases) this.addressIndex.set(alias, mailbox.smtpAddress);
     }
+    this.changed();
     return mailbox;
   }
 
@@ -231,6 +263,7 @@ export class InMemoryEwsStore implements EwsStore {
       enabled: input.enabled ?? true,
     };
     this.accounts.set(upn, account);
+    this.changed();
     return account;
   }
 
@@ -247,6 +280,7 @@ export class InMemoryEwsStore implements EwsStore {
     const account = this.accounts.get(lower(userPrincipalName));
     if (!account) throw new StoreError('ErrorInvalidRequest', `no service account ${userPrincipalName}`);
     Object.assign(account, patch);
+    this.changed();
     return account;
   }
 
@@ -256,12 +290,14 @@ export class InMemoryEwsStore implements EwsStore {
     const scope: RightScope = right.scope.kind === 'list' ? { kind: 'list', mailboxes: right.scope.mailboxes.map(lower) } : right.scope;
     const stored: ImpersonationRight = { organisationId: org.id, principal, scope };
     this.rights.push(stored);
+    this.changed();
     return stored;
   }
 
   revokeImpersonation(principal: string): void {
     const wanted = lower(principal);
     for (let i = this.rights.length - 1; i >= 0; i--) if (this.rights[i]!.principal === wanted) this.rights.splice(i, 1);
+    this.changed();
   }
 
   impersonationRights(principal: string): ImpersonationRight[] {
@@ -272,6 +308,7 @@ export class InMemoryEwsStore implements EwsStore {
   addApplicationAccessPolicy(policy: ApplicationAccessPolicy): ApplicationAccessPolicy {
     const stored = { ...policy, appId: lower(policy.appId) };
     this.policies.push(stored);
+    this.changed();
     return stored;
   }
 
@@ -473,6 +510,67 @@ export class InMemoryEwsStore implements EwsStore {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Called after every mutation made through the store's methods, including directory changes
+   * (organisations, mailboxes, accounts, rights) that emit no StoreEvent. Used for persistence.
+   */
+  onMutation(listener: () => void): () => void {
+    this.mutationListeners.add(listener);
+    return () => this.mutationListeners.delete(listener);
+  }
+
+  /** A number that changes whenever the store changes (through its methods). */
+  get changeRevision(): number {
+    return this.revision;
+  }
+
+  // ---- snapshots (persistence) ----------------------------------------------------------------
+
+  /**
+   * Everything needed to rebuild this store: ids, ChangeKeys and change logs included, so ids stay
+   * stable and SyncStates stay valid across a restart. The result shares the live item objects:
+   * serialize it at once.
+   */
+  snapshot(): StoreSnapshot {
+    return {
+      counter: this.counter,
+      organisations: [...this.orgs.values()],
+      mailboxes: [...this.boxes.values()].map((mailbox) => ({
+        ...mailbox,
+        folders: [...mailbox.folders.values()].map((folder) => ({ ...folder, itemIds: [...folder.itemIds] })),
+        distinguishedFolders: [...mailbox.distinguishedFolders],
+        hierarchyLog: mailbox.hierarchyLog,
+      })),
+      serviceAccounts: [...this.accounts.values()],
+      impersonationRights: this.rights,
+      applicationAccessPolicies: this.policies,
+      items: [...this.itemIndex.values()],
+    };
+  }
+
+  /** Loads a snapshot into this store, which must be empty. */
+  restore(snapshot: StoreSnapshot): void {
+    if (this.orgs.size > 0 || this.boxes.size > 0 || this.itemIndex.size > 0) throw new Error('restore needs an empty store');
+    this.counter = snapshot.counter;
+    for (const org of snapshot.organisations) this.orgs.set(org.id, org);
+    for (const saved of snapshot.mailboxes) {
+      const { folders, distinguishedFolders, hierarchyLog, ...fields } = saved;
+      const mailbox: Mailbox = { ...fields, folders: new Map(), distinguishedFolders: new Map(distinguishedFolders), hierarchyLog: [...hierarchyLog] };
+      for (const savedFolder of folders) {
+        const folder: Folder = { ...savedFolder, itemIds: new Set(savedFolder.itemIds), changeLog: [...savedFolder.changeLog] };
+        mailbox.folders.set(folder.id, folder);
+        this.folderIndex.set(folder.id, folder);
+      }
+      this.boxes.set(mailbox.smtpAddress, mailbox);
+      for (const address of [mailbox.smtpAddress, mailbox.userPrincipalName, ...mailbox.aliases]) this.addressIndex.set(address, mailbox.smtpAddress);
+    }
+    for (const account of snapshot.serviceAccounts) this.accounts.set(account.userPrincipalName, account);
+    this.rights.push(...snapshot.impersonationRights);
+    this.policies.push(...snapshot.applicationAccessPolicies);
+    for (const item of snapshot.items) this.itemIndex.set(item.id, item);
+    this.changed();
+  }
+
   // ---- internals -----------------------------------------------------------------------
 
   private requireItem(itemId: string): Item {
@@ -498,7 +596,14 @@ export class InMemoryEwsStore implements EwsStore {
   }
 
   private emit(event: StoreEvent): void {
+    this.changed();
     for (const listener of this.listeners) listener(event);
+  }
+
+  /** Every mutation ends here (item and folder changes through emit). */
+  private changed(): void {
+    this.revision++;
+    for (const listener of this.mutationListeners) listener();
   }
 
   private newAttachment(mailbox: string, input: NewAttachment, now: Date): Attachment {

@@ -12,12 +12,14 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { authenticate, BasicAuthenticator, BearerAuthenticator, NtlmSchemeAuthenticator, type Authenticator, type Caller } from './auth';
 import { handleControlRequest } from './control';
+import { readRequestBody } from './http-body';
 import { FaultInjector, type FaultRule } from './faults';
-import type { EwsStore } from './model';
+import { StoreError, type EwsStore } from './model';
 import { OPERATIONS } from './operations';
 import { decideActingMailbox, impersonationTarget, type RequestContext } from './request-context';
 import { EwsSchemaValidator } from './schema-validation';
-import { KNOWN_REQUEST_VERSIONS, SoapFault, envelope, faultEnvelope, messageXmlValues } from './soap';
+import { EwsError, KNOWN_REQUEST_VERSIONS, SoapFault, envelope, faultEnvelope, messageXmlValues, responseMessage } from './soap';
+import { asEwsError } from './operations/common';
 import { loadState, StatePersister } from './persistence';
 import { createEwsStore, InMemoryEwsStore } from './store';
 import { SubscriptionRegistry } from './subscriptions';
@@ -26,7 +28,8 @@ import { NS, XmlParseError, attr, child, children, parseXml, type Element } from
 export const EWS_PATH = '/EWS/Exchange.asmx';
 export const CONTROL_PREFIX = '/_simulator';
 const DEFAULT_VERSION = 'Exchange2013_SP1';
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Exchange's default EWS request limit (maxAllowedContentLength / maxReceivedMessageSize). */
+const DEFAULT_MAX_REQUEST_BYTES = 64 * 1024 * 1024;
 
 export interface EwsSimulatorOptions {
   /** Default 0 (random free port). */
@@ -57,6 +60,8 @@ export interface EwsSimulatorOptions {
   readonly persistPath?: string;
   /** Default 1000. */
   readonly persistDebounceInMs?: number;
+  /** Larger EWS request bodies get HTTP 413, as Exchange's 64 MiB default limit does (default 64 MiB). */
+  readonly maxRequestBodyInBytes?: number;
 }
 
 export interface RequestLogEntry {
@@ -141,7 +146,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     counters: new Map(),
     requestLogSize: options.requestLogSize ?? 1000,
   };
-  const endpoint = new EwsEndpoint(state, syncStateKey, authenticators, options.validateRequests ? new EwsSchemaValidator(options.validateRequests.schemaDir) : undefined);
+  const endpoint = new EwsEndpoint(state, syncStateKey, authenticators, options.validateRequests ? new EwsSchemaValidator(options.validateRequests.schemaDir) : undefined, options.maxRequestBodyInBytes ?? DEFAULT_MAX_REQUEST_BYTES);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     route(req, res, state, endpoint).catch((error: unknown) => {
       if (!res.headersSent) {
@@ -198,24 +203,6 @@ async function route(req: IncomingMessage, res: ServerResponse, state: Simulator
   res.end('Not found');
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -230,6 +217,7 @@ class EwsEndpoint {
     private readonly syncStateKey: Buffer,
     private readonly authenticators: readonly Authenticator[],
     private readonly validator: EwsSchemaValidator | undefined,
+    private readonly maxRequestBodyInBytes: number,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -248,7 +236,14 @@ class EwsEndpoint {
       log.durationInMs = Date.now() - started;
       this.record(log as RequestLogEntry);
     };
-    const body = req.method === 'POST' ? await readBody(req) : '';
+    const received = req.method === 'POST' ? await readRequestBody(req, this.maxRequestBodyInBytes) : Buffer.alloc(0);
+    if (received === 'tooLarge') {
+      log.fault = 'request body too large';
+      res.writeHead(413, { 'content-length': '0', connection: 'close' });
+      res.end();
+      return finish(413);
+    }
+    const body = received.toString('utf8');
     const host = (req.headers.host ?? 'localhost').split(':')[0]!;
     const outcome = await authenticate(this.authenticators, { authorization: req.headers.authorization, connection: req.socket, host });
     if (outcome.kind !== 'authenticated') {
@@ -339,7 +334,15 @@ class EwsEndpoint {
         subscriptions: this.state.subscriptions,
         syncStateKey: this.syncStateKey,
       };
-      const inner = implementation(ctx, operation);
+      let inner: string;
+      try {
+        inner = implementation(ctx, operation);
+      } catch (error) {
+        if (!(error instanceof EwsError) && !(error instanceof StoreError)) throw error;
+        // A request-level problem found by the operation (bad restriction, paging, ids...):
+        // Exchange answers it as one error response message, not as a fault.
+        inner = `<m:ResponseMessages>${responseMessage(`${operationName}ResponseMessage`, '', asEwsError(error))}</m:ResponseMessages>`;
+      }
       const xml = envelope(`${operationName}Response`, inner);
       for (const match of inner.matchAll(RESPONSE_CODE)) if (log.responseCodes!.length < 50) log.responseCodes!.push(match[1]!);
       this.count(operationName, log.responseCodes!.some((c) => c !== 'NoError'), false);

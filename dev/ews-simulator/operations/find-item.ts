@@ -7,7 +7,7 @@ import { itemXml } from '../item-xml';
 import type { Item } from '../model';
 import { folderIdElements, resolveFolder } from '../request-context';
 import { EwsError } from '../soap';
-import { attr, child, children, parseBoolean, type Element } from '../xml';
+import { attr, child, children, esc, parseBoolean, type Element } from '../xml';
 import { readItemShape, responseMessages, type Operation } from './common';
 
 type Value = string | number | boolean | undefined;
@@ -51,7 +51,7 @@ function pathOf(element: Element): { uri: string; getter: (item: Item) => Value 
   const path = children(element).find((e) => e.localName === 'FieldURI' || e.localName === 'IndexedFieldURI' || e.localName === 'ExtendedFieldURI');
   const uri = path ? (attr(path, 'FieldURI') ?? '') : '';
   const getter = GETTERS[uri];
-  if (!getter) throw new EwsError('ErrorUnsupportedPathForQuery', undefined, `<t:FieldURI FieldURI="${uri}"/>`);
+  if (!getter) throw new EwsError('ErrorUnsupportedPathForQuery', undefined, `<t:FieldURI FieldURI="${esc(uri)}"/>`);
   return { uri, getter };
 }
 

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpProblem, validationProblem } from '../../shared/http/problem';
+import { readRequestBody } from './http-body';
 import { ControlInputError, controlInput, countQuery, deleteModeQuery, integerQuery, toFolderRef } from './control-input';
 import type { EwsStore, Folder, Item, Mailbox } from './model';
 import { StoreError } from './model';
@@ -53,14 +54,9 @@ function mailboxJson(mailbox: Mailbox): Record<string, unknown> {
 
 /** The request body as parsed JSON (an object); the shape is checked by control-input.ts. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_CONTROL_BODY_BYTES) throw new HttpProblem(413, 'PayloadTooLarge', 'Payload too large', `Control requests are limited to ${MAX_CONTROL_BODY_BYTES} bytes.`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const received = await readRequestBody(req, MAX_CONTROL_BODY_BYTES);
+  if (received === 'tooLarge') throw new HttpProblem(413, 'PayloadTooLarge', 'Payload too large', `Control requests are limited to ${MAX_CONTROL_BODY_BYTES} bytes.`);
+  const text = received.toString('utf8');
   if (!text.trim()) return {};
   let parsed: unknown;
   try {

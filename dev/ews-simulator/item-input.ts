@@ -4,7 +4,7 @@
  */
 import type { Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
 import { EwsError } from './soap';
-import { attr, child, childText, children, parseBoolean, rawText, text, type Element } from './xml';
+import { attr, child, childText, children, esc, parseBoolean, rawText, text, type Element } from './xml';
 
 export const ITEM_ELEMENT_KINDS: Record<string, NewItem['kind']> = { Message: 'message', Item: 'message', CalendarItem: 'calendarItem', Contact: 'contact', Task: 'task' };
 
@@ -189,7 +189,7 @@ const READ_ONLY = new Set([
 
 /** The patch one SetItemField (uri + item element carrying the new value) stands for. */
 export function readSetField(uri: string, itemElement: Element, fieldIndex?: string): ItemPatch {
-  if (READ_ONLY.has(uri)) throw new EwsError('ErrorInvalidPropertySet', undefined, `<t:FieldURI FieldURI="${uri}"/>`);
+  if (READ_ONLY.has(uri)) throw new EwsError('ErrorInvalidPropertySet', undefined, `<t:FieldURI FieldURI="${esc(uri)}"/>`);
   const value = (name: string): string => childText(itemElement, name) ?? '';
   switch (uri) {
     case 'item:Subject':
@@ -246,7 +246,7 @@ export function readSetField(uri: string, itemElement: Element, fieldIndex?: str
       return { percentComplete: Number(value('PercentComplete')) };
     default:
       void fieldIndex;
-      throw new EwsError('ErrorInvalidPropertySet', `The simulator cannot set ${uri}.`, `<t:FieldURI FieldURI="${uri}"/>`);
+      throw new EwsError('ErrorInvalidPropertySet', `The simulator cannot set ${uri}.`, `<t:FieldURI FieldURI="${esc(uri)}"/>`);
   }
 }
 
@@ -280,6 +280,6 @@ export function readDeleteField(uri: string): ItemPatch {
     case 'task:StartDate':
       return { startDate: null };
     default:
-      throw new EwsError('ErrorInvalidPropertyDelete', `The simulator cannot delete ${uri}.`, `<t:FieldURI FieldURI="${uri}"/>`);
+      throw new EwsError('ErrorInvalidPropertyDelete', `The simulator cannot delete ${uri}.`, `<t:FieldURI FieldURI="${esc(uri)}"/>`);
   }
 }

@@ -43,7 +43,11 @@ async function judge(body: string | Buffer, headers: Record<string, string> = {}
   if (response.status !== 200 && response.status !== 500) return verdict(false, `status ${response.status}`);
   if (/ErrorInternalServerError/.test(text)) return verdict(false, `ErrorInternalServerError: ${extract(text, /<faultstring[^>]*>([^<]*)</) ?? text.slice(0, 300)}`);
   const problems: string[] = [];
-  new DOMParser({ onError: (level, message) => void (level !== 'warning' && problems.push(message)) }).parseFromString(text, 'text/xml');
+  try {
+    new DOMParser({ onError: (level, message) => void (level !== 'warning' && problems.push(message)) }).parseFromString(text, 'text/xml');
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
   if (problems.length > 0) return verdict(false, `response is not well-formed XML: ${problems[0]}`);
   if (response.status === 500 && !/<s:Fault>|<soap:Fault>|:Fault>/.test(text)) return verdict(false, '500 without a SOAP fault');
   if (response.status === 200 && !/ResponseMessages|ResponseCode/.test(text)) return verdict(false, '200 without response messages');
@@ -56,6 +60,7 @@ test('garbage and hostile bodies get SOAP faults, oversized ones 413, and the en
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>' +
     soapEnvelope('<m:ResolveNames ReturnFullContactData="true"><m:UnresolvedEntry>&lol4;</m:UnresolvedEntry></m:ResolveNames>').replace(/^<\?xml[^>]*\?>/, '');
   const external = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>' + soapEnvelope('<m:ResolveNames><m:UnresolvedEntry>&xxe;</m:UnresolvedEntry></m:ResolveNames>').replace(/^<\?xml[^>]*\?>/, '');
+  const anItemId = sim.store.folderItems(sim.store.getFolder('alice@contoso.com', { distinguished: 'drafts' }))[0]?.id ?? sim.store.createItem('alice@contoso.com', { distinguished: 'drafts' }, { kind: 'message', subject: 'x' }).id;
   const cases: [string, string | Buffer][] = [
     ['empty', ''],
     ['spaces', '   \n'],
@@ -82,6 +87,9 @@ test('garbage and hostile bodies get SOAP faults, oversized ones 413, and the en
     ['impersonation of garbage', soapEnvelope('<m:GetFolder/>', { impersonate: '\u0001<>&amp;' })],
     ['header not an element list', soapEnvelope('<m:GetFolder/>').replace('<soap:Header>', '<soap:Header>text')],
     ['oversized', 'x'.repeat(MAX_BODY + 10)],
+    // Request values echoed in MessageXml must be escaped.
+    ['hostile FieldURI in a restriction', soapEnvelope(`<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction><t:Exists><t:FieldURI FieldURI="a&lt;b&amp;&quot;c"/></t:Exists></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`)],
+    ['hostile FieldURI in an update', soapEnvelope(`<m:UpdateItem ConflictResolution="AlwaysOverwrite" MessageDisposition="SaveOnly"><m:ItemChanges><t:ItemChange><t:ItemId Id="${anItemId}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="a&lt;b&amp;&quot;c"/><t:Message><t:Subject>x</t:Subject></t:Message></t:SetItemField><t:DeleteItemField><t:FieldURI FieldURI="&lt;/t:FieldURI&gt;"/></t:DeleteItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)],
   ];
   const failures: string[] = [];
   for (const [name, body] of cases) {

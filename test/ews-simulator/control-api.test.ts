@@ -168,6 +168,10 @@ test('wrong shapes answer 400 problems naming every field at fault, never 500', 
   assert.equal(notJson.status, 400);
   const array = await control('POST', '/deliver', undefined, '[1,2]');
   assert.equal(array.status, 400);
+  const prototypeKey = await control('POST', '/deliver', undefined, '{"from":"dan@example.net","__proto__":{"polluted":true},"toRecipients":["bob@contoso.com"]}');
+  assert.equal(prototypeKey.status, 400);
+  assert.deepEqual(pointers(prototypeKey), ['/__proto__']);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
 
   const badMode = await control('DELETE', '/items/whatever?mode=Shred');
   assert.equal(badMode.status, 400);

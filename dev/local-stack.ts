@@ -148,6 +148,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: persistent ? PERSISTENT_PORTS.ewsSimulator : 0,
       identity: { authorityHost: identity.url },
       seed: (store) => void demoSeed.apply(store),
+      // Kept across restarts so ids and the SyncStates the app stored stay valid.
+      ...(persistent ? { persistPath: join(state, 'ews-simulator.json') } : {}),
     });
     started.push(ewsSimulator);
     log(`EWS simulator    ${ewsSimulator.url}  (control API ${ewsSimulator.controlUrl})`);

@@ -22,20 +22,25 @@ async function relaunchTrustingDevCertificate(root: string): Promise<void> {
     stdio: 'inherit',
     env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(certificate), [RELAUNCHED]: '1' },
   });
-  // The child handles Ctrl+C itself (the terminal signals the whole process group); we only wait.
-  process.on('SIGINT', () => undefined);
+  // A terminal's Ctrl+C reaches the child directly (same process group); a signal sent to this
+  // process alone is passed on. The child ignores a repeat arriving within a second.
+  process.on('SIGINT', () => child.kill('SIGINT'));
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 130 : 0)));
 }
 
+/** Two copies of one Ctrl+C (the terminal's and the parent's) arrive within this window. */
+const REPEAT_SIGNAL_WINDOW_IN_MS = 1000;
+
 function stopOnSignals(stack: LocalStack): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < REPEAT_SIGNAL_WINDOW_IN_MS) return;
       console.log(`${signal} again: exiting without waiting.`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     console.log(`\n${signal}: stopping the functions host (in-flight invocations may finish), then every local server...`);
     stack.close().then(
       () => {

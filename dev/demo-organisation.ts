@@ -10,10 +10,15 @@ import { DEMO_MAILBOXES, DEMO_SERVICE_ACCOUNT } from './ews-simulator/seed/demo'
 import type { LocalStack } from './local-stack';
 
 export const DEMO_GROUP_EXTERNAL_ID = 'contoso-onprem';
+export const DEMO_DELEGATED_GROUP_EXTERNAL_ID = 'contoso-field';
+/** The delegated demo user: invited, signs in, gets synced (docs/consent.md walks through it). */
+export const DEMO_DELEGATED_MAILBOX = 'alice@contoso.com';
 
 export interface DemoOrganisation {
   readonly tenantId: string;
   readonly groupId: string;
+  /** The delegated group: Alice signs in herself (no service account). */
+  readonly delegatedGroupId: string;
   readonly mailboxes: readonly string[];
   readonly connectionTest: { readonly outcome: string; readonly steps: readonly { name: string; status: string; message: string }[] } | undefined;
 }
@@ -52,10 +57,14 @@ async function findOrCreateTenant(api: AdminApiClient, entraTenantId: string): P
   return created.id;
 }
 
-async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string): Promise<{ id: string; created: boolean }> {
+async function findGroup(api: AdminApiClient, tenantId: string, externalId: string): Promise<string | undefined> {
   const groups = await api.call<Listed<{ id: string; externalId: string }>>('GET', `/tenants/${tenantId}/groups?limit=100`);
-  const existing = groups.items.find((g) => g.externalId === DEMO_GROUP_EXTERNAL_ID);
-  if (existing) return { id: existing.id, created: false };
+  return groups.items.find((g) => g.externalId === externalId)?.id;
+}
+
+async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string): Promise<{ id: string; created: boolean }> {
+  const existing = await findGroup(api, tenantId, DEMO_GROUP_EXTERNAL_ID);
+  if (existing) return { id: existing, created: false };
   const group = await api.call<{ id: string }>('POST', `/tenants/${tenantId}/groups`, {
     name: 'Contoso on-premises Exchange',
     externalId: DEMO_GROUP_EXTERNAL_ID,
@@ -75,24 +84,52 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
   const api = new AdminApiClient(stack.apiBaseUrl, stack.adminToken(600));
   const tenantId = await findOrCreateTenant(api, '00000000-0000-4000-8000-0000000000d1');
   const group = await findOrCreateGroup(api, tenantId, stack.ewsSimulator.url, stack.webhookReceiver.url);
-  const mailboxes = DEMO_MAILBOXES.map((m) => m.address);
+  // Alice signs in herself in the delegated group; the service account serves everyone else.
+  const serviceAccountMailboxes = DEMO_MAILBOXES.filter((m) => m.address !== DEMO_DELEGATED_MAILBOX);
+  const mailboxes = serviceAccountMailboxes.map((m) => m.address);
   if (group.created) {
     await api.call('PUT', `/tenants/${tenantId}/groups/${group.id}/credentials`, { password: DEMO_SERVICE_ACCOUNT.password });
     await api.call('POST', `/tenants/${tenantId}/groups/${group.id}/mailbox-imports`, {
-      mailboxes: DEMO_MAILBOXES.map((m) => ({ smtpAddress: m.address, displayName: m.displayName })),
+      mailboxes: serviceAccountMailboxes.map((m) => ({ smtpAddress: m.address, displayName: m.displayName })),
     });
     log(`Demo organisation created: tenant ${tenantId}, group ${group.id} with ${mailboxes.length} mailboxes`);
   } else {
     log(`Demo organisation found: tenant ${tenantId}, group ${group.id}`);
   }
   stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, group.id));
+  const delegatedGroupId = await findOrCreateDelegatedGroup(api, tenantId, stack.ewsSimulator.url, stack.webhookReceiver.url, log);
+  stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, delegatedGroupId));
   const connectionTest = await api
     .call<DemoOrganisation['connectionTest']>('POST', `/tenants/${tenantId}/groups/${group.id}/connection-tests`, { targetMailbox: mailboxes[0] })
     .catch((error: unknown) => {
       log(`Connection test could not run: ${(error as Error).message}`);
       return undefined;
     });
-  return { tenantId, groupId: group.id, mailboxes, connectionTest };
+  return { tenantId, groupId: group.id, delegatedGroupId, mailboxes, connectionTest };
+}
+
+/**
+ * A delegated group whose only mailbox is Alice's, waiting for her to sign in. Invitation and
+ * re-authentication emails go out from the dispatch mailbox (the local identity provider has
+ * Contoso's admin consent for the connector app, which app-only sending needs).
+ */
+async function findOrCreateDelegatedGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string, log: (line: string) => void): Promise<string> {
+  const existing = await findGroup(api, tenantId, DEMO_DELEGATED_GROUP_EXTERNAL_ID);
+  if (existing) return existing;
+  const group = await api.call<{ id: string }>('POST', `/tenants/${tenantId}/groups`, {
+    name: 'Contoso field staff (each user signs in)',
+    externalId: DEMO_DELEGATED_GROUP_EXTERNAL_ID,
+    mailboxAccessType: 'delegated',
+    ewsUrl,
+    folders: ['mail'],
+    pollIntervalMinutes: 1,
+    initialSync: { kind: 'all' },
+    delivery: { kind: 'webhook', url: webhookUrl },
+  });
+  await api.call('POST', `/tenants/${tenantId}/groups/${group.id}/mailboxes`, { smtpAddress: DEMO_DELEGATED_MAILBOX, displayName: 'Alice Anders' });
+  await api.call('PUT', `/tenants/${tenantId}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true, emailReauthentication: true });
+  log(`Delegated demo group created: ${group.id} (${DEMO_DELEGATED_MAILBOX} waits for an invitation)`);
+  return group.id;
 }
 
 /**

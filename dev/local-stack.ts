@@ -46,7 +46,7 @@ export interface LocalStack {
   readonly keyVault: RunningKeyVaultServer;
   readonly ewsSimulator: EwsSimulator;
   readonly functionsHost?: FunctionsHost;
-  /** The customer application's stand-in: verifies signatures with the secret given to `useSigningSecret`. */
+  /** The customer application's stand-in: verifies signatures with any secret given to `useSigningSecret`. */
   readonly webhookReceiver: RunningWebhookReceiver;
   useSigningSecret(secret: string): void;
   /** Where local state lives (persistent mode), undefined when ephemeral. */
@@ -125,7 +125,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const identity = await startIdentityProvider({
       port: persistent ? PERSISTENT_PORTS.identity : 0,
       tlsCertificate: certificate,
-      seed: demoIdentitySeed({ connectorOrigins: [publicBaseUrl, `http://127.0.0.1:${hostPort}`] }),
+      // Contoso has consented to the connector app, so invitation emails can be sent app-only.
+      seed: demoIdentitySeed({ connectorOrigins: [publicBaseUrl, `http://127.0.0.1:${hostPort}`], contosoAdminConsent: true }),
       ...(options.identity?.accessTokenLifetimeInSeconds !== undefined ? { accessTokenLifetimeInSeconds: options.identity.accessTokenLifetimeInSeconds } : {}),
       ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
     });
@@ -154,10 +155,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push(ewsSimulator);
     log(`EWS simulator    ${ewsSimulator.url}  (control API ${ewsSimulator.controlUrl})`);
 
-    let signingSecret = '';
+    const signingSecrets = new Set<string>();
     const webhookReceiver = await startWebhookReceiver({
       port: persistent ? PERSISTENT_PORTS.webhookReceiver : 0,
-      secret: () => signingSecret,
+      secret: () => [...signingSecrets],
       print: (line) => log(`webhook receiver: ${line}`),
     });
     started.push(webhookReceiver);
@@ -200,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       functionsHost,
       webhookReceiver,
       useSigningSecret: (secret) => {
-        signingSecret = secret;
+        signingSecrets.add(secret);
       },
       stateDir: persistent ? state : undefined,
       apiBaseUrl: `${publicBaseUrl}/api`,

@@ -64,7 +64,13 @@ async function main(): Promise<void> {
     return;
   }
   console.log('Starting the local stack (state in .dev/; `npm run dev:reset` wipes it)...');
-  const stack = await startLocalStack({ projectRoot: root, mode: 'persistent', log: (line) => console.log(`  ${line}`) });
+  const stack = await startLocalStack({
+    projectRoot: root,
+    mode: 'persistent',
+    // Short-lived access tokens so a delegated user's broken refresh token shows within minutes in the demo.
+    identity: { accessTokenLifetimeInSeconds: 300 },
+    log: (line) => console.log(`  ${line}`),
+  });
   stopOnSignals(stack);
   const demo = await seedDemoOrganisation(stack, { log: (line) => console.log(`  ${line}`) });
   printWelcome(stack, demo);

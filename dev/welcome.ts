@@ -19,6 +19,7 @@ export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
     '',
     `  Demo tenant   ${demo.tenantId} (Contoso), group ${demo.groupId} (impersonation over NTLM as ${DEMO_SERVICE_ACCOUNT.userPrincipalName})`,
     `  Mailboxes     ${DEMO_MAILBOXES.map((m) => `${m.address} / ${m.password}`).join(', ')}`,
+    `  Delegated     group ${demo.delegatedGroupId}: invite alice@contoso.com and let her sign in (docs/consent.md)`,
     `  Connection test: ${demo.connectionTest ? `${demo.connectionTest.outcome} (${demo.connectionTest.steps.map((s) => `${s.name} ${s.status}`).join(', ')})` : 'not run'}`,
     '',
     'Admin bearer token (operator admin, Connector.Admin, valid 12 hours):',

@@ -20,7 +20,8 @@ export interface WebhookReceiverOptions {
   /** Default 8446; 0 picks a free port. */
   readonly port?: number;
   readonly host?: string;
-  readonly secret: string | (() => string);
+  /** The signing secret, or every secret currently accepted (one per sending group, or old and new during a rotation). */
+  readonly secret: string | (() => string | readonly string[]);
   /** Batches kept for GET /received. Default 100. */
   readonly keep?: number;
   readonly toleranceInSeconds?: number;
@@ -75,7 +76,10 @@ function summary(batch: ChangeBatch): string[] {
 
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<RunningWebhookReceiver> {
   const keep = options.keep ?? 100;
-  const secretOf = typeof options.secret === 'function' ? options.secret : () => options.secret as string;
+  const secretsOf = (): readonly string[] => {
+    const secrets = typeof options.secret === 'function' ? options.secret() : options.secret;
+    return typeof secrets === 'string' ? [secrets] : secrets;
+  };
   const print = options.print ?? ((line: string) => console.log(line));
   const received: ReceivedBatch[] = [];
   const refused: { reason: string; at: string }[] = [];
@@ -98,9 +102,12 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
         return;
       }
       const body = await readBody(request);
-      const check = verifySignature(secretOf(), request.headers[SIGNATURE_HEADER] as string | undefined, body, {
-        ...(options.toleranceInSeconds !== undefined ? { toleranceInSeconds: options.toleranceInSeconds } : {}),
-      });
+      const checks = secretsOf().map((secret) =>
+        verifySignature(secret, request.headers[SIGNATURE_HEADER] as string | undefined, body, {
+          ...(options.toleranceInSeconds !== undefined ? { toleranceInSeconds: options.toleranceInSeconds } : {}),
+        }),
+      );
+      const check = checks.find((c) => c.valid) ?? checks[0] ?? { valid: false as const, reason: 'no secret configured' };
       if (!check.valid) return refuse(response, 401, `signature ${check.reason}`);
       const batch = JSON.parse(body.toString('utf8')) as ChangeBatch;
       const batchId = (request.headers[BATCH_ID_HEADER] as string | undefined) ?? batch.batchId;

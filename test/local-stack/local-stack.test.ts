@@ -33,7 +33,7 @@ test('the admin ping needs the bearer token that npm start prints', async () => 
 });
 
 test('the demo organisation is created through the admin API and its connection test passes', async () => {
-  assert.equal(demo.mailboxes.length, 4);
+  assert.equal(demo.mailboxes.length, 3);
   assert.equal(demo.connectionTest?.outcome, 'passed', JSON.stringify(demo.connectionTest));
   const again = await seedDemoOrganisation(stack);
   assert.equal(again.groupId, demo.groupId, 'a second start finds the demo organisation instead of duplicating it');

@@ -55,9 +55,41 @@ export type DeliveryResult =
   | { readonly kind: 'deadLettered'; readonly deadLetterId: string; readonly error: DeliveryOutcome }
   | { readonly kind: 'dropped'; readonly reason: string };
 
-async function loadBatch(message: DeliveryMessage, deps: BatchDeliveryDependencies): Promise<ChangeBatch> {
-  const raw: unknown = message.batch ?? JSON.parse(await deps.blobs.get(message.blobName ?? ''));
-  return changeBatchSchema.parse(raw) as ChangeBatch;
+type LoadedBatch = { readonly ok: true; readonly batch: ChangeBatch } | { readonly ok: false; readonly reason: string };
+
+/**
+ * The batch a message carries, or why it cannot be delivered. A payload that is not a change batch
+ * never becomes one, so it is dropped rather than retried five times and poisoned; a missing
+ * claim-check blob means the batch was already delivered (the queue delivers at least once).
+ */
+async function loadBatch(message: DeliveryMessage, deps: BatchDeliveryDependencies): Promise<LoadedBatch> {
+  let raw: unknown = message.batch;
+  if (raw === undefined) {
+    const text = await deps.blobs.find(message.blobName ?? '');
+    if (text === undefined) return { ok: false, reason: 'claim-check blob not found (already delivered or removed)' };
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return { ok: false, reason: 'claim-check blob is not JSON' };
+    }
+  }
+  const parsed = changeBatchSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, reason: `not a change batch (${parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ')})` };
+  const batch = parsed.data as ChangeBatch;
+  // The target and signing key are chosen by the message's ids: a body of another group must not travel with them.
+  if (batch.tenantId !== message.tenantId || batch.groupId !== message.groupId || batch.batchId !== message.batchId) {
+    return { ok: false, reason: 'the batch belongs to another tenant, group or batch id than the message' };
+  }
+  return { ok: true, batch };
+}
+
+/** Bookkeeping after the target's answer: a failure here must not make the host redeliver the batch. */
+async function bestEffort(step: string, log: Logger, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    log.warn(`${step} failed after the delivery attempt; continuing`, { error });
+  }
 }
 
 async function sendToTarget(group: GroupRecord, batch: ChangeBatch, body: string, deps: BatchDeliveryDependencies): Promise<DeliveryOutcome> {
@@ -148,13 +180,20 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
     scoped.warn('group no longer exists; batch dropped');
     return { kind: 'dropped', reason: 'group deleted' };
   }
-  const batch = await loadBatch(message, deps);
+  const loaded = await loadBatch(message, deps);
+  if (!loaded.ok) {
+    scoped.error('deliveries queue message has no deliverable batch; dropped', { reason: loaded.reason });
+    return { kind: 'dropped', reason: loaded.reason };
+  }
+  const batch = loaded.batch;
   const body = JSON.stringify(batch);
   const outcome = await sendToTarget(group, batch, body, deps);
   if (outcome.ok) {
-    await deps.status.recordSuccess(group.tenantId, group.id, deps.now());
+    // The target has acknowledged: from here on nothing may throw, or the host would send the batch again.
+    await bestEffort('recording the delivery status', scoped, () => deps.status.recordSuccess(group.tenantId, group.id, deps.now()));
     // Claim-check blobs of dead letters stay (the dead letter row points at them).
-    if (message.blobName && !message.replayOf) await deps.blobs.delete(message.blobName);
+    const blobName = message.blobName;
+    if (blobName && !message.replayOf) await bestEffort('removing the claim-check blob', scoped, () => deps.blobs.delete(blobName));
     let processedAndDeleted = 0;
     try {
       processedAndDeleted = await processAndDelete(group, batch, deps, scoped);
@@ -165,7 +204,8 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
     scoped.info('batch delivered', { records: batch.records.length, target: group.delivery?.kind, processedAndDeleted });
     return { kind: 'delivered', processedAndDeleted };
   }
-  await deps.status.recordFailure(group.tenantId, group.id, { code: outcome.code, message: outcome.message }, deps.now());
+  // Status is for display; the retry or dead letter below is what must happen.
+  await bestEffort('recording the delivery failure', scoped, () => deps.status.recordFailure(group.tenantId, group.id, { code: outcome.code, message: outcome.message }, deps.now()));
   if (message.attempt < deps.retrySchedule.maxAttempts) {
     const nextAttempt = message.attempt + 1;
     const delayInSeconds = retryDelayInSeconds(deps.retrySchedule, nextAttempt, deps.random);

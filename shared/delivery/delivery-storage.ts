@@ -51,6 +51,16 @@ export class BatchBlobStore {
     return buffer.toString('utf8');
   }
 
+  /** The blob's text, or undefined when it does not exist (a claim-check already cleaned up). */
+  async find(blobName: string): Promise<string | undefined> {
+    try {
+      return await this.get(blobName);
+    } catch (error: unknown) {
+      if ((error as { statusCode?: unknown } | null)?.statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
   async exists(blobName: string): Promise<boolean> {
     return this.container.getBlockBlobClient(blobName).exists();
   }

@@ -73,10 +73,35 @@ export interface SendOutboundMailDependencies {
   readonly mailboxClients: MailboxClientSource | undefined;
 }
 
+/** Delivery was configured without mailbox access (a wiring fault of the app, not of the message). */
+export class MailboxAccessNotConfiguredError extends Error {
+  readonly code = 'MailboxAccessNotConfigured';
+  constructor() {
+    super('No mailbox access is configured for sending mail');
+    this.name = 'MailboxAccessNotConfiguredError';
+  }
+}
+
+/** The queued request, or why it can never be sent (so it is dropped instead of retried). */
+async function loadRequest(message: OutboundMailMessage, blobs: BatchBlobStore): Promise<{ readonly request: SendMailRequest } | { readonly reason: string }> {
+  const text = await blobs.find(message.blobName);
+  if (text === undefined) return { reason: 'the request blob is gone (already sent, or removed)' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { reason: 'the request blob is not JSON' };
+  }
+  const parsed = sendMailRequest.safeParse(json);
+  if (!parsed.success) return { reason: `the request blob is not a send-mail request (${parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ')})` };
+  return { request: parsed.data };
+}
+
 /**
  * Sends one queued message. Not idempotent at Exchange: after an ambiguous failure the host's
- * retry may send twice, which we accept over losing mail. Invalid messages and deleted
- * groups are dropped (logged), so they do not cycle through retries.
+ * retry may send twice, which we accept over losing mail; once Exchange accepted the message
+ * nothing else may throw. Invalid messages, unusable request blobs and deleted groups are
+ * dropped (logged), so they do not cycle through retries.
  */
 export async function sendOutboundMail(raw: unknown, deps: SendOutboundMailDependencies, log: Logger): Promise<'sent' | 'dropped'> {
   const parsed = outboundMailMessage.safeParse(raw);
@@ -92,8 +117,13 @@ export async function sendOutboundMail(raw: unknown, deps: SendOutboundMailDepen
     await deps.blobs.delete(message.blobName);
     return 'dropped';
   }
-  if (!deps.mailboxClients) throw new Error('No mailbox access is configured for sending mail');
-  const request = sendMailRequest.parse(JSON.parse(await deps.blobs.get(message.blobName)));
+  if (!deps.mailboxClients) throw new MailboxAccessNotConfiguredError();
+  const loaded = await loadRequest(message, deps.blobs);
+  if ('reason' in loaded) {
+    scoped.error('outbound mail cannot be sent; dropped', { id: message.id, reason: loaded.reason });
+    return 'dropped';
+  }
+  const request = loaded.request;
   const client = await deps.mailboxClients(group, message.mailbox);
   await sendMessage(client, {
     to: request.to,
@@ -103,7 +133,12 @@ export async function sendOutboundMail(raw: unknown, deps: SendOutboundMailDepen
     body: request.body,
     ...(request.attachments ? { attachments: request.attachments } : {}),
   });
-  await deps.blobs.delete(message.blobName);
+  try {
+    await deps.blobs.delete(message.blobName);
+  } catch (error) {
+    // Sent: throwing now would make the host send the mail again. The blob is only left behind.
+    scoped.warn('mail sent, but its request blob could not be removed', { id: message.id, error });
+  }
   scoped.info('mail sent', { id: message.id, recipients: request.to.length + (request.cc?.length ?? 0) + (request.bcc?.length ?? 0) });
   return 'sent';
 }

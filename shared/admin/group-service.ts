@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpProblem, validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
+import { secretNames } from '../secrets/secret-names';
 import type { GroupRecord, Page, PageRequest, Stored } from '../storage';
 import type { AdminDependencies } from './admin-dependencies';
 import { auditDetailsOf, recordAudit } from './audit-trail';
@@ -171,7 +172,12 @@ export async function updateGroup(
   return after;
 }
 
-/** Deletes the group, its mailboxes and (soft-deletes) its stored credential. */
+/**
+ * Deletes the group, its mailboxes and (soft-deletes) its Key Vault secrets: the credential and
+ * the webhook signing key. Secrets go first: if Key Vault fails, the group row still names them
+ * and the admin's retry finishes the job (deleting an absent secret is not an error); the other
+ * way round, a failure would orphan them with nothing left pointing at them.
+ */
 export async function deleteGroup(
   deps: AdminDependencies,
   principal: AdminPrincipal,
@@ -181,12 +187,14 @@ export async function deleteGroup(
 ): Promise<void> {
   const group = await loadGroup(deps, principal, tenantId, groupId);
   if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== group.etag) throw preconditionFailed();
+  if (group.credential) await deps.vault.deleteSecret(group.credential.secretName);
+  const signingKey = await deps.vault.deleteSecret(secretNames.webhookSigningKey(tenantId, groupId));
   const mailboxesRemoved = await deps.mailboxes.deleteAllInGroup(tenantId, groupId);
   await deps.groups.delete(group);
-  if (group.credential) await deps.vault.deleteSecret(group.credential.secretName);
   await recordAudit(deps, principal, tenantId, 'group.deleted', groupPath(tenantId, groupId), {
     externalId: group.externalId,
     mailboxesRemoved,
     credentialDeleted: group.credential ? group.credential.secretName : null,
+    signingKeyDeleted: signingKey ? signingKey.name : null,
   });
 }

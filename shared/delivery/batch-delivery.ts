@@ -138,7 +138,7 @@ async function processAndDelete(group: GroupRecord, batch: ChangeBatch, deps: Ba
       else {
         // Not deleted: a later real deletion by a user must be reported again.
         await deps.suppressedDeletions.release(ref, result.itemId);
-        log.warn('process-and-delete could not delete a message', { code: result.error.code });
+        log.warn('process-and-delete could not delete a message', { errorCode: result.error.code });
       }
     }
   }
@@ -210,10 +210,10 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
     const nextAttempt = message.attempt + 1;
     const delayInSeconds = retryDelayInSeconds(deps.retrySchedule, nextAttempt, deps.random);
     await deps.outbox.schedule({ ...message, attempt: nextAttempt }, delayInSeconds);
-    scoped.warn('delivery failed; retry scheduled', { code: outcome.code, status: outcome.status, nextAttempt, delayInSeconds: Math.round(delayInSeconds) });
+    scoped.warn('delivery failed; retry scheduled', { errorCode: outcome.code, detail: outcome.message, status: outcome.status, nextAttempt, delayInSeconds: Math.round(delayInSeconds) });
     return { kind: 'retryScheduled', nextAttempt, delayInSeconds, error: outcome };
   }
   const deadLetterId = await deadLetter(message, batch, outcome, deps);
-  scoped.error('delivery failed on the last attempt; batch dead-lettered', { code: outcome.code, status: outcome.status, deadLetterId });
+  scoped.error('delivery failed on the last attempt; batch dead-lettered', { errorCode: outcome.code, detail: outcome.message, status: outcome.status, deadLetterId });
   return { kind: 'deadLettered', deadLetterId, error: outcome };
 }

@@ -53,6 +53,7 @@ class MemoryBlobs extends BatchBlobStore {
 let receiver: Server;
 let receiverUrl: string;
 let received: string[] = [];
+let answerStatus = 200;
 let sim: EwsSimulator;
 
 before(async () => {
@@ -61,7 +62,7 @@ before(async () => {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       received.push(Buffer.concat(chunks).toString('utf8'));
-      res.writeHead(200).end();
+      res.writeHead(answerStatus).end();
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -206,6 +207,26 @@ describe('deliver-batch: after the target acknowledged, bookkeeping failures do 
     const result = await deliverBatch(messageFor(batch, { blobName: 'd.json' }), h.deps, logOf(h));
     assert.equal(result.kind, 'delivered');
     assert.equal(received.length, 1);
+  });
+});
+
+describe('deliver-batch: failure logs name the failure', () => {
+  test('a retry log line carries the failure code (a field named code is redacted by the logger)', async () => {
+    const h = harness();
+    const scheduled: number[] = [];
+    const deps: BatchDeliveryDependencies = { ...h.deps, outbox: { schedule: async (_m: unknown, delay: number) => void scheduled.push(delay) } as unknown as StorageDeliveryOutbox };
+    answerStatus = 500;
+    try {
+      const batch = batchOf(h.ids);
+      const result = await deliverBatch(messageFor(batch, { batch }), deps, logOf(h));
+      assert.equal(result.kind, 'retryScheduled');
+    } finally {
+      answerStatus = 200;
+    }
+    assert.equal(scheduled.length, 1);
+    const line = h.lines.find((l) => l.includes('retry scheduled')) ?? '';
+    assert.match(line, /"errorCode":"HttpStatus"/);
+    assert.match(line, /answered 500/);
   });
 });
 

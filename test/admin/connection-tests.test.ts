@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
 import { startEwsSimulator } from '../../dev/ews-simulator/server';
 import type { EwsSimulator } from '../../dev/ews-simulator/server';
 import { startAdminStack } from './admin-stack';
 import type { AdminStack } from './admin-stack';
+import { freeLoopbackPort } from '../support/free-port';
 
 const CONTOSO_TENANT = DEMO_IDENTITY.contosoTenantId;
 const CONNECTOR_APP = DEMO_IDENTITY.connectorApp;
@@ -16,11 +16,7 @@ let ews: EwsSimulator;
 let tenantId: string;
 
 async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/EWS/Exchange.asmx`;
+  return `http://127.0.0.1:${await freeLoopbackPort()}/EWS/Exchange.asmx`;
 }
 
 before(async () => {

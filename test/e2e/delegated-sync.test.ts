@@ -25,6 +25,9 @@ import { SecretString } from '../../shared/logging';
 import { createQueueClient } from '../../shared/storage';
 import { newSyncJob, storageSyncJobQueue, SYNC_JOBS_QUEUE } from '../../shared/sync/sync-jobs';
 import type { SyncJobQueue } from '../../shared/sync/sync-jobs';
+import { eventually, resultCode } from '../support/eventually';
+import { requestJson } from '../support/http-json';
+import type { JsonResponse } from '../support/http-json';
 
 const d = DEMO_IDENTITY;
 const ALICE = d.users.alice.upn;
@@ -36,32 +39,8 @@ let jobs: SyncJobQueue;
 let tenantId: string;
 let groupId: string;
 
-interface ApiResponse {
-  readonly status: number;
-  readonly text: string;
-  readonly body: any;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<ApiResponse> {
-  const headers: Record<string, string> = { authorization: `Bearer ${stack.adminToken(3600)}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${stack.apiBaseUrl}/admin${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const text = await response.text();
-  return { status: response.status, text, body: text ? JSON.parse(text) : undefined };
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutInMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutInMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-function resultCode(html: string): string | undefined {
-  return /data-result-code="([^"]+)"/.exec(html)?.[1];
+async function api(method: string, path: string, body?: unknown): Promise<JsonResponse> {
+  return requestJson(method, `${stack.apiBaseUrl}/admin${path}`, { headers: { authorization: `Bearer ${stack.adminToken(3600)}` }, body });
 }
 
 /** Follows a sign-in link as Alice's browser would, with the local IdP's automatic sign-in. */

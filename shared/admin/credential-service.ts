@@ -1,5 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { pemBundleBlocks } from '../auth/certificate-pem';
 import { HttpProblem, validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
 import { SecretString } from '../logging';
@@ -47,8 +48,7 @@ function credentialFieldProblems(group: GroupRecord, input: SetCredentialsReques
 
 /** Checks a PEM bundle (certificate + private key) and reads its public facts. Never echoes PEM content. */
 function parseCertificateBundle(pem: string): { thumbprint: string; expiresOn: Date } {
-  const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0];
-  const keyBlock = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem)?.[0];
+  const { certificate: certificateBlock, privateKey: keyBlock } = pemBundleBlocks(pem);
   const problem = (detail: string) => validationProblem([{ pointer: '/certificate', detail }]);
   if (!certificateBlock) throw problem('must contain a PEM certificate (-----BEGIN CERTIFICATE-----)');
   if (!keyBlock) throw problem('must contain the unencrypted PEM private key (-----BEGIN PRIVATE KEY-----)');

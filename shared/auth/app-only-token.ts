@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ConfidentialClientApplication, type Configuration, type INetworkModule } from '@azure/msal-node';
 import { SecretString } from '../logging/secret-string';
+import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
 import { EntraAuthError, toEntraAuthError } from './entra-errors';
 
@@ -163,18 +164,7 @@ async function explainEndpointResolution(authority: URL, msalError: unknown, con
  * after a 401 from Exchange the next token is fetched fresh from Entra.
  */
 export function appOnlyEwsCredential(options: AppOnlyTokenOptions): EwsCredential {
-  let refreshNext = false;
-  return {
-    kind: 'bearer',
-    async getToken() {
-      const forceRefresh = refreshNext;
-      refreshNext = false;
-      return (await acquireAppOnlyToken(options, { forceRefresh })).token;
-    },
-    onUnauthorized() {
-      refreshNext = true;
-    },
-  };
+  return refreshingBearerCredential(async ({ forceRefresh }) => (await acquireAppOnlyToken(options, { forceRefresh })).token);
 }
 
 /** Forgets every cached MSAL application and token (tests; or after a credential was revoked). */

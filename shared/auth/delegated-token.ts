@@ -16,6 +16,7 @@
  * the cache while valid, refreshed with the refresh token when near expiry.
  */
 import { SecretString } from '../logging/secret-string';
+import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
 import { ConnectorApp, EWS_DELEGATED_SCOPE, isClientSecretProblem } from './connector-app';
 import { EntraAuthError, toEntraAuthError } from './entra-errors';
@@ -198,16 +199,5 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
 
 /** Bearer credential for createMailboxClient (access 'delegated'): after a 401 the next token is refreshed. */
 export function delegatedEwsCredential(provider: DelegatedTokenProvider, user: DelegatedUserRef): EwsCredential {
-  let refreshNext = false;
-  return {
-    kind: 'bearer',
-    async getToken() {
-      const forceRefresh = refreshNext;
-      refreshNext = false;
-      return provider.acquireEwsToken(user, { forceRefresh });
-    },
-    onUnauthorized() {
-      refreshNext = true;
-    },
-  };
+  return refreshingBearerCredential(({ forceRefresh }) => provider.acquireEwsToken(user, { forceRefresh }));
 }

@@ -1,7 +1,7 @@
 /** The product's EWS layer: connection factory, one function per EWS operation, typed errors, retry policy. */
 export * from './errors';
 export * from './types';
-export { createMailboxClient, validateEwsUrl, DEFAULT_EWS_TIMEOUT_IN_MS, DEFAULT_USER_AGENT } from './mailbox-client';
+export { createMailboxClient, refreshingBearerCredential, validateEwsUrl, DEFAULT_EWS_TIMEOUT_IN_MS, DEFAULT_USER_AGENT } from './mailbox-client';
 export type { EwsCredential, MailboxAccess, MailboxClient, MailboxClientOptions, EwsServerVersion } from './mailbox-client';
 export { classifyEwsFailure, parseSoapFault, parseRetryAfter, authenticationSchemes } from './error-classifier';
 export { createThrottlingPolicy, withRetries, RetryLaterError } from './throttling-policy';

@@ -21,6 +21,25 @@ export type EwsCredential =
     };
 
 /**
+ * A bearer credential whose token source is asked for a fresh token (not the cached one) on the
+ * first request after Exchange answered 401, and for the cached one otherwise.
+ */
+export function refreshingBearerCredential(acquire: (options: { readonly forceRefresh: boolean }) => Promise<SecretString>): EwsCredential {
+  let refreshNext = false;
+  return {
+    kind: 'bearer',
+    async getToken() {
+      const forceRefresh = refreshNext;
+      refreshNext = false;
+      return acquire({ forceRefresh });
+    },
+    onUnauthorized() {
+      refreshNext = true;
+    },
+  };
+}
+
+/**
  * - impersonation: a service account (Basic/NTLM) acting as the mailbox through ExchangeImpersonation.
  * - appOnly: an application token (full_access_as_app); Exchange Online demands impersonation of the mailbox.
  * - delegated: a user's own token (or password) reaching the user's own or a shared mailbox, no impersonation.

@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { appOnlyEwsCredential } from '../auth/app-only-token';
+import { pemBundleBlocks } from '../auth/certificate-pem';
 import { delegatedEwsCredential } from '../auth/delegated-token';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import type { AppCredentialMaterial } from '../auth/app-only-token';
@@ -37,8 +38,9 @@ export interface MailboxIdentity {
 /** MSAL wants the private key and the SHA-256 thumbprint; a certificate credential is stored as one PEM bundle. */
 export function certificateCredentialMaterial(pemBundle: SecretString): AppCredentialMaterial {
   const pem = pemBundle.reveal();
-  const certificateBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)?.[0] ?? '';
-  const keyBlock = /-----BEGIN (?:RSA |EC )?PRIVATE KEY-----[\s\S]+?-----END (?:RSA |EC )?PRIVATE KEY-----/.exec(pem)?.[0] ?? '';
+  const blocks = pemBundleBlocks(pem);
+  const certificateBlock = blocks.certificate ?? '';
+  const keyBlock = blocks.privateKey ?? '';
   const thumbprintSha256 = new X509Certificate(certificateBlock).fingerprint256.replaceAll(':', '').toLowerCase();
   return { kind: 'certificate', privateKeyPem: new SecretString(keyBlock), thumbprintSha256, x5c: certificateBlock };
 }

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { pemBundleBlocks } from '../auth/certificate-pem';
-import { HttpProblem, validationProblem } from '../http/problem';
+import { validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
 import { SecretString } from '../logging';
 import { secretNames } from '../secrets/secret-names';
@@ -140,8 +140,4 @@ export async function setGroupCredentials(
     expiresOn: reference.expiresOn ?? null,
   });
   return after;
-}
-
-export function credentialsNotSet(): HttpProblem {
-  return new HttpProblem(409, 'CredentialsNotSet', 'The group has no credentials', 'Set them with PUT .../credentials first.');
 }

@@ -42,10 +42,6 @@ export function useMailboxClientSource(source: MailboxClientSource): void {
   mailboxClientSource = source;
 }
 
-export function currentMailboxClientSource(): MailboxClientSource | undefined {
-  return mailboxClientSource;
-}
-
 export function createDeliveryServices(config: AppConfig): DeliveryServices {
   const settings = deliverySettingsFrom(config);
   const credential = createAppCredential(config.identity);

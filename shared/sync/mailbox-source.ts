@@ -71,8 +71,3 @@ export class MailboxSourceError extends Error {
     this.sourceCode = options.sourceCode;
   }
 }
-
-/** Failures worth another attempt later without anyone fixing anything. */
-export function isRetryableSourceError(error: MailboxSourceError): boolean {
-  return error.code === 'Throttled' || error.code === 'Unavailable';
-}

@@ -6,7 +6,8 @@ const SENSITIVE_KEY = /pass(word)?|secret|token|authorization|assertion|credenti
 /** Bearer tokens and JWTs that slip into free text (an error message, a URL). */
 const JWT_LIKE = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
 const BEARER_LIKE = /(Bearer|Basic|NTLM|Negotiate)\s+[A-Za-z0-9+/=._~-]{8,}/gi;
-const QUERY_SECRET = /([?&](?:code|state|client_secret|access_token|refresh_token|id_token|sig)=)[^&#\s]+/gi;
+/** Secrets in a query string or a form body (an SDK error may quote the token request it sent). */
+const QUERY_SECRET = /((?:^|[?&\s])(?:code|state|client_secret|client_assertion|password|access_token|refresh_token|id_token|sig)=)[^&#\s]+/gi;
 
 export function redactText(text: string): string {
   return text.replace(JWT_LIKE, REDACTED_TEXT).replace(BEARER_LIKE, `$1 ${REDACTED_TEXT}`).replace(QUERY_SECRET, `$1${REDACTED_TEXT}`);

@@ -131,13 +131,22 @@ export async function setGroupCredentials(
     },
     (next, etag) => deps.groups.replace(next, etag),
   );
-  // Switching between client secret and certificate leaves the old kind's secret unused.
-  if (previous && previous.secretName !== reference.secretName) await deps.vault.deleteSecret(previous.secretName);
+  // Switching between client secret and certificate leaves the old kind's secret unused. The new
+  // credential is already in force, so a Key Vault failure here must not answer "nothing was
+  // changed": the audit entry names the secret left behind instead.
+  const previousLeftBehind: string | null =
+    previous && previous.secretName !== reference.secretName
+      ? await deps.vault.deleteSecret(previous.secretName).then(
+          () => null,
+          () => previous.secretName,
+        )
+      : null;
   await recordAudit(deps, principal, tenantId, previous ? 'credentials.rotated' : 'credentials.set', `${groupPath(tenantId, groupId)}/credentials`, {
     kind: reference.kind,
     reference: reference.secretName,
     version: reference.secretVersion,
     expiresOn: reference.expiresOn ?? null,
+    ...(previousLeftBehind !== null ? { previousSecretNotDeleted: previousLeftBehind } : {}),
   });
   return after;
 }

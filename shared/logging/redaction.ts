@@ -3,6 +3,19 @@ import { REDACTED_TEXT, SecretString } from './secret-string';
 /** Field names whose values are never logged, whatever they hold. */
 const SENSITIVE_KEY = /pass(word)?|secret|token|authorization|assertion|credential|cookie|code_?verifier|client_?key|private_?key|signature|^code$|^state$/i;
 
+/**
+ * A `code` field is usually an error code ('ErrorServerBusy', 'InvalidClientSecret') and worth
+ * logging; an OAuth authorization or invitation code is long and carries digits, dots or dashes
+ * from its first characters. Only plain identifiers pass.
+ */
+const ERROR_CODE_LIKE = /^[A-Za-z][A-Za-z_]*$/;
+
+function isSensitive(key: string, value: unknown): boolean {
+  if (value === undefined || value === null || typeof value === 'boolean') return false;
+  if (!SENSITIVE_KEY.test(key)) return false;
+  return !(key.toLowerCase() === 'code' && typeof value === 'string' && value.length <= 64 && ERROR_CODE_LIKE.test(value));
+}
+
 /** Bearer tokens and JWTs that slip into free text (an error message, a URL). */
 const JWT_LIKE = /eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*/g;
 const BEARER_LIKE = /(Bearer|Basic|NTLM|Negotiate)\s+[A-Za-z0-9+/=._~-]{8,}/gi;
@@ -26,7 +39,7 @@ export function redactValue(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value)) {
-    out[key] = SENSITIVE_KEY.test(key) && inner !== undefined && inner !== null && typeof inner !== 'boolean' ? REDACTED_TEXT : redactValue(inner, depth + 1);
+    out[key] = isSensitive(key, inner) ? REDACTED_TEXT : redactValue(inner, depth + 1);
   }
   return out;
 }

@@ -31,3 +31,16 @@ test('a SecretString still hands its value to the code that needs it', () => {
   assert.equal(new SecretString('abc').reveal(), 'abc');
   assert.equal(JSON.stringify({ s: new SecretString('abc') }), '{"s":"[redacted]"}');
 });
+
+test('error codes stay readable while authorization and invitation codes are redacted', () => {
+  const { lines, sink } = capture();
+  const log = createLogger({}, sink);
+  log.warn('delivery failed', { code: 'SigningKeyMissing' });
+  log.warn('callback', { code: '1.AXEAk2x9-dev.code_7f3a' });
+  log.warn('invitation', { code: 'KSSS-LYSA-YJBB-TRSE' });
+  log.warn('numeric', { code: '404' });
+  assert.equal(JSON.parse(lines[0]).code, 'SigningKeyMissing');
+  assert.equal(JSON.parse(lines[1]).code, '[redacted]');
+  assert.equal(JSON.parse(lines[2]).code, '[redacted]');
+  assert.equal(JSON.parse(lines[3]).code, '[redacted]');
+});

@@ -29,7 +29,13 @@ export interface AppConfig {
   readonly adminApi: { readonly audience: string; readonly tenantId: string };
   readonly connectorApp: { readonly clientId: string };
   readonly ews: { readonly defaultUrl: string };
-  readonly sync: { readonly timeBudgetInMs: number };
+  readonly sync: {
+    readonly timeBudgetInMs: number;
+    /** Concurrent syncs per service account / app-only application / delegated user (1-27). */
+    readonly maxConcurrencyPerAccount: number;
+    /** Concurrent syncs per connector tenant (1-200). */
+    readonly maxConcurrencyPerTenant: number;
+  };
   readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
 }
 
@@ -60,6 +66,10 @@ const settingsSchema = z
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
     EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
+    // Exchange's default EWSMaxConcurrency is 27 per account: more concurrent syncs only earn ErrorExceededConnectionCount.
+    SYNC_MAX_CONCURRENCY_PER_ACCOUNT: z.coerce.number().int().min(1).max(27, 'must be at most 27 (Exchange\'s default EWSMaxConcurrency per account)').default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_ACCOUNT'))),
+    // A full pool is checked slot by slot (one table request each), so the cap stays modest.
+    SYNC_MAX_CONCURRENCY_PER_TENANT: z.coerce.number().int().min(1).max(200).default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_TENANT'))),
     DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(Number(defaultOf('DELIVERY_MAX_ATTEMPTS'))),
     DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(Number(defaultOf('DELIVERY_RETRY_BASE_DELAY_SECONDS'))),
     DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(Number(defaultOf('DELIVERY_WEBHOOK_TIMEOUT_MS'))),
@@ -117,7 +127,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
     ews: { defaultUrl: s.EWS_DEFAULT_URL },
-    sync: { timeBudgetInMs: s.SYNC_TIME_BUDGET_MS },
+    sync: {
+      timeBudgetInMs: s.SYNC_TIME_BUDGET_MS,
+      maxConcurrencyPerAccount: s.SYNC_MAX_CONCURRENCY_PER_ACCOUNT,
+      maxConcurrencyPerTenant: s.SYNC_MAX_CONCURRENCY_PER_TENANT,
+    },
     delivery: {
       maxAttempts: s.DELIVERY_MAX_ATTEMPTS,
       retryBaseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS,

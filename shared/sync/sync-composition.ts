@@ -12,7 +12,7 @@ import { createAppCredential } from '../auth/azure-credential';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import { appConfig } from '../config';
 import { handleReauthenticationRequired } from '../consent/reauthentication';
-import { consentDependencies } from '../consent/consent-composition';
+import { consentDependencies, delegatedTokenProvider } from '../consent/consent-composition';
 import type { AppConfig } from '../config';
 import type { DeliveryOutbox } from '../delivery/change-batch';
 import { deliveryOutbox, useMailboxClientSource } from '../delivery/delivery-composition';
@@ -42,18 +42,11 @@ export interface SyncOverrides {
 }
 
 let overrides: SyncOverrides = {};
-let delegatedTokens: DelegatedTokenProvider | undefined;
 let shared: SyncRuntime | undefined;
 
 /** Replaces parts of the runtime (tests; call before the first job runs). */
 export function useSyncOverrides(next: SyncOverrides): void {
   overrides = next;
-  shared = undefined;
-}
-
-/** Replaces the delegated token provider (tests); by default the consent module's provider is used. */
-export function useDelegatedTokenProvider(provider: DelegatedTokenProvider | undefined): void {
-  delegatedTokens = provider;
   shared = undefined;
 }
 
@@ -71,6 +64,11 @@ async function markDelegatedUserForReauthentication(event: DelegatedCredentialsR
   await handleReauthenticationRequired(consentDependencies(), { tenantId: event.tenantId, userObjectId: undefined, mailbox: event.mailbox, reason: 'UserCredentialsInvalid', message: event.message });
 }
 
+/** The concurrency caps from the app settings (SYNC_MAX_CONCURRENCY_PER_ACCOUNT / _PER_TENANT). */
+export function syncLimitsFrom(sync: AppConfig['sync']): Pick<SyncLimits, 'perAccount' | 'perTenant'> {
+  return { perAccount: sync.maxConcurrencyPerAccount, perTenant: sync.maxConcurrencyPerTenant };
+}
+
 export function createSyncRuntime(config: AppConfig): SyncRuntime {
   const credential = createAppCredential(config.identity);
   const storage = new TableStorage({ storage: config.storage, credential });
@@ -84,7 +82,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
     defaultEwsUrl: config.ews.defaultUrl,
     authorityHost: config.identity.authorityHost,
     readSecret: (name, version) => vault.getSecret(name, { version }),
-    delegatedTokens: delegatedTokens ?? lazyDelegatedTokenProvider(() => consentDependencies().tokens),
+    delegatedTokens: lazyDelegatedTokenProvider(delegatedTokenProvider),
   };
   return {
     access,
@@ -101,7 +99,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
       delegatedUsers: new DelegatedUsersRepository(storage),
       onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
-      ...(overrides.limits ? { limits: overrides.limits } : {}),
+      limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
     },
   };
 }

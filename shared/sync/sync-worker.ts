@@ -67,9 +67,9 @@ export interface DelegatedCredentialsRefused {
 }
 
 export interface SyncLimits {
-  /** Concurrent mailbox syncs per service account / application / delegated user. Default 10 (Exchange allows 27). */
+  /** Concurrent mailbox syncs per service account / application / delegated user. Default 10 (Exchange allows 27); setting SYNC_MAX_CONCURRENCY_PER_ACCOUNT. */
   readonly perAccount: number;
-  /** Concurrent mailbox syncs per connector tenant. Default 20. */
+  /** Concurrent mailbox syncs per connector tenant. Default 20; setting SYNC_MAX_CONCURRENCY_PER_TENANT. */
   readonly perTenant: number;
   /** Lease and slot lifetime; renewed while the run lasts. Default 120,000 ms. */
   readonly leaseDurationInMs: number;

@@ -20,6 +20,7 @@ import type { BatchBlobStore } from './delivery-storage';
 import { batchBlobName, deliveryMessageSchema } from './outbox';
 import type { DeliveryMessage, StorageDeliveryOutbox } from './outbox';
 import { sendToQueueTarget } from './queue-target-sender';
+import type { QueueSendProgress } from './queue-target-sender';
 import { retryDelayInSeconds } from './retry-schedule';
 import type { RetrySchedule } from './retry-schedule';
 import type { SigningKeys } from './signing-keys';
@@ -92,12 +93,15 @@ async function bestEffort(step: string, log: Logger, run: () => Promise<unknown>
   }
 }
 
-async function sendToTarget(group: GroupRecord, batch: ChangeBatch, body: string, deps: BatchDeliveryDependencies): Promise<DeliveryOutcome> {
+type TargetOutcome = DeliveryOutcome & Partial<QueueSendProgress>;
+
+async function sendToTarget(group: GroupRecord, batch: ChangeBatch, message: DeliveryMessage, deps: BatchDeliveryDependencies): Promise<TargetOutcome> {
   const target = group.delivery;
   if (!target) return failure('NoTarget', 'The group has no delivery target.');
   if (target.kind === 'queue') {
-    return sendToQueueTarget(target, body, {
+    return sendToQueueTarget(target, batch, {
       environment: deps.environment,
+      ...(message.partsAccepted !== undefined ? { partsAlreadyAccepted: message.partsAccepted } : {}),
       ...(deps.credential ? { credential: deps.credential } : {}),
       ...(deps.resolver ? { resolver: deps.resolver } : {}),
     });
@@ -105,7 +109,7 @@ async function sendToTarget(group: GroupRecord, batch: ChangeBatch, body: string
   const secret = await deps.signingKeys.current(group.tenantId, group.id);
   if (!secret) return failure('SigningKeyMissing', 'The group has no webhook signing key; rotate one (POST .../delivery/signing-key).');
   return postWebhook(
-    { url: target.url, body, batchId: batch.batchId, idempotencyKey: batch.batchId, secret },
+    { url: target.url, body: JSON.stringify(batch), batchId: batch.batchId, idempotencyKey: batch.batchId, secret },
     {
       environment: deps.environment,
       ...(deps.webhookTimeoutInMs !== undefined ? { timeoutInMs: deps.webhookTimeoutInMs } : {}),
@@ -186,8 +190,7 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
     return { kind: 'dropped', reason: loaded.reason };
   }
   const batch = loaded.batch;
-  const body = JSON.stringify(batch);
-  const outcome = await sendToTarget(group, batch, body, deps);
+  const outcome = await sendToTarget(group, batch, message, deps);
   if (outcome.ok) {
     // The target has acknowledged: from here on nothing may throw, or the host would send the batch again.
     await bestEffort('recording the delivery status', scoped, () => deps.status.recordSuccess(group.tenantId, group.id, deps.now()));
@@ -201,7 +204,7 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
       // Delivery is done and acknowledged; a failed delete only leaves the message in the Inbox.
       scoped.warn('process-and-delete failed', { error });
     }
-    scoped.info('batch delivered', { records: batch.records.length, target: group.delivery?.kind, processedAndDeleted });
+    scoped.info('batch delivered', { records: batch.records.length, target: group.delivery?.kind, processedAndDeleted, ...(outcome.partCount !== undefined ? { parts: outcome.partCount } : {}) });
     return { kind: 'delivered', processedAndDeleted };
   }
   // Status is for display; the retry or dead letter below is what must happen.
@@ -209,8 +212,10 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
   if (message.attempt < deps.retrySchedule.maxAttempts) {
     const nextAttempt = message.attempt + 1;
     const delayInSeconds = retryDelayInSeconds(deps.retrySchedule, nextAttempt, deps.random);
-    await deps.outbox.schedule({ ...message, attempt: nextAttempt }, delayInSeconds);
-    scoped.warn('delivery failed; retry scheduled', { errorCode: outcome.code, detail: outcome.message, status: outcome.status, nextAttempt, delayInSeconds: Math.round(delayInSeconds) });
+    // Queue parts the target already accepted are not sent again by the retry.
+    const partsAccepted = outcome.partsAccepted ?? message.partsAccepted;
+    await deps.outbox.schedule({ ...message, attempt: nextAttempt, ...(partsAccepted ? { partsAccepted } : {}) }, delayInSeconds);
+    scoped.warn('delivery failed; retry scheduled', { errorCode: outcome.code, detail: outcome.message, status: outcome.status, nextAttempt, delayInSeconds: Math.round(delayInSeconds), ...(partsAccepted ? { partsAccepted } : {}) });
     return { kind: 'retryScheduled', nextAttempt, delayInSeconds, error: outcome };
   }
   const deadLetterId = await deadLetter(message, batch, outcome, deps);

@@ -50,6 +50,14 @@ export interface ChangeBatch {
   readonly records: readonly ChangeRecord[];
   /** ISO 8601. */
   readonly createdAt: string;
+  /**
+   * Set only when a queue target received the batch in several messages (64 KiB limit): this
+   * message is part `part` of `partCount` (1-based, in record order) of batch `parentBatchId`;
+   * batchId is then `<parentBatchId>.p<part>`.
+   */
+  readonly parentBatchId?: string;
+  readonly part?: number;
+  readonly partCount?: number;
 }
 
 export interface OutboxReceipt {
@@ -162,6 +170,9 @@ export const changeItemSchema = z
     subject: z.string().optional(),
     from: emailAddressSchema.optional(),
     to: z.array(emailAddressSchema).optional(),
+    bodyOmitted: z.boolean().optional().describe('True when bodyText/bodyHtml were left out because the record alone exceeded the queue message limit.'),
+    detailsOmitted: z.boolean().optional().describe('True when every field but kind, id and changeKey was left out for the same reason.'),
+    omittedReason: z.enum(['queueMessageSizeLimit']).optional(),
   })
   .describe('The item as it is now, normalised (see docs/delivery.md for the fields per kind).');
 
@@ -191,5 +202,8 @@ export const changeBatchSchema = z
     mailbox: z.string(),
     records: z.array(changeRecordSchema),
     createdAt: z.iso.datetime({ offset: true }),
+    parentBatchId: z.string().optional().describe('Queue targets only, when a batch was split to fit 64 KiB messages: the batch this message is part of.'),
+    part: z.number().int().min(1).optional().describe('1-based part number, in record order.'),
+    partCount: z.number().int().min(2).optional().describe('How many messages the batch was split into.'),
   })
   .meta({ id: 'ChangeBatch', title: 'Exchange Connector change batch (webhook body / queue message)' });

@@ -19,6 +19,8 @@ export const deliveryMessageSchema = z.object({
   firstEnqueuedAt: z.string(),
   /** Set when the message comes from an admin replay of a dead letter. */
   replayOf: z.string().optional(),
+  /** Queue targets: parts of a split batch that earlier attempts delivered (the retry resumes after them). */
+  partsAccepted: z.number().int().min(0).optional(),
   batch: z.unknown().optional(),
   blobName: z.string().optional(),
 });

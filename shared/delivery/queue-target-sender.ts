@@ -1,12 +1,13 @@
 import { QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import type { ConnectorEnvironment } from '../config';
-import { encodeQueueMessage } from '../storage';
 import { resolveTarget, TargetAddressError } from './address-policy';
 import type { HostResolver } from './address-policy';
 import { failure } from './delivery-outcome';
 import type { DeliveryOutcome } from './delivery-outcome';
-import { MAX_INLINE_MESSAGE_CHARS } from './outbox';
+import type { ChangeBatch } from './change-batch';
+import { queueMessageParts, QueueMessageTooLargeError } from './queue-message-parts';
+import type { QueueMessagePart } from './queue-message-parts';
 
 export interface QueueTarget {
   readonly queueName: string;
@@ -34,29 +35,56 @@ function queueClientFor(target: QueueTarget, options: QueueTargetSenderOptions):
   return new QueueClient(`${target.accountUrl.replace(/\/+$/, '')}/${target.queueName}`, options.credential);
 }
 
+export interface QueueSendProgress {
+  /** Parts the target queue accepted so far (this attempt and earlier ones). */
+  readonly partsAccepted: number;
+  readonly partCount: number;
+}
+
+export type QueueDeliveryOutcome = DeliveryOutcome & QueueSendProgress;
+
 /**
- * Sends the batch JSON (base64, as Functions queue triggers expect) to the customer's queue.
+ * Sends the batch (base64 JSON, as Functions queue triggers expect) to the customer's queue, as
+ * one message or, over 64 KiB, as several part messages in record order (queue-message-parts.ts).
+ * Parts before `partsAlreadyAccepted` were accepted by an earlier attempt and are not sent again.
  * The queue must exist: creating resources in the customer's account is not ours to do.
  */
-export async function sendToQueueTarget(target: QueueTarget, batchJson: string, options: QueueTargetSenderOptions): Promise<DeliveryOutcome> {
+export async function sendToQueueTarget(
+  target: QueueTarget,
+  batch: ChangeBatch,
+  options: QueueTargetSenderOptions & { readonly partsAlreadyAccepted?: number },
+): Promise<QueueDeliveryOutcome> {
+  let parts: QueueMessagePart[];
+  try {
+    parts = queueMessageParts(batch);
+  } catch (error) {
+    if (error instanceof QueueMessageTooLargeError) return { ...failure('QueueSendFailed', error.message), partsAccepted: 0, partCount: 0 };
+    throw error;
+  }
+  const alreadyAccepted = Math.min(options.partsAlreadyAccepted ?? 0, parts.length);
+  const progress = (partsAccepted: number): QueueSendProgress => ({ partsAccepted, partCount: parts.length });
   if (target.accountUrl && !target.connection) {
     try {
       await resolveTarget(target.accountUrl, options.environment, options.resolver);
     } catch (error) {
-      if (error instanceof TargetAddressError) return failure('TargetAddressNotAllowed', error.message);
+      if (error instanceof TargetAddressError) return { ...failure('TargetAddressNotAllowed', error.message), ...progress(alreadyAccepted) };
       throw error;
     }
   }
   const client = queueClientFor(target, options);
-  if (!(client instanceof QueueClient)) return client;
-  const text = encodeQueueMessage(JSON.parse(batchJson));
-  if (text.length > MAX_INLINE_MESSAGE_CHARS) return failure('QueueSendFailed', 'The batch exceeds the 64 KiB queue message limit of the target queue.');
-  try {
-    await client.sendMessage(text);
-    return { ok: true };
-  } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    const code = (error as { code?: string }).code;
-    return failure('QueueSendFailed', `The target queue refused the message (${status ?? ''} ${code ?? 'network error'}).`.replace('( ', '('), status);
+  if (!(client instanceof QueueClient)) return { ...client, ...progress(alreadyAccepted) };
+  for (let index = alreadyAccepted; index < parts.length; index++) {
+    try {
+      await client.sendMessage(parts[index]!.text);
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      const code = (error as { code?: string }).code;
+      const which = parts.length > 1 ? ` part ${index + 1} of ${parts.length}` : ' the message';
+      return {
+        ...failure('QueueSendFailed', `The target queue refused${which} (${status ?? ''} ${code ?? 'network error'}).`.replace('( ', '('), status),
+        ...progress(index),
+      };
+    }
   }
+  return { ok: true, ...progress(parts.length) };
 }

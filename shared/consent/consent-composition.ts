@@ -8,10 +8,11 @@ import { appConfig } from '../config';
 import type { AppConfig } from '../config';
 import { createLogger } from '../logging';
 import { createSecretStore } from '../secrets/secret-store';
-import { AuditRepository, GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../storage';
+import { AuditRepository, GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository, createQueueClient } from '../storage';
 import { ConsentsRepository } from '../storage/consents-repository';
 import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
 import { InvitationsRepository } from '../storage/invitations-repository';
+import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from '../sync/sync-jobs';
 import type { ConsentDependencies } from './consent-dependencies';
 import { connectorAppMailer } from './mailer';
 import { handleReauthenticationRequired } from './reauthentication';
@@ -51,6 +52,7 @@ export function createConsentDependencies(config: AppConfig): ConsentDependencie
     vault,
     mailer: connectorAppMailer(connectorApp, { allowInsecureHttp: config.environment === 'development' }),
     tokens,
+    syncJobs: storageSyncJobQueue(createQueueClient(config.storage, SYNC_JOBS_QUEUE, credential)),
     invitationLifetimeInHours: 7 * 24,
     now: () => new Date(),
   };

@@ -8,6 +8,7 @@ import type { AuditRepository, GroupsRepository, MailboxesRepository, TenantsRep
 import type { ConsentsRepository } from '../storage/consents-repository';
 import type { DelegatedUsersRepository } from '../storage/delegated-users-repository';
 import type { InvitationsRepository } from '../storage/invitations-repository';
+import type { SyncJobQueue } from '../sync/sync-jobs';
 import type { InvitationMailer } from './mailer';
 
 /** Everything the consent, invitation and sign-in use cases need; built once per process. */
@@ -28,6 +29,8 @@ export interface ConsentDependencies {
   readonly vault: Pick<SecretStore, 'listSecrets' | 'getSecretEntry'>;
   readonly mailer: InvitationMailer;
   readonly tokens: DelegatedTokenProvider;
+  /** The sync engine's `sync-jobs` queue: a completed sign-in queues its mailbox's sync at once. */
+  readonly syncJobs: SyncJobQueue;
   /** How long invitations stay valid unless the admin says otherwise. */
   readonly invitationLifetimeInHours: number;
   readonly now: () => Date;

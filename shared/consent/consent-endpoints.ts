@@ -6,6 +6,7 @@
  */
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { invocationLogger } from '../logging';
+import type { Logger } from '../logging';
 import { completeAdminConsent } from './admin-consent';
 import { consentDependencies } from './consent-composition';
 import type { ConsentDependencies } from './consent-dependencies';
@@ -15,11 +16,11 @@ import { completeSignIn, startSignIn } from './sign-in';
 
 const FAILED: ResultPage = { status: 500, code: 'InternalError', title: 'Something went wrong', message: 'The request could not be completed. Please try again in a few minutes.' };
 
-function pageHandler(name: string, run: (deps: ConsentDependencies, query: URLSearchParams) => Promise<HttpResponseInit>, dependencies: () => ConsentDependencies): HttpHandler {
+function pageHandler(name: string, run: (deps: ConsentDependencies, query: URLSearchParams, log: Logger) => Promise<HttpResponseInit>, dependencies: () => ConsentDependencies): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const log = invocationLogger(context);
     try {
-      const response = await run(dependencies(), request.query);
+      const response = await run(dependencies(), request.query, log);
       log.info(`${name} answered`, { status: response.status });
       return response;
     } catch (error: unknown) {
@@ -45,5 +46,5 @@ export function signInStartHandler(dependencies: () => ConsentDependencies = con
 }
 
 export function signInCallbackHandler(dependencies: () => ConsentDependencies = consentDependencies): HttpHandler {
-  return pageHandler('sign-in callback', async (deps, query) => resultPageResponse(await completeSignIn(deps, query)), dependencies);
+  return pageHandler('sign-in callback', async (deps, query, log) => resultPageResponse(await completeSignIn(deps, query, log)), dependencies);
 }

@@ -3,16 +3,20 @@
  * redirects to Entra's authorize endpoint (auth code + PKCE S256, signed state, nonce, the
  * invited address as login hint). The callback redeems the code with MSAL, checks the ID
  * token (tenant, nonce, user), stores the user's token cache in Key Vault, marks the
- * invitation accepted and resumes a mailbox that was waiting for the user.
+ * invitation accepted, resumes a mailbox that was waiting for the user and queues its sync at
+ * once (best effort: the group's next poll syncs it anyway).
  */
 import { ConsentStateError } from '../auth/consent-state';
 import { EWS_DELEGATED_SCOPE } from '../auth/connector-app';
 import { toEntraAuthError } from '../auth/entra-errors';
 import { userTokenCacheSecretName } from '../auth/token-cache-store';
+import type { Logger } from '../logging';
 import { SecretString } from '../logging/secret-string';
 import { PreconditionFailedError } from '../storage';
+import type { MailboxRecord } from '../storage';
 import type { DelegatedUserRecord } from '../storage/delegated-users-repository';
 import type { InvitationRecord } from '../storage/invitations-repository';
+import { newSyncJob } from '../sync/sync-jobs';
 import type { ConsentDependencies } from './consent-dependencies';
 import { invitationIdOf, invitationState, normaliseInvitationCode } from './invitations';
 import { signInRedirectUri } from './redirect-uris';
@@ -71,7 +75,7 @@ function claimString(claims: Record<string, unknown>, name: string): string | un
 }
 
 /** GET consent/signin/callback?code=&state= (or error=&error_description=&state=) */
-export async function completeSignIn(deps: ConsentDependencies, query: URLSearchParams): Promise<ResultPage> {
+export async function completeSignIn(deps: ConsentDependencies, query: URLSearchParams, log?: Logger): Promise<ResultPage> {
   let claims;
   try {
     claims = await deps.states.verify(query.get('state'), 'signIn');
@@ -142,22 +146,48 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const { etag, ...pending } = invitation;
   await deps.invitations.replace({ ...pending, status: 'accepted', acceptedAt: at, acceptedBy: { userObjectId: oid, userPrincipalName: username } }, etag);
   deps.tokens.forget(tenant.id, oid);
-  await resumeMailbox(deps, tenant.id, invitation.groupId, invitation.mailbox);
+  const mailbox = await resumeMailbox(deps, tenant.id, invitation.groupId, invitation.mailbox);
+  if (mailbox?.enabled && mailbox.status !== 'needsReauthentication') await queueSyncAfterSignIn(deps, mailbox, log);
   await deps.audit.append({ tenantId: tenant.id, actor: { objectId: oid, name: username }, action: 'delegatedUser.signedIn', target: `/tenants/${tenant.id}/groups/${invitation.groupId}/mailboxes/${invitation.mailbox}`, details: { purpose: invitation.purpose } }, deps.now());
   return { status: 200, code: 'SignInCompleted', title: "You're connected", message: `Thank you, ${username}. Your mailbox is connected; you can close this page.` };
 }
 
-/** A mailbox paused for re-authentication goes back to pending, so the next sync picks it up. */
-export async function resumeMailbox(deps: ConsentDependencies, tenantId: string, groupId: string, mailbox: string): Promise<void> {
+/**
+ * A mailbox paused for re-authentication goes back to pending, so a sync job runs it again.
+ * Returns the mailbox as it now stands (undefined when the group has no such mailbox).
+ */
+export async function resumeMailbox(deps: ConsentDependencies, tenantId: string, groupId: string, mailbox: string): Promise<MailboxRecord | undefined> {
+  let current;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const current = await deps.mailboxes.find(tenantId, groupId, mailbox);
-    if (!current || current.status !== 'needsReauthentication') return;
+    current = await deps.mailboxes.find(tenantId, groupId, mailbox);
+    if (!current || current.status !== 'needsReauthentication') return current;
     const { etag, lastError: _lastError, ...rest } = current;
+    const resumed: MailboxRecord = { ...rest, status: 'pending', updatedAt: deps.now().toISOString() };
     try {
-      await deps.mailboxes.replace({ ...rest, status: 'pending', updatedAt: deps.now().toISOString() }, etag);
-      return;
+      await deps.mailboxes.replace(resumed, etag);
+      return resumed;
     } catch (error: unknown) {
       if (!(error instanceof PreconditionFailedError)) throw error;
     }
+  }
+  return current;
+}
+
+/**
+ * Syncs the user's mailbox now rather than at the group's next poll, so they see their mail
+ * within seconds. Best effort: the user is signed in either way, and the next poll queues the
+ * mailbox if this message was lost.
+ */
+async function queueSyncAfterSignIn(deps: ConsentDependencies, mailbox: MailboxRecord, log: Logger | undefined): Promise<void> {
+  try {
+    await deps.syncJobs.enqueue(newSyncJob(mailbox.tenantId, mailbox.groupId, mailbox.smtpAddress, 'signIn', deps.now()));
+    log?.info('Sync queued after sign-in', { tenantId: mailbox.tenantId, groupId: mailbox.groupId, mailbox: mailbox.smtpAddress });
+  } catch (error: unknown) {
+    log?.warn('Could not queue the sync after sign-in; the next poll of the group syncs the mailbox', {
+      tenantId: mailbox.tenantId,
+      groupId: mailbox.groupId,
+      mailbox: mailbox.smtpAddress,
+      error,
+    });
   }
 }

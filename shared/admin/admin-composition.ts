@@ -7,6 +7,8 @@ import { createAppCredential } from '../auth/azure-credential';
 import { certificateCredentialMaterial } from '../sync/mailbox-access';
 import { createSecretStore } from '../secrets/secret-store';
 import { AuditRepository, DeliveryStatusRepository, GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../storage';
+import { BatchBlobStore, createBatchContainerClient } from '../delivery/delivery-storage';
+import { GroupDataStore } from '../storage/group-data-store';
 import { SyncStateRepository } from '../storage/sync-state-repository';
 import type { AdminDependencies } from './admin-dependencies';
 import { createConnectionTester } from './connection-test';
@@ -39,6 +41,8 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
     deliveryStatus: new DeliveryStatusRepository(storage),
     syncProgress: new SyncStateRepository(storage),
     vault,
+    groupData: new GroupDataStore(storage),
+    batchBlobs: new BatchBlobStore(createBatchContainerClient(config.storage, credential)),
     connectionTester: createConnectionTester({
       environment: config.environment,
       defaultEwsUrl: config.ews.defaultUrl,

@@ -1,7 +1,9 @@
 import type { ConnectorEnvironment } from '../config';
 import type { HostResolver } from '../delivery/address-policy';
+import type { BatchBlobStore } from '../delivery/delivery-storage';
 import type { SecretStore } from '../secrets/secret-store';
 import type { AuditRepository, DeliveryStatusRepository, GroupsRepository, MailboxesRepository, TenantsRepository } from '../storage';
+import type { GroupDataStore } from '../storage/group-data-store';
 import type { SyncStateRepository } from '../storage/sync-state-repository';
 import type { ConnectionTester } from './connection-test';
 import type { AdminAuthenticator } from './principal';
@@ -23,6 +25,10 @@ export interface AdminDependencies {
   /** Read-only here: written by the sync engine, shown on the mailbox. */
   readonly syncProgress: Pick<SyncStateRepository, 'readProgress'>;
   readonly vault: CredentialVault;
+  /** Group deletion: the group's sync, delivery and consent rows in other tables. */
+  readonly groupData: Pick<GroupDataStore, 'delegatedUsersOf' | 'removeAll'>;
+  /** Group deletion: the group's claim-check and dead-letter blobs. */
+  readonly batchBlobs: Pick<BatchBlobStore, 'deleteUnder'>;
   readonly connectionTester: ConnectionTester;
   readonly now: () => Date;
   /** Resolves webhook hosts when a delivery target is set (default: the system resolver). */

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { HttpProblem, validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
 import { secretNames } from '../secrets/secret-names';
+import { groupBatchesPrefix } from '../delivery/outbox';
+import { PreconditionFailedError } from '../storage';
 import type { GroupRecord, Page, PageRequest, Stored } from '../storage';
 import type { AdminDependencies } from './admin-dependencies';
 import { auditDetailsOf, recordAudit } from './audit-trail';
@@ -173,10 +175,13 @@ export async function updateGroup(
 }
 
 /**
- * Deletes the group, its mailboxes and (soft-deletes) its Key Vault secrets: the credential and
- * the webhook signing key. Secrets go first: if Key Vault fails, the group row still names them
- * and the admin's retry finishes the job (deleting an absent secret is not an error); the other
- * way round, a failure would orphan them with nothing left pointing at them.
+ * Deletes the group and everything kept for it: its Key Vault secrets (credential, webhook
+ * signing key, linked delegated users' token caches; soft-deleted), its claim-check and
+ * dead-letter blobs, its rows in every other table (sync state, leases, schedule, delivery
+ * status, dead letters, suppressed deletions, invitations, delegated users), its mailboxes, and
+ * the group row last. The group is disabled first so no new sync starts meanwhile. Every step is
+ * idempotent and the group row, which names the secrets, goes last: if any step fails, the group
+ * is still there (disabled) and deleting it again finishes the job.
  */
 export async function deleteGroup(
   deps: AdminDependencies,
@@ -187,14 +192,34 @@ export async function deleteGroup(
 ): Promise<void> {
   const group = await loadGroup(deps, principal, tenantId, groupId);
   if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== group.etag) throw preconditionFailed();
+  const disabled = await disableForDeletion(deps, group);
   if (group.credential) await deps.vault.deleteSecret(group.credential.secretName);
   const signingKey = await deps.vault.deleteSecret(secretNames.webhookSigningKey(tenantId, groupId));
+  const delegatedUsers = await deps.groupData.delegatedUsersOf(tenantId, groupId);
+  for (const user of delegatedUsers) await deps.vault.deleteSecret(user.tokenCacheSecretName);
+  const blobsRemoved = await deps.batchBlobs.deleteUnder(groupBatchesPrefix(tenantId, groupId));
+  const rowsRemoved = await deps.groupData.removeAll(tenantId, groupId);
   const mailboxesRemoved = await deps.mailboxes.deleteAllInGroup(tenantId, groupId);
-  await deps.groups.delete(group);
+  await deps.groups.delete(disabled);
   await recordAudit(deps, principal, tenantId, 'group.deleted', groupPath(tenantId, groupId), {
     externalId: group.externalId,
     mailboxesRemoved,
     credentialDeleted: group.credential ? group.credential.secretName : null,
     signingKeyDeleted: signingKey ? signingKey.name : null,
+    tokenCachesDeleted: delegatedUsers.length,
+    blobsRemoved,
+    ...rowsRemoved,
   });
+}
+
+/** Stops new syncs of the group while its data is removed (the scheduler and worker skip disabled groups). */
+async function disableForDeletion(deps: AdminDependencies, group: Stored<GroupRecord>): Promise<GroupRecord> {
+  if (!group.enabled) return group;
+  const { etag, ...record } = group;
+  try {
+    return await deps.groups.replace({ ...record, enabled: false, updatedAt: deps.now().toISOString() }, etag);
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) throw preconditionFailed();
+    throw error;
+  }
 }

@@ -68,4 +68,14 @@ export class BatchBlobStore {
   async delete(blobName: string): Promise<void> {
     await this.container.getBlockBlobClient(blobName).deleteIfExists();
   }
+
+  /** Deletes every blob whose name starts with `prefix` (a group's batches); returns how many. */
+  async deleteUnder(prefix: string): Promise<number> {
+    if (!(await this.container.exists())) return 0;
+    let deleted = 0;
+    for await (const blob of this.container.listBlobsFlat({ prefix })) {
+      if ((await this.container.getBlockBlobClient(blob.name).deleteIfExists()).succeeded) deleted++;
+    }
+    return deleted;
+  }
 }

@@ -27,7 +27,12 @@ export const deliveryMessageSchema = z.object({
 export type DeliveryMessage = Omit<z.infer<typeof deliveryMessageSchema>, 'batch'> & { readonly batch?: ChangeBatch };
 
 export function batchBlobName(batch: Pick<ChangeBatch, 'tenantId' | 'groupId' | 'batchId'>): string {
-  return `batches/${batch.tenantId}/${batch.groupId}/${batch.batchId}.json`;
+  return `${groupBatchesPrefix(batch.tenantId, batch.groupId)}${batch.batchId}.json`;
+}
+
+/** Every claim-check and dead-letter blob of a group lives under this prefix. */
+export function groupBatchesPrefix(tenantId: string, groupId: string): string {
+  return `batches/${tenantId}/${groupId}/`;
 }
 
 export interface StorageDeliveryOutboxOptions {

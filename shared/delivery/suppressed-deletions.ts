@@ -8,8 +8,9 @@ import type { EntityCodec, EntityKey } from '../storage/entity-table';
 import { stringColumn } from '../storage/table-storage';
 import type { TableStorage } from '../storage/table-storage';
 import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
+import { SUPPRESSED_DELETIONS_TABLE } from '../storage/group-data-store';
 
-export const SUPPRESSED_DELETIONS_TABLE = 'suppresseddeletions';
+export { SUPPRESSED_DELETIONS_TABLE };
 
 export interface MailboxRef {
   readonly tenantId: string;

@@ -30,8 +30,14 @@ function world(options: { vaultDown?: boolean } = {}) {
     environment: 'production',
     now: () => new Date(),
     tenants: { find: async (id: string) => (id === tenantId ? { id, displayName: 'Contoso', status: 'active', createdAt: at, updatedAt: at, etag: '"t"' } : undefined) },
-    groups: { find: async (_t: string, id: string) => groups.get(id), delete: async (group: GroupRecord) => void groups.delete(group.id) },
+    groups: {
+      find: async (_t: string, id: string) => groups.get(id),
+      replace: async (group: GroupRecord) => { const stored = { ...group, etag: '"g2"' }; groups.set(group.id, stored); return stored; },
+      delete: async (group: GroupRecord) => void groups.delete(group.id),
+    },
     mailboxes: { deleteAllInGroup: async () => 0 },
+    groupData: { delegatedUsersOf: async () => [], removeAll: async () => ({}) },
+    batchBlobs: { deleteUnder: async () => 0 },
     audit: { append: async () => undefined },
     vault: {
       deleteSecret: async (name: string) => {

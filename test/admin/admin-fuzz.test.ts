@@ -1,19 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { seededRandom as prng } from '../../dev/ews-simulator/faults';
 import { startAdminStack } from './admin-stack';
 import type { AdminStack } from './admin-stack';
-
-/** Deterministic PRNG (mulberry32) so a failing case can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20250101);
 const REQUESTS = 1200;

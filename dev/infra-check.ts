@@ -328,8 +328,11 @@ function matchingClose(file: ScannedFile, open: number): number {
   return file.skeleton.length;
 }
 
-/** End of a value expression: the newline or comma at bracket depth 0, or the enclosing closer. */
-function endOfValue(file: ScannedFile, start: number, limit: number): number {
+/**
+ * End of a value expression: the comma (or, unless `spansLines`, the newline) at bracket depth 0,
+ * or the enclosing closer. An argument list may span lines, so only a comma ends it.
+ */
+function endOfValue(file: ScannedFile, start: number, limit: number, spansLines = false): number {
   let depth = 0;
   for (let i = start; i < limit; i++) {
     const ch = file.skeleton[i];
@@ -337,7 +340,7 @@ function endOfValue(file: ScannedFile, start: number, limit: number): number {
     else if (CLOSERS.includes(ch)) {
       if (depth === 0) return i;
       depth--;
-    } else if ((ch === '\n' || ch === ',') && depth === 0) return i;
+    } else if ((ch === ',' || (ch === '\n' && !spansLines)) && depth === 0) return i;
   }
   return limit;
 }
@@ -524,7 +527,7 @@ function settingsFromObjectExpression(file: ScannedFile, span: Span, vars: reado
     const settings: Array<{ name: string; line: number; value: string }> = [];
     let argStart = open + 1;
     while (argStart < close) {
-      const argEnd = endOfValueIgnoringNewlines(file, argStart, close);
+      const argEnd = endOfValue(file, argStart, close, true);
       settings.push(...settingsFromObjectExpression(file, { start: argStart, end: argEnd }, vars, findings, depth + 1));
       argStart = argEnd + 1;
     }
@@ -537,19 +540,6 @@ function settingsFromObjectExpression(file: ScannedFile, span: Span, vars: reado
   return [];
 }
 
-/** Like endOfValue but an argument list may span lines: only a depth-0 comma ends it. */
-function endOfValueIgnoringNewlines(file: ScannedFile, start: number, limit: number): number {
-  let depth = 0;
-  for (let i = start; i < limit; i++) {
-    const ch = file.skeleton[i];
-    if (OPENERS.includes(ch)) depth++;
-    else if (CLOSERS.includes(ch)) {
-      if (depth === 0) return i;
-      depth--;
-    } else if (ch === ',' && depth === 0) return i;
-  }
-  return limit;
-}
 
 function appSettingsOf(file: ScannedFile, resources: readonly ResourceInFile[], infraDir: string, findings: Finding[]): AppSetting[] {
   const vars = declarations(file, 'var');

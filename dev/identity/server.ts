@@ -14,6 +14,7 @@ import { SigningKey } from './jwt';
 import type { DirectoryState, IdentitySeed } from './model';
 import { handleTokenRequest } from './token-endpoint';
 import { TokenMinter } from './tokens';
+import { closeServer, listen } from '../server-lifecycle';
 
 export interface IdentityProviderOptions {
   /** 0 or absent: a free port. */
@@ -61,22 +62,6 @@ function headerValue(request: IncomingMessage, name: string): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 /** Starts the Entra-compatible identity provider over HTTPS. */
 export async function startIdentityProvider(options: IdentityProviderOptions): Promise<RunningIdentityProvider> {

@@ -7,13 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:https';
+import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { KeyVaultServiceError, SecretVault, type VaultSnapshot } from './secret-vault';
 import { setSecretBody, updateSecretBody, WireFormat } from './wire-format';
+import { closeServer, listen } from '../server-lifecycle';
 
 export interface KeyVaultServerOptions {
   /** 0 or absent: a free port. */
@@ -376,20 +377,3 @@ function urlHostFor(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    // Clients keep connections alive; close them so close() ends now, not at their idle timeout.
-    server.closeAllConnections();
-  });
-}

@@ -4,6 +4,7 @@
  * the shape selects is emitted in a schema-valid order.
  */
 import { encodeChangeKey, decodeId } from './ids';
+import { extendedPropertiesXml, folderProperty, itemProperty, itemSize, type ExtendedPath } from './extended-properties';
 import { buildMime } from './mime';
 import type { Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, Message } from './model';
 import { el, esc, xmlDate } from './xml';
@@ -19,6 +20,8 @@ export interface ItemShape {
   readonly bodyType: 'Best' | 'HTML' | 'Text';
   readonly includeMimeContent: boolean;
   readonly context: ShapeContext;
+  /** MAPI properties asked for by tag in AdditionalProperties (ExtendedFieldURI). */
+  readonly extended?: readonly ExtendedPath[];
 }
 
 export const ID_ONLY: ItemShape = { base: 'IdOnly', additional: new Set(), bodyType: 'Best', includeMimeContent: false, context: 'get' };
@@ -120,11 +123,7 @@ export function attachmentMetadataXml(attachment: Attachment, withContent: boole
   );
 }
 
-export function itemSize(item: Item): number {
-  let size = 200 + Buffer.byteLength(item.subject) + Buffer.byteLength(item.body.content);
-  for (const a of item.attachments) size += a.content.byteLength + Buffer.byteLength(a.name);
-  return size;
-}
+const EXTENDED_PROPERTIES = 'item:ExtendedProperty';
 
 const w = (uri: string, write: FieldWriter['write'], getOnly = false): FieldWriter => ({ uri, write, getOnly });
 
@@ -163,6 +162,8 @@ const ITEM_FIELDS: readonly FieldWriter[] = [
     el('t:DisplayTo', item.kind === 'message' ? displayNames(item.toRecipients) : item.kind === 'calendarItem' ? displayNames(item.requiredAttendees.map((a) => a.mailbox)) : ''),
   ),
   w('item:HasAttachments', (item) => el('t:HasAttachments', item.attachments.some((a) => !a.isInline))),
+  // Not a FieldURI: stands for the ExtendedFieldURIs of the shape, at their place in ItemType's sequence.
+  w(EXTENDED_PROPERTIES, (item, shape, store) => extendedPropertiesXml(shape.extended ?? [], (path) => itemProperty(item, path, store))),
   w('item:Culture', () => el('t:Culture', 'en-US')),
   w('item:LastModifiedTime', (item) => el('t:LastModifiedTime', xmlDate(item.lastModifiedTime))),
   w('item:IsAssociated', () => el('t:IsAssociated', false)),
@@ -327,12 +328,14 @@ function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWrit
 }
 
 function computeWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
-  const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${[...shape.additional].sort().join(',')}`;
+  const hasExtended = (shape.extended?.length ?? 0) > 0;
+  const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${hasExtended}|${[...shape.additional].sort().join(',')}`;
   let writers = selectionCache.get(key);
   if (writers) return writers;
   const wanted = new Set<string>(['item:ItemId', ...shape.additional]);
+  if (hasExtended) wanted.add(EXTENDED_PROPERTIES);
   if (shape.base === 'Default') for (const uri of [...COMMON_DEFAULT, ...(shape.context === 'find' ? FIND_EXTRA : []), ...KIND_DEFAULT[kind]]) wanted.add(uri);
-  if (shape.base === 'AllProperties') for (const f of KIND_FIELDS[kind]) if (f.uri !== 'item:MimeContent') wanted.add(f.uri);
+  if (shape.base === 'AllProperties') for (const f of KIND_FIELDS[kind]) if (f.uri !== 'item:MimeContent' && f.uri !== EXTENDED_PROPERTIES) wanted.add(f.uri);
   if (shape.includeMimeContent) wanted.add('item:MimeContent');
   writers = KIND_FIELDS[kind].filter((f) => wanted.has(f.uri) && !(shape.context === 'find' && f.getOnly));
   if (selectionCache.size > 500) selectionCache.clear();
@@ -350,7 +353,7 @@ export function itemXml(item: Item, shape: ItemShape, store: EwsStore): string {
 
 /** FieldURIs the simulator knows (others in a request are accepted and ignored, as for unset properties). */
 export function isKnownFieldUri(uri: string): boolean {
-  return Object.values(KIND_FIELDS).some((fields) => fields.some((f) => f.uri === uri));
+  return uri !== EXTENDED_PROPERTIES && Object.values(KIND_FIELDS).some((fields) => fields.some((f) => f.uri === uri));
 }
 
 // ---- folders ------------------------------------------------------------------------------
@@ -358,6 +361,8 @@ export function isKnownFieldUri(uri: string): boolean {
 export interface FolderShape {
   readonly base: BaseShape;
   readonly additional: ReadonlySet<string>;
+  /** MAPI properties asked for by tag (ExtendedFieldURI), e.g. PR_CONTAINER_CLASS. */
+  readonly extended?: readonly ExtendedPath[];
 }
 
 export function folderElementName(folder: Folder): string {
@@ -384,6 +389,7 @@ export function folderXml(folder: Folder, shape: FolderShape, counts: FolderCoun
   if (want('folder:DisplayName', true)) out += el('t:DisplayName', folder.displayName);
   if (want('folder:TotalCount', true)) out += el('t:TotalCount', counts.total);
   if (want('folder:ChildFolderCount', true)) out += el('t:ChildFolderCount', counts.children);
+  if (shape.extended?.length) out += extendedPropertiesXml(shape.extended, (path) => folderProperty(folder, counts, path, store));
   if (want('folder:DistinguishedFolderId', false) && folder.distinguishedName && shape.additional.has('folder:DistinguishedFolderId')) {
     out += el('t:DistinguishedFolderId', folder.distinguishedName);
   }

@@ -308,7 +308,10 @@ class EwsEndpoint {
       log.operation = operationName;
       const version = header ? attr(child(header, 'RequestServerVersion'), 'Version') : undefined;
       if (version !== undefined && !KNOWN_REQUEST_VERSIONS.has(version)) {
-        throw new SoapFault('ErrorSchemaValidation', `The request failed schema validation: The 'Version' attribute is invalid - The value '${version}' is invalid according to its datatype 'ExchangeVersionType'.`);
+        // Exchange answers a version it does not know (e.g. Exchange2019, which no server
+        // advertises) with a bare ErrorInvalidRequest fault and no ServerVersionInfo header, so
+        // clients that step down do not adopt a version from it (exchangelib issue #927).
+        throw new SoapFault('ErrorInvalidRequest', 'The request is invalid.', undefined, 500, false);
       }
       log.requestServerVersion = version ?? DEFAULT_VERSION;
       if (this.validator) await this.validateRequest(body);
@@ -441,7 +444,7 @@ class EwsEndpoint {
     log.responseCodes!.push(fault.code);
     log.fault ??= fault.code;
     res.writeHead(fault.httpStatus, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(faultEnvelope(fault));
+    res.end(faultEnvelope(fault, fault.withServerVersion));
     return fault.httpStatus;
   }
 

@@ -9,20 +9,24 @@
  * Exchange: GetItem/GetFolder omit it, Exists is false, IsNotEqualTo matches.
  */
 import { decodeId } from './ids';
-import type { EwsStore, Folder, Item } from './model';
+import type { EwsStore, Folder, Item, StoredExtendedProperty } from './model';
 import { EwsError } from './soap';
-import { attr, esc, xmlDate, type Element } from './xml';
+import { attr, child, children, esc, xmlDate, type Element } from './xml';
 
 /** The MAPI property types the simulator reads and writes (MapiPropertyTypeType subset). */
 export type MapiType = 'Integer' | 'Long' | 'Short' | 'Boolean' | 'String' | 'SystemTime';
 
 export type PropertyValue = number | boolean | string | Date;
 
-/** One ExtendedFieldURI by tag, normalised: `tag` is the 16-bit property id. */
+/**
+ * One ExtendedFieldURI, normalised. `key` identifies the property however the request spelled
+ * it (tag in hex or decimal, property set by name or GUID); `tag` is set for the PropertyTag form.
+ */
 export interface ExtendedPath {
-  readonly tag: number;
+  readonly key: string;
+  readonly tag?: number;
   readonly type: string;
-  /** The path as the request gave it, re-serialised with escaping, for error echoes. */
+  /** The ExtendedFieldURI element to write back in answers (attributes escaped). */
   readonly xml: string;
 }
 
@@ -117,32 +121,74 @@ export function pathXml(element: Element): string {
   return `<t:${name}${attributes.length ? ' ' + attributes.join(' ') : ''}/>`;
 }
 
-/** Reads an ExtendedFieldURI by PropertyTag; undefined for the named-property forms (not modelled). */
-export function readExtendedPath(element: Element): ExtendedPath | undefined {
-  const raw = attr(element, 'PropertyTag');
+/** DistinguishedPropertySetId values and their GUIDs (MS-OXPROPS 1.3.2), so either spelling names one property. */
+const PROPERTY_SETS: Readonly<Record<string, string>> = {
+  PublicStrings: '00020329-0000-0000-c000-000000000046',
+  Common: '00062008-0000-0000-c000-000000000046',
+  Address: '00062004-0000-0000-c000-000000000046',
+  Appointment: '00062002-0000-0000-c000-000000000046',
+  Task: '00062003-0000-0000-c000-000000000046',
+  InternetHeaders: '00020386-0000-0000-c000-000000000046',
+  Meeting: '6ed8da90-450b-101b-98da-00aa003f1305',
+  Sharing: '00062040-0000-0000-c000-000000000046',
+};
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Reads an ExtendedFieldURI in either form the schema allows: PropertyTag, or a property set
+ * (DistinguishedPropertySetId or PropertySetId) with PropertyName or PropertyId. Any other
+ * combination is ErrorInvalidPropertyRequest, as in Exchange.
+ */
+export function readExtendedPath(element: Element): ExtendedPath {
   const type = attr(element, 'PropertyType') ?? '';
-  if (raw === undefined) return undefined;
-  const tag = /^0x[0-9a-f]{1,4}$/i.test(raw) ? parseInt(raw.slice(2), 16) : /^\d{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(tag >= 0 && tag <= 0xffff)) throw new EwsError('ErrorInvalidPropertyRequest', `'${raw}' is not a valid property tag.`);
-  return { tag, type, xml: pathXml(element) };
+  const rawTag = attr(element, 'PropertyTag');
+  const setName = attr(element, 'DistinguishedPropertySetId');
+  const setGuid = attr(element, 'PropertySetId');
+  const name = attr(element, 'PropertyName');
+  const id = attr(element, 'PropertyId');
+  if (rawTag !== undefined) {
+    if (setName !== undefined || setGuid !== undefined || name !== undefined || id !== undefined) throw new EwsError('ErrorInvalidPropertyRequest', 'PropertyTag cannot be combined with a property set.');
+    const tag = /^0x[0-9a-f]{1,4}$/i.test(rawTag) ? parseInt(rawTag.slice(2), 16) : /^\d{1,5}$/.test(rawTag) ? Number(rawTag) : Number.NaN;
+    if (!(tag >= 0 && tag <= 0xffff)) throw new EwsError('ErrorInvalidPropertyRequest', `'${rawTag}' is not a valid property tag.`);
+    return { key: `tag:${tag}`, tag, type, xml: `<t:ExtendedFieldURI PropertyTag="${tagText(tag)}" PropertyType="${esc(type)}"/>` };
+  }
+  if ((setName === undefined) === (setGuid === undefined) || (name === undefined) === (id === undefined)) {
+    throw new EwsError('ErrorInvalidPropertyRequest', 'An extended property needs a PropertyTag, or one property set with a PropertyName or PropertyId.');
+  }
+  if (setGuid !== undefined && !GUID.test(setGuid)) throw new EwsError('ErrorInvalidPropertyRequest', `'${setGuid}' is not a GUID.`);
+  if (setName !== undefined && !PROPERTY_SETS[setName]) throw new EwsError('ErrorInvalidPropertyRequest', `'${setName}' is not a property set the simulator knows.`);
+  const set = setName !== undefined ? PROPERTY_SETS[setName]! : setGuid!.toLowerCase();
+  const member = name !== undefined ? `name:${name}` : `id:${Number(id)}`;
+  return { key: `${set}|${member}`, type, xml: pathXml(element) };
 }
 
-export function itemProperty(item: Item, path: ExtendedPath, store: EwsStore): PropertyValue | undefined {
-  const definition = ITEM_PROPERTIES.get(path.tag);
-  if (!definition || !definition.types.includes(path.type as MapiType)) return undefined;
-  return definition.value(item, store, { total: 0, unread: 0, children: 0 });
+export function itemProperty(item: Item, path: ExtendedPath, store: EwsStore): PropertyValue | readonly string[] | undefined {
+  const derived = path.tag !== undefined ? ITEM_PROPERTIES.get(path.tag) : undefined;
+  if (derived && derived.types.includes(path.type as MapiType)) return derived.value(item, store, { total: 0, unread: 0, children: 0 });
+  const stored = item.extendedProperties?.find((p) => p.key === path.key && p.type === path.type);
+  return stored?.value;
 }
 
 export function folderProperty(folder: Folder, facts: FolderFacts, path: ExtendedPath, store: EwsStore): PropertyValue | undefined {
-  const definition = FOLDER_PROPERTIES.get(path.tag);
+  const definition = path.tag !== undefined ? FOLDER_PROPERTIES.get(path.tag) : undefined;
   if (!definition || !definition.types.includes(path.type as MapiType)) return undefined;
   return definition.value(folder, store, facts);
 }
 
-/** True when the simulator can sort or restrict items by this tag and type. */
-export function isQueryableItemProperty(path: ExtendedPath): boolean {
-  const definition = ITEM_PROPERTIES.get(path.tag);
-  return !!definition && definition.types.includes(path.type as MapiType);
+/** Reads `<t:ExtendedProperty>` children of an item element (CreateItem, SetItemField). */
+export function readStoredProperties(itemElement: Element): StoredExtendedProperty[] {
+  return children(itemElement, 'ExtendedProperty').map((element) => {
+    const pathElement = child(element, 'ExtendedFieldURI');
+    if (!pathElement) throw new EwsError('ErrorInvalidPropertyRequest', 'ExtendedProperty needs an ExtendedFieldURI.');
+    const path = readExtendedPath(pathElement);
+    if (path.tag !== undefined && ITEM_PROPERTIES.has(path.tag)) throw new EwsError('ErrorInvalidPropertySet', `The property ${tagText(path.tag)} is computed by the store and cannot be set.`);
+    const values = child(element, 'Values');
+    const value = values ? children(values, 'Value').map((v) => v.textContent ?? '') : (child(element, 'Value')?.textContent ?? '');
+    if (Array.isArray(value) !== path.type.endsWith('Array')) throw new EwsError('ErrorInvalidValueForProperty', `A ${path.type} property needs ${path.type.endsWith('Array') ? 'Values' : 'a single Value'}.`);
+    if (!Array.isArray(value)) constantFor(path.type, value as string);
+    return { key: path.key, type: path.type, pathXml: path.xml, value };
+  });
 }
 
 /** The tag as Exchange writes it back: lower-case hex without leading zeros. */
@@ -157,19 +203,31 @@ function valueText(value: PropertyValue): string {
 }
 
 /** `<t:ExtendedProperty>` elements for the paths that have a value (absent ones are omitted). */
-export function extendedPropertiesXml(paths: readonly ExtendedPath[], valueOf: (path: ExtendedPath) => PropertyValue | undefined): string {
+export function extendedPropertiesXml(paths: readonly ExtendedPath[], valueOf: (path: ExtendedPath) => PropertyValue | readonly string[] | undefined): string {
   let out = '';
   for (const path of paths) {
     const value = valueOf(path);
     if (value === undefined) continue;
-    out += `<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="${tagText(path.tag)}" PropertyType="${esc(path.type)}"/><t:Value>${esc(valueText(value))}</t:Value></t:ExtendedProperty>`;
+    const content = isMultiValued(value) ? `<t:Values>${value.map((v) => `<t:Value>${esc(v)}</t:Value>`).join('')}</t:Values>` : `<t:Value>${esc(valueText(value))}</t:Value>`;
+    out += `<t:ExtendedProperty>${path.xml}${content}</t:ExtendedProperty>`;
   }
   return out;
 }
 
-/** A comparable form of a property value: dates as epoch ms, others as they are. */
-export function comparable(value: PropertyValue | undefined): string | number | boolean | undefined {
-  return value instanceof Date ? value.getTime() : value;
+function isMultiValued(value: PropertyValue | readonly string[]): value is readonly string[] {
+  return Array.isArray(value);
+}
+
+/**
+ * A comparable form of a property value for restrictions and sorts: dates as epoch ms, stored
+ * strings parsed by their MAPI type, multi-valued ones joined with NUL (as categories are).
+ */
+export function comparable(value: PropertyValue | readonly string[] | undefined, type: string): string | number | boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value instanceof Date) return value.getTime();
+  if (isMultiValued(value)) return value.join('\u0000');
+  if (typeof value === 'string' && type !== 'String') return constantFor(type, value);
+  return value;
 }
 
 /** Parses a restriction constant for a property of `type`. */

@@ -2,7 +2,8 @@
  * Reading items from requests: t:Message / t:CalendarItem / t:Contact / t:Task elements in
  * CreateItem, and the single-property elements inside UpdateItem's SetItemField.
  */
-import type { Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
+import { readStoredProperties } from './extended-properties';
+import type { StoredExtendedProperty, Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
 import { EwsError } from './soap';
 import { attr, child, childText, children, esc, parseBoolean, rawText, text, type Element } from './xml';
 
@@ -80,6 +81,11 @@ function compact<T extends object>(value: T): Partial<Defined<T>> {
 }
 
 /** Reads a CreateItem item element. */
+function extendedPropertiesOf(element: Element): StoredExtendedProperty[] | undefined {
+  const properties = readStoredProperties(element);
+  return properties.length > 0 ? properties : undefined;
+}
+
 export function readNewItem(element: Element): NewItem {
   const kind = ITEM_ELEMENT_KINDS[element.localName ?? ''];
   if (!kind) throw new EwsError('ErrorInvalidRequest', `Item type ${element.localName} is not supported by the simulator.`);
@@ -93,6 +99,7 @@ export function readNewItem(element: Element): NewItem {
     attachments: attachments(element),
     inReplyTo: childText(element, 'InReplyTo'),
     internetMessageId: childText(element, 'InternetMessageId'),
+    extendedProperties: extendedPropertiesOf(element),
   });
   switch (kind) {
     case 'message':

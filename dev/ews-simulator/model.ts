@@ -173,6 +173,19 @@ export interface ItemBase {
   internetMessageId?: string;
   /** In-reply-to / references, kept verbatim for MIME output. */
   inReplyTo?: string;
+  /** MAPI properties clients set themselves (CreateItem/UpdateItem ExtendedProperty); undefined when none. */
+  extendedProperties?: StoredExtendedProperty[];
+}
+
+/**
+ * A client-set MAPI property. `key` identifies it independently of the attribute spelling
+ * (see extended-properties.ts propertyKey); `pathXml` is the ExtendedFieldURI to write back.
+ */
+export interface StoredExtendedProperty {
+  readonly key: string;
+  readonly type: string;
+  readonly pathXml: string;
+  readonly value: string | readonly string[];
 }
 
 export interface Message extends ItemBase {
@@ -254,7 +267,7 @@ export type Item = Message | CalendarItem | Contact | Task;
 
 /** Fields a caller may give when creating an item; omitted ones get Exchange-like defaults. */
 type NewItemCommon = Partial<
-  Pick<ItemBase, 'subject' | 'body' | 'categories' | 'importance' | 'sensitivity' | 'dateTimeCreated' | 'dateTimeReceived' | 'internetMessageId' | 'itemClass' | 'inReplyTo'>
+  Pick<ItemBase, 'subject' | 'body' | 'categories' | 'importance' | 'sensitivity' | 'dateTimeCreated' | 'dateTimeReceived' | 'internetMessageId' | 'itemClass' | 'inReplyTo' | 'extendedProperties'>
 > & { attachments?: NewAttachment[] };
 
 export type NewAttachment = Omit<Attachment, 'id' | 'lastModifiedTime' | 'isInline'> & { isInline?: boolean; lastModifiedTime?: Date };
@@ -305,6 +318,9 @@ export type ItemPatch = {
   startDate?: Date | null;
   status?: TaskStatus;
   percentComplete?: number;
+  /** Client-set MAPI properties to add or replace (by key), and keys to remove. */
+  setExtendedProperties?: StoredExtendedProperty[];
+  removeExtendedProperties?: string[];
 };
 
 /** How DeleteItem removes an item (EWS DisposalType). */

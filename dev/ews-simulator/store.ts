@@ -636,6 +636,7 @@ export class InMemoryEwsStore implements EwsStore {
     const received = input.dateTimeReceived ?? created;
     const internetMessageId = input.internetMessageId || undefined;
     const inReplyTo = input.inReplyTo || undefined;
+    const extendedProperties = input.extendedProperties && input.extendedProperties.length > 0 ? [...input.extendedProperties] : undefined;
     switch (input.kind) {
       case 'message': {
         const message: Message = {
@@ -656,6 +657,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           from: input.from || undefined,
           sender: (input.sender ?? input.from) || undefined,
           toRecipients: input.toRecipients ?? [],
@@ -689,6 +691,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           start: input.start,
           end: input.end,
           isAllDayEvent: input.isAllDayEvent ?? false,
@@ -722,6 +725,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           givenName: input.givenName || undefined,
           surname: input.surname || undefined,
           displayName,
@@ -753,6 +757,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           dueDate: input.dueDate || undefined,
           startDate: input.startDate || undefined,
           completeDate: input.completeDate || undefined,
@@ -771,6 +776,12 @@ function applyPatch(item: Item, patch: ItemPatch, now: Date): void {
   if (patch.categories !== undefined) item.categories = patch.categories;
   if (patch.importance !== undefined) item.importance = patch.importance;
   if (patch.sensitivity !== undefined) item.sensitivity = patch.sensitivity;
+  if (patch.setExtendedProperties !== undefined || patch.removeExtendedProperties !== undefined) {
+    const replaced = new Set([...(patch.removeExtendedProperties ?? []), ...(patch.setExtendedProperties ?? []).map((p) => p.key)]);
+    const kept = (item.extendedProperties ?? []).filter((p) => !replaced.has(p.key));
+    const next = [...kept, ...(patch.setExtendedProperties ?? [])];
+    item.extendedProperties = next.length > 0 ? next : undefined;
+  }
   switch (item.kind) {
     case 'message':
       if (patch.isRead !== undefined) item.isRead = patch.isRead;

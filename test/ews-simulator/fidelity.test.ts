@@ -173,10 +173,10 @@ test('items sort and restrict by MAPI tags, and carry the same values GetItem sh
 
 test('an unsupported path is refused with the path echoed, schema-valid, for queries and sorts', async () => {
   const restriction = await call(
-    `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction><t:IsEqualTo>${tag('0x7ffe', 'Integer')}<t:FieldURIOrConstant><t:Constant Value="1"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
+    '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction><t:IsEqualTo><t:FieldURI FieldURI="item:Culture"/><t:FieldURIOrConstant><t:Constant Value="en-US"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>',
   );
   assert.match(restriction.body, /<m:ResponseCode>ErrorUnsupportedPathForQuery</);
-  assert.match(restriction.body, /<m:MessageXml><t:ExtendedFieldURI PropertyTag="0x7ffe" PropertyType="Integer"\/><\/m:MessageXml>/);
+  assert.match(restriction.body, /<m:MessageXml><t:FieldURI FieldURI="item:Culture"\/><\/m:MessageXml>/);
   const sort = await call(
     '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SortOrder><t:FieldOrder Order="Ascending"><t:FieldURI FieldURI="item:Culture"/></t:FieldOrder></m:SortOrder><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>',
   );
@@ -185,13 +185,64 @@ test('an unsupported path is refused with the path echoed, schema-valid, for que
   const folder = await call(FIND_DEEP('<t:IsEqualTo><t:FieldURI FieldURI="item:Subject"/><t:FieldURIOrConstant><t:Constant Value="x"/></t:FieldURIOrConstant></t:IsEqualTo>'));
   assert.match(folder.body, /<m:ResponseCode>ErrorUnsupportedPathForQuery</);
   assert.match(folder.body, /<m:MessageXml><t:FieldURI FieldURI="item:Subject"\/><\/m:MessageXml>/);
+  // Any MAPI property can be queried, as in Exchange: items without it just do not match.
+  const unset = await call(
+    `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction><t:IsEqualTo>${tag('0x7ffe', 'Integer')}<t:FieldURIOrConstant><t:Constant Value="1"/></t:FieldURIOrConstant></t:IsEqualTo></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
+  );
+  assert.match(unset.body, /ResponseClass="Success"[\s\S]*TotalItemsInView="0"/);
 });
 
-test('hostile attribute values in an unsupported path are escaped in the echo', async () => {
-  const result = await call(
-    `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction><t:Exists><t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="&quot;&gt;&lt;x/&gt;&amp;" PropertyType="String"/></t:Exists></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
+test('hostile attribute values in an echoed path are escaped', async () => {
+  const result = await soapCall(
+    sim.url,
+    '<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:Restriction><t:Exists><t:FieldURI FieldURI="&quot;&gt;&lt;x/&gt;&amp;"/></t:Exists></m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>',
+    { authorization: alice },
   );
   assert.match(result.body, /ErrorUnsupportedPathForQuery/);
-  assert.match(result.body, /PropertyName="&quot;&gt;&lt;x\/&gt;&amp;"/);
+  assert.match(result.body, /FieldURI="&quot;&gt;&lt;x\/&gt;&amp;"/);
   assert.doesNotMatch(result.body, /<x\/>/);
+});
+
+test('clients set, read, restrict on and delete their own MAPI properties (named and tagged)', async () => {
+  const named = '<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="ConnectorExternalId" PropertyType="String"/>';
+  const guidNamed = '<t:ExtendedFieldURI PropertySetId="00020329-0000-0000-C000-000000000046" PropertyName="Tags" PropertyType="StringArray"/>';
+  const tagged = tag('0x7ffd', 'Integer');
+  const created = await call(
+    `<m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id="contacts"/></m:SavedItemFolderId><m:Items><t:Contact><t:ExtendedProperty>${named}<t:Value>crm-42</t:Value></t:ExtendedProperty><t:ExtendedProperty>${guidNamed}<t:Values><t:Value>a</t:Value><t:Value>b &amp; c</t:Value></t:Values></t:ExtendedProperty><t:ExtendedProperty>${tagged}<t:Value>7</t:Value></t:ExtendedProperty><t:GivenName>Erin</t:GivenName><t:Surname>External</t:Surname></t:Contact></m:Items></m:CreateItem>`,
+  );
+  assert.match(created.body, /ResponseClass="Success"/);
+  const id = extract(created.body, /<t:ItemId Id="([^"]+)"/)!;
+  const shape = `<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="contacts:DisplayName"/>${named}${guidNamed}${tagged}</t:AdditionalProperties></m:ItemShape>`;
+  const read = await call(`<m:GetItem>${shape}<m:ItemIds><t:ItemId Id="${id}"/></m:ItemIds></m:GetItem>`);
+  assert.match(read.body, /PropertyName="ConnectorExternalId" PropertyType="String"\/><t:Value>crm-42<\/t:Value>/);
+  assert.match(read.body, /PropertyName="Tags" PropertyType="StringArray"\/><t:Values><t:Value>a<\/t:Value><t:Value>b &amp; c<\/t:Value><\/t:Values>/);
+  assert.match(read.body, /PropertyTag="0x7ffd" PropertyType="Integer"\/><t:Value>7<\/t:Value>/);
+
+  const find = (restriction: string) =>
+    call(`<m:FindItem Traversal="Shallow">${shape}<m:Restriction>${restriction}</m:Restriction><m:ParentFolderIds><t:DistinguishedFolderId Id="contacts"/></m:ParentFolderIds></m:FindItem>`);
+  const byExternalId = await find(`<t:IsEqualTo>${named}<t:FieldURIOrConstant><t:Constant Value="crm-42"/></t:FieldURIOrConstant></t:IsEqualTo>`);
+  assert.deepEqual(extractAll(byExternalId.body, /<t:DisplayName>([^<]+)</g), ['Erin External']);
+  // The same property spelled with the PublicStrings GUID is the same property.
+  const byGuid = await find('<t:Exists><t:ExtendedFieldURI PropertySetId="00020329-0000-0000-c000-000000000046" PropertyName="ConnectorExternalId" PropertyType="String"/></t:Exists>');
+  assert.deepEqual(extractAll(byGuid.body, /<t:DisplayName>([^<]+)</g), ['Erin External']);
+  const greater = await find(`<t:IsGreaterThan>${tagged}<t:FieldURIOrConstant><t:Constant Value="6"/></t:FieldURIOrConstant></t:IsGreaterThan>`);
+  assert.deepEqual(extractAll(greater.body, /<t:DisplayName>([^<]+)</g), ['Erin External']);
+
+  const changeKey = extract(read.body, /ChangeKey="([^"]+)"/)!;
+  const updated = await call(
+    `<m:UpdateItem ConflictResolution="NeverOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="${id}" ChangeKey="${changeKey}"/><t:Updates><t:SetItemField>${named}<t:Contact><t:ExtendedProperty>${named}<t:Value>crm-43</t:Value></t:ExtendedProperty></t:Contact></t:SetItemField><t:DeleteItemField>${tagged}</t:DeleteItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+  );
+  assert.match(updated.body, /ResponseClass="Success"/);
+  assert.notEqual(extract(updated.body, /ChangeKey="([^"]+)"/), changeKey, 'a property change is a new version');
+  const reread = await call(`<m:GetItem>${shape}<m:ItemIds><t:ItemId Id="${id}"/></m:ItemIds></m:GetItem>`);
+  assert.match(reread.body, /<t:Value>crm-43<\/t:Value>/);
+  assert.doesNotMatch(reread.body, /0x7ffd/);
+
+  // Computed properties cannot be written, and a malformed path is refused, not stored.
+  const computed = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:ExtendedProperty>${tag('0xe23', 'Integer')}<t:Value>1</t:Value></t:ExtendedProperty><t:Subject>x</t:Subject></t:Message></m:Items></m:CreateItem>`);
+  assert.match(computed.body, /ErrorInvalidPropertySet/);
+  const malformed = await call('<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x1" PropertyName="x" DistinguishedPropertySetId="PublicStrings" PropertyType="String"/><t:Value>1</t:Value></t:ExtendedProperty><t:Subject>x</t:Subject></t:Message></m:Items></m:CreateItem>');
+  assert.match(malformed.body, /ErrorInvalidPropertyRequest/);
+  const wrongType = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:ExtendedProperty>${tagged}<t:Value>seven</t:Value></t:ExtendedProperty><t:Subject>x</t:Subject></t:Message></m:Items></m:CreateItem>`);
+  assert.match(wrongType.body, /ErrorInvalidValueForProperty/);
 });

@@ -27,11 +27,11 @@ function additionalProperties(shape: Element | undefined): Set<string> {
   return result;
 }
 
-/** The ExtendedFieldURIs by tag in AdditionalProperties (named properties are not modelled). */
+/** The ExtendedFieldURIs in AdditionalProperties. */
 function extendedProperties(shape: Element | undefined): ExtendedPath[] {
   const holder = shape ? child(shape, 'AdditionalProperties') : undefined;
   if (!holder) return [];
-  return children(holder, 'ExtendedFieldURI').flatMap((path) => readExtendedPath(path) ?? []);
+  return children(holder, 'ExtendedFieldURI').map(readExtendedPath);
 }
 
 export function readItemShape(shape: Element | undefined, context: ShapeContext): ItemShape {

@@ -5,7 +5,7 @@
  * IncludesLastItemInRange.
  */
 import { itemXml } from '../item-xml';
-import { comparable, constantFor, isQueryableItemProperty, itemProperty, itemSize, pathXml, readExtendedPath } from '../extended-properties';
+import { comparable, constantFor, itemProperty, itemSize, pathXml, readExtendedPath } from '../extended-properties';
 import type { EwsStore, Item } from '../model';
 import { folderIdElements, resolveFolder } from '../request-context';
 import { EwsError } from '../soap';
@@ -62,9 +62,9 @@ function fieldConstant(uri: string, raw: string): Value {
 function itemPaths(store: EwsStore): PathResolver<Item> {
   return (path, purpose) => {
     if (path.localName === 'ExtendedFieldURI') {
+      // Exchange restricts and sorts on any MAPI property; an item without it simply lacks the value.
       const extended = readExtendedPath(path);
-      if (!extended || !isQueryableItemProperty(extended)) throw unsupportedPath(pathXml(path), purpose);
-      return { get: (item) => comparable(itemProperty(item, extended, store)), constant: (raw) => constantFor(extended.type, raw) };
+      return { get: (item) => comparable(itemProperty(item, extended, store), extended.type), constant: (raw) => constantFor(extended.type, raw) };
     }
     const uri = attr(path, 'FieldURI') ?? '';
     const getter = GETTERS[uri];

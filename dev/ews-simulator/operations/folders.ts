@@ -42,8 +42,7 @@ function folderPaths(ctx: RequestContext): PathResolver<Folder> {
   return (path, purpose) => {
     if (path.localName === 'ExtendedFieldURI') {
       const extended = readExtendedPath(path);
-      if (!extended) throw unsupportedPath(pathXml(path), purpose);
-      return { get: (folder) => comparable(folderProperty(folder, countsOf(folder)(), extended, ctx.store)), constant: (raw) => constantFor(extended.type, raw) };
+      return { get: (folder) => comparable(folderProperty(folder, countsOf(folder)(), extended, ctx.store), extended.type), constant: (raw) => constantFor(extended.type, raw) };
     }
     const field = FOLDER_FIELDS[attr(path, 'FieldURI') ?? ''];
     if (!field) throw unsupportedPath(pathXml(path), purpose);

@@ -1,4 +1,5 @@
 /** GetItem, CreateItem, UpdateItem, DeleteItem, MoveItem, CopyItem, GetAttachment. */
+import { readExtendedPath, readStoredProperties } from '../extended-properties';
 import { changeKeyVersion, decodeId } from '../ids';
 import { readDeleteField, readNewItem, readSetField } from '../item-input';
 import { ID_ONLY, attachmentMetadataXml, itemXml } from '../item-xml';
@@ -91,13 +92,26 @@ export const createItem: Operation = (ctx, request) => {
 
 type ConflictResolution = 'NeverOverwrite' | 'AutoResolve' | 'AlwaysOverwrite';
 
+/** SetItemField / DeleteItemField on an ExtendedFieldURI: the MAPI property is set or removed. */
+function mergeExtendedUpdate(patch: ItemPatch, update: Element, pathElement: Element): ItemPatch {
+  const path = readExtendedPath(pathElement);
+  if (update.localName === 'DeleteItemField') return { ...patch, removeExtendedProperties: [...(patch.removeExtendedProperties ?? []), path.key] };
+  const itemElement = children(update).find((e) => e !== pathElement);
+  const set = itemElement ? readStoredProperties(itemElement).filter((p) => p.key === path.key) : [];
+  if (set.length !== 1) throw new EwsError('ErrorInvalidPropertySet', 'SetItemField on an extended property needs the item with that one ExtendedProperty.', path.xml);
+  return { ...patch, setExtendedProperties: [...(patch.setExtendedProperties ?? []).filter((p) => p.key !== path.key), set[0]!] };
+}
+
 function readPatch(change: Element): ItemPatch {
   const updates = child(change, 'Updates');
   let patch: ItemPatch = {};
   for (const update of children(updates ?? change)) {
     const path = children(update).find((e) => e.localName === 'FieldURI' || e.localName === 'IndexedFieldURI' || e.localName === 'ExtendedFieldURI');
     if (!path) throw new EwsError('ErrorInvalidRequest', 'An update needs a property path.');
-    if (path.localName === 'ExtendedFieldURI') throw new EwsError('ErrorInvalidPropertySet', 'Extended properties are not supported by the simulator.');
+    if (path.localName === 'ExtendedFieldURI') {
+      patch = mergeExtendedUpdate(patch, update, path);
+      continue;
+    }
     const uri = attr(path, 'FieldURI') ?? '';
     if (update.localName === 'DeleteItemField') {
       patch = { ...patch, ...readDeleteField(uri) };

@@ -445,15 +445,26 @@ export class InMemoryEwsStore implements EwsStore {
   private relocate(itemId: string, target: FolderRef, how: 'Moved' | 'Copied'): Item {
     const item = this.requireItem(itemId);
     const source = this.folderIndex.get(item.folderId)!;
-    const destination = this.getFolder(item.mailbox, target);
-    const copy = structuredClone(item) as Item & { id: string; folderId: string };
-    (copy as { id: string }).id = encodeId('item', item.mailbox, ++this.counter);
+    // A folder id may name a folder of another mailbox: Exchange moves and copies across mailboxes
+    // (the caller needs rights on both; the EWS layer checks that).
+    const destination = typeof target === 'string' ? this.folderIndex.get(target) : this.getFolder(item.mailbox, target);
+    if (!destination) throw new StoreError('ErrorFolderNotFound', 'no such folder');
+    const owner = destination.mailbox;
+    const copy = structuredClone(item) as Item & { id: string; folderId: string; mailbox: string };
+    copy.id = encodeId('item', owner, ++this.counter);
+    copy.mailbox = owner;
     copy.folderId = destination.id;
     copy.version = 1;
     copy.lastModifiedTime = this.now();
-    copy.attachments = item.attachments.map((a) => ({ ...a, id: encodeId('attachment', item.mailbox, ++this.counter) }));
+    copy.attachments = item.attachments.map((a) => ({ ...a, id: encodeId('attachment', owner, ++this.counter) }));
     if (how === 'Moved') this.remove(item, source);
     this.insert(copy, destination);
+    if (owner !== item.mailbox) {
+      // Each mailbox sees its own side: the source loses the item (when moved), the destination gains one.
+      if (how === 'Moved') this.emit({ type: 'Deleted', mailbox: item.mailbox, itemId: item.id, parentFolderId: source.id, timeStamp: copy.lastModifiedTime });
+      this.emit({ type: 'Created', mailbox: owner, itemId: copy.id, parentFolderId: destination.id, timeStamp: copy.lastModifiedTime });
+      return copy;
+    }
     this.emit({
       type: how,
       mailbox: item.mailbox,

@@ -246,3 +246,29 @@ test('clients set, read, restrict on and delete their own MAPI properties (named
   const wrongType = await call(`<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:ExtendedProperty>${tagged}<t:Value>seven</t:Value></t:ExtendedProperty><t:Subject>x</t:Subject></t:Message></m:Items></m:CreateItem>`);
   assert.match(wrongType.body, /ErrorInvalidValueForProperty/);
 });
+
+test('items move and copy across mailboxes the caller can open, and both change streams show it', async () => {
+  const syncOf = async (mailbox: string, state?: string) => {
+    const page = await call(
+      `<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"><t:Mailbox><t:EmailAddress>${mailbox}</t:EmailAddress></t:Mailbox></t:DistinguishedFolderId></m:SyncFolderId>${state ? `<m:SyncState>${state}</m:SyncState>` : ''}<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`,
+    );
+    return { body: page.body, state: extract(page.body, /<m:SyncState>([^<]+)</)! };
+  };
+  const dispatchBefore = await syncOf('dispatch@contoso.com');
+  const aliceBefore = await syncOf('alice@contoso.com');
+  const pickup = sim.store.folderItems(sim.store.getFolder('dispatch@contoso.com', { distinguished: 'inbox' }))[0]!;
+  const aliceInbox = sim.store.getFolder('alice@contoso.com', { distinguished: 'inbox' });
+  const moved = await call(`<m:MoveItem><m:ToFolderId><t:FolderId Id="${aliceInbox.id}"/></m:ToFolderId><m:ItemIds><t:ItemId Id="${pickup.id}"/></m:ItemIds></m:MoveItem>`);
+  assert.match(moved.body, /ResponseClass="Success"/);
+  const newId = extract(moved.body, /<t:ItemId Id="([^"]+)"/)!;
+  assert.equal(sim.store.getItem(newId)?.mailbox, 'alice@contoso.com');
+  assert.equal(sim.store.getItem(pickup.id), undefined);
+  assert.match((await syncOf('dispatch@contoso.com', dispatchBefore.state)).body, new RegExp(`<t:Delete><t:ItemId Id="${pickup.id.replace(/[+/=]/g, '.')}"`));
+  assert.match((await syncOf('alice@contoso.com', aliceBefore.state)).body, new RegExp(`<t:Create><t:Message><t:ItemId Id="${newId.replace(/[+/=]/g, '.')}"`));
+
+  // Into a mailbox the caller cannot open: refused, and nothing moves.
+  const bobInbox = sim.store.getFolder('bob@contoso.com', { distinguished: 'inbox' });
+  const denied = await call(`<m:CopyItem><m:ToFolderId><t:FolderId Id="${bobInbox.id}"/></m:ToFolderId><m:ItemIds><t:ItemId Id="${newId}"/></m:ItemIds></m:CopyItem>`);
+  assert.match(denied.body, /ErrorAccessDenied/);
+  assert.equal(sim.store.folderItems(bobInbox).length, 1);
+});

@@ -204,7 +204,7 @@ function moveOrCopy(name: 'MoveItemResponseMessage' | 'CopyItemResponseMessage',
         if (!targetElement) throw new EwsError('ErrorInvalidRequest', 'ToFolderId is required.');
         const target = resolveFolder(ctx, targetElement);
         const item = resolveItem(ctx, id);
-        if (target.mailbox !== item.mailbox) throw new EwsError('ErrorMoveCopyFailed', 'Moving or copying items between mailboxes is not supported by the simulator.');
+        // Across mailboxes the caller needs rights on both; resolveFolder/resolveItem checked each.
         const moved: Item = copy ? ctx.store.copyItem(item.id, target.id) : ctx.store.moveItem(item.id, target.id);
         return `<m:Items>${itemXml(moved, ID_ONLY, ctx.store)}</m:Items>`;
       },

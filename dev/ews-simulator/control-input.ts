@@ -226,8 +226,8 @@ export function toFolderRef(value: string): FolderRef {
 
 const createItemRequest = z.strictObject({ folder: folderRefInput.default({ distinguished: 'inbox' }), item: newItem });
 
-/** Which item kinds each patchable field applies to (others are refused, not ignored). MAPI properties are EWS-only. */
-const PATCH_FIELD_KINDS: Record<Exclude<keyof ItemPatch, 'setExtendedProperties' | 'removeExtendedProperties'>, readonly ItemKind[] | 'all'> = {
+/** Which item kinds each patchable field applies to (others are refused, not ignored). MAPI properties and meeting bookkeeping are EWS-only. */
+const PATCH_FIELD_KINDS: Record<Exclude<keyof ItemPatch, 'setExtendedProperties' | 'removeExtendedProperties' | 'isCancelled' | 'myResponseType' | 'legacyFreeBusyStatus'>, readonly ItemKind[] | 'all'> = {
   subject: 'all',
   body: 'all',
   categories: 'all',

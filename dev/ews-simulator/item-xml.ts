@@ -6,7 +6,7 @@
 import { encodeChangeKey, decodeId } from './ids';
 import { extendedPropertiesXml, folderProperty, itemProperty, itemSize, type ExtendedPath } from './extended-properties';
 import { buildMime } from './mime';
-import type { Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, Message } from './model';
+import type { Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
 import { el, esc, xmlDate } from './xml';
 
 export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
@@ -195,12 +195,59 @@ const CALENDAR_FIELDS: readonly FieldWriter[] = [
   w('calendar:IsRecurring', (item) => (item.kind === 'calendarItem' ? el('t:IsRecurring', false) : '')),
   w('calendar:CalendarItemType', (item) => (item.kind === 'calendarItem' ? el('t:CalendarItemType', 'Single') : '')),
   w('calendar:MyResponseType', (item) =>
-    item.kind === 'calendarItem' ? el('t:MyResponseType', !item.organizer || item.organizer.address.toLowerCase() === item.mailbox ? 'Organizer' : 'NoResponseReceived') : '',
+    item.kind === 'calendarItem' ? el('t:MyResponseType', item.myResponseType ?? (!item.organizer || item.organizer.address.toLowerCase() === item.mailbox ? 'Organizer' : 'NoResponseReceived')) : '',
   ),
   w('calendar:Organizer', (item, _s, store) => (item.kind === 'calendarItem' && item.organizer ? `<t:Organizer>${mailboxXml(item.organizer, store)}</t:Organizer>` : '')),
   w('calendar:RequiredAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('RequiredAttendees', item.requiredAttendees, store) : ''), true),
   w('calendar:OptionalAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('OptionalAttendees', item.optionalAttendees, store) : ''), true),
   w('calendar:Duration', (item) => (item.kind === 'calendarItem' ? el('t:Duration', isoDuration(item.end.getTime() - item.start.getTime())) : '')),
+];
+
+/** The meeting a meeting message is about (only called for messages that have one). */
+function meetingOf(item: Item): MeetingInfo {
+  return (item as Message).meeting!;
+}
+
+/** MeetingMessageType's own fields, after every MessageType field. */
+const MEETING_MESSAGE_FIELDS: readonly FieldWriter[] = [
+  w('meeting:AssociatedCalendarItemId', (item, _s, store) => {
+    const id = meetingOf(item).associatedCalendarItemId;
+    const calendarItem = id ? store.getItem(id) : undefined;
+    return calendarItem ? `<t:AssociatedCalendarItemId Id="${calendarItem.id}" ChangeKey="${itemChangeKey(calendarItem)}"/>` : '';
+  }),
+  w('meeting:IsDelegated', () => el('t:IsDelegated', false)),
+  w('meeting:IsOutOfDate', () => el('t:IsOutOfDate', false)),
+  w('meeting:HasBeenProcessed', (item) => el('t:HasBeenProcessed', meetingOf(item).associatedCalendarItemId !== undefined)),
+  w('meeting:ResponseType', (item) => el('t:ResponseType', meetingOf(item).responseType ?? 'NoResponseReceived')),
+  w('calendar:UID', (item) => el('t:UID', meetingOf(item).uid)),
+];
+
+const MEETING_REQUEST_FIELDS: readonly FieldWriter[] = [
+  ...MEETING_MESSAGE_FIELDS,
+  w('meetingRequest:MeetingRequestType', (item) => el('t:MeetingRequestType', meetingOf(item).isUpdate ? 'FullUpdate' : 'NewMeetingRequest')),
+  w('meetingRequest:IntendedFreeBusyStatus', () => el('t:IntendedFreeBusyStatus', 'Busy')),
+  w('calendar:Start', (item) => el('t:Start', xmlDate(meetingOf(item).start))),
+  w('calendar:End', (item) => el('t:End', xmlDate(meetingOf(item).end))),
+  w('calendar:IsAllDayEvent', (item) => el('t:IsAllDayEvent', meetingOf(item).isAllDayEvent)),
+  w('calendar:LegacyFreeBusyStatus', () => el('t:LegacyFreeBusyStatus', 'Tentative')),
+  w('calendar:Location', (item) => el('t:Location', meetingOf(item).location)),
+  w('calendar:IsMeeting', () => el('t:IsMeeting', true)),
+  w('calendar:IsCancelled', () => el('t:IsCancelled', false)),
+  w('calendar:IsRecurring', () => el('t:IsRecurring', false)),
+  w('calendar:CalendarItemType', () => el('t:CalendarItemType', 'Single')),
+  w('calendar:MyResponseType', () => el('t:MyResponseType', 'NoResponseReceived')),
+  w('calendar:Organizer', (item, _s, store) => (meetingOf(item).organizer ? `<t:Organizer>${mailboxXml(meetingOf(item).organizer!, store)}</t:Organizer>` : '')),
+  w('calendar:RequiredAttendees', (item, _s, store) => attendees('RequiredAttendees', meetingOf(item).requiredAttendees, store), true),
+  w('calendar:OptionalAttendees', (item, _s, store) => attendees('OptionalAttendees', meetingOf(item).optionalAttendees, store), true),
+];
+
+/** MeetingResponseMessageType and MeetingCancellationMessageType share these. */
+const MEETING_OUTCOME_FIELDS: readonly FieldWriter[] = [
+  ...MEETING_MESSAGE_FIELDS,
+  w('calendar:Start', (item) => el('t:Start', xmlDate(meetingOf(item).start))),
+  w('calendar:End', (item) => el('t:End', xmlDate(meetingOf(item).end))),
+  w('calendar:Location', (item) => el('t:Location', meetingOf(item).location)),
+  w('calendar:CalendarItemType', () => el('t:CalendarItemType', 'Single')),
 ];
 
 const CONTACT_FIELDS: readonly FieldWriter[] = [
@@ -242,14 +289,37 @@ function isoDuration(ms: number): string {
   return `P${days ? `${days}D` : ''}T${hours}H${minutes}M`;
 }
 
-const KIND_FIELDS: Record<Item['kind'], readonly FieldWriter[]> = {
+/**
+ * What decides an item's XML element and field table: its kind, or for meeting messages the
+ * kind of meeting message (they are messages with MeetingMessageType fields after MessageType's).
+ */
+type ElementKind = Item['kind'] | 'meetingRequest' | 'meetingResponse' | 'meetingCancellation';
+
+const MEETING_ELEMENT_KIND: Record<MeetingInfo['kind'], ElementKind> = { request: 'meetingRequest', response: 'meetingResponse', cancellation: 'meetingCancellation' };
+
+function elementKind(item: Item): ElementKind {
+  return item.kind === 'message' && item.meeting ? MEETING_ELEMENT_KIND[item.meeting.kind] : item.kind;
+}
+
+const KIND_FIELDS: Record<ElementKind, readonly FieldWriter[]> = {
+  meetingRequest: [...ITEM_FIELDS, ...MESSAGE_FIELDS, ...MEETING_REQUEST_FIELDS],
+  meetingResponse: [...ITEM_FIELDS, ...MESSAGE_FIELDS, ...MEETING_OUTCOME_FIELDS],
+  meetingCancellation: [...ITEM_FIELDS, ...MESSAGE_FIELDS, ...MEETING_OUTCOME_FIELDS],
   message: [...ITEM_FIELDS, ...MESSAGE_FIELDS],
   calendarItem: [...ITEM_FIELDS, ...CALENDAR_FIELDS],
   contact: [...ITEM_FIELDS, ...CONTACT_FIELDS],
   task: [...ITEM_FIELDS, ...TASK_FIELDS],
 };
 
-export const ELEMENT_NAME: Record<Item['kind'], string> = { message: 'Message', calendarItem: 'CalendarItem', contact: 'Contact', task: 'Task' };
+export const ELEMENT_NAME: Record<ElementKind, string> = {
+  message: 'Message',
+  calendarItem: 'CalendarItem',
+  contact: 'Contact',
+  task: 'Task',
+  meetingRequest: 'MeetingRequest',
+  meetingResponse: 'MeetingResponse',
+  meetingCancellation: 'MeetingCancellation',
+};
 
 const COMMON_DEFAULT = [
   'item:ItemId',
@@ -275,18 +345,24 @@ const COMMON_DEFAULT = [
 ];
 const FIND_EXTRA = ['item:ParentFolderId', 'item:ItemClass', 'item:LastModifiedTime'];
 
-const KIND_DEFAULT: Record<Item['kind'], string[]> = {
-  message: [
-    'message:Sender',
-    'message:ToRecipients',
-    'message:CcRecipients',
-    'message:IsReadReceiptRequested',
-    'message:IsDeliveryReceiptRequested',
-    'message:ConversationTopic',
-    'message:From',
-    'message:InternetMessageId',
-    'message:IsRead',
-  ],
+const MESSAGE_DEFAULT = [
+  'message:Sender',
+  'message:ToRecipients',
+  'message:CcRecipients',
+  'message:IsReadReceiptRequested',
+  'message:IsDeliveryReceiptRequested',
+  'message:ConversationTopic',
+  'message:From',
+  'message:InternetMessageId',
+  'message:IsRead',
+];
+const MEETING_DEFAULT = [...MESSAGE_DEFAULT, 'meeting:AssociatedCalendarItemId', 'meeting:ResponseType', 'calendar:UID', 'calendar:Start', 'calendar:End', 'calendar:Location'];
+
+const KIND_DEFAULT: Record<ElementKind, string[]> = {
+  meetingRequest: [...MEETING_DEFAULT, 'meetingRequest:MeetingRequestType', 'calendar:Organizer', 'calendar:RequiredAttendees', 'calendar:OptionalAttendees'],
+  meetingResponse: MEETING_DEFAULT,
+  meetingCancellation: MEETING_DEFAULT,
+  message: MESSAGE_DEFAULT,
   calendarItem: [
     'calendar:UID',
     'calendar:Start',
@@ -311,9 +387,9 @@ const KIND_DEFAULT: Record<Item['kind'], string[]> = {
 /** Writers selected for (kind, shape), cached: selection is the per-request cost, writing the per-item one. */
 const selectionCache = new Map<string, readonly FieldWriter[]>();
 
-const perShape = new WeakMap<ItemShape, Map<Item['kind'], readonly FieldWriter[]>>();
+const perShape = new WeakMap<ItemShape, Map<ElementKind, readonly FieldWriter[]>>();
 
-function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
+function selectWriters(kind: ElementKind, shape: ItemShape): readonly FieldWriter[] {
   let byKind = perShape.get(shape);
   if (!byKind) {
     byKind = new Map();
@@ -327,7 +403,7 @@ function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWrit
   return writers;
 }
 
-function computeWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
+function computeWriters(kind: ElementKind, shape: ItemShape): readonly FieldWriter[] {
   const hasExtended = (shape.extended?.length ?? 0) > 0;
   const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${hasExtended}|${[...shape.additional].sort().join(',')}`;
   let writers = selectionCache.get(key);
@@ -345,9 +421,10 @@ function computeWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWri
 
 /** Serializes an item as `<t:Message>...</t:Message>` etc. for the shape. */
 export function itemXml(item: Item, shape: ItemShape, store: EwsStore): string {
-  const name = ELEMENT_NAME[item.kind];
+  const kind = elementKind(item);
+  const name = ELEMENT_NAME[kind];
   let out = `<t:${name}>`;
-  for (const writer of selectWriters(item.kind, shape)) out += writer.write(item, shape, store);
+  for (const writer of selectWriters(kind, shape)) out += writer.write(item, shape, store);
   return out + `</t:${name}>`;
 }
 

@@ -201,6 +201,8 @@ export interface Message extends ItemBase {
   isDraft: boolean;
   isReadReceiptRequested: boolean;
   isDeliveryReceiptRequested: boolean;
+  /** Set on meeting requests, responses and cancellations (ItemClass IPM.Schedule.Meeting.*). */
+  meeting?: MeetingInfo;
 }
 
 export interface CalendarItem extends ItemBase {
@@ -216,11 +218,40 @@ export interface CalendarItem extends ItemBase {
   /** iCalendar UID, stable across copies. */
   uid: string;
   isCancelled: boolean;
+  /**
+   * The mailbox owner's answer, for an attendee's copy of a meeting (set by invitations and
+   * responses); undefined means computed: Organizer for the organizer, NoResponseReceived otherwise.
+   */
+  myResponseType?: ResponseType;
+}
+
+export type ResponseType = 'Unknown' | 'Organizer' | 'Tentative' | 'Accept' | 'Decline' | 'NoResponseReceived';
+
+/**
+ * What a meeting message (request, response or cancellation) says about its meeting. Exchange
+ * keeps these on the message itself (MeetingMessageType), apart from the calendar item.
+ */
+export interface MeetingInfo {
+  readonly kind: 'request' | 'response' | 'cancellation';
+  readonly uid: string;
+  readonly start: Date;
+  readonly end: Date;
+  readonly location: string;
+  readonly isAllDayEvent: boolean;
+  readonly organizer?: EmailAddress;
+  readonly requiredAttendees: readonly Attendee[];
+  readonly optionalAttendees: readonly Attendee[];
+  /** For a request: new, or an update of a meeting the attendee already has. */
+  readonly isUpdate: boolean;
+  /** For a response: the attendee's answer. */
+  readonly responseType?: ResponseType;
+  /** The calendar item in the recipient's calendar the message is about. */
+  readonly associatedCalendarItemId?: string;
 }
 
 export interface Attendee {
   mailbox: EmailAddress;
-  responseType?: 'Unknown' | 'Organizer' | 'Tentative' | 'Accept' | 'Decline' | 'NoResponseReceived';
+  responseType?: ResponseType;
 }
 
 export type EmailAddressKey = 'EmailAddress1' | 'EmailAddress2' | 'EmailAddress3';
@@ -273,10 +304,10 @@ type NewItemCommon = Partial<
 export type NewAttachment = Omit<Attachment, 'id' | 'lastModifiedTime' | 'isInline'> & { isInline?: boolean; lastModifiedTime?: Date };
 
 export type NewMessage = NewItemCommon & { kind: 'message' } & Partial<
-    Pick<Message, 'from' | 'sender' | 'toRecipients' | 'ccRecipients' | 'bccRecipients' | 'replyTo' | 'dateTimeSent' | 'isRead' | 'isDraft' | 'isReadReceiptRequested' | 'isDeliveryReceiptRequested'>
+    Pick<Message, 'from' | 'sender' | 'toRecipients' | 'ccRecipients' | 'bccRecipients' | 'replyTo' | 'dateTimeSent' | 'isRead' | 'isDraft' | 'isReadReceiptRequested' | 'isDeliveryReceiptRequested' | 'meeting'>
   >;
 export type NewCalendarItem = NewItemCommon & { kind: 'calendarItem'; start: Date; end: Date } & Partial<
-    Pick<CalendarItem, 'isAllDayEvent' | 'location' | 'organizer' | 'requiredAttendees' | 'optionalAttendees' | 'legacyFreeBusyStatus' | 'uid' | 'isCancelled'>
+    Pick<CalendarItem, 'isAllDayEvent' | 'location' | 'organizer' | 'requiredAttendees' | 'optionalAttendees' | 'legacyFreeBusyStatus' | 'uid' | 'isCancelled' | 'myResponseType'>
   >;
 export type NewContact = NewItemCommon & { kind: 'contact' } & Partial<
     Pick<Contact, 'givenName' | 'surname' | 'displayName' | 'fileAs' | 'companyName' | 'jobTitle' | 'department' | 'emailAddresses' | 'phoneNumbers'>
@@ -318,6 +349,10 @@ export type ItemPatch = {
   startDate?: Date | null;
   status?: TaskStatus;
   percentComplete?: number;
+  /** Meeting bookkeeping on calendar items (invitations, responses, cancellations). */
+  isCancelled?: boolean;
+  myResponseType?: ResponseType;
+  legacyFreeBusyStatus?: CalendarItem['legacyFreeBusyStatus'];
   /** Client-set MAPI properties to add or replace (by key), and keys to remove. */
   setExtendedProperties?: StoredExtendedProperty[];
   removeExtendedProperties?: string[];

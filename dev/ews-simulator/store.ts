@@ -680,6 +680,7 @@ export class InMemoryEwsStore implements EwsStore {
           isDraft: input.isDraft ?? false,
           isReadReceiptRequested: input.isReadReceiptRequested ?? false,
           isDeliveryReceiptRequested: input.isDeliveryReceiptRequested ?? false,
+          meeting: input.meeting,
         };
         return message;
       }
@@ -713,6 +714,7 @@ export class InMemoryEwsStore implements EwsStore {
           legacyFreeBusyStatus: input.legacyFreeBusyStatus ?? 'Busy',
           uid: input.uid ?? `040000008200E00074C5B7101A82E008${this.counter.toString(16).padStart(16, '0').toUpperCase()}`,
           isCancelled: input.isCancelled ?? false,
+          myResponseType: input.myResponseType,
         };
         return calendarItem;
       }
@@ -810,6 +812,9 @@ function applyPatch(item: Item, patch: ItemPatch, now: Date): void {
       if (patch.isAllDayEvent !== undefined) item.isAllDayEvent = patch.isAllDayEvent;
       if (patch.requiredAttendees !== undefined) item.requiredAttendees = patch.requiredAttendees;
       if (patch.optionalAttendees !== undefined) item.optionalAttendees = patch.optionalAttendees;
+      if (patch.isCancelled !== undefined) item.isCancelled = patch.isCancelled;
+      if (patch.myResponseType !== undefined) item.myResponseType = patch.myResponseType;
+      if (patch.legacyFreeBusyStatus !== undefined) item.legacyFreeBusyStatus = patch.legacyFreeBusyStatus;
       break;
     case 'contact':
       setOptional(item, 'givenName', patch.givenName);

@@ -3,7 +3,8 @@ import { readExtendedPath, readStoredProperties } from '../extended-properties';
 import { changeKeyVersion, decodeId } from '../ids';
 import { readDeleteField, readNewItem, readSetField } from '../item-input';
 import { ID_ONLY, attachmentMetadataXml, itemXml } from '../item-xml';
-import type { DeleteMode, Folder, Item, ItemPatch, Mailbox, Message, NewItem } from '../model';
+import type { CalendarItem, DeleteMode, Folder, Item, ItemPatch, Mailbox, Message, NewItem } from '../model';
+import { meetingNotice, referencedMeeting, respond, sendCancellations, sendInvitations } from '../meetings';
 import { canOpen, folderIdElements, itemIdElements, resolveFolder, resolveItem, type RequestContext } from '../request-context';
 import { EwsError, SoapFault } from '../soap';
 import { attr, child, children, type Element } from '../xml';
@@ -50,12 +51,15 @@ function send(ctx: RequestContext, sender: Mailbox, message: Extract<NewItem, { 
 
 export const createItem: Operation = (ctx, request) => {
   const disposition = attr(request, 'MessageDisposition') as Disposition | undefined;
+  const invitations = attr(request, 'SendMeetingInvitations');
   const savedFolderElement = folderIdElements(child(request, 'SavedItemFolderId'))[0];
   const elements = children(child(request, 'Items') ?? request);
   return responseMessages(
     'CreateItemResponseMessage',
     elements,
     (element) => {
+      const answer = RESPONSE_ELEMENTS[element.localName ?? ''];
+      if (answer) return respondToMeeting(ctx, element, answer, disposition);
       const input = readNewItem(element);
       const target: Folder | undefined = savedFolderElement ? resolveFolder(ctx, savedFolderElement) : undefined;
       const mailbox = target ? ctx.store.getMailbox(target.mailbox)! : ctx.actingAs;
@@ -83,12 +87,34 @@ export const createItem: Operation = (ctx, request) => {
         const saved = ctx.store.createItem(mailbox.smtpAddress, target?.id ?? { distinguished: 'drafts' }, { ...input, isDraft: input.isDraft ?? true, isRead: input.isRead ?? true });
         return `<m:Items>${itemXml(saved, ID_ONLY, ctx.store)}</m:Items>`;
       }
-      const saved = ctx.store.createItem(mailbox.smtpAddress, target?.id ?? { distinguished: defaultFolderFor(input) }, input);
+      const withOrganizer = input.kind === 'calendarItem' && !input.organizer && ((input.requiredAttendees?.length ?? 0) + (input.optionalAttendees?.length ?? 0) > 0) ? { ...input, organizer: { address: mailbox.smtpAddress, name: mailbox.displayName } } : input;
+      const saved = ctx.store.createItem(mailbox.smtpAddress, target?.id ?? { distinguished: defaultFolderFor(input) }, withOrganizer);
+      if (saved.kind === 'calendarItem') sendInvitations(ctx.store, mailbox, saved, meetingNotice(invitations), false);
       return `<m:Items>${itemXml(saved, ID_ONLY, ctx.store)}</m:Items>`;
     },
     EMPTY_ITEMS,
   );
 };
+
+const RESPONSE_ELEMENTS: Record<string, 'Accept' | 'Tentative' | 'Decline'> = { AcceptItem: 'Accept', TentativelyAcceptItem: 'Tentative', DeclineItem: 'Decline' };
+
+/** CreateItem with AcceptItem / TentativelyAcceptItem / DeclineItem: an attendee answers a meeting. */
+function respondToMeeting(ctx: RequestContext, element: Element, answer: 'Accept' | 'Tentative' | 'Decline', disposition: Disposition | undefined): string {
+  const reference = child(element, 'ReferenceItemId');
+  if (!reference) throw new EwsError('ErrorInvalidRequest', 'ReferenceItemId is required.');
+  if (!disposition) throw new EwsError('ErrorMessageDispositionRequired', 'MessageDisposition attribute is required.');
+  const item = resolveItem(ctx, reference);
+  const attendee = ctx.store.getMailbox(item.mailbox)!;
+  const meeting = referencedMeeting(ctx.store, attendee, item);
+  const notice = disposition === 'SaveOnly' ? 'none' : disposition === 'SendAndSaveCopy' ? 'sendAndSaveCopy' : 'send';
+  const calendarItem = respond(ctx.store, attendee, meeting, answer, notice);
+  return answer === 'Decline' ? EMPTY_ITEMS : `<m:Items>${itemXml(calendarItem, ID_ONLY, ctx.store)}</m:Items>`;
+}
+
+/** The organizer's own calendar item with attendees: changes and deletions reach the attendees. */
+function isOrganizedMeeting(item: Item): item is CalendarItem {
+  return item.kind === 'calendarItem' && item.requiredAttendees.length + item.optionalAttendees.length > 0 && (!item.organizer || item.organizer.address.toLowerCase() === item.mailbox);
+}
 
 type ConflictResolution = 'NeverOverwrite' | 'AutoResolve' | 'AlwaysOverwrite';
 
@@ -135,6 +161,7 @@ function readPatch(change: Element): ItemPatch {
 
 export const updateItem: Operation = (ctx, request) => {
   const resolution = (attr(request, 'ConflictResolution') ?? 'AutoResolve') as ConflictResolution;
+  const invitationsOrCancellations = attr(request, 'SendMeetingInvitationsOrCancellations');
   const disposition = attr(request, 'MessageDisposition') as Disposition | undefined;
   const changes = children(child(request, 'ItemChanges') ?? request, 'ItemChange');
   return responseMessages(
@@ -151,6 +178,7 @@ export const updateItem: Operation = (ctx, request) => {
       }
       const patch = readPatch(change);
       const updated = ctx.store.updateItem(item.id, patch);
+      if (isOrganizedMeeting(updated)) sendInvitations(ctx.store, ctx.store.getMailbox(updated.mailbox)!, updated, meetingNotice(invitationsOrCancellations), true);
       if (disposition && disposition !== 'SaveOnly' && updated.kind === 'message') {
         const owner = ctx.store.getMailbox(updated.mailbox)!;
         send(ctx, owner, { kind: 'message', ...toNewMessage(updated) });
@@ -187,8 +215,11 @@ export const deleteItem: Operation = (ctx, request) => {
     throw new SoapFault('ErrorSchemaValidation', "The request failed schema validation: The 'DeleteType' attribute is invalid.");
   }
   const ids = itemIdElements(child(request, 'ItemIds'));
+  const cancellations = meetingNotice(attr(request, 'SendMeetingCancellations'));
   return responseMessages('DeleteItemResponseMessage', ids, (id) => {
-    ctx.store.deleteItem(resolveItem(ctx, id).id, mode);
+    const item = resolveItem(ctx, id);
+    if (isOrganizedMeeting(item)) sendCancellations(ctx.store, ctx.store.getMailbox(item.mailbox)!, item, cancellations);
+    ctx.store.deleteItem(item.id, mode);
     return '';
   });
 };

@@ -3,7 +3,8 @@
  * CreateItem, and the single-property elements inside UpdateItem's SetItemField.
  */
 import { readStoredProperties } from './extended-properties';
-import type { StoredExtendedProperty, Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
+import { attachedMessageMime } from './mime';
+import type { AttachedMessage, StoredExtendedProperty, Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
 import { EwsError } from './soap';
 import { attr, child, childText, children, esc, parseBoolean, rawText, text, type Element } from './xml';
 
@@ -58,10 +59,30 @@ function strings(parent: Element, name: string): string[] | undefined {
   return holder ? children(holder, 'String').map((s) => text(s) ?? '') : undefined;
 }
 
+/** An ItemAttachment's message (other attached item kinds are not modelled). */
+function attachedMessage(attachment: Element): NewAttachment {
+  const message = child(attachment, 'Message');
+  if (!message) throw new EwsError('ErrorInvalidRequest', 'The simulator supports item attachments holding a Message.');
+  const from = single(message, 'From');
+  const sent = date(childText(message, 'DateTimeSent'));
+  const messageId = childText(message, 'InternetMessageId');
+  const attached: AttachedMessage = {
+    subject: childText(message, 'Subject') ?? '',
+    body: body(message) ?? { type: 'Text', content: '' },
+    toRecipients: list(message, 'ToRecipients') ?? [],
+    ccRecipients: list(message, 'CcRecipients') ?? [],
+    ...(from ? { from } : {}),
+    ...(sent ? { dateTimeSent: sent } : {}),
+    ...(messageId ? { internetMessageId: messageId } : {}),
+  };
+  return { name: childText(attachment, 'Name') ?? (attached.subject || 'message'), contentType: 'message/rfc822', content: Buffer.from(attachedMessageMime(attached), 'utf8'), attachedMessage: attached, isInline: parseBoolean(childText(attachment, 'IsInline')) ?? false };
+}
+
 function attachments(parent: Element): NewAttachment[] | undefined {
   const holder = child(parent, 'Attachments');
   if (!holder) return undefined;
-  return children(holder, 'FileAttachment').map((a) => {
+  const items = children(holder, 'ItemAttachment').map(attachedMessage);
+  return [...items, ...children(holder, 'FileAttachment').map((a) => {
     const contentId = childText(a, 'ContentId');
     return {
       name: childText(a, 'Name') ?? 'attachment',
@@ -70,7 +91,7 @@ function attachments(parent: Element): NewAttachment[] | undefined {
       isInline: parseBoolean(childText(a, 'IsInline')) ?? false,
       content: Buffer.from(childText(a, 'Content') ?? '', 'base64'),
     };
-  });
+  })];
 }
 
 type Defined<T> = { [K in keyof T]: Exclude<T[K], undefined> };

@@ -6,7 +6,7 @@
 import { encodeChangeKey, decodeId } from './ids';
 import { extendedPropertiesXml, folderProperty, itemProperty, itemSize, type ExtendedPath } from './extended-properties';
 import { buildMime } from './mime';
-import type { Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
+import type { AttachedMessage, Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
 import { el, esc, xmlDate } from './xml';
 
 export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
@@ -107,7 +107,36 @@ function bodyXml(item: Item, shape: ItemShape): string {
   return `<t:Body BodyType="${wanted}" IsTruncated="false">${esc(content)}</t:Body>`;
 }
 
-export function attachmentMetadataXml(attachment: Attachment, withContent: boolean): string {
+/** An attached message as EWS shows it inside ItemAttachment (no ItemId: it is in no folder). */
+function attachedMessageXml(message: AttachedMessage, store: EwsStore): string {
+  return (
+    '<t:Message>' +
+    el('t:ItemClass', 'IPM.Note') +
+    el('t:Subject', message.subject) +
+    `<t:Body BodyType="${message.body.type}" IsTruncated="false">${esc(message.body.content)}</t:Body>` +
+    (message.dateTimeSent ? el('t:DateTimeSent', xmlDate(message.dateTimeSent)) : '') +
+    recipients('ToRecipients', message.toRecipients, store) +
+    recipients('CcRecipients', message.ccRecipients, store) +
+    (message.from ? `<t:From>${mailboxXml(message.from, store)}</t:From>` : '') +
+    el('t:InternetMessageId', message.internetMessageId) +
+    '</t:Message>'
+  );
+}
+
+export function attachmentMetadataXml(attachment: Attachment, withContent: boolean, store?: EwsStore): string {
+  if (attachment.attachedMessage) {
+    return (
+      '<t:ItemAttachment>' +
+      `<t:AttachmentId Id="${attachment.id}"/>` +
+      el('t:Name', attachment.name) +
+      el('t:ContentType', attachment.contentType) +
+      el('t:Size', attachment.content.byteLength) +
+      el('t:LastModifiedTime', xmlDate(attachment.lastModifiedTime)) +
+      el('t:IsInline', attachment.isInline) +
+      (withContent && store ? attachedMessageXml(attachment.attachedMessage, store) : '') +
+      '</t:ItemAttachment>'
+    );
+  }
   return (
     '<t:FileAttachment>' +
     `<t:AttachmentId Id="${attachment.id}"/>` +

@@ -144,7 +144,21 @@ export interface Attachment {
   contentId?: string;
   isInline: boolean;
   lastModifiedTime: Date;
+  /** The bytes; for an item attachment, the attached message as RFC 822 (message/rfc822). */
   content: Uint8Array;
+  /** Set for an item attachment (an attached message, EWS ItemAttachment). */
+  attachedMessage?: AttachedMessage;
+}
+
+/** A message attached to an item (not in any folder, no id of its own). */
+export interface AttachedMessage {
+  readonly subject: string;
+  readonly body: Body;
+  readonly from?: EmailAddress;
+  readonly toRecipients: readonly EmailAddress[];
+  readonly ccRecipients: readonly EmailAddress[];
+  readonly dateTimeSent?: Date;
+  readonly internetMessageId?: string;
 }
 
 export type ItemKind = 'message' | 'calendarItem' | 'contact' | 'task';

@@ -626,6 +626,7 @@ export class InMemoryEwsStore implements EwsStore {
       isInline: input.isInline ?? false,
       lastModifiedTime: input.lastModifiedTime ?? now,
       content: input.content,
+      attachedMessage: input.attachedMessage,
     };
   }
 

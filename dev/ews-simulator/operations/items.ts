@@ -262,7 +262,7 @@ export const getAttachment: Operation = (ctx, request) => {
       for (const folder of mailbox.folders.values()) {
         for (const item of ctx.store.folderItems(folder)) {
           const attachment = item.attachments.find((a) => a.id === id);
-          if (attachment) return `<m:Attachments>${attachmentMetadataXml(attachment, true)}</m:Attachments>`;
+          if (attachment) return `<m:Attachments>${attachmentMetadataXml(attachment, true, ctx.store)}</m:Attachments>`;
         }
       }
       throw new EwsError('ErrorItemNotFound');

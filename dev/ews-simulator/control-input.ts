@@ -227,7 +227,7 @@ export function toFolderRef(value: string): FolderRef {
 const createItemRequest = z.strictObject({ folder: folderRefInput.default({ distinguished: 'inbox' }), item: newItem });
 
 /** Which item kinds each patchable field applies to (others are refused, not ignored). MAPI properties and meeting bookkeeping are EWS-only. */
-const PATCH_FIELD_KINDS: Record<Exclude<keyof ItemPatch, 'setExtendedProperties' | 'removeExtendedProperties' | 'isCancelled' | 'myResponseType' | 'legacyFreeBusyStatus'>, readonly ItemKind[] | 'all'> = {
+const PATCH_FIELD_KINDS: Record<Exclude<keyof ItemPatch, 'setExtendedProperties' | 'removeExtendedProperties' | 'isCancelled' | 'myResponseType' | 'legacyFreeBusyStatus' | 'modifiedOccurrences' | 'deletedOccurrences'>, readonly ItemKind[] | 'all'> = {
   subject: 'all',
   body: 'all',
   categories: 'all',

@@ -4,6 +4,7 @@
  */
 import { readStoredProperties } from './extended-properties';
 import { attachedMessageMime } from './mime';
+import { readRecurrence } from './recurrence';
 import type { AttachedMessage, StoredExtendedProperty, Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
 import { EwsError } from './soap';
 import { attr, child, childText, children, esc, parseBoolean, rawText, text, type Element } from './xml';
@@ -156,6 +157,7 @@ export function readNewItem(element: Element): NewItem {
           requiredAttendees: attendeeList(element, 'RequiredAttendees'),
           optionalAttendees: attendeeList(element, 'OptionalAttendees'),
           uid: childText(element, 'UID'),
+          recurrence: readRecurrence(element),
         }),
       };
     }

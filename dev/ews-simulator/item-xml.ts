@@ -4,9 +4,10 @@
  * the shape selects is emitted in a schema-valid order.
  */
 import { encodeChangeKey, decodeId } from './ids';
+import { expandSeries, occurrenceView, recurrenceXml } from './recurrence';
 import { extendedPropertiesXml, folderProperty, itemProperty, itemSize, type ExtendedPath } from './extended-properties';
 import { buildMime } from './mime';
-import type { AttachedMessage, Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
+import type { AttachedMessage, Attachment, Attendee, CalendarItem, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
 import { el, esc, xmlDate } from './xml';
 
 export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
@@ -216,13 +217,14 @@ const CALENDAR_FIELDS: readonly FieldWriter[] = [
   w('calendar:UID', (item) => (item.kind === 'calendarItem' ? el('t:UID', item.uid) : '')),
   w('calendar:Start', (item) => (item.kind === 'calendarItem' ? el('t:Start', xmlDate(item.start)) : '')),
   w('calendar:End', (item) => (item.kind === 'calendarItem' ? el('t:End', xmlDate(item.end)) : '')),
+  w('calendar:OriginalStart', (item) => (item.kind === 'calendarItem' && item.occurrenceOf ? el('t:OriginalStart', xmlDate(item.occurrenceOf.originalStart)) : '')),
   w('calendar:IsAllDayEvent', (item) => (item.kind === 'calendarItem' ? el('t:IsAllDayEvent', item.isAllDayEvent) : '')),
   w('calendar:LegacyFreeBusyStatus', (item) => (item.kind === 'calendarItem' ? el('t:LegacyFreeBusyStatus', item.legacyFreeBusyStatus) : '')),
   w('calendar:Location', (item) => (item.kind === 'calendarItem' ? el('t:Location', item.location) : '')),
   w('calendar:IsMeeting', (item) => (item.kind === 'calendarItem' ? el('t:IsMeeting', item.requiredAttendees.length + item.optionalAttendees.length > 0) : '')),
   w('calendar:IsCancelled', (item) => (item.kind === 'calendarItem' ? el('t:IsCancelled', item.isCancelled) : '')),
-  w('calendar:IsRecurring', (item) => (item.kind === 'calendarItem' ? el('t:IsRecurring', false) : '')),
-  w('calendar:CalendarItemType', (item) => (item.kind === 'calendarItem' ? el('t:CalendarItemType', 'Single') : '')),
+  w('calendar:IsRecurring', (item) => (item.kind === 'calendarItem' ? el('t:IsRecurring', isRecurring(item)) : '')),
+  w('calendar:CalendarItemType', (item) => (item.kind === 'calendarItem' ? el('t:CalendarItemType', calendarItemType(item)) : '')),
   w('calendar:MyResponseType', (item) =>
     item.kind === 'calendarItem' ? el('t:MyResponseType', item.myResponseType ?? (!item.organizer || item.organizer.address.toLowerCase() === item.mailbox ? 'Organizer' : 'NoResponseReceived')) : '',
   ),
@@ -230,7 +232,48 @@ const CALENDAR_FIELDS: readonly FieldWriter[] = [
   w('calendar:RequiredAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('RequiredAttendees', item.requiredAttendees, store) : ''), true),
   w('calendar:OptionalAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('OptionalAttendees', item.optionalAttendees, store) : ''), true),
   w('calendar:Duration', (item) => (item.kind === 'calendarItem' ? el('t:Duration', isoDuration(item.end.getTime() - item.start.getTime())) : '')),
+  // FindItem cannot return the series properties, as in Exchange.
+  w('calendar:Recurrence', (item) => (item.kind === 'calendarItem' && item.recurrence ? recurrenceXml(item.recurrence) : ''), true),
+  w('calendar:FirstOccurrence', (item) => seriesEnd(item, 'first'), true),
+  w('calendar:LastOccurrence', (item) => seriesEnd(item, 'last'), true),
+  w('calendar:ModifiedOccurrences', (item) => modifiedOccurrencesXml(item), true),
+  w('calendar:DeletedOccurrences', (item) =>
+    item.kind === 'calendarItem' && item.deletedOccurrences?.length ? `<t:DeletedOccurrences>${item.deletedOccurrences.map((d) => `<t:DeletedOccurrence>${el('t:Start', xmlDate(d))}</t:DeletedOccurrence>`).join('')}</t:DeletedOccurrences>` : '', true),
 ];
+
+function calendarItemType(item: CalendarItem): string {
+  if (item.occurrenceOf) return item.occurrenceOf.isException ? 'Exception' : 'Occurrence';
+  return item.recurrence ? 'RecurringMaster' : 'Single';
+}
+
+/**
+ * Exchange's documented quirk (IsRecurring reference): false on the organizer's own recurring
+ * master, true on an attendee's master, on occurrences and on exceptions, false on single items.
+ */
+function isRecurring(item: CalendarItem): boolean {
+  if (item.occurrenceOf) return true;
+  if (!item.recurrence) return false;
+  return !!item.organizer && item.organizer.address.toLowerCase() !== item.mailbox;
+}
+
+function occurrenceInfoXml(name: string, view: CalendarItem): string {
+  return `<t:${name}><t:ItemId Id="${view.id}" ChangeKey="${encodeChangeKey(0, view.version)}"/>${el('t:Start', xmlDate(view.start))}${el('t:End', xmlDate(view.end))}${el('t:OriginalStart', xmlDate(view.occurrenceOf!.originalStart))}</t:${name}>`;
+}
+
+function seriesEnd(item: Item, which: 'first' | 'last'): string {
+  if (item.kind !== 'calendarItem' || !item.recurrence) return '';
+  // A series without an end has no last occurrence.
+  if (which === 'last' && item.recurrence.range.kind === 'NoEnd') return '';
+  const occurrences = expandSeries(item);
+  const occurrence = which === 'first' ? occurrences[0] : occurrences[occurrences.length - 1];
+  return occurrence ? occurrenceInfoXml(which === 'first' ? 'FirstOccurrence' : 'LastOccurrence', occurrenceView(item, occurrence)) : '';
+}
+
+function modifiedOccurrencesXml(item: Item): string {
+  if (item.kind !== 'calendarItem' || !item.modifiedOccurrences?.length) return '';
+  const exceptions = expandSeries(item).filter((o) => o.override);
+  return exceptions.length ? `<t:ModifiedOccurrences>${exceptions.map((o) => occurrenceInfoXml('Occurrence', occurrenceView(item, o))).join('')}</t:ModifiedOccurrences>` : '';
+}
 
 /** The meeting a meeting message is about (only called for messages that have one). */
 function meetingOf(item: Item): MeetingInfo {

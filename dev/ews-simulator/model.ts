@@ -237,6 +237,48 @@ export interface CalendarItem extends ItemBase {
    * responses); undefined means computed: Organizer for the organizer, NoResponseReceived otherwise.
    */
   myResponseType?: ResponseType;
+  /** Set on a recurring master: the series' pattern and range. */
+  recurrence?: Recurrence;
+  /** Exceptions of a recurring master: occurrences moved or changed. */
+  modifiedOccurrences?: OccurrenceOverride[];
+  /** Original starts of the occurrences deleted from a recurring master. */
+  deletedOccurrences?: Date[];
+  /**
+   * Only on generated occurrence views (never stored): the series this occurrence belongs to.
+   * The view's id is the occurrence id; start, end, subject and location are the occurrence's.
+   */
+  occurrenceOf?: { readonly masterId: string; readonly index: number; readonly originalStart: Date; readonly isException: boolean };
+}
+
+export type Weekday = 'Sunday' | 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday';
+
+/** The pattern kinds the simulator expands (EWS RecurrencePatternTypes subset). */
+export type RecurrencePattern =
+  | { readonly kind: 'Daily'; readonly interval: number }
+  | { readonly kind: 'Weekly'; readonly interval: number; readonly daysOfWeek: readonly Weekday[] }
+  | { readonly kind: 'AbsoluteMonthly'; readonly interval: number; readonly dayOfMonth: number }
+  | { readonly kind: 'AbsoluteYearly'; readonly month: number; readonly dayOfMonth: number };
+
+/** Dates are yyyy-mm-dd (xs:date). */
+export type RecurrenceRange =
+  | { readonly kind: 'NoEnd'; readonly startDate: string }
+  | { readonly kind: 'EndDate'; readonly startDate: string; readonly endDate: string }
+  | { readonly kind: 'Numbered'; readonly startDate: string; readonly numberOfOccurrences: number };
+
+export interface Recurrence {
+  readonly pattern: RecurrencePattern;
+  readonly range: RecurrenceRange;
+}
+
+/** One exception of a series: the occurrence that would start at `originalStart`, changed. */
+export interface OccurrenceOverride {
+  readonly originalStart: Date;
+  readonly start: Date;
+  readonly end: Date;
+  readonly subject?: string;
+  readonly location?: string;
+  /** Bumped on every change of this exception (part of its ChangeKey). */
+  readonly version: number;
 }
 
 export type ResponseType = 'Unknown' | 'Organizer' | 'Tentative' | 'Accept' | 'Decline' | 'NoResponseReceived';
@@ -321,7 +363,7 @@ export type NewMessage = NewItemCommon & { kind: 'message' } & Partial<
     Pick<Message, 'from' | 'sender' | 'toRecipients' | 'ccRecipients' | 'bccRecipients' | 'replyTo' | 'dateTimeSent' | 'isRead' | 'isDraft' | 'isReadReceiptRequested' | 'isDeliveryReceiptRequested' | 'meeting'>
   >;
 export type NewCalendarItem = NewItemCommon & { kind: 'calendarItem'; start: Date; end: Date } & Partial<
-    Pick<CalendarItem, 'isAllDayEvent' | 'location' | 'organizer' | 'requiredAttendees' | 'optionalAttendees' | 'legacyFreeBusyStatus' | 'uid' | 'isCancelled' | 'myResponseType'>
+    Pick<CalendarItem, 'isAllDayEvent' | 'location' | 'organizer' | 'requiredAttendees' | 'optionalAttendees' | 'legacyFreeBusyStatus' | 'uid' | 'isCancelled' | 'myResponseType' | 'recurrence'>
   >;
 export type NewContact = NewItemCommon & { kind: 'contact' } & Partial<
     Pick<Contact, 'givenName' | 'surname' | 'displayName' | 'fileAs' | 'companyName' | 'jobTitle' | 'department' | 'emailAddresses' | 'phoneNumbers'>
@@ -367,6 +409,9 @@ export type ItemPatch = {
   isCancelled?: boolean;
   myResponseType?: ResponseType;
   legacyFreeBusyStatus?: CalendarItem['legacyFreeBusyStatus'];
+  /** Series changes on a recurring master. */
+  modifiedOccurrences?: OccurrenceOverride[];
+  deletedOccurrences?: Date[];
   /** Client-set MAPI properties to add or replace (by key), and keys to remove. */
   setExtendedProperties?: StoredExtendedProperty[];
   removeExtendedProperties?: string[];

@@ -716,6 +716,9 @@ export class InMemoryEwsStore implements EwsStore {
           uid: input.uid ?? `040000008200E00074C5B7101A82E008${this.counter.toString(16).padStart(16, '0').toUpperCase()}`,
           isCancelled: input.isCancelled ?? false,
           myResponseType: input.myResponseType,
+          recurrence: input.recurrence,
+          modifiedOccurrences: undefined,
+          deletedOccurrences: undefined,
         };
         return calendarItem;
       }
@@ -816,6 +819,8 @@ function applyPatch(item: Item, patch: ItemPatch, now: Date): void {
       if (patch.isCancelled !== undefined) item.isCancelled = patch.isCancelled;
       if (patch.myResponseType !== undefined) item.myResponseType = patch.myResponseType;
       if (patch.legacyFreeBusyStatus !== undefined) item.legacyFreeBusyStatus = patch.legacyFreeBusyStatus;
+      if (patch.modifiedOccurrences !== undefined) item.modifiedOccurrences = patch.modifiedOccurrences;
+      if (patch.deletedOccurrences !== undefined) item.deletedOccurrences = patch.deletedOccurrences;
       break;
     case 'contact':
       setOptional(item, 'givenName', patch.givenName);

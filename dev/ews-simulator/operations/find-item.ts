@@ -6,7 +6,8 @@
  */
 import { itemXml } from '../item-xml';
 import { comparable, constantFor, itemProperty, itemSize, pathXml, readExtendedPath } from '../extended-properties';
-import type { EwsStore, Item } from '../model';
+import type { CalendarItem, EwsStore, Item } from '../model';
+import { expandSeries, occurrenceView } from '../recurrence';
 import { folderIdElements, resolveFolder } from '../request-context';
 import { EwsError } from '../soap';
 import { attr, child, parseBoolean } from '../xml';
@@ -73,6 +74,25 @@ function itemPaths(store: EwsStore): PathResolver<Item> {
   };
 }
 
+/**
+ * A CalendarView's items: single items overlapping the window, and for each recurring master the
+ * occurrences and exceptions overlapping it (the master itself is never in a CalendarView).
+ */
+function expandForView(items: readonly Item[], start: number, end: number): CalendarItem[] {
+  const result: CalendarItem[] = [];
+  for (const item of items) {
+    if (item.kind !== 'calendarItem') continue;
+    if (!item.recurrence) {
+      if (item.start.getTime() < end && item.end.getTime() > start) result.push(item);
+      continue;
+    }
+    for (const occurrence of expandSeries(item, new Date(end))) {
+      if (occurrence.start.getTime() < end && occurrence.end.getTime() > start) result.push(occurrenceView(item, occurrence));
+    }
+  }
+  return result;
+}
+
 /** Exchange's default view order: newest first. */
 const NEWEST_FIRST = (a: Item, b: Item): number => b.dateTimeReceived.getTime() - a.dateTimeReceived.getTime();
 
@@ -94,9 +114,7 @@ export const findItem: Operation = (ctx, request) => {
       const start = new Date(attr(calendar, 'StartDate') ?? '').getTime();
       const end = new Date(attr(calendar, 'EndDate') ?? '').getTime();
       if (Number.isNaN(start) || Number.isNaN(end) || end < start) throw new EwsError('ErrorCalendarEndDateIsEarlierThanStartDate');
-      items = items
-        .filter((i) => i.kind === 'calendarItem' && i.start.getTime() < end && i.end.getTime() > start)
-        .sort((a, b) => (a as { start: Date }).start.getTime() - (b as { start: Date }).start.getTime());
+      items = expandForView(items, start, end).sort((a, b) => a.start.getTime() - b.start.getTime());
       const max = Number(attr(calendar, 'MaxEntriesReturned') ?? Number.POSITIVE_INFINITY);
       if (items.length > max) throw new EwsError('ErrorCalendarExpansionMaxEntriesReturned', 'The maximum number of calendar entries was exceeded.');
       return rootFolder(items, items.length, items.length, true, shape, ctx);

@@ -5,18 +5,55 @@ import { readDeleteField, readNewItem, readSetField } from '../item-input';
 import { ID_ONLY, attachmentMetadataXml, itemXml } from '../item-xml';
 import type { CalendarItem, DeleteMode, Folder, Item, ItemPatch, Mailbox, Message, NewItem } from '../model';
 import { meetingNotice, referencedMeeting, respond, sendCancellations, sendInvitations } from '../meetings';
-import { canOpen, folderIdElements, itemIdElements, resolveFolder, resolveItem, type RequestContext } from '../request-context';
+import { canOpen, folderIdElements, itemIdElements, resolveCalendarTarget, resolveFolder, resolveItem, type RequestContext } from '../request-context';
+import { occurrenceByIndex } from '../recurrence';
 import { EwsError, SoapFault } from '../soap';
 import { attr, child, children, type Element } from '../xml';
 import { readItemShape, responseMessages, type Operation } from './common';
 
 const EMPTY_ITEMS = '<m:Items/>';
 
+/** Elements that name an item in GetItem/UpdateItem/DeleteItem (occurrences included). */
+const ITEM_REFERENCES = new Set(['ItemId', 'OccurrenceItemId', 'RecurringMasterItemId']);
+
+function itemReferences(container: Element | undefined): Element[] {
+  return container ? children(container).filter((e) => ITEM_REFERENCES.has(e.localName ?? '')) : [];
+}
+
 export const getItem: Operation = (ctx, request) => {
   const shape = readItemShape(child(request, 'ItemShape'), 'get');
-  const ids = itemIdElements(child(request, 'ItemIds'));
-  return responseMessages('GetItemResponseMessage', ids, (id) => `<m:Items>${itemXml(resolveItem(ctx, id), shape, ctx.store)}</m:Items>`, EMPTY_ITEMS);
+  const ids = itemReferences(child(request, 'ItemIds'));
+  return responseMessages(
+    'GetItemResponseMessage',
+    ids,
+    (id) => {
+      const target = resolveCalendarTarget(ctx, id);
+      const item = target.occurrenceIndex ? occurrenceByIndex(target.item as CalendarItem, target.occurrenceIndex) : target.item;
+      return `<m:Items>${itemXml(item, shape, ctx.store)}</m:Items>`;
+    },
+    EMPTY_ITEMS,
+  );
 };
+
+/** The fields a single occurrence can differ in (an exception); others belong to the series. */
+const EXCEPTION_FIELDS = new Set(['subject', 'start', 'end', 'location']);
+
+/** UpdateItem on one occurrence: it becomes (or stays) an exception of its master. */
+function modifyOccurrence(ctx: RequestContext, master: CalendarItem, occurrence: CalendarItem, patch: ItemPatch): CalendarItem {
+  const unsupported = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined && !EXCEPTION_FIELDS.has(k));
+  if (unsupported.length > 0) throw new EwsError('ErrorInvalidPropertySet', `The simulator changes only the subject, start, end and location of a single occurrence, not ${unsupported.join(', ')}.`);
+  const originalStart = occurrence.occurrenceOf!.originalStart;
+  const previous = (master.modifiedOccurrences ?? []).find((o) => o.originalStart.getTime() === originalStart.getTime());
+  const start = patch.start ?? occurrence.start;
+  const end = patch.end ?? occurrence.end;
+  if (end < start) throw new EwsError('ErrorCalendarEndDateIsEarlierThanStartDate');
+  const subject = patch.subject ?? previous?.subject;
+  const location = patch.location ?? previous?.location;
+  const override = { originalStart, start, end, version: (previous?.version ?? 0) + 1, ...(subject !== undefined ? { subject } : {}), ...(location !== undefined ? { location } : {}) };
+  const others = (master.modifiedOccurrences ?? []).filter((o) => o !== previous);
+  const updated = ctx.store.updateItem(master.id, { modifiedOccurrences: [...others, override] }) as CalendarItem;
+  return occurrenceByIndex(updated, occurrence.occurrenceOf!.index);
+}
 
 type Disposition = 'SaveOnly' | 'SendOnly' | 'SendAndSaveCopy';
 
@@ -168,15 +205,21 @@ export const updateItem: Operation = (ctx, request) => {
     'UpdateItemResponseMessage',
     changes,
     (change) => {
-      const idElement = child(change, 'ItemId');
+      const idElement = children(change).find((e) => ITEM_REFERENCES.has(e.localName ?? ''));
       if (!idElement) throw new EwsError('ErrorInvalidRequest', 'ItemId is required.');
-      const item = resolveItem(ctx, idElement);
+      const target = resolveCalendarTarget(ctx, idElement);
+      const current = target.occurrenceIndex ? occurrenceByIndex(target.item as CalendarItem, target.occurrenceIndex) : target.item;
       const changeKey = attr(idElement, 'ChangeKey');
       if (resolution === 'NeverOverwrite') {
         if (!changeKey) throw new EwsError('ErrorChangeKeyRequiredForWriteOperations');
-        if (changeKeyVersion(changeKey) !== item.version) throw new EwsError('ErrorIrresolvableConflict');
+        if (changeKeyVersion(changeKey) !== current.version) throw new EwsError('ErrorIrresolvableConflict');
       }
       const patch = readPatch(change);
+      if (target.occurrenceIndex) {
+        const exception = modifyOccurrence(ctx, target.item as CalendarItem, current as CalendarItem, patch);
+        return `<m:Items>${itemXml(exception, ID_ONLY, ctx.store)}</m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>`;
+      }
+      const item = target.item;
       const updated = ctx.store.updateItem(item.id, patch);
       if (isOrganizedMeeting(updated)) sendInvitations(ctx.store, ctx.store.getMailbox(updated.mailbox)!, updated, meetingNotice(invitationsOrCancellations), true);
       if (disposition && disposition !== 'SaveOnly' && updated.kind === 'message') {
@@ -214,10 +257,20 @@ export const deleteItem: Operation = (ctx, request) => {
   if (!['HardDelete', 'SoftDelete', 'MoveToDeletedItems'].includes(mode)) {
     throw new SoapFault('ErrorSchemaValidation', "The request failed schema validation: The 'DeleteType' attribute is invalid.");
   }
-  const ids = itemIdElements(child(request, 'ItemIds'));
   const cancellations = meetingNotice(attr(request, 'SendMeetingCancellations'));
-  return responseMessages('DeleteItemResponseMessage', ids, (id) => {
-    const item = resolveItem(ctx, id);
+  return responseMessages('DeleteItemResponseMessage', itemReferences(child(request, 'ItemIds')), (id) => {
+    const target = resolveCalendarTarget(ctx, id);
+    if (target.occurrenceIndex) {
+      // Deleting one occurrence removes it from the series (an exception's changes go with it).
+      const master = target.item as CalendarItem;
+      const { originalStart } = occurrenceByIndex(master, target.occurrenceIndex).occurrenceOf!;
+      ctx.store.updateItem(master.id, {
+        deletedOccurrences: [...(master.deletedOccurrences ?? []), originalStart],
+        modifiedOccurrences: (master.modifiedOccurrences ?? []).filter((o) => o.originalStart.getTime() !== originalStart.getTime()),
+      });
+      return '';
+    }
+    const item = target.item;
     if (isOrganizedMeeting(item)) sendCancellations(ctx.store, ctx.store.getMailbox(item.mailbox)!, item, cancellations);
     ctx.store.deleteItem(item.id, mode);
     return '';

@@ -345,7 +345,7 @@ if [ "$skip_code" = false ]; then
     until az rest --method get --url "$health_url" --skip-authorization-header --output none >"$WORK/health.log" 2>&1; do
       if [ "$attempt" -ge "$RETRY_ATTEMPTS" ]; then
         cat "$WORK/health.log" >&2
-        die "the app does not answer healthy after $attempt tries: see Application Insights (docs/deployment.md, 'If the first deployment fails')"
+        die "the app does not answer healthy after $attempt tries: see its logs in Application Insights ($function_app); run infra/deploy.sh --skip-infra once they are fixed"
       fi
       if [ "$attempt" -ge 3 ] && [ "$restarted" = false ]; then
         say "restarting $function_app so its host retries storage and Key Vault with the propagated roles"

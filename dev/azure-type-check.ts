@@ -79,6 +79,11 @@ interface ArrayNode extends TypeNode {
   readonly itemType: TypeRef;
 }
 
+/** An own key of a record parsed from JSON: 'constructor' or '__proto__' in a template is no property. */
+function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 const REQUIRED = 1;
 const READ_ONLY = 2;
 
@@ -274,7 +279,7 @@ function checkValue(ctx: Context, value: BicepValue, ref: TypeRef, path: string)
       for (const branch of value.branches) checkValue(ctx, branch, ref, path);
       return;
     case 'param': {
-      const kind = PARAM_KINDS[value.type.replace(/\[\]$/, '') === value.type ? value.type : 'array'];
+      const kind = own(PARAM_KINDS, value.type.endsWith('[]') ? 'array' : value.type);
       if (value.allowed) {
         for (const allowed of value.allowed) checkValue(ctx, allowed, ref, path);
         return;
@@ -471,7 +476,7 @@ function checkProperties(
       else report(ctx, 'unreadable-construct', item.offset, itemPath, `a computed key on ${typeName}, which has only named properties (${writable.join(', ')})`);
       continue;
     }
-    const property = properties[item.key];
+    const property = own(properties, item.key);
     if (!property) {
       if (additional) {
         checkValue(ctx, item.value, additional, itemPath);
@@ -518,7 +523,7 @@ function checkDiscriminated(ctx: Context, value: BicepValue & { kind: 'object' }
     report(ctx, 'unreadable-construct', discriminator.offset, join_(path, node.discriminator), `${node.name} takes its shape from ${node.discriminator}, which must be a literal: one of ${keys.map((k) => `'${k}'`).join(', ')}`);
     return;
   }
-  const elementRef = node.elements[chosen.value];
+  const elementRef = own(node.elements, chosen.value);
   if (!elementRef) {
     report(ctx, 'invalid-value', chosen.offset, join_(path, node.discriminator), `'${chosen.value}' is not allowed; expected one of ${keys.map((k) => `'${k}'`).join(', ')}`);
     return;
@@ -616,13 +621,13 @@ function checkResource(types: AzureTypes, model: FileModel, resource: ResourceIn
 }
 
 function deploymentScopeBit(model: FileModel, resource: ResourceInFile, at: (rule: TypeFindingRule, path: string, message: string, offset?: number) => void): number | undefined {
-  if (resource.enclosing) return SCOPE_BITS[model.targetScope];
+  if (resource.enclosing) return own(SCOPE_BITS, model.targetScope);
   const scope = entry(model.file, resource.bodyOpen, 'scope');
-  if (!scope) return SCOPE_BITS[model.targetScope];
+  if (!scope) return own(SCOPE_BITS, model.targetScope);
   const target = model.file.text.slice(scope.value.start, scope.value.end).trim();
   if (model.resources.some((r) => r.symbol === target)) return SCOPE_BITS.extension;
   const call = /^(resourceGroup|subscription|managementGroup|tenant)\s*\(/.exec(target);
-  if (call) return SCOPE_BITS[call[1]];
+  if (call) return own(SCOPE_BITS, call[1]);
   at('unreadable-construct', 'scope', `the reader cannot tell which scope '${target.slice(0, 50)}' is`, scope.keyStart);
   return undefined;
 }
@@ -720,8 +725,10 @@ function checkModules(model: FileModel, infraDir: string, findings: TypeFinding[
   }
 }
 
+/** The literal values an expression can take: its branches, a parameter's @allowed values. */
 function literalsOf(value: BicepValue): BicepValue[] {
   if (value.kind === 'alternatives') return value.branches.flatMap(literalsOf);
+  if (value.kind === 'param') return (value.allowed ?? []).flatMap(literalsOf);
   return value.kind === 'string' && !value.interpolated ? [value] : value.kind === 'int' || value.kind === 'bool' ? [value] : [];
 }
 

@@ -289,6 +289,19 @@ else
 fi
 : "${AZURE_ENV_NAME:?set AZURE_ENV_NAME (see infra/deploy.sh --help)}"
 : "${AZURE_LOCATION:?set AZURE_LOCATION (see infra/deploy.sh --help)}"
+# These values end up in az arguments, JMESPath queries and a grep pattern: only their plain
+# forms pass, so a quote or a shell character in one cannot change what is called.
+check_value() { # name, value, extended regex, what it must be
+  case "$2" in "<$1>") return ;; esac # a dry run's placeholder
+  [[ "$2" =~ ^($3)$ ]] || die "$1 must be $4 (got '$2')"
+}
+check_value AZURE_ENV_NAME "$AZURE_ENV_NAME" '[A-Za-z0-9-]{1,64}' 'letters, digits and hyphens, at most 64'
+check_value AZURE_LOCATION "$AZURE_LOCATION" '[a-z0-9]+' 'a region name such as westeurope'
+check_value CONNECTOR_APP_CLIENT_ID "${CONNECTOR_APP_CLIENT_ID:-}" '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?' 'a client id (GUID)'
+check_value KEY_VAULT_NAME_SALT "${KEY_VAULT_NAME_SALT:-}" '[A-Za-z0-9]{0,7}' 'up to 7 letters and digits'
+check_value KEY_VAULT_CREATE_MODE "${KEY_VAULT_CREATE_MODE:-}" '(default|recover)?' 'default or recover'
+check_value AZURE_PRINCIPAL_TYPE "${AZURE_PRINCIPAL_TYPE:-}" '(User|ServicePrincipal|Group)?' 'User, ServicePrincipal or Group'
+check_value AZURE_PRINCIPAL_ID "${AZURE_PRINCIPAL_ID:-}" '([0-9a-fA-F-]{36})?' 'an object id (GUID) or empty'
 if [ -n "${AZURE_SUBSCRIPTION_ID:-}" ]; then az_call account set --subscription "$AZURE_SUBSCRIPTION_ID"; fi
 deployment_name="exchange-connector-$AZURE_ENV_NAME"
 

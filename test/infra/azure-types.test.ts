@@ -303,6 +303,17 @@ const CASES: readonly Case[] = [
     path: 'params.kind',
     mentions: /'Person' is not in the module's @allowed/,
   },
+  {
+    title: "a parameter whose @allowed values the module's parameter does not all allow",
+    files: {
+      'main.bicep': "@allowed([\n  'User'\n  'Device'\n])\nparam principalType string = 'User'\nmodule m 'mod.bicep' = {\n  name: 'm'\n  params: {\n    kind: principalType\n  }\n}\n",
+      'mod.bicep': "@allowed([\n  'User'\n  'ServicePrincipal'\n])\nparam kind string\n",
+    },
+    rule: 'module-params',
+    path: 'params.kind',
+    line: 3,
+    mentions: /'Device' is not in the module's @allowed for kind: 'User', 'ServicePrincipal'/,
+  },
 ];
 
 describe('Azure type definitions', { skip: haveTypes ? false : `no Azure type definitions at ${typesDir}` }, () => {
@@ -333,6 +344,20 @@ describe('Azure type definitions', { skip: haveTypes ? false : `no Azure type de
       if (c.line !== undefined) assert.equal(hit.line, c.line, describeFindings([hit]));
     });
   }
+
+  test('hostile templates: prototype names, unterminated and deeply nested bodies neither crash nor pass', () => {
+    const findings = check({
+      'main.bicep':
+        VAULT(`${VAULT_OK}\n    constructor: 'x'\n    __proto__: {}\n    toString: 1`) +
+        "resource r 'Microsoft.Resources/resourceGroups@2024-03-01' = {\n  name: 'x'\n  location: 'y'\n  tags: {\n" +
+        '    a: '.repeat(1) + '{ b: '.repeat(400) + "'z'" + ' }'.repeat(400) + '\n  }\n}\n' +
+        "resource u 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {\n  name: 'never closed\n",
+    });
+    for (const key of ['constructor', '__proto__', 'toString']) {
+      assert.ok(findings.some((f) => f.rule === 'unknown-property' && f.path === `properties.${key}`), `${key}: ${describeFindings(findings)}`);
+    }
+    assert.ok(findings.some((f) => f.rule === 'scope' && /resourceGroup scope/.test(f.message)), describeFindings(findings));
+  });
 
   test('a missing types folder is a finding, not a pass', () => {
     const dir = join(scratch, 'no-types');

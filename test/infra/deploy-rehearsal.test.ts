@@ -268,6 +268,23 @@ describe('deploy rehearsal (infra/deploy.sh against a stand-in az)', { skip: hav
     assert.match(b.stderr, /malformed package/);
   });
 
+  test('a hostile environment value is refused before any az call', () => {
+    for (const [name, value] of [
+      ['AZURE_ENV_NAME', "prod' || true; touch pwned #"],
+      ['AZURE_LOCATION', 'westeurope && az group delete'],
+      ['KEY_VAULT_NAME_SALT', '.*|x'],
+      ['AZURE_PRINCIPAL_TYPE', 'Owner'],
+      ['CONNECTOR_APP_CLIENT_ID', '$(id)'],
+    ] as const) {
+      const stage = newStage(`hostile-${name}`);
+      const r = rehearse(stage, ['--package', stage.zip], { [name]: value });
+      assert.notEqual(r.status, 0, name);
+      assert.match(r.stderr, new RegExp(`${name} must be`), name);
+      assert.deepEqual(r.calls, [], `${name}: no az call may be made`);
+      assert.ok(!existsSync(join(root, 'pwned')) && !existsSync(join(stage.work, 'pwned')));
+    }
+  });
+
   test('a host that stays unhealthy is restarted once, then the run gives up after the attempts', () => {
     const stage = newStage('unhealthy', { 'health-fails': '99' });
     const r = rehearse(stage, ['--package', stage.zip], { DEPLOY_RETRY_ATTEMPTS: '4' });

@@ -14,7 +14,7 @@
 import {
   declarations,
   endOfValue,
-  lineOf,
+  keyAt,
   matchingClose,
   skipSpaces,
   type Declaration,
@@ -269,27 +269,13 @@ export function parseObject(scope: ValueScope, open: number, depth = 0): BicepVa
       i = bodyOpen < 0 || bodyOpen > close ? close : matchingClose(file, bodyOpen) + 1;
       continue;
     }
-    let key: string | undefined;
-    let computedKey = false;
-    let keyEnd = i;
-    const literal = file.strings.get(i);
-    if (literal) {
-      key = literal.value;
-      computedKey = literal.interpolated;
-      keyEnd = literal.end;
-    } else {
-      const match = /^[A-Za-z_$][\w$]*/.exec(rest);
-      if (match) {
-        key = match[0];
-        keyEnd = i + match[0].length;
-      }
-    }
-    const colon = skipSpaces(file, keyEnd, false);
+    const read = keyAt(file, i);
+    const colon = skipSpaces(file, read?.end ?? i, false);
     const valueEnd = (from: number): number => endOfValue(file, from, close);
-    if (key !== undefined && file.skeleton[colon] === ':') {
+    if (read && file.skeleton[colon] === ':') {
       const valueStart = skipSpaces(file, colon + 1, false);
       const end = valueEnd(valueStart);
-      entries.push({ key, computedKey, offset: i, value: parseValue(scope, { start: valueStart, end }, depth) });
+      entries.push({ key: read.key, computedKey: read.computed, offset: i, value: parseValue(scope, { start: valueStart, end }, depth) });
       i = end === valueStart ? end + 1 : end;
     } else {
       const end = valueEnd(i);
@@ -298,8 +284,4 @@ export function parseObject(scope: ValueScope, open: number, depth = 0): BicepVa
     }
   }
   return { kind: 'object', offset: open, entries, unreadable };
-}
-
-export function lineAt(file: ScannedFile, offset: number): number {
-  return lineOf(file, offset);
 }

@@ -370,6 +370,14 @@ export function literalOf(file: ScannedFile, span: Span): StringLiteral | undefi
   return file.skeleton.slice(literal.end, span.end).trim() === '' ? literal : undefined;
 }
 
+/** The object key starting at `at`: an identifier or a string literal (`computed` when interpolated). */
+export function keyAt(file: ScannedFile, at: number): { key: string; computed: boolean; end: number } | undefined {
+  const literal = file.strings.get(at);
+  if (literal) return { key: literal.value, computed: literal.interpolated, end: literal.end };
+  const match = /^[A-Za-z_$][\w$]*/.exec(file.skeleton.slice(at, at + 256));
+  return match ? { key: match[0], computed: false, end: at + match[0].length } : undefined;
+}
+
 /** Entries of the object literal whose '{' is at `open`. Non-entry statements (nested resources, decorators) are skipped. */
 export function objectEntries(file: ScannedFile, open: number): Entry[] {
   const close = matchingClose(file, open);
@@ -378,20 +386,9 @@ export function objectEntries(file: ScannedFile, open: number): Entry[] {
   while (i < close) {
     while (i < close && /[\s,]/.test(file.skeleton[i])) i++;
     if (i >= close) break;
-    let key: string | undefined;
-    let keyEnd = i;
-    const literal = file.strings.get(i);
-    if (literal) {
-      key = literal.value;
-      keyEnd = literal.end;
-    } else {
-      const match = /^[A-Za-z_$][\w$]*/.exec(file.skeleton.slice(i, i + 256));
-      if (match) {
-        key = match[0];
-        keyEnd = i + match[0].length;
-      }
-    }
-    const colon = skipSpaces(file, keyEnd, false);
+    const read = keyAt(file, i);
+    const key = read?.key;
+    const colon = skipSpaces(file, read?.end ?? i, false);
     if (key !== undefined && file.skeleton[colon] === ':') {
       const valueStart = skipSpaces(file, colon + 1, false);
       const valueEnd = endOfValue(file, valueStart, close);

@@ -114,6 +114,15 @@ placeholder_outputs() {
     AZURE_STORAGE_ACCOUNT_NAME
 }
 
+# The back-off both waits share: sleep $delay, count the attempt, double the delay up to
+# RETRY_MAX_DELAY (the caller's `attempt` and `delay`).
+back_off() {
+  sleep "$delay"
+  attempt=$((attempt + 1))
+  delay=$((delay * 2))
+  [ "$delay" -le "$RETRY_MAX_DELAY" ] || delay="$RETRY_MAX_DELAY"
+}
+
 # Runs an az call until it succeeds, while its failure says a role assignment has not reached
 # the service yet (RBAC propagation takes seconds to minutes). Waits double from
 # RETRY_DELAY up to RETRY_MAX_DELAY; at most RETRY_ATTEMPTS tries. Any other failure stops at
@@ -141,10 +150,7 @@ az_until_authorized() {
       return 1
     fi
     say "refused (403), attempt $attempt/$RETRY_ATTEMPTS: waiting ${delay}s for $waiting_for"
-    sleep "$delay"
-    attempt=$((attempt + 1))
-    delay=$((delay * 2))
-    [ "$delay" -le "$RETRY_MAX_DELAY" ] || delay="$RETRY_MAX_DELAY"
+    back_off
   done
 }
 
@@ -366,10 +372,7 @@ if [ "$skip_code" = false ]; then
         restarted=true
       fi
       say "not healthy yet, attempt $attempt/$RETRY_ATTEMPTS: waiting ${delay}s for the app identity's storage and Key Vault roles to take effect"
-      sleep "$delay"
-      attempt=$((attempt + 1))
-      delay=$((delay * 2))
-      [ "$delay" -le "$RETRY_MAX_DELAY" ] || delay="$RETRY_MAX_DELAY"
+      back_off
     done
     say "healthy"
   fi

@@ -620,6 +620,112 @@ function checkResource(types: AzureTypes, model: FileModel, resource: ResourceIn
   else at('unreadable-construct', '', `the definitions describe the body as ${bodyType.$type}, which this check does not handle`);
 }
 
+/** The resource's type definition, when its file and type exist (checkResource reports when not). */
+function typeOf(types: AzureTypes, model: FileModel, resource: ResourceInFile): { typesFile: TypesFile; resourceType: ResourceTypeNode } | undefined {
+  const version = apiVersionOf(resource, model.resources);
+  if (!version) return undefined;
+  const typesFile = types.file(resource.fullType.split('/')[0], version);
+  const resourceType = typesFile?.resources.get(resource.fullType.toLowerCase())?.[0];
+  return typesFile && resourceType ? { typesFile, resourceType } : undefined;
+}
+
+/** The named properties of an object or discriminated type (all shapes), else undefined. */
+function propertiesOf(file: TypesFile, node: TypeNode): { properties: Record<string, PropertyDef>; additional?: TypeRef; name: string } | undefined {
+  if (node.$type === 'ObjectType') {
+    const o = node as ObjectNode;
+    return { properties: { ...o.properties }, additional: o.additionalProperties, name: o.name };
+  }
+  if (node.$type === 'DiscriminatedObjectType') {
+    const d = node as DiscriminatedNode;
+    const properties: Record<string, PropertyDef> = { ...d.baseProperties };
+    for (const ref of Object.values(d.elements)) Object.assign(properties, (deref(file, ref) as ObjectNode).properties);
+    return { properties, name: d.name };
+  }
+  return undefined;
+}
+
+/** The skeleton with the code inside string interpolations ('${x.y}') put back, for reading references. */
+function withInterpolations(file: ScannedFile): string {
+  const code = file.skeleton.split('');
+  for (const literal of file.strings.values()) {
+    if (!literal.interpolated) continue;
+    for (let i = literal.start + 1; i < literal.end - 1; i++) {
+      if (file.text[i] !== '$' || file.text[i + 1] !== '{') continue;
+      let depth = 0;
+      let j = i + 1;
+      for (; j < literal.end; j++) {
+        if (file.text[j] === '{') depth++;
+        else if (file.text[j] === '}' && --depth === 0) break;
+      }
+      for (let k = i; k <= j && k < literal.end - 1; k++) code[k] = file.text[k];
+      i = j;
+    }
+  }
+  return code.join('');
+}
+
+/**
+ * Reads of a resource's properties (`plan.id`, `functionApp.properties.defaultHostName`) and of
+ * a module's outputs (`identity.outputs.clientId`): each path must exist in the type or the
+ * module. A misspelled one fails compilation; read-only properties are what reads are for.
+ */
+function checkReferences(types: AzureTypes, model: FileModel, infraDir: string, findings: TypeFinding[]): void {
+  const { file, relPath } = model;
+  const code = withInterpolations(file);
+  for (const resource of model.resources) {
+    const resolved = typeOf(types, model, resource);
+    if (!resolved) continue;
+    for (const match of code.matchAll(new RegExp(`(?<![\\w.$])${resource.symbol}((?:\\.[A-Za-z_]\\w*)+)`, 'g'))) {
+      let segments = match[1].split('.').slice(1);
+      const after = /^[ \t]*\(/.test(code.slice((match.index ?? 0) + match[0].length, (match.index ?? 0) + match[0].length + 40));
+      if (after) segments = segments.slice(0, -1); // a resource function: storage.listKeys()
+      let node: TypeNode = deref(resolved.typesFile, resolved.resourceType.body);
+      const walked: string[] = [resource.symbol];
+      for (const segment of segments) {
+        const shape = propertiesOf(resolved.typesFile, node);
+        if (!shape) break; // a string, array or any: nothing more to check
+        const property = own(shape.properties, segment);
+        walked.push(segment);
+        if (property) {
+          node = deref(resolved.typesFile, property.type);
+          continue;
+        }
+        if (shape.additional) {
+          node = deref(resolved.typesFile, shape.additional);
+          continue;
+        }
+        const names = Object.keys(shape.properties);
+        const caseOnly = names.find((n) => n.toLowerCase() === segment.toLowerCase());
+        findings.push({
+          rule: 'unknown-property',
+          file: relPath,
+          line: lineOf(file, match.index ?? 0),
+          path: walked.slice(1).join('.'),
+          message: `${walked.join('.')}: ${resource.fullType} has no such property on ${shape.name} (${caseOnly ? `the definition spells it ${caseOnly}` : suggestion(segment, names)})`,
+        });
+        break;
+      }
+    }
+  }
+  for (const module of file.skeleton.matchAll(/\bmodule\s+([A-Za-z_]\w*)\s+'/g)) {
+    const pathLiteral = file.strings.get((module.index ?? 0) + module[0].length - 1);
+    if (!pathLiteral || /^(br|ts)[:/]/.test(pathLiteral.value)) continue;
+    const modulePath = resolve(dirname(file.path), pathLiteral.value);
+    if (!existsSync(modulePath)) continue;
+    const outputs = new Set([...readFileSync(modulePath, 'utf8').matchAll(/^[ \t]*output\s+([A-Za-z_]\w*)/gm)].map((m) => m[1]));
+    for (const read of code.matchAll(new RegExp(`(?<![\\w.$])${module[1]}\\.outputs\\.([A-Za-z_]\\w*)`, 'g'))) {
+      if (outputs.has(read[1])) continue;
+      findings.push({
+        rule: 'module-params',
+        file: relPath,
+        line: lineOf(file, read.index ?? 0),
+        path: `outputs.${read[1]}`,
+        message: `module ${module[1]} ('${pathLiteral.value}'): reads output ${read[1]}, which ${relative(infraDir, modulePath)} does not declare (${suggestion(read[1], [...outputs])})`,
+      });
+    }
+  }
+}
+
 function deploymentScopeBit(model: FileModel, resource: ResourceInFile, at: (rule: TypeFindingRule, path: string, message: string, offset?: number) => void): number | undefined {
   if (resource.enclosing) return own(SCOPE_BITS, model.targetScope);
   const scope = entry(model.file, resource.bodyOpen, 'scope');
@@ -770,6 +876,7 @@ export function checkAzureTypes(infraDir: string, typesDir: string): TypeCheckRe
       checked++;
     }
     checkModules(model, infraDir, findings);
+    checkReferences(types, model, infraDir, findings);
     // A resource the reader did not see is a resource nobody checked.
     const declared = (file.skeleton.match(/^\s*(@[^\n]*\n\s*)*resource\s/gm) ?? []).length;
     if (declared !== resources.length) {

@@ -1,7 +1,8 @@
 /**
- * `npm run infra:check`: compiles infra/main.bicep where a Bicep compiler exists (standalone
- * `bicep` or `az bicep`; neither can be installed offline, so it says it skipped), then
- * cross-checks the Bicep against the code, which needs no compiler:
+ * `npm run infra:check`: checks every resource body against Azure's own Bicep type definitions
+ * (dev/azure-type-check.ts, ../shared/azure-types), compiles infra/main.bicep where a Bicep
+ * compiler exists (standalone `bicep` or `az bicep`; neither can be installed offline, so it
+ * says it skipped), then cross-checks the Bicep against the code, which needs no compiler:
  *  - every setting the catalogue marks requiredInAzure is set on the Function App;
  *  - every data-plane role the code needs (derived from its SDK use) is assigned, scoped to
  *    the resource it is about;

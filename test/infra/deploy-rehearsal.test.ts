@@ -86,6 +86,7 @@ case "$1 $2" in
         [ "$mode" = recover ] && rm -f "$state/deleted-vault"
         outputs ;;
       show) outputs ;;
+      what-if) echo 'Resource changes: 0 to create, 2 to modify.' ;;
       *) echo "fake az: unexpected deployment call: $*" >&2; exit 2 ;;
     esac ;;
   "functionapp deployment")
@@ -266,6 +267,19 @@ describe('deploy rehearsal (infra/deploy.sh against a stand-in az)', { skip: hav
     assert.notEqual(b.status, 0);
     assert.equal(b.calls.filter((c) => c.startsWith('functionapp deployment')).length, 1, 'a 400 is not a propagation delay');
     assert.match(b.stderr, /malformed package/);
+  });
+
+  test('--what-if previews and changes nothing; --skip-infra publishes with the last deployment\'s outputs', () => {
+    const stage = newStage('what-if-skip-infra');
+    const preview = rehearse(stage, ['--what-if']);
+    assert.equal(preview.status, 0, preview.stderr);
+    assert.deepEqual(preview.calls.map(shape), [...FIRST_DEPLOY.slice(0, 3), 'deployment sub what-if']);
+    assert.match(preview.stdout, /Resource changes/);
+
+    const code = rehearse(stage, ['--skip-infra', '--package', stage.zip]);
+    assert.equal(code.status, 0, code.stderr);
+    assert.deepEqual(code.calls.map(shape), ['deployment sub show', 'functionapp deployment source config-zip', 'rest']);
+    assert.match(code.calls[0], /--name exchange-connector-rehearsal/);
   });
 
   test('a hostile environment value is refused before any az call', () => {

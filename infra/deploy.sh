@@ -351,8 +351,10 @@ if [ "$skip_code" = false ]; then
   az_until_authorized "the app identity's Storage Blob Data Owner role on storage account $storage_account (deployment container)" \
     functionapp deployment source config-zip --resource-group "$resource_group" --name "$function_app" --src "$package"
 
-  # The host reaches storage (leases, keys, queues) and Key Vault as the same identity; a host
-  # that started before its roles propagated answers 5xx until it restarts and tries again.
+  # The Functions host needs its storage (host lock, keys, leases) as the same identity to start;
+  # a host that started before those roles propagated answers 5xx ("host is not running") until
+  # it restarts and tries again. /api/health is liveness only: it shows the host runs and the
+  # app loaded, not that Key Vault answers.
   health_url="$(output HEALTH_URL)"
   say "checking $health_url"
   if [ "$dry_run" = true ]; then
@@ -367,11 +369,11 @@ if [ "$skip_code" = false ]; then
         die "the app does not answer healthy after $attempt tries: see its logs in Application Insights ($function_app); run infra/deploy.sh --skip-infra once they are fixed"
       fi
       if [ "$attempt" -ge 3 ] && [ "$restarted" = false ]; then
-        say "restarting $function_app so its host retries storage and Key Vault with the propagated roles"
+        say "restarting $function_app so its host retries its storage with the propagated roles"
         az functionapp restart --resource-group "$resource_group" --name "$function_app"
         restarted=true
       fi
-      say "not healthy yet, attempt $attempt/$RETRY_ATTEMPTS: waiting ${delay}s for the app identity's storage and Key Vault roles to take effect"
+      say "not healthy yet, attempt $attempt/$RETRY_ATTEMPTS: waiting ${delay}s for the Functions host to start (it needs the app identity's storage roles)"
       back_off
     done
     say "healthy"

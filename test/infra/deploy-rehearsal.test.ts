@@ -207,7 +207,7 @@ describe('deploy rehearsal (infra/deploy.sh against a stand-in az)', { skip: hav
     assert.match(first.stderr, /kv-abcdefghijklm of environment rehearsal is soft-deleted .*recovering it with its secrets/);
     assert.match(first.stderr, /refused \(403\), attempt 1\/8: waiting 0s for the app identity's Storage Blob Data Owner role on storage account stabcdefghijklm/);
     assert.match(first.stderr, /refused \(403\), attempt 2\/8/);
-    assert.match(first.stderr, /not healthy yet, attempt 1\/8: waiting 0s for the app identity's storage and Key Vault roles/);
+    assert.match(first.stderr, /not healthy yet, attempt 1\/8: waiting 0s for the Functions host to start \(it needs the app identity's storage roles\)/);
     assert.match(first.stdout, /Exchange Connector is deployed/);
     assert.match(first.stdout, /https:\/\/func-abcdefghijklm\.azurewebsites\.net\/admin\//);
     const p1 = parameters(stage.state, 1);

@@ -1,5 +1,5 @@
 /**
- * `npm run infra:check`: checks every resource body against Azure's own Bicep type definitions
+ * The checks behind `npm run infra:check` (dev/infra-check-cli.ts): it checks every resource body against Azure's own Bicep type definitions
  * (dev/azure-type-check.ts, ../shared/azure-types), compiles infra/main.bicep where a Bicep
  * compiler exists (standalone `bicep` or `az bicep`; neither can be installed offline, so it
  * says it skipped), then cross-checks the Bicep against the code, which needs no compiler:
@@ -19,10 +19,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SETTINGS, type SettingDescription } from '../shared/config/settings-catalogue';
-import { ROLE_NEED_RULES } from '../test/infra/role-needs';
-import { checkAzureTypes, type TypeFindingRule } from './azure-type-check';
-import { azureTypesDir, projectRoot } from './project-paths';
+import type { SettingDescription } from '../shared/config/settings-catalogue';
+import type { TypeFindingRule } from './azure-type-check';
 
 // ---------------------------------------------------------------------------------------
 // Public types
@@ -132,8 +130,6 @@ export interface InfraCheckOptions {
   readonly infraDir: string;
   readonly settings: readonly SettingDescription[];
   readonly roleNeeds: readonly RoleNeed[];
-  /** Azure's Bicep type definitions (../shared/azure-types); given, every resource body is checked against them. */
-  readonly typesDir?: string;
 }
 
 export interface InfraCheckReport {
@@ -778,7 +774,6 @@ export function checkInfrastructure(options: InfraCheckOptions): InfraCheckRepor
     }
   }
   findings.push(...parametersFileFindings(options.infraDir));
-  if (options.typesDir) findings.push(...checkAzureTypes(options.infraDir, options.typesDir).findings);
   return { model, findings };
 }
 
@@ -879,34 +874,4 @@ export function buildBicep(mainBicep: string): BicepBuildResult {
     return { status: run.status === 0 ? 'passed' : 'failed', tool: attempt.tool, output: diagnostics || String(run.error ?? '') };
   }
   return { status: 'skipped', reason: 'neither `bicep` nor `az` is on PATH (install the Bicep CLI or the Azure CLI to compile the templates)' };
-}
-
-function main(): void {
-  const root = projectRoot();
-  const infraDir = join(root, 'infra');
-
-  const build = buildBicep(join(infraDir, 'main.bicep'));
-  if (build.status === 'skipped') console.log(`bicep build: skipped: ${build.reason}`);
-  else console.log(`bicep build (${build.tool}): ${build.status}${build.output ? '\n' + build.output : ''}`);
-
-  const needs = deriveRoleNeeds([join(root, 'shared'), join(root, 'functions')], ROLE_NEED_RULES, root);
-  const typesDir = azureTypesDir();
-  const report = checkInfrastructure({ infraDir, settings: SETTINGS, roleNeeds: needs, typesDir });
-  console.log(
-    `cross-check: ${report.model.files.length} Bicep files, ${report.model.resources.length} resources, ` +
-      `${report.model.appSettings.length} app settings, ${report.model.roleAssignments.length} role assignments; ` +
-      `resource bodies checked against the Azure type definitions in ${typesDir}`,
-  );
-  for (const need of needs) console.log(`  needs ${need.role.name}: ${need.evidence.join(', ')}`);
-  for (const finding of report.findings) {
-    console.log(`infra/${finding.file}${finding.line ? `:${finding.line}` : ''}: ${finding.rule}: ${finding.message}`);
-  }
-  console.log(`${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}`);
-  const failed = build.status === 'failed' || report.findings.length > 0;
-  console.log(failed ? 'infra:check FAILED' : 'infra:check passed');
-  process.exitCode = failed ? 1 : 0;
-}
-
-if (require.main === module) {
-  main();
 }

@@ -299,6 +299,36 @@ describe('deploy rehearsal (infra/deploy.sh against a stand-in az)', { skip: hav
     }
   });
 
+  test('the package holds exactly the built app and production dependencies, and azd publishes that package as it is', () => {
+    // A stand-in npm: records its calls; `npm ci --omit=dev` makes an empty node_modules, and
+    // NODE_PATH lets the package's require check resolve modules without the registry (and
+    // without zipping the project's development dependencies).
+    const stage = newStage('staging');
+    writeFileSync(
+      join(stage.bin, 'npm'),
+      `#!/usr/bin/env bash\nprintf '%s | %s\\n' "$PWD" "$*" >> "${join(stage.state, 'npm.log')}"\n` +
+        `case "$*" in *--omit=dev*) mkdir -p node_modules ;; esac\n`,
+    );
+    chmodSync(join(stage.bin, 'npm'), 0o755);
+    const r = rehearse(stage, ['--stage-only', '--skip-build'], { NODE_PATH: join(root, 'node_modules') });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.calls, [], '--stage-only needs no az');
+    const npm = readFileSync(join(stage.state, 'npm.log'), 'utf8').trim().split('\n');
+    assert.deepEqual(npm, [`${join(stage.work, 'package')} | ci --omit=dev --ignore-scripts --no-audit --no-fund`]);
+    const pkg = join(stage.work, 'package');
+    assert.deepEqual(readdirSync(pkg).sort(), ['dist', 'host.json', 'node_modules', 'package-lock.json', 'package.json']);
+    assert.ok(existsSync(join(pkg, 'dist', 'functions', 'health.js')));
+    assert.ok(!existsSync(join(pkg, 'dist', 'dev')) && !existsSync(join(pkg, 'dist', 'test')), 'no local stand-ins or tests in the package');
+    const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { scripts?: unknown; dependencies?: unknown };
+    assert.equal(manifest.scripts, undefined, 'nothing in the package can start a build');
+    assert.ok(existsSync(join(stage.work, 'package.zip')));
+
+    const azureYaml = readFileSync(join(root, 'azure.yaml'), 'utf8');
+    assert.match(azureYaml, /^\s+dist: \.deploy\/package$/m);
+    assert.match(azureYaml, /^\s+remoteBuild: false$/m, 'azd must not remote-build (it would install devDependencies)');
+    assert.match(azureYaml, /^\s+run: infra\/deploy\.sh --stage-only$/m);
+  });
+
   test('a host that stays unhealthy is restarted once, then the run gives up after the attempts', () => {
     const stage = newStage('unhealthy', { 'health-fails': '99' });
     const r = rehearse(stage, ['--package', stage.zip], { DEPLOY_RETRY_ATTEMPTS: '4' });

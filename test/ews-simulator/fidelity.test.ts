@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startEwsSimulator, type EwsSimulator } from '../../dev/ews-simulator/server';
 import { seedSmallOrganisation, PASSWORDS } from './fixture';
-import { ewsSchemaValidator } from './schema-validator';
+import { SchemaBatch, schemaSkipReason } from './schema-validator';
 import { basicAuth, extract, extractAll, soapCall, type SoapCallOptions } from './soap-client';
 
 let sim: EwsSimulator;
+/** Every 200 answer of this file, validated in one xmllint run by the last test. */
+const schema = new SchemaBatch();
 const alice = basicAuth('alice@contoso.com', PASSWORDS.alice);
 
 before(async () => {
@@ -23,11 +25,7 @@ after(async () => {
 /** Calls as alice and checks the answer against the schema (when ../shared/ews-schema is there). */
 async function call(body: string, options: SoapCallOptions = {}): Promise<{ status: number; body: string }> {
   const result = await soapCall(sim.url, body, { authorization: alice, ...options });
-  const validator = ewsSchemaValidator();
-  if (validator && result.status === 200) {
-    const validation = await validator.validate(result.body);
-    assert.deepEqual(validation.errors, [], `schema-invalid answer:\n${result.body.slice(0, 2000)}`);
-  }
+  if (result.status === 200) schema.add(body.slice(0, 60), result.body);
   return result;
 }
 
@@ -271,4 +269,8 @@ test('items move and copy across mailboxes the caller can open, and both change 
   const denied = await call(`<m:CopyItem><m:ToFolderId><t:FolderId Id="${bobInbox.id}"/></m:ToFolderId><m:ItemIds><t:ItemId Id="${newId}"/></m:ItemIds></m:CopyItem>`);
   assert.match(denied.body, /ErrorAccessDenied/);
   assert.equal(sim.store.folderItems(bobInbox).length, 1);
+});
+
+test('every answer above validates against the EWS schema', { skip: schemaSkipReason() }, async () => {
+  await schema.assertAllValid();
 });

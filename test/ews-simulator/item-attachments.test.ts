@@ -8,10 +8,12 @@ import { startEwsSimulator, type EwsSimulator } from '../../dev/ews-simulator/se
 import { createMailboxClient, getItems, type EwsMessage } from '../../shared/ews';
 import { SecretString } from '../../shared/logging';
 import { seedSmallOrganisation, PASSWORDS } from './fixture';
-import { ewsSchemaValidator } from './schema-validator';
+import { SchemaBatch, schemaSkipReason } from './schema-validator';
 import { basicAuth, extract, soapCall } from './soap-client';
 
 let sim: EwsSimulator;
+/** Every 200 answer of this file, validated in one xmllint run by the last test. */
+const schema = new SchemaBatch();
 
 before(async () => {
   sim = await startEwsSimulator({ seed: seedSmallOrganisation });
@@ -22,8 +24,7 @@ after(async () => {
 
 async function call(body: string): Promise<string> {
   const result = await soapCall(sim.url, body, { authorization: basicAuth('alice@contoso.com', PASSWORDS.alice) });
-  const validator = ewsSchemaValidator();
-  if (validator) assert.deepEqual((await validator.validate(result.body)).errors, [], result.body.slice(0, 3000));
+  schema.add(body.slice(0, 60), result.body);
   return result.body;
 }
 
@@ -51,8 +52,8 @@ test('a forwarded message travels as an item attachment, readable whole and name
   const attachment = await soapCall(sim.url, `<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id="${attachmentId}"/></m:AttachmentIds></m:GetAttachment>`, { authorization: bob });
   assert.match(attachment.body, /<t:ItemAttachment>[\s\S]*<t:Message><t:ItemClass>IPM\.Note<\/t:ItemClass><t:Subject>My parcel &lt;b&gt;never&lt;\/b&gt; came<\/t:Subject>/);
   assert.match(attachment.body, /<t:From><t:Mailbox><t:Name>dan@example\.net<\/t:Name><t:EmailAddress>dan@example\.net<\/t:EmailAddress>/);
-  const validator = ewsSchemaValidator();
-  if (validator) assert.deepEqual((await validator.validateMany([item.body, attachment.body])).map((r) => r.errors), [[], []]);
+  schema.add('GetItem with an item attachment', item.body);
+  schema.add('GetAttachment of an item attachment', attachment.body);
 
   // The connector's mapping names both attachments with their kind.
   const client = createMailboxClient(sim.url, { kind: 'basic', username: 'svc@contoso.com', password: new SecretString(PASSWORDS.svc) }, { mailbox: 'bob@contoso.com', allowInsecureHttp: true });
@@ -67,4 +68,8 @@ test('a forwarded message travels as an item attachment, readable whole and name
     ],
   );
   assert.equal(message.hasAttachments, true);
+});
+
+test('every answer above validates against the EWS schema', { skip: schemaSkipReason() }, async () => {
+  await schema.assertAllValid();
 });

@@ -9,10 +9,12 @@ import * as ews from 'ews-javascript-api';
 import { startEwsSimulator, type EwsSimulator } from '../../dev/ews-simulator/server';
 import type { CalendarItem } from '../../dev/ews-simulator/model';
 import { seedSmallOrganisation, PASSWORDS } from './fixture';
-import { ewsSchemaValidator } from './schema-validator';
+import { SchemaBatch, schemaSkipReason } from './schema-validator';
 import { basicAuth, extract, extractAll, soapCall } from './soap-client';
 
 let sim: EwsSimulator;
+/** Every 200 answer of this file, validated in one xmllint run by the last test. */
+const schema = new SchemaBatch();
 const alice = basicAuth('alice@contoso.com', PASSWORDS.alice);
 
 before(async () => {
@@ -25,8 +27,7 @@ after(async () => {
 async function call(body: string): Promise<string> {
   const result = await soapCall(sim.url, body, { authorization: alice });
   assert.equal(result.status, 200, result.body.slice(0, 500));
-  const validator = ewsSchemaValidator();
-  if (validator) assert.deepEqual((await validator.validate(result.body)).errors, [], result.body.slice(0, 3000));
+  schema.add(body.slice(0, 60), result.body);
   return result.body;
 }
 
@@ -136,4 +137,8 @@ test('ews-javascript-api creates a series and reads its occurrences and exceptio
   const master = await ews.Appointment.Bind(service, appointment.Id);
   assert.equal(master.AppointmentType, ews.AppointmentType.RecurringMaster);
   assert.equal(master.ModifiedOccurrences?.Count, 1);
+});
+
+test('every answer above validates against the EWS schema', { skip: schemaSkipReason() }, async () => {
+  await schema.assertAllValid();
 });

@@ -33,6 +33,7 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
   return {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
+    connectorAppClientId: config.connectorApp.clientId,
     authenticator: createAdminTokenValidator({ authorityHost: config.identity.authorityHost, tenantId: config.adminApi.tenantId, audience: config.adminApi.audience }),
     tenants: new TenantsRepository(storage),
     groups: new GroupsRepository(storage),

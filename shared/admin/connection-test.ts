@@ -4,6 +4,8 @@ import type { EwsCredential, EwsError } from '../ews';
 import type { SecretString } from '../logging';
 import type { CredentialReference, GroupRecord } from '../storage';
 import { credentialExpiryNotice } from '../consent/credential-status';
+import { publicOnlyLookup, resolveTarget, TargetAddressError } from '../delivery/address-policy';
+import { groupEwsUrl } from '../sync/mailbox-access';
 import { probeEndpoint } from './endpoint-probe';
 import { groupPath } from './group-service';
 import type { ConnectionTestResponse, ConnectionTestStepName } from './schemas';
@@ -206,7 +208,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
   return {
     async run(group, targetMailbox) {
       const startedAt = new Date().toISOString();
-      const ewsUrl = group.ewsUrl ?? options.defaultEwsUrl;
+      const ewsUrl = groupEwsUrl(group, options.defaultEwsUrl);
       const steps = new StepRecorder();
       const warnings: string[] = [];
       const finish = (): ConnectionTestResponse => {
@@ -260,7 +262,21 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
         return finish();
       }
 
-      const probe = await steps.time(() => probeEndpoint(ewsUrl, probeTimeoutInMs));
+      // Production: the host must resolve to public addresses only, checked before anything is sent
+      // and again at every connection (publicOnlyLookup). Refused hosts all get the same answer.
+      const lookup = publicOnlyLookup(options.environment);
+      if (options.environment !== 'development') {
+        const refused = await resolveTarget(ewsUrl, options.environment).then(
+          () => undefined,
+          (error: unknown) => (error instanceof TargetAddressError ? error : undefined),
+        );
+        if (refused) {
+          steps.add('endpointReachable', 'failed', `The EWS URL is not allowed: ${refused.message} Nothing was sent to it.`, 0, 'TargetAddressNotAllowed');
+          steps.skipRest('Skipped: the EWS URL is not allowed.');
+          return finish();
+        }
+      }
+      const probe = await steps.time(() => probeEndpoint(ewsUrl, probeTimeoutInMs, lookup));
       if (!probe.value.reachable) {
         steps.add('endpointReachable', 'failed', probe.value.message, probe.durationInMs, probe.value.code);
         steps.skipRest('Skipped: the EWS endpoint is not reachable.');
@@ -281,6 +297,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
             access: group.mailboxAccessType === 'appOnly' ? 'appOnly' : 'impersonation',
             timeoutInMs: ewsTimeoutInMs,
             allowInsecureHttp: options.environment === 'development',
+            lookup,
           });
           return { ok: true as const, folder: await getFolder(client, { distinguished: 'inbox' }) };
         } catch (error) {

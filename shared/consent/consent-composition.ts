@@ -50,7 +50,7 @@ export function createConsentDependencies(config: AppConfig): ConsentDependencie
     audit: new AuditRepository(storage),
     tokenCaches,
     vault,
-    mailer: connectorAppMailer(connectorApp, { allowInsecureHttp: config.environment === 'development' }),
+    mailer: connectorAppMailer(connectorApp, { ewsUrl: config.ews.defaultUrl, environment: config.environment }),
     tokens,
     syncJobs: storageSyncJobQueue(createQueueClient(config.storage, SYNC_JOBS_QUEUE, credential)),
     invitationLifetimeInHours: 7 * 24,

@@ -31,7 +31,14 @@ function pageHandler(name: string, run: (deps: ConsentDependencies, query: URLSe
 }
 
 export function adminConsentCallbackHandler(dependencies: () => ConsentDependencies = consentDependencies): HttpHandler {
-  return pageHandler('admin consent callback', async (deps, query) => resultPageResponse(await completeAdminConsent(deps, query)), dependencies);
+  return pageHandler(
+    'admin consent callback',
+    async (deps, query) => {
+      const step = await completeAdminConsent(deps, query);
+      return step.kind === 'redirect' ? redirectResponse(step.location) : resultPageResponse(step.page);
+    },
+    dependencies,
+  );
 }
 
 export function signInStartHandler(dependencies: () => ConsentDependencies = consentDependencies): HttpHandler {

@@ -6,6 +6,7 @@
  * invitation accepted, resumes a mailbox that was waiting for the user and queues its sync at
  * once (best effort: the group's next poll syncs it anyway).
  */
+import { verifiedEntraTenant } from '../admin/tenant-binding';
 import { ConsentStateError } from '../auth/consent-state';
 import { EWS_DELEGATED_SCOPE } from '../auth/connector-app';
 import { toEntraAuthError } from '../auth/entra-errors';
@@ -22,6 +23,13 @@ import { invitationIdOf, invitationState, normaliseInvitationCode } from './invi
 import { signInRedirectUri } from './redirect-uris';
 import type { ResultPage } from './result-page';
 import { stateProblemPage } from './state-pages';
+
+const tenantNotVerified: ResultPage = {
+  status: 409,
+  code: 'TenantNotVerified',
+  title: 'Not ready yet',
+  message: "Your organisation's administrator has not connected it yet (admin consent). Ask your administrator, then open this link again.",
+};
 
 export type SignInStart = { readonly kind: 'redirect'; readonly location: string } | { readonly kind: 'page'; readonly page: ResultPage };
 
@@ -53,9 +61,12 @@ export async function startSignIn(deps: ConsentDependencies, query: URLSearchPar
   if (problem) return { kind: 'page', page: problem };
   const tenant = await deps.tenants.find(invitation.tenantId);
   if (!tenant) return { kind: 'page', page: invalidInvitation };
-  const issued = await deps.states.issue({ purpose: 'signIn', tenantId: tenant.id, invitationId: invitation.id, ...(tenant.entraTenantId ? { entraTenantId: tenant.entraTenantId } : {}) });
+  // Users sign in only into the organisation the tenant is provably bound to (docs/security.md).
+  const entraTenantId = verifiedEntraTenant(tenant);
+  if (!entraTenantId) return { kind: 'page', page: tenantNotVerified };
+  const issued = await deps.states.issue({ purpose: 'signIn', tenantId: tenant.id, invitationId: invitation.id, entraTenantId });
   const { challenge } = await deps.states.pkce(issued.stateId);
-  const application = await deps.connectorApp.application(tenant.entraTenantId);
+  const application = await deps.connectorApp.application(entraTenantId);
   const location = await application.getAuthCodeUrl({
     scopes: [EWS_DELEGATED_SCOPE],
     redirectUri: signInRedirectUri(deps.publicBaseUrl),
@@ -114,8 +125,8 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const username = (claimString(idClaims, 'preferred_username') ?? claimString(idClaims, 'upn') ?? '').toLowerCase();
   if (claimString(idClaims, 'nonce') !== nonce) return { status: 400, code: 'NonceMismatch', title: 'Sign-in could not be completed', message: 'The sign-in response did not match this request. Open your invitation link again.' };
   if (!tid || !oid) return { status: 400, code: 'SignInFailed', title: 'Sign-in could not be completed', message: 'Entra ID did not identify the user.' };
-  const expectedTenant = claims.entraTenantId ?? tenant.entraTenantId;
-  if (expectedTenant && expectedTenant.toLowerCase() !== tid) {
+  const expectedTenant = verifiedEntraTenant(tenant);
+  if (!expectedTenant || expectedTenant.toLowerCase() !== tid || (claims.entraTenantId && claims.entraTenantId.toLowerCase() !== tid)) {
     return { status: 403, code: 'WrongOrganisation', title: 'Wrong organisation', message: 'You signed in with an account of another organisation. Sign in with your work account.' };
   }
   if (username !== invitation.mailbox) {

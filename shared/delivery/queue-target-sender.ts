@@ -9,6 +9,18 @@ import type { ChangeBatch } from './change-batch';
 import { queueMessageParts, QueueMessageTooLargeError } from './queue-message-parts';
 import type { QueueMessagePart } from './queue-message-parts';
 
+/**
+ * The app settings a queue target may name: CUSTOMER_QUEUE or CUSTOMER_QUEUE_<suffix>. Only the
+ * operator creates app settings, so a tenant admin can pick among the connections the operator
+ * provided but never reach AzureWebJobsStorage (the connector's own queues, tables and blobs) or
+ * read any other setting through a delivery.
+ */
+export const QUEUE_CONNECTION_SETTING = /^CUSTOMER_QUEUE(?:_[A-Za-z0-9_]{1,100})?$/;
+
+export function isAllowedQueueConnectionSetting(name: string): boolean {
+  return QUEUE_CONNECTION_SETTING.test(name);
+}
+
 export interface QueueTarget {
   readonly queueName: string;
   readonly accountUrl?: string;
@@ -26,6 +38,10 @@ export interface QueueTargetSenderOptions {
 
 function queueClientFor(target: QueueTarget, options: QueueTargetSenderOptions): QueueClient | DeliveryOutcome {
   if (target.connection) {
+    // Re-checked here: groups stored before the rule existed must not keep their old reach.
+    if (!isAllowedQueueConnectionSetting(target.connection)) {
+      return failure('NoTarget', `The queue target names the app setting ${target.connection}; only CUSTOMER_QUEUE or CUSTOMER_QUEUE_<name> settings may be used.`);
+    }
     const connectionString = (options.settings ?? process.env)[target.connection];
     if (!connectionString) return failure('NoTarget', `The app setting ${target.connection} named by the queue target is not set.`);
     return new QueueClient(connectionString, target.queueName);

@@ -19,12 +19,12 @@ Environment:
   AZURE_ENV_NAME           required  environment name (resource names, tags)
   AZURE_LOCATION           required  Azure region offering Flex Consumption
   CONNECTOR_APP_CLIENT_ID  required  client id of the multi-tenant connector Entra app
+  ADMIN_API_AUDIENCE       required  client id of the admin API app (aud of its v2.0 tokens)
   AZURE_SUBSCRIPTION_ID    optional  subscription to use (default: az account show)
   AZURE_RESOURCE_GROUP     optional  resource group name (default: rg-<AZURE_ENV_NAME>)
   AZURE_PRINCIPAL_ID       optional  object id that gets Key Vault Administrator
                                      (default: the signed-in user; empty for none)
   AZURE_PRINCIPAL_TYPE     optional  User | Group | ServicePrincipal (default: User)
-  ADMIN_API_AUDIENCE       optional  default api://exchange-connector
   ADMIN_API_TENANT_ID      optional  default: the subscription's tenant
   CUSTOM_PUBLIC_BASE_URL   optional  https origin of a custom domain in front of the app
 
@@ -145,13 +145,14 @@ deployment_name="exchange-connector-$AZURE_ENV_NAME"
 
 if [ "$skip_infra" = false ]; then
   : "${CONNECTOR_APP_CLIENT_ID:?set CONNECTOR_APP_CLIENT_ID (client id of the connector Entra app)}"
+  : "${ADMIN_API_AUDIENCE:?set ADMIN_API_AUDIENCE (client id of the admin API app; its v2.0 tokens carry it as aud)}"
   if [ -z "${AZURE_PRINCIPAL_ID+set}" ]; then
     # A user login has an object id; a service principal login does not: then nobody gets
     # Key Vault Administrator and the operator grants it by hand (docs/deployment.md).
     AZURE_PRINCIPAL_ID="$(az ad signed-in-user show --query id --output tsv 2>/dev/null || true)"
     export AZURE_PRINCIPAL_ID
   fi
-  export AZURE_ENV_NAME AZURE_LOCATION CONNECTOR_APP_CLIENT_ID
+  export AZURE_ENV_NAME AZURE_LOCATION CONNECTOR_APP_CLIENT_ID ADMIN_API_AUDIENCE
   resolve_parameters
   common=(--name "$deployment_name" --location "$AZURE_LOCATION"
           --template-file "$ROOT/infra/main.bicep" --parameters "@$WORK/main.parameters.json")

@@ -29,6 +29,14 @@ export type ClientAuthMethod = 'none' | 'secret' | 'certificate';
 
 const ACR: Record<ClientAuthMethod, string> = { none: '0', secret: '1', certificate: '2' };
 
+/**
+ * The `aud` Entra puts in an access token for `resource` requested as `requested`: the API's client
+ * id when the API accepts v2.0 tokens (requestedAccessTokenVersion 2), else the resource as named.
+ */
+export function accessTokenAudience(resource: Pick<StoredApp, 'appId' | 'requestedAccessTokenVersion'> | undefined, requested: string): string {
+  return resource?.requestedAccessTokenVersion === 2 ? resource.appId : requested;
+}
+
 /** A stable id derived from parts (service principal object ids, pairwise subjects). */
 export function derivedId(...parts: string[]): string {
   const hex = createHash('sha256').update(parts.join('|')).digest('hex');

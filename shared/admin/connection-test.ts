@@ -144,6 +144,17 @@ function checkExpiry(group: GroupRecord, reference: CredentialReference, now: Da
   };
 }
 
+async function addressRefusal(ewsUrl: string, environment: ConnectorEnvironment): Promise<string | undefined> {
+  if (environment === 'development') return undefined;
+  try {
+    await resolveTarget(ewsUrl, environment);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TargetAddressError) return error.message;
+    throw error;
+  }
+}
+
 const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
 
 class StepRecorder {
@@ -235,6 +246,15 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
         steps.skipRest('Skipped: fix the configuration first.');
         return finish();
       }
+      // Production: the host must resolve to public addresses only, checked before any credential is
+      // read or anything is sent, and again at every connection (publicOnlyLookup). The answer
+      // depends only on DNS, never on what listens there: no port scanning through connection tests.
+      const refused = await addressRefusal(ewsUrl, options.environment);
+      if (refused) {
+        steps.add('configuration', 'failed', `The EWS URL is not allowed: ${refused} Nothing was sent to it.`, 0, 'TargetAddressNotAllowed');
+        steps.skipRest('Skipped: the EWS URL is not allowed.');
+        return finish();
+      }
       const reference = group.credential;
       let secret: SecretString;
       try {
@@ -262,20 +282,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
         return finish();
       }
 
-      // Production: the host must resolve to public addresses only, checked before anything is sent
-      // and again at every connection (publicOnlyLookup). Refused hosts all get the same answer.
       const lookup = publicOnlyLookup(options.environment);
-      if (options.environment !== 'development') {
-        const refused = await resolveTarget(ewsUrl, options.environment).then(
-          () => undefined,
-          (error: unknown) => (error instanceof TargetAddressError ? error : undefined),
-        );
-        if (refused) {
-          steps.add('endpointReachable', 'failed', `The EWS URL is not allowed: ${refused.message} Nothing was sent to it.`, 0, 'TargetAddressNotAllowed');
-          steps.skipRest('Skipped: the EWS URL is not allowed.');
-          return finish();
-        }
-      }
       const probe = await steps.time(() => probeEndpoint(ewsUrl, probeTimeoutInMs, lookup));
       if (!probe.value.reachable) {
         steps.add('endpointReachable', 'failed', probe.value.message, probe.durationInMs, probe.value.code);

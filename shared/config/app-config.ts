@@ -61,7 +61,11 @@ const settingsSchema = z
     AZURE_TENANT_ID: z.string().optional(),
     AZURE_CLIENT_SECRET: z.string().optional(),
     AZURE_AUTHORITY_HOST: httpsUrl.default(defaultOf('AZURE_AUTHORITY_HOST') ?? ''),
-    ADMIN_API_AUDIENCE: nonEmpty,
+    // v2.0 access tokens (the admin API app sets requestedAccessTokenVersion 2) carry the client id as aud.
+    ADMIN_API_AUDIENCE: z
+      .string()
+      .trim()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the admin API app's Application (client) ID, a GUID: its v2.0 tokens carry that as aud, never the api:// identifier URI"),
     ADMIN_API_TENANT_ID: nonEmpty,
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
     EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),

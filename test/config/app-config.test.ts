@@ -7,7 +7,7 @@ const valid = {
   AzureWebJobsStorage__accountName: 'stconnector01',
   KEY_VAULT_URL: 'https://kv-connector.vault.azure.net',
   AZURE_CLIENT_ID: '11111111-1111-4111-8111-111111111111',
-  ADMIN_API_AUDIENCE: 'api://exchange-connector',
+  ADMIN_API_AUDIENCE: 'c0ffee00-0000-4000-8000-00000000ad01',
   ADMIN_API_TENANT_ID: '22222222-2222-4222-8222-222222222222',
   CONNECTOR_APP_CLIENT_ID: '33333333-3333-4333-8333-333333333333',
 };
@@ -45,4 +45,11 @@ test('a connection string never shows when the configuration is printed', () => 
   const config = loadConfig({ ...valid, AzureWebJobsStorage: 'AccountKey=c2VjcmV0LWtleQ==' });
   assert.equal(config.storage.kind, 'connectionString');
   assert.doesNotMatch(JSON.stringify(config), /c2VjcmV0LWtleQ/);
+});
+
+test("ADMIN_API_AUDIENCE must be the admin API app's client id: Entra's v2.0 tokens never carry the api:// URI as aud", () => {
+  assert.throws(
+    () => loadConfig({ ...valid, ADMIN_API_AUDIENCE: 'api://exchange-connector' }),
+    (error: unknown) => error instanceof ConfigurationError && /ADMIN_API_AUDIENCE: must be the admin API app's Application \(client\) ID/.test(error.message),
+  );
 });

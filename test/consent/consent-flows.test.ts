@@ -4,6 +4,7 @@ import { ConsentStateSigner } from '../../shared/auth/consent-state';
 import { ReauthenticationRequiredError, delegatedEwsCredential } from '../../shared/auth/delegated-token';
 import { createMailboxClient, checkMailboxAccess } from '../../shared/ews';
 import { secretNames } from '../../shared/secrets/secret-names';
+import { answerAdminConsent as answerConsentInBrowser } from '../support/admin-consent-browser';
 import { d, resultCode, startConsentStack } from './consent-stack';
 import type { ConsentStack } from './consent-stack';
 
@@ -27,37 +28,9 @@ async function createTenant(displayName: string, entraTenantId?: string): Promis
   return created.body.id as string;
 }
 
-/** Follows an admin-consent link as the customer's admin would (dev auto sign-in), then opens the callback. */
-async function answerAdminConsent(url: string, admin: { upn: string; password: string }, decision: 'accept' | 'decline', tweakSignIn?: (signIn: URL) => void): Promise<{ callback: string; status: number; code: string | undefined; html: string }> {
-  const authorize = new URL(url);
-  authorize.searchParams.set('login_hint', admin.upn);
-  authorize.searchParams.set('dev_password', admin.password);
-  authorize.searchParams.set('dev_consent', decision);
-  const answer = await fetch(authorize, { redirect: 'manual' });
-  assert.equal(answer.status, 302, await answer.text());
-  const callback = answer.headers.get('location')!;
-  assert.ok(callback.startsWith(`${stack.baseUrl}/api/consent/admin/callback?`), callback);
-  const first = await fetch(callback, { redirect: 'manual' });
-  if (first.status !== 302) {
-    const html = await first.text();
-    return { callback, status: first.status, code: resultCode(html), html };
-  }
-  // A grant is proved by the administrator's OpenID sign-in (auth code + PKCE + nonce) before anything is stored.
-  const signIn = new URL(first.headers.get('location')!);
-  assert.equal(signIn.origin, stack.idp.url);
-  assert.equal(signIn.searchParams.get('code_challenge_method'), 'S256');
-  assert.ok(signIn.searchParams.get('nonce'));
-  signIn.searchParams.set('login_hint', admin.upn);
-  signIn.searchParams.set('dev_password', admin.password);
-  signIn.searchParams.set('dev_consent', 'accept');
-  tweakSignIn?.(signIn);
-  const signedIn = await fetch(signIn, { redirect: 'manual' });
-  assert.equal(signedIn.status, 302, await signedIn.text());
-  const verified = signedIn.headers.get('location')!;
-  assert.ok(verified.startsWith(`${stack.baseUrl}/api/consent/admin/callback?`), verified);
-  const page = await fetch(verified);
-  const html = await page.text();
-  return { callback, status: page.status, code: resultCode(html), html };
+/** Follows an admin-consent link as the customer's admin would (both legs: consent prompt, then the proving sign-in). */
+function answerAdminConsent(url: string, admin: { upn: string; password: string }, decision: 'accept' | 'decline', tweakSignIn?: (signIn: URL) => void) {
+  return answerConsentInBrowser(url, admin, { decision, ...(tweakSignIn ? { tweakSignIn } : {}) });
 }
 
 async function openCallback(url: string): Promise<{ status: number; code: string | undefined; html: string }> {

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { listen, closeServer } from '../../dev/server-lifecycle';
 import { requestJson } from '../support/http-json';
 import type { JsonResponse } from '../support/http-json';
+import { answerAdminConsent } from '../support/admin-consent-browser';
 import { d, resultCode, startConsentStack } from './consent-stack';
 import type { ConsentStack } from './consent-stack';
 
@@ -147,22 +148,7 @@ describe('the admin-consent callback proves the organisation', () => {
   });
 
   async function consentThrough(tenantId: string, user: { upn: string; password: string }): Promise<{ status: number; code: string | undefined }> {
-    const link = await consentLink(tenantId);
-    link.searchParams.set('login_hint', user.upn);
-    link.searchParams.set('dev_password', user.password);
-    link.searchParams.set('dev_consent', 'accept');
-    const answered = await fetch(link, { redirect: 'manual' });
-    assert.equal(answered.status, 302, await answered.text());
-    const first = await fetch(answered.headers.get('location')!, { redirect: 'manual' });
-    assert.equal(first.status, 302, await first.text());
-    const signIn = new URL(first.headers.get('location')!);
-    signIn.searchParams.set('login_hint', user.upn);
-    signIn.searchParams.set('dev_password', user.password);
-    signIn.searchParams.set('dev_consent', 'accept');
-    const signedIn = await fetch(signIn, { redirect: 'manual' });
-    assert.equal(signedIn.status, 302, await signedIn.text());
-    const page = await fetch(signedIn.headers.get('location')!);
-    return { status: page.status, code: resultCode(await page.text()) };
+    return answerAdminConsent((await consentLink(tenantId)).href, user);
   }
 
   test('a user without an administrator role cannot complete the proof (even after a forged first leg)', async () => {

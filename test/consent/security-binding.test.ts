@@ -32,7 +32,7 @@ before(async () => {
   attackerServer = createServer((request, response) => {
     attackerSaw.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers });
     request.resume();
-    response.writeHead(500, { 'content-type': 'text/plain' }).end('no');
+    response.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('no');
   });
   await listen(attackerServer, 0, '127.0.0.1');
   const port = (attackerServer.address() as AddressInfo).port;
@@ -186,23 +186,26 @@ describe('the admin-consent callback proves the organisation', () => {
 
 describe("the connector app's tokens go to Microsoft only", () => {
   test('the issue-10 attack: binding, sender mailbox, delegated group on a foreign EWS URL, emailed invitation', async () => {
+    // The whole attack is played first, as the attacker would, whatever each step answers; then we look.
     const tenantX = await newTenant('Attacker X (full attack)');
     const bind = await asTenantAdmin(tenantX, 'PATCH', `/api/admin/tenants/${tenantX}`, { entraTenantId: VICTIM_ENTRA_TENANT });
-    assert.equal(bind.status, 403, bind.text);
-    assert.equal((await asTenantAdmin(tenantX, 'PUT', `/api/admin/tenants/${tenantX}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true })).status, 200);
-    const group = await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups`, { name: 'Exfiltrate', externalId: 'exfil', mailboxAccessType: 'delegated', ewsUrl: attackerUrl });
-    assert.equal(group.status, 400, group.text);
-    assert.deepEqual(group.body.errors.map((e: { pointer: string }) => e.pointer), ['/ewsUrl']);
-    assert.match(group.body.errors[0].detail, /Exchange Online/);
+    const sender = await asTenantAdmin(tenantX, 'PUT', `/api/admin/tenants/${tenantX}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true });
+    const foreign = await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups`, { name: 'Exfiltrate', externalId: 'exfil', mailboxAccessType: 'delegated', ewsUrl: attackerUrl });
+    const group = foreign.status === 201 ? foreign : await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups`, { name: 'Exfiltrate', externalId: 'exfil', mailboxAccessType: 'delegated' });
+    assert.equal(group.status, 201, group.text);
+    assert.equal((await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups/${group.body.id}/mailboxes`, { smtpAddress: 'bob@contoso.com' })).status, 201);
+    const invited = await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups/${group.body.id}/invitations`, { mailboxes: ['bob@contoso.com'], sendEmail: true });
 
-    const plain = await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups`, { name: 'Exfiltrate', externalId: 'exfil', mailboxAccessType: 'delegated' });
-    assert.equal(plain.status, 201, plain.text);
-    assert.equal((await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups/${plain.body.id}/mailboxes`, { smtpAddress: 'bob@contoso.com' })).status, 201);
-    const invited = await asTenantAdmin(tenantX, 'POST', `/api/admin/tenants/${tenantX}/groups/${plain.body.id}/invitations`, { mailboxes: ['bob@contoso.com'], sendEmail: true });
+    assert.equal(bearerSentToAttacker(), false, "the connector app's token for the victim organisation reached the attacker's server");
+    assert.equal(bind.status, 403, bind.text);
+    assert.equal(sender.status, 200, 'choosing a sender mailbox is allowed; it is only ever used in a verified organisation');
+    assert.equal(foreign.status, 400, foreign.text);
+    assert.deepEqual(foreign.body.errors.map((e: { pointer: string }) => e.pointer), ['/ewsUrl']);
+    assert.match(foreign.body.errors[0].detail, /Exchange Online/);
     assert.equal(invited.status, 201, invited.text);
     assert.equal(invited.body.items[0].email.sentAt, undefined);
     assert.match(invited.body.items[0].email.error, /not verified/);
-    assert.equal(bearerSentToAttacker(), false);
+    assert.equal((await stack.request('GET', `/api/admin/tenants/${tenantX}`)).body.entraTenantId, undefined);
   });
 
   test('a delegated group row that still names a foreign EWS URL (stored before the fix) never sends a token there', async () => {

@@ -22,7 +22,7 @@ import { PreconditionFailedError } from '../storage';
 import type { TenantRecord } from '../storage';
 import type { ConsentDependencies } from './consent-dependencies';
 import { adminConsentRedirectUri } from './redirect-uris';
-import type { ResultPage } from './result-page';
+import type { BrowserStep, ResultPage } from './result-page';
 import { stateProblemPage } from './state-pages';
 
 export interface AdminConsentLink {
@@ -31,7 +31,7 @@ export interface AdminConsentLink {
   readonly expiresAt: string;
 }
 
-export type AdminConsentStep = { readonly kind: 'redirect'; readonly location: string } | { readonly kind: 'page'; readonly page: ResultPage };
+export type AdminConsentStep = BrowserStep;
 
 export async function createAdminConsentLink(deps: ConsentDependencies, tenant: TenantRecord, requestedBy: { objectId: string; name: string }): Promise<AdminConsentLink> {
   const expected = verifiedEntraTenant(tenant);

@@ -34,7 +34,15 @@ export function connectorAppMailer(connectorApp: ConnectorApp, options: { readon
       const credential = {
         kind: 'bearer' as const,
         getToken: async () =>
-          (await acquireAppOnlyToken({ authorityHost: connectorApp.authorityHost, tenantId: mail.entraTenantId, clientId: connectorApp.clientId, credential: { kind: 'secret', secret } })).token,
+          (
+            await acquireAppOnlyToken({
+              authorityHost: connectorApp.authorityHost,
+              tenantId: mail.entraTenantId,
+              clientId: connectorApp.clientId,
+              credential: { kind: 'secret', secret },
+              resource: connectorApp.ewsResource,
+            })
+          ).token,
       };
       const client = createMailboxClient(options.ewsUrl, credential, {
         mailbox: mail.senderMailbox,

@@ -8,7 +8,6 @@
  */
 import { verifiedEntraTenant } from '../admin/tenant-binding';
 import { ConsentStateError } from '../auth/consent-state';
-import { EWS_DELEGATED_SCOPE } from '../auth/connector-app';
 import { toEntraAuthError } from '../auth/entra-errors';
 import { userTokenCacheSecretName } from '../auth/token-cache-store';
 import type { Logger } from '../logging';
@@ -21,7 +20,7 @@ import { newSyncJob } from '../sync/sync-jobs';
 import type { ConsentDependencies } from './consent-dependencies';
 import { invitationIdOf, invitationState, normaliseInvitationCode } from './invitations';
 import { signInRedirectUri } from './redirect-uris';
-import type { ResultPage } from './result-page';
+import type { BrowserStep, ResultPage } from './result-page';
 import { stateProblemPage } from './state-pages';
 
 const tenantNotVerified: ResultPage = {
@@ -31,7 +30,7 @@ const tenantNotVerified: ResultPage = {
   message: "Your organisation's administrator has not connected it yet (admin consent). Ask your administrator, then open this link again.",
 };
 
-export type SignInStart = { readonly kind: 'redirect'; readonly location: string } | { readonly kind: 'page'; readonly page: ResultPage };
+export type SignInStart = BrowserStep;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -68,7 +67,7 @@ export async function startSignIn(deps: ConsentDependencies, query: URLSearchPar
   const { challenge } = await deps.states.pkce(issued.stateId);
   const application = await deps.connectorApp.application(entraTenantId);
   const location = await application.getAuthCodeUrl({
-    scopes: [EWS_DELEGATED_SCOPE],
+    scopes: [deps.connectorApp.ewsDelegatedScope],
     redirectUri: signInRedirectUri(deps.publicBaseUrl),
     codeChallenge: challenge,
     codeChallengeMethod: 'S256',
@@ -114,7 +113,7 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const application = await deps.connectorApp.application(tenant.entraTenantId);
   let result;
   try {
-    result = await application.acquireTokenByCode({ code: authCode, scopes: [EWS_DELEGATED_SCOPE], redirectUri: signInRedirectUri(deps.publicBaseUrl), codeVerifier: verifier, nonce, state: query.get('state')! }, { code: authCode, state: query.get('state')! });
+    result = await application.acquireTokenByCode({ code: authCode, scopes: [deps.connectorApp.ewsDelegatedScope], redirectUri: signInRedirectUri(deps.publicBaseUrl), codeVerifier: verifier, nonce, state: query.get('state')! }, { code: authCode, state: query.get('state')! });
   } catch (error: unknown) {
     const entra = toEntraAuthError(error, { ...(tenant.entraTenantId ? { tenantId: tenant.entraTenantId } : {}), clientId: deps.connectorApp.clientId });
     return { status: 400, code: 'SignInFailed', title: 'Sign-in could not be completed', message: `${entra.message} Open your invitation link to try again.` };

@@ -29,6 +29,8 @@ export interface MailboxAccessOptions {
   readonly defaultEwsUrl: string;
   /** Entra authority host (https://login.microsoftonline.com, or the local identity provider). */
   readonly authorityHost: string;
+  /** Exchange Online's token resource in the deployment's cloud (config.ews.resource); default the global cloud's. */
+  readonly ewsResource?: string;
   readonly readSecret: (name: string, version: string) => Promise<SecretString>;
   /** Per-user tokens of delegated groups (ReauthenticationRequiredError when the user must sign in again). Without it, delegated groups fail with a Configuration error. */
   readonly delegatedTokens?: DelegatedTokenProvider | undefined;
@@ -80,6 +82,7 @@ export async function groupEwsCredential(group: GroupRecord, mailbox: MailboxIde
     clientId: group.appOnly.clientId,
     credential: appCredentialMaterial(reference, secret),
     credentialVersion: `${reference.secretName}/${reference.secretVersion}`,
+    ...(options.ewsResource ? { resource: options.ewsResource } : {}),
   });
 }
 

@@ -53,3 +53,16 @@ test("ADMIN_API_AUDIENCE must be the admin API app's client id: Entra's v2.0 tok
     (error: unknown) => error instanceof ConfigurationError && /ADMIN_API_AUDIENCE: must be the admin API app's Application \(client\) ID/.test(error.message),
   );
 });
+
+test('MICROSOFT_CLOUD picks Entra and Exchange Online endpoints from the fixed list; the operator may override them, tenants cannot', () => {
+  const global = loadConfig(valid);
+  assert.deepEqual([global.ews.cloud, global.ews.resource, global.identity.authorityHost], ['global', 'https://outlook.office365.com', 'https://login.microsoftonline.com']);
+  const gccHigh = loadConfig({ ...valid, MICROSOFT_CLOUD: 'usGovernment' });
+  assert.equal(gccHigh.ews.defaultUrl, 'https://outlook.office365.us/EWS/Exchange.asmx');
+  assert.equal(gccHigh.ews.resource, 'https://outlook.office365.us');
+  assert.equal(gccHigh.identity.authorityHost, 'https://login.microsoftonline.us');
+  const china = loadConfig({ ...valid, MICROSOFT_CLOUD: 'china', EWS_DEFAULT_URL: 'https://ews.example.cn/EWS/Exchange.asmx' });
+  assert.equal(china.ews.defaultUrl, 'https://ews.example.cn/EWS/Exchange.asmx');
+  assert.equal(china.identity.authorityHost, 'https://login.chinacloudapi.cn');
+  assert.throws(() => loadConfig({ ...valid, MICROSOFT_CLOUD: 'attacker' }), (error: unknown) => error instanceof ConfigurationError && /MICROSOFT_CLOUD: must be one of global, usGovernment, usGovernmentDoD, china/.test(error.message));
+});

@@ -93,7 +93,8 @@ export async function updateTenant(
         const conflict = await bindingConflict(deps.tenants, entraTenantId, { id: tenantId, allowSharedEntraTenant });
         if (conflict) throw entraTenantTaken(conflict);
       }
-      const boundBy = rebound ? 'operator' : currentBoundBy;
+      // An operator naming the binding (new, or the same value to confirm one stored before bindings were proved) vouches for it.
+      const boundBy = rebound || (input.entraTenantId && !currentBoundBy) ? 'operator' : currentBoundBy;
       return {
         ...rest,
         ...(entraTenantId ? { entraTenantId, ...(boundBy ? { entraTenantBoundBy: boundBy } : {}) } : {}),
@@ -106,7 +107,7 @@ export async function updateTenant(
     (next, etag) => deps.tenants.replace(next, etag),
   );
   await recordAudit(deps, principal, tenantId, 'tenant.updated', tenantPath(tenantId), auditDetailsOf({ ...input }));
-  if (before.entraTenantId !== after.entraTenantId) {
+  if (before.entraTenantId !== after.entraTenantId || before.entraTenantBoundBy !== after.entraTenantBoundBy) {
     await recordAudit(deps, principal, tenantId, after.entraTenantId ? 'tenant.entraTenantBound' : 'tenant.entraTenantUnbound', tenantPath(tenantId), {
       entraTenantId: after.entraTenantId ?? null,
       previousEntraTenantId: before.entraTenantId ?? null,

@@ -206,6 +206,22 @@ describe("the connector app's tokens go to Microsoft only", () => {
     assert.equal(invited.body.items[0].email.sentAt, undefined);
     assert.match(invited.body.items[0].email.error, /not verified/);
     assert.equal((await stack.request('GET', `/api/admin/tenants/${tenantX}`)).body.entraTenantId, undefined);
+    // Nor can the invited user be walked into signing in for an organisation the tenant is not bound to.
+    const start = await fetch(invited.body.items[0].link, { redirect: 'manual' });
+    assert.equal(start.status, 409);
+    assert.equal(resultCode(await start.text()), 'TenantNotVerified');
+  });
+
+  test('a binding stored before bindings were proved is not trusted until a Connector.Admin confirms it', async () => {
+    const tenantId = await newTenant('Legacy binding');
+    const tenants = stack.inProcess.tenants;
+    const stored = await tenants.get(tenantId);
+    const { etag, ...record } = stored;
+    await tenants.replace({ ...record, entraTenantId: NEW_ORGANISATION, allowSharedEntraTenant: true }, etag);
+    assert.equal((await stack.request('GET', `/api/admin/tenants/${tenantId}`)).body.entraTenantBoundBy, undefined);
+    const confirmed = await stack.request('PATCH', `/api/admin/tenants/${tenantId}`, { entraTenantId: NEW_ORGANISATION });
+    assert.equal(confirmed.status, 200, confirmed.text);
+    assert.equal(confirmed.body.entraTenantBoundBy, 'operator');
   });
 
   test('a delegated group row that still names a foreign EWS URL (stored before the fix) never sends a token there', async () => {

@@ -110,3 +110,19 @@ export function publicOnlyLookup(environment: ConnectorEnvironment): GuardedLook
     });
   };
 }
+
+/**
+ * Sockets skip the resolver for IP literals, so publicOnlyLookup never sees them: this refuses a
+ * URL whose host is a non-public literal (or a loopback name) outside development, before connecting.
+ */
+export function literalTargetRefused(raw: string, environment: ConnectorEnvironment): boolean {
+  if (environment === 'development') return false;
+  let hostname: string;
+  try {
+    hostname = new URL(raw).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return true;
+  }
+  if (isLoopbackName(hostname)) return true;
+  return isIP(hostname) !== 0 && !isPublicAddress(hostname);
+}

@@ -11,7 +11,7 @@ import { delegatedEwsCredential } from '../auth/delegated-token';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import type { AppCredentialMaterial } from '../auth/app-only-token';
 import type { ConnectorEnvironment } from '../config';
-import { publicOnlyLookup } from '../delivery/address-policy';
+import { literalTargetRefused, publicOnlyLookup } from '../delivery/address-policy';
 import { createMailboxClient } from '../ews';
 import type { EwsCredential, MailboxClient } from '../ews';
 import { SecretString } from '../logging/secret-string';
@@ -98,8 +98,13 @@ export function groupEwsUrl(group: GroupRecord, defaultEwsUrl: string): string {
 
 /** An EWS client bound to one mailbox of the group, with the group's access type. */
 export async function openMailboxClient(group: GroupRecord, mailbox: MailboxIdentity, options: MailboxAccessOptions): Promise<MailboxClient> {
+  const ewsUrl = groupEwsUrl(group, options.defaultEwsUrl);
+  // A row stored before the outbound address policy (or written around the API) must not reach private space.
+  if (literalTargetRefused(ewsUrl, options.environment)) {
+    throw configurationError('The EWS URL points at a private, loopback or link-local address; only public addresses are allowed. Change the group\'s ewsUrl.');
+  }
   const credential = await groupEwsCredential(group, mailbox, options);
-  return createMailboxClient(groupEwsUrl(group, options.defaultEwsUrl), credential, {
+  return createMailboxClient(ewsUrl, credential, {
     mailbox: mailbox.smtpAddress,
     access: group.mailboxAccessType,
     ...(options.ewsTimeoutInMs !== undefined ? { timeoutInMs: options.ewsTimeoutInMs } : {}),

@@ -4,7 +4,7 @@
  * from them, so the document cannot drift from what the API accepts.
  */
 import { z } from 'zod';
-import { QUEUE_CONNECTION_SETTING } from '../delivery/queue-target-sender';
+import { QUEUE_CONNECTION_SETTING } from '../delivery/queue-connection-setting';
 
 /** Rejects control characters and unpaired surrogates (they break storage and logs). */
 function isCleanText(value: string): boolean {

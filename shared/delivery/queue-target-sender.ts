@@ -4,22 +4,11 @@ import type { ConnectorEnvironment } from '../config';
 import { resolveTarget, TargetAddressError } from './address-policy';
 import type { HostResolver } from './address-policy';
 import { failure } from './delivery-outcome';
+import { isAllowedQueueConnectionSetting } from './queue-connection-setting';
 import type { DeliveryOutcome } from './delivery-outcome';
 import type { ChangeBatch } from './change-batch';
 import { queueMessageParts, QueueMessageTooLargeError } from './queue-message-parts';
 import type { QueueMessagePart } from './queue-message-parts';
-
-/**
- * The app settings a queue target may name: CUSTOMER_QUEUE or CUSTOMER_QUEUE_<suffix>. Only the
- * operator creates app settings, so a tenant admin can pick among the connections the operator
- * provided but never reach AzureWebJobsStorage (the connector's own queues, tables and blobs) or
- * read any other setting through a delivery.
- */
-export const QUEUE_CONNECTION_SETTING = /^CUSTOMER_QUEUE(?:_[A-Za-z0-9_]{1,100})?$/;
-
-export function isAllowedQueueConnectionSetting(name: string): boolean {
-  return QUEUE_CONNECTION_SETTING.test(name);
-}
 
 export interface QueueTarget {
   readonly queueName: string;

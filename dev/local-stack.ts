@@ -36,6 +36,8 @@ export interface LocalStackOptions {
   readonly settingsOverrides?: Readonly<Record<string, string>>;
   /** Identity provider tweaks for tests, e.g. short-lived access tokens so every use refreshes them. */
   readonly identity?: { readonly accessTokenLifetimeInSeconds?: number };
+  /** Function keys for an ephemeral host (persistent stacks keep theirs in .dev/functions-host). */
+  readonly functionKeys?: { readonly masterKey?: string };
   readonly log?: (line: string) => void;
 }
 
@@ -109,6 +111,32 @@ async function closeAll(started: readonly Closable[]): Promise<void> {
   }
 }
 
+/**
+ * The receiver prints a line per batch; an initial sync delivers dozens at once. Lines arriving
+ * within two seconds of each other become one ("12 batches, 422 records for ..."); a lone batch
+ * and refusals print as they are.
+ */
+function coalescedReceiverLines(print: (line: string) => void): (line: string) => void {
+  let pending: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    const lines = pending;
+    pending = [];
+    timer = undefined;
+    if (lines.length <= 2) return lines.forEach(print);
+    const records = lines.reduce((sum, line) => sum + Number(/: (\d+) records?/.exec(line)?.[1] ?? 0), 0);
+    const mailboxes = [...new Set(lines.map((line) => / for (\S+?):/.exec(line)?.[1]).filter(Boolean))];
+    print(`${lines.length} batches, ${records} records for ${mailboxes.join(', ')} (signatures verified; GET /received lists them)`);
+  };
+  return (line) => {
+    if (!line.startsWith('batch ')) return print(line);
+    pending.push(line);
+    clearTimeout(timer);
+    timer = setTimeout(flush, 2000);
+    timer.unref();
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const persistent = options.mode === 'persistent';
   const state = devStateDir(options.projectRoot);
@@ -159,7 +187,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const webhookReceiver = await startWebhookReceiver({
       port: persistent ? PERSISTENT_PORTS.webhookReceiver : 0,
       secret: () => [...signingSecrets],
-      print: (line) => log(`webhook receiver: ${line}`),
+      print: coalescedReceiverLines((line) => log(`webhook receiver: ${line}`)),
     });
     started.push(webhookReceiver);
     log(`Webhook receiver ${webhookReceiver.url}  (the demo customer application)`);
@@ -179,6 +207,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
       CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
       EWS_DEFAULT_URL: ewsSimulator.url,
+      // `LOG_LEVEL=debug npm start` wins over local.settings.json.
+      ...(process.env['LOG_LEVEL'] ? { LOG_LEVEL: process.env['LOG_LEVEL'] } : {}),
       ...options.settingsOverrides,
     };
 
@@ -186,7 +216,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let functionsHost: FunctionsHost | undefined;
     if (options.withFunctionsHost ?? true) {
-      const keys = persistent ? ensureLocalFunctionKeys(join(state, 'functions-host')).keys : undefined;
+      const keys = persistent ? ensureLocalFunctionKeys(join(state, 'functions-host')).keys : options.functionKeys;
       functionsHost = await startFunctionsHost({ projectRoot: options.projectRoot, port: hostPort, settings, ...(keys ? { functionKeys: keys } : {}) });
       started.push(functionsHost);
       log(`Functions host   ${functionsHost.url}/api  (${functionsHost.functions.length} functions)`);

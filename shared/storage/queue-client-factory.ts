@@ -1,3 +1,4 @@
+import { currentTraceCarrier } from '../telemetry/tracing';
 import { QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import type { StorageConfig } from '../config';
@@ -34,9 +35,15 @@ export interface SendQueueMessageOptions {
   readonly timeToLiveInSeconds?: number;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Sends `value` as a base64 JSON message, creating the queue on first use. */
 export async function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
-  const text = encodeQueueMessage(value);
+  // Our own queues' messages are JSON objects whose readers ignore unknown fields: the W3C trace
+  // context rides along so the function taking the message continues the sender's trace.
+  const text = encodeQueueMessage(isPlainObject(value) ? { ...value, ...currentTraceCarrier() } : value);
   // Queue messages are capped at 64 KiB of (base64) text.
   if (text.length > 64 * 1024) throw new RangeError('queue message exceeds 64 KiB once encoded');
   const send = () =>

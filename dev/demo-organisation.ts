@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEMO_MAILBOXES, DEMO_SERVICE_ACCOUNT } from './ews-simulator/seed/demo';
-import type { LocalStack } from './local-stack';
+import { DEMO_ALERT_CONTACT, type LocalStack } from './local-stack';
 
 export const DEMO_GROUP_EXTERNAL_ID = 'contoso-onprem';
 export const DEMO_DELEGATED_GROUP_EXTERNAL_ID = 'contoso-field';
@@ -195,7 +195,7 @@ async function findOrCreateDelegatedGroup(api: AdminApiClient, tenantId: string,
     delivery: { kind: 'webhook', url: webhookUrl },
   });
   await api.call('POST', `/tenants/${tenantId}/groups/${group.id}/mailboxes`, { smtpAddress: DEMO_DELEGATED_MAILBOX, displayName: 'Alice Anders' });
-  await api.call('PUT', `/tenants/${tenantId}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true, emailReauthentication: true });
+  await api.call('PUT', `/tenants/${tenantId}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true, emailReauthentication: true, alertContacts: [DEMO_ALERT_CONTACT] });
   log(`Delegated demo group created: ${group.id} (${DEMO_DELEGATED_MAILBOX} waits for an invitation)`);
   return group.id;
 }

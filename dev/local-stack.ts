@@ -27,6 +27,9 @@ import { createSecretStore, secretNames } from '../shared/secrets';
 
 export type LocalStackMode = 'persistent' | 'ephemeral';
 
+/** The demo tenant's alert contact: the Contoso admin, with a mailbox in the simulator. */
+export const DEMO_ALERT_CONTACT = 'admin@contoso.com';
+
 export interface LocalStackOptions {
   readonly projectRoot: string;
   readonly mode: LocalStackMode;
@@ -176,7 +179,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const ewsSimulator = await startEwsSimulator({
       port: persistent ? PERSISTENT_PORTS.ewsSimulator : 0,
       identity: { authorityHost: identity.url },
-      seed: (store) => void demoSeed.apply(store),
+      seed: (store) => {
+        demoSeed.apply(store);
+        // Contoso's admin reads the connector's alert notices (credential expiry, failing mailboxes) here.
+        store.addMailbox({ smtpAddress: DEMO_ALERT_CONTACT, displayName: 'Contoso Admin', password: 'Contoso-Admin-Pass1', entraObjectId: DEMO_IDENTITY.users.contosoAdmin.objectId });
+      },
       // Kept across restarts so ids and the SyncStates the app stored stay valid.
       ...(persistent ? { persistPath: join(state, 'ews-simulator.json') } : {}),
     });

@@ -149,7 +149,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const azurite = await startAzurite(persistent ? { inMemory: false, location: join(state, 'azurite') } : { inMemory: true });
     started.push(azurite);
-    log(`Azurite          blob ${azurite.blobEndpoint}  queue ${azurite.queueEndpoint}  table ${azurite.tableEndpoint}`);
 
     const hostPort = persistent ? PERSISTENT_PORTS.functionsHost : await freePort();
     const publicBaseUrl = `http://localhost:${hostPort}`;
@@ -162,7 +161,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
     });
     started.push(identity);
-    log(`Identity (Entra) ${identity.url}`);
 
     const keyVault = await startKeyVaultServer({
       port: persistent ? PERSISTENT_PORTS.keyVault : 0,
@@ -173,7 +171,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'keyvault.json') } : {}),
     });
     started.push(keyVault);
-    log(`Key Vault        ${keyVault.url}`);
 
     const demoSeed = demoOrganisationSeed();
     const ewsSimulator = await startEwsSimulator({
@@ -188,7 +185,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'ews-simulator.json') } : {}),
     });
     started.push(ewsSimulator);
-    log(`EWS simulator    ${ewsSimulator.url}  (control API ${ewsSimulator.controlUrl})`);
 
     const signingSecrets = new Set<string>();
     const webhookReceiver = await startWebhookReceiver({
@@ -197,7 +193,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       print: coalescedReceiverLines((line) => log(`webhook receiver: ${line}`)),
     });
     started.push(webhookReceiver);
-    log(`Webhook receiver ${webhookReceiver.url}  (the demo customer application)`);
 
     const base = readLocalSettings(options.projectRoot).values;
     const settings: Record<string, string> = {
@@ -226,9 +221,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const keys = persistent ? ensureLocalFunctionKeys(join(state, 'functions-host')).keys : options.functionKeys;
       functionsHost = await startFunctionsHost({ projectRoot: options.projectRoot, port: hostPort, settings, ...(keys ? { functionKeys: keys } : {}) });
       started.push(functionsHost);
-      log(`Functions host   ${functionsHost.url}/api  (${functionsHost.functions.length} functions)`);
+
     }
 
+    // One line: the welcome lists the URLs a newcomer uses; Azurite's ports are only here.
+    log(`Local stack up: Azurite (blob/queue/table ${[azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint].map((u) => new URL(u).port).join('/')}), identity provider, Key Vault, EWS simulator, webhook receiver${functionsHost ? `, Functions host (${functionsHost.functions.length} functions)` : ''}`);
     return {
       settings,
       azurite,

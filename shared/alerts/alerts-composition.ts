@@ -8,6 +8,7 @@ import { sendEventToQueueTarget } from '../delivery/queue-target-sender';
 import { postWebhook } from '../delivery/webhook-sender';
 import type { Logger } from '../logging';
 import { AlertNoticesRepository } from '../storage/alert-notices-repository';
+import { secretNames } from '../secrets/secret-names';
 import { TableStorage } from '../storage';
 import type { GroupRecord } from '../storage';
 import type { AlertDependencies, AlertEvent } from './alerts';
@@ -46,6 +47,7 @@ export function alertDependencies(log: Logger): AlertDependencies {
     mailer: consent.mailer,
     defaultEwsUrl: config.ews.defaultUrl,
     sendEvent,
+    connectorSecretExpiry: async () => (await consent.vault.getSecretEntry(secretNames.connectorAppClientSecret())).reference.expiresOn,
     persistentFailureAfterInMs: config.operations.persistentFailureAfterInMinutes * 60_000,
     now: () => new Date(),
     log,

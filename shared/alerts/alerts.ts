@@ -82,6 +82,8 @@ export interface AlertDependencies {
   readonly defaultEwsUrl: string;
   /** Signs and sends the event to the group's delivery target (webhook or queue). */
   sendEvent(group: GroupRecord, event: AlertEvent): Promise<DeliveryOutcome>;
+  /** The connector app's own client secret expiry (Key Vault attribute), when recorded. */
+  readonly connectorSecretExpiry?: () => Promise<Date | undefined>;
   /** A mailbox failing longer than this gets a notice. */
   readonly persistentFailureAfterInMs: number;
   readonly now: () => Date;
@@ -110,6 +112,7 @@ interface Notice {
 
 export async function runAlerts(deps: AlertDependencies): Promise<AlertRunSummary> {
   const totals = { credentialNotices: 0, mailboxNotices: 0, emailsSent: 0, emailFailures: 0, eventsDelivered: 0, eventFailures: 0 };
+  await checkConnectorSecret(deps);
   for await (const tenant of deps.tenants.list()) {
     if (tenant.status !== 'active') continue;
     for await (const group of deps.groups.list(tenant.id)) {
@@ -127,6 +130,35 @@ export async function runAlerts(deps: AlertDependencies): Promise<AlertRunSummar
     }
   }
   return totals;
+}
+
+/** Where the operator's own notices are kept (no customer tenant has this ID: theirs are GUIDs). */
+const OPERATOR_PARTITION = 'operator';
+
+/**
+ * The connector app's secret serves every tenant's consent and mail: its expiry goes to the
+ * operator (an error log line per threshold, the days-to-expiry gauge the Azure alert rule
+ * watches), never to customers.
+ */
+async function checkConnectorSecret(deps: AlertDependencies): Promise<void> {
+  if (!deps.connectorSecretExpiry) return;
+  let expiresOn: Date | undefined;
+  try {
+    expiresOn = await deps.connectorSecretExpiry();
+  } catch (error) {
+    deps.log?.warn('Could not read the connector app secret\'s expiry', { errorCode: (error as { code?: string }).code ?? 'Error' });
+    return;
+  }
+  const dimensions = { tenantId: OPERATOR_PARTITION, groupId: 'connector-app', kind: 'clientSecret' };
+  if (!expiresOn) return recordCredentialDaysToExpiry('connector-app', undefined, dimensions);
+  const now = deps.now();
+  recordCredentialDaysToExpiry('connector-app', Math.floor((expiresOn.getTime() - now.getTime()) / DAY_IN_MS), dimensions);
+  const threshold = thresholdOf(expiresOn, now);
+  if (!threshold) return;
+  const noticeKey = `connector-app|${expiresOn.toISOString()}|${threshold}`;
+  if (await deps.notices.wasSent(OPERATOR_PARTITION, noticeKey)) return;
+  deps.log?.error(`The connector app's client secret ${threshold === 'expired' ? 'has expired' : 'expires soon'} (${expiresOn.toISOString()}): add a new secret to the app registration and store it in Key Vault; consent, invitations and alert emails depend on it`, { threshold });
+  await deps.notices.recordSent({ tenantId: OPERATOR_PARTITION, noticeKey, kind: 'credentialExpiring', sentAt: now.toISOString(), outcome: 'logged for the operator' });
 }
 
 function credentialWord(kind: string): string {

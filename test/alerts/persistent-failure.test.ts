@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createLogger } from '../../shared/logging';
 import { runAlerts, thresholdOf, type AlertDependencies, type AlertEvent } from '../../shared/alerts/alerts';
 import type { MailToSend } from '../../shared/consent/mailer';
 import type { AlertNoticeRecord } from '../../shared/storage/alert-notices-repository';
@@ -89,4 +90,17 @@ test('a failing event channel still emails, records the failure in the audit and
 test('thresholds: 30, 14, 7 days and expired', () => {
   const at = (days: number) => thresholdOf(new Date(now.getTime() + days * 24 * HOUR), now);
   assert.deepEqual([at(31), at(30), at(15), at(14), at(8), at(7), at(1), at(0), at(-3)], [undefined, '30days', '30days', '14days', '14days', '7days', '7days', 'expired', 'expired']);
+});
+
+test('the connector app\'s own expiring secret goes to the operator (an error line, once per threshold), never to customers', async () => {
+  const lines: string[] = [];
+  const { deps, mails, events } = world({ mailboxes: [] });
+  const withSecret: AlertDependencies = { ...deps, connectorSecretExpiry: async () => new Date(now.getTime() + 5 * 24 * HOUR), log: createLogger({}, (level, line) => void lines.push(`${level} ${line}`)) };
+  await runAlerts(withSecret);
+  await runAlerts(withSecret);
+  const notices = lines.filter((line) => line.includes("connector app's client secret"));
+  assert.equal(notices.length, 1);
+  assert.match(notices[0]!, /^error .*expires soon/);
+  assert.equal(mails.length, 0);
+  assert.equal(events.length, 0);
 });

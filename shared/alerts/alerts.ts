@@ -239,7 +239,7 @@ async function sendNotice(deps: AlertDependencies, tenant: TenantRecord, group: 
   const outcome = `email ${email.sent}/${email.recipients}${email.error ? ` (${email.error})` : ''}, event ${group.delivery ? (eventDelivered ? 'delivered' : `failed (${eventError})`) : 'no target'}`;
   // Recorded even when a channel failed: a notice that reached nobody is logged at error and the
   // operator's alert rules see it; sending it again every hour would spam the channel that works.
-  await deps.notices.recordSent({ tenantId: tenant.id, noticeKey: notice.noticeKey, kind: notice.kind, sentAt: deps.now().toISOString(), outcome });
+  await deps.notices.recordSent({ tenantId: tenant.id, noticeKey: notice.noticeKey, groupId: group.id, kind: notice.kind, sentAt: deps.now().toISOString(), outcome });
   await deps.audit.append({ tenantId: tenant.id, actor: SYSTEM_ACTOR, action: `alert.${notice.kind}`, target: notice.auditTarget, details: { ...notice.auditDetails, emailRecipients: email.recipients, emailsSent: email.sent, event: group.delivery ? (eventDelivered ? 'delivered' : `failed: ${eventError}`) : 'no target' } }, deps.now());
   const log = deps.log?.with({ tenantId: tenant.id, groupId: group.id });
   if (email.sent === 0 && !eventDelivered) log?.error('Alert notice reached nobody', { kind: notice.kind, outcome });

@@ -15,6 +15,8 @@ export interface AlertNoticeRecord {
   readonly tenantId: string;
   /** e.g. credential|<groupId>|<secret name>|<version>|7 or mailbox|<groupId>|<address>|<failing since>. */
   readonly noticeKey: string;
+  /** The group the notice is about (absent for the operator's own notices): group deletion removes its notices. */
+  readonly groupId?: string;
   readonly kind: 'credentialExpiring' | 'mailboxFailing';
   readonly sentAt: string;
   /** What reached whom: "email 2/2, event delivered" (no addresses). */
@@ -32,6 +34,7 @@ const codec: EntityCodec<AlertNoticeRecord> = {
   fromEntity: (entity) => ({
     tenantId: stringColumn(entity, 'tenantId') ?? '',
     noticeKey: stringColumn(entity, 'noticeKey') ?? '',
+    groupId: stringColumn(entity, 'groupId'),
     kind: (stringColumn(entity, 'kind') ?? 'credentialExpiring') as AlertNoticeRecord['kind'],
     sentAt: stringColumn(entity, 'sentAt') ?? '',
     outcome: stringColumn(entity, 'outcome') ?? '',

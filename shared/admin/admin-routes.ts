@@ -7,7 +7,7 @@ import type { Page, Stored } from '../storage';
 import { operation } from './admin-endpoint';
 import type { AdminRoute, OperationInput, ResponseDescription } from './admin-endpoint';
 import { runConnectionTest } from './connection-test-service';
-import { setGroupCredentials } from './credential-service';
+import { credentialBodyProblems, setGroupCredentials } from './credential-service';
 import { createGroup, createGroupBodyProblems, deleteGroup, groupPath, listGroups, loadGroup, updateGroup, updateGroupBodyProblems } from './group-service';
 import { createMailbox, deleteMailbox, importMailboxes, listMailboxes, loadMailbox, mailboxPath, updateMailbox } from './mailbox-service';
 import { auditView, credentialView, groupView, mailboxView, tenantView } from './representations';
@@ -269,6 +269,7 @@ export const groupRoutes: readonly AdminRoute[] = [
         summary: 'Set or rotate the group\'s credential (write-only; stored in Key Vault)',
         tags: ['Credentials'],
         body: setCredentialsRequest,
+        crossFieldProblems: credentialBodyProblems,
         responses: {
           200: { description: 'Stored; the new Key Vault version is in use.', schema: credentialStateResponse },
           400: invalid,

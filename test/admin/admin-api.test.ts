@@ -210,6 +210,10 @@ describe('groups', () => {
       body: { externalId: 'changed', delivery: { kind: 'webhook', url: 'ftp://erp.contoso.com/hook' } },
     });
     assert.deepEqual(pointers(patch).sort(), ['/delivery/url', '/externalId'], 'read-only and URL rules are reported together on update');
+    const credentials = await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${await createGroup(tenantId)}/credentials`, { body: { clientSecret: 'not-for-impersonation', expiresOn: 'next tuesday' } });
+    assert.equal(credentials.status, 400);
+    assert.deepEqual(pointers(credentials).sort(), ['/clientSecret', '/expiresOn'], 'the wrong credential kind and the bad date in one answer');
+    assert.doesNotMatch(credentials.text, /not-for-impersonation/);
   });
 
   test('access-type rules and URL policy are reported per field', async () => {

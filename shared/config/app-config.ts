@@ -27,6 +27,8 @@ export interface AppConfig {
     readonly authorityHost: string;
   };
   readonly adminApi: { readonly audience: string; readonly tenantId: string };
+  /** The web console's SPA registration; absent: the console is not configured. */
+  readonly adminConsole: { readonly clientId?: string };
   readonly connectorApp: { readonly clientId: string };
   readonly ews: { readonly defaultUrl: string };
   readonly sync: {
@@ -64,6 +66,7 @@ const settingsSchema = z
     ADMIN_API_AUDIENCE: nonEmpty,
     ADMIN_API_TENANT_ID: nonEmpty,
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
+    ADMIN_CONSOLE_CLIENT_ID: z.guid('must be a GUID (the app registration\'s client ID)').optional(),
     EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
     // Exchange's default EWSMaxConcurrency is 27 per account: more concurrent syncs only earn ErrorExceededConnectionCount.
@@ -125,6 +128,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ''),
     },
     adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
+    adminConsole: s.ADMIN_CONSOLE_CLIENT_ID ? { clientId: s.ADMIN_CONSOLE_CLIENT_ID } : {},
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
     ews: { defaultUrl: s.EWS_DEFAULT_URL },
     sync: {

@@ -1,0 +1,394 @@
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import type { ApiError } from '../api';
+import type { Schemas } from '../generated/admin-api';
+import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps } from '../components';
+import { ExpiryBanner } from './tenants';
+
+type Group = Schemas['Group'];
+type AccessType = Schemas['CreateGroupRequest']['mailboxAccessType'];
+type Folder = Schemas['Group']['folders'][number];
+
+export const ACCESS_TYPES: { value: AccessType; label: string; help: string }[] = [
+  { value: 'impersonation', label: 'Service account (Exchange Impersonation)', help: 'One Exchange service account with the ApplicationImpersonation role opens every mailbox. For on-premises Exchange; Basic or NTLM.' },
+  { value: 'appOnly', label: 'App-only (Modern Auth)', help: 'An Entra app registration with full_access_as_app, authenticated with a client secret or a certificate. For Exchange Online.' },
+  { value: 'delegated', label: 'Delegated (each user signs in)', help: 'Each mailbox owner is invited, signs in and consents; nothing is stored for the group itself.' },
+];
+
+const FOLDERS: { value: Folder; label: string }[] = [
+  { value: 'mail', label: 'Mail' },
+  { value: 'calendar', label: 'Calendar' },
+  { value: 'contacts', label: 'Contacts' },
+  { value: 'tasks', label: 'Tasks' },
+];
+
+export function accessTypeLabel(value: string): string {
+  return ACCESS_TYPES.find((a) => a.value === value)?.label ?? value;
+}
+
+export function GroupList(props: ScreenProps & { tenantId: string }): JSX.Element {
+  const [groups] = useLoad(() => props.api.call('listGroups', { params: { tenantId: props.tenantId }, query: { limit: 200 } }), [props.tenantId]);
+  return (
+    <>
+      <h2>Groups</h2>
+      <p>
+        <a class="button" href={href('tenants', props.tenantId, 'groups', 'new')}>
+          Create group
+        </a>
+      </p>
+      <Show loaded={groups} what="groups">
+        {(page) =>
+          page.items.length === 0 ? (
+            <p>No groups yet.</p>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <caption class="visually-hidden">Groups</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Group</th>
+                    <th scope="col">External ID</th>
+                    <th scope="col">Mailbox Access Type</th>
+                    <th scope="col">Credential</th>
+                    <th scope="col">Enabled</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((group) => (
+                    <tr key={group.id}>
+                      <td>
+                        <a href={href('tenants', props.tenantId, 'groups', group.id)}>{group.name}</a>
+                      </td>
+                      <td>
+                        <code>{group.externalId}</code>
+                      </td>
+                      <td>{accessTypeLabel(group.mailboxAccessType)}</td>
+                      <td>{group.mailboxAccessType === 'delegated' ? 'Per user' : group.credentials.credentialSet ? `Set${group.credentials.expiresOn ? `, expires ${formatTime(group.credentials.expiresOn)}` : ''}` : 'Not set'}</td>
+                      <td>{group.enabled ? 'Yes' : 'No'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Show>
+    </>
+  );
+}
+
+type Form = {
+  name: string;
+  externalId: string;
+  mailboxAccessType: AccessType;
+  ewsUrl: string;
+  serviceAccount: string;
+  authScheme: 'basic' | 'ntlm';
+  password: string;
+  entraTenantId: string;
+  clientId: string;
+  credentialKind: 'clientSecret' | 'certificate';
+  clientSecret: string;
+  certificate: string;
+  expiresOn: string;
+  folders: Folder[];
+  pollIntervalMinutes: string;
+};
+
+const EMPTY: Form = {
+  name: '',
+  externalId: '',
+  mailboxAccessType: 'impersonation',
+  ewsUrl: '',
+  serviceAccount: '',
+  authScheme: 'ntlm',
+  password: '',
+  entraTenantId: '',
+  clientId: '',
+  credentialKind: 'clientSecret',
+  clientSecret: '',
+  certificate: '',
+  expiresOn: '',
+  folders: ['mail'],
+  pollIntervalMinutes: '5',
+};
+
+function createRequest(form: Form): Schemas['CreateGroupRequest'] {
+  return {
+    name: form.name,
+    externalId: form.externalId,
+    mailboxAccessType: form.mailboxAccessType,
+    ...(form.ewsUrl ? { ewsUrl: form.ewsUrl } : {}),
+    ...(form.mailboxAccessType === 'impersonation' ? { impersonation: { serviceAccount: form.serviceAccount, authScheme: form.authScheme } } : {}),
+    ...(form.mailboxAccessType === 'appOnly' ? { appOnly: { entraTenantId: form.entraTenantId, clientId: form.clientId } } : {}),
+    folders: form.folders,
+    pollIntervalMinutes: Number(form.pollIntervalMinutes),
+  };
+}
+
+/** The write-only credential for the group's access type (undefined: nothing to store). */
+function credentialRequest(form: Form): Schemas['SetCredentialsRequest'] | undefined {
+  const expiresOn = form.expiresOn ? { expiresOn: new Date(`${form.expiresOn}T00:00:00Z`).toISOString() } : {};
+  if (form.mailboxAccessType === 'impersonation' && form.password) return { password: form.password, ...expiresOn };
+  if (form.mailboxAccessType === 'appOnly' && form.credentialKind === 'clientSecret' && form.clientSecret) return { clientSecret: form.clientSecret, ...expiresOn };
+  if (form.mailboxAccessType === 'appOnly' && form.credentialKind === 'certificate' && form.certificate) return { certificate: form.certificate };
+  return undefined;
+}
+
+function TextField(props: { label: string; help?: string; pointer: string; error: ApiError | undefined; value: string; onInput: (value: string) => void; type?: 'text' | 'password' | 'url' | 'email' | 'number' | 'date'; autoComplete?: string; required?: boolean }): JSX.Element {
+  return (
+    <Field label={props.label} {...(props.help ? { help: props.help } : {})} pointer={props.pointer} error={props.error}>
+      {(a11y) => <input {...a11y} type={(props.type ?? 'text') as 'text'} value={props.value} required={props.required} autoComplete={props.autoComplete ?? 'off'} onInput={(e) => props.onInput(e.currentTarget.value)} />}
+    </Field>
+  );
+}
+
+export function CreateGroup(props: ScreenProps & { tenantId: string; navigate: (hash: string) => void }): JSX.Element {
+  const [form, setForm] = useState<Form>(EMPTY);
+  const action = useAction();
+  const set = <K extends keyof Form>(key: K) => (value: Form[K]) => setForm((f) => ({ ...f, [key]: value }));
+  const type = form.mailboxAccessType;
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    let created: Group | undefined;
+    const ok = await action.run(async () => {
+      created = await props.api.call('createGroup', { params: { tenantId: props.tenantId }, body: createRequest(form) });
+      const credential = credentialRequest(form);
+      if (credential) await props.api.call('setGroupCredentials', { params: { tenantId: props.tenantId, groupId: created.id }, body: credential });
+    });
+    if (created) props.navigate(href('tenants', props.tenantId, 'groups', created.id) + (ok ? '' : '?credential=failed'));
+  };
+  const e = action.error;
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="create-group-title">
+      <h2 id="create-group-title">Create group</h2>
+      <fieldset>
+        <legend>Mailbox Access Type</legend>
+        {ACCESS_TYPES.map((option) => (
+          <div class="choice" key={option.value}>
+            <input type="radio" id={`type-${option.value}`} name="mailboxAccessType" value={option.value} checked={type === option.value} onChange={() => set('mailboxAccessType')(option.value)} aria-describedby={`type-${option.value}-help`} />
+            <label for={`type-${option.value}`}>{option.label}</label>
+            <p class="help" id={`type-${option.value}-help`}>
+              {option.help}
+            </p>
+          </div>
+        ))}
+        <p class="help">The Mailbox Access Type cannot be changed after creation: the stored credential is bound to it.</p>
+      </fieldset>
+      <TextField label="Name" pointer="/name" error={e} value={form.name} onInput={set('name')} required />
+      <TextField label="External ID" help="Your identifier for the group, unique in the tenant. It cannot be changed after creation." pointer="/externalId" error={e} value={form.externalId} onInput={set('externalId')} required />
+      {type === 'impersonation' && (
+        <fieldset>
+          <legend>Service account</legend>
+          <TextField label="Logon" help="The service account: UPN (svc@contoso.com), DOMAIN\user or SMTP address. It needs the ApplicationImpersonation role." pointer="/impersonation/serviceAccount" error={e} value={form.serviceAccount} onInput={set('serviceAccount')} required />
+          <TextField label="Password" help="Stored in Key Vault and never shown again. You can rotate it later." pointer="/password" error={e} value={form.password} onInput={set('password')} type="password" autoComplete="new-password" />
+          <TextField label="EWS URL" help="Your Exchange server's EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx." pointer="/ewsUrl" error={e} value={form.ewsUrl} onInput={set('ewsUrl')} type="url" required />
+          <Field label="Authentication" help="NTLM for most on-premises servers; Basic only over https." pointer="/impersonation/authScheme" error={e}>
+            {(a11y) => (
+              <select {...a11y} value={form.authScheme} onChange={(ev) => set('authScheme')(ev.currentTarget.value as Form['authScheme'])}>
+                <option value="ntlm">NTLM</option>
+                <option value="basic">Basic</option>
+              </select>
+            )}
+          </Field>
+          <p class="help">Impersonation: the service account opens each mailbox as its owner (ExchangeImpersonation), so mailbox owners need not share passwords.</p>
+        </fieldset>
+      )}
+      {type === 'appOnly' && (
+        <fieldset>
+          <legend>Entra app</legend>
+          <TextField label="Tenant" help="The customer's Entra tenant ID (a GUID)." pointer="/appOnly/entraTenantId" error={e} value={form.entraTenantId} onInput={set('entraTenantId')} required />
+          <TextField label="Client" help="The app registration's client ID (a GUID). It needs full_access_as_app with admin consent." pointer="/appOnly/clientId" error={e} value={form.clientId} onInput={set('clientId')} required />
+          <fieldset>
+            <legend>Secret or certificate</legend>
+            <div class="choice">
+              <input type="radio" id="kind-secret" name="credentialKind" checked={form.credentialKind === 'clientSecret'} onChange={() => set('credentialKind')('clientSecret')} />
+              <label for="kind-secret">Client secret</label>
+            </div>
+            <div class="choice">
+              <input type="radio" id="kind-certificate" name="credentialKind" checked={form.credentialKind === 'certificate'} onChange={() => set('credentialKind')('certificate')} />
+              <label for="kind-certificate">Certificate</label>
+            </div>
+          </fieldset>
+          {form.credentialKind === 'clientSecret' ? (
+            <>
+              <TextField label="Client secret" help="Stored in Key Vault and never shown again." pointer="/clientSecret" error={e} value={form.clientSecret} onInput={set('clientSecret')} type="password" autoComplete="new-password" />
+              <TextField label="Expiry" help="When the secret expires; a banner warns 30 days ahead." pointer="/expiresOn" error={e} value={form.expiresOn} onInput={set('expiresOn')} type="date" />
+            </>
+          ) : (
+            <Field label="Certificate (PEM)" help="The certificate and its unencrypted private key, PEM. Its own expiry is used." pointer="/certificate" error={e}>
+              {(a11y) => <textarea {...a11y} rows={5} value={form.certificate} onInput={(ev) => set('certificate')(ev.currentTarget.value)} />}
+            </Field>
+          )}
+          <TextField label="EWS URL (optional)" help="Default: Exchange Online." pointer="/ewsUrl" error={e} value={form.ewsUrl} onInput={set('ewsUrl')} type="url" />
+        </fieldset>
+      )}
+      {type === 'delegated' && (
+        <fieldset>
+          <legend>Delegated</legend>
+          <p class="help">Nothing to store for the group: invite each user under Delegated users once the group exists; each signs in and consents.</p>
+          <TextField label="EWS URL (optional)" help="Default: Exchange Online." pointer="/ewsUrl" error={e} value={form.ewsUrl} onInput={set('ewsUrl')} type="url" />
+        </fieldset>
+      )}
+      <fieldset>
+        <legend>Folders to sync</legend>
+        {FOLDERS.map((folder) => (
+          <div class="choice" key={folder.value}>
+            <input
+              type="checkbox"
+              id={`folder-${folder.value}`}
+              checked={form.folders.includes(folder.value)}
+              onChange={(ev) => set('folders')(ev.currentTarget.checked ? [...form.folders, folder.value] : form.folders.filter((f) => f !== folder.value))}
+            />
+            <label for={`folder-${folder.value}`}>{folder.label}</label>
+          </div>
+        ))}
+        {e?.fieldError('/folders') && <p class="field-error">{e.fieldError('/folders')}</p>}
+      </fieldset>
+      <TextField label="Poll interval (minutes)" help="How often mailboxes are checked for changes, 1-1440." pointer="/pollIntervalMinutes" error={e} value={form.pollIntervalMinutes} onInput={set('pollIntervalMinutes')} type="number" />
+      <ProblemBox error={e} shownPointers={['/name', '/externalId', '/ewsUrl', '/impersonation/serviceAccount', '/impersonation/authScheme', '/password', '/appOnly/entraTenantId', '/appOnly/clientId', '/clientSecret', '/certificate', '/expiresOn', '/folders', '/pollIntervalMinutes']} />
+      <button type="submit" disabled={action.busy}>
+        Create group
+      </button>
+    </form>
+  );
+}
+
+export function GroupNav(props: { tenantId: string; groupId: string; current: string }): JSX.Element {
+  const links: [string, string][] = [
+    ['', 'Settings and credential'],
+    ['connection-test', 'Connection test'],
+    ['mailboxes', 'Mailboxes'],
+    ['delivery', 'Delivery'],
+  ];
+  return (
+    <nav aria-label="Group" class="tabs">
+      {links.map(([path, label]) => (
+        <a key={path} href={href('tenants', props.tenantId, 'groups', props.groupId, ...(path ? [path] : []))} aria-current={props.current === path ? 'page' : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+export function GroupFrame(props: ScreenProps & { tenantId: string; groupId: string; current: string; children: (group: Group, reload: () => Promise<void>) => JSX.Element }): JSX.Element {
+  const [group, reload] = useLoad(() => props.api.call('getGroup', { params: { tenantId: props.tenantId, groupId: props.groupId } }), [props.tenantId, props.groupId]);
+  return (
+    <Show loaded={group} what="the group">
+      {(value) => (
+        <>
+          <p class="crumbs">
+            <a href={href('tenants', props.tenantId, 'groups')}>Groups</a> /
+          </p>
+          <h2 id="group-title">{value.name}</h2>
+          <dl class="facts">
+            <dt>External ID</dt>
+            <dd>
+              <code>{value.externalId}</code> <span class="help">(cannot be changed after creation)</span>
+            </dd>
+            <dt>Mailbox Access Type</dt>
+            <dd>{accessTypeLabel(value.mailboxAccessType)}</dd>
+          </dl>
+          <ExpiryBanner api={props.api} tenantId={props.tenantId} groupId={props.groupId} />
+          <GroupNav tenantId={props.tenantId} groupId={props.groupId} current={props.current} />
+          {props.children(value, reload)}
+        </>
+      )}
+    </Show>
+  );
+}
+
+const CREDENTIAL_WORDS: Record<string, string> = { password: 'Password', clientSecret: 'Client secret', certificate: 'Certificate' };
+
+export function GroupSettings(props: ScreenProps & { group: Group; reload: () => Promise<void> }): JSX.Element {
+  const { group } = props;
+  const [value, setValue] = useState('');
+  const [expiresOn, setExpiresOn] = useState('');
+  const [saved, setSaved] = useState(false);
+  const action = useAction();
+  const kind: 'password' | 'clientSecret' | 'certificate' = group.mailboxAccessType === 'impersonation' ? 'password' : group.credentials.kind === 'certificate' ? 'certificate' : 'clientSecret';
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setSaved(false);
+    const expiry = expiresOn && kind !== 'certificate' ? { expiresOn: new Date(`${expiresOn}T00:00:00Z`).toISOString() } : {};
+    const ok = await action.run(async () => {
+      await props.api.call('setGroupCredentials', { params: { tenantId: group.tenantId, groupId: group.id }, body: { [kind]: value, ...expiry } });
+    });
+    if (ok) {
+      setValue('');
+      setSaved(true);
+      await props.reload();
+    }
+  };
+  const failed = new URLSearchParams(window.location.hash.split('?')[1] ?? '').get('credential') === 'failed';
+  return (
+    <>
+      <h3>Settings</h3>
+      <dl class="facts">
+        <dt>EWS URL</dt>
+        <dd>{group.ewsUrl}</dd>
+        {group.impersonation && (
+          <>
+            <dt>Service account</dt>
+            <dd>
+              {group.impersonation.serviceAccount} ({group.impersonation.authScheme.toUpperCase()})
+            </dd>
+          </>
+        )}
+        {group.appOnly && (
+          <>
+            <dt>Tenant / client</dt>
+            <dd>
+              {group.appOnly.entraTenantId} / {group.appOnly.clientId}
+            </dd>
+          </>
+        )}
+        <dt>Folders</dt>
+        <dd>{group.folders.join(', ')}</dd>
+        <dt>Poll interval</dt>
+        <dd>{group.pollIntervalMinutes} minutes</dd>
+        <dt>Enabled</dt>
+        <dd>{group.enabled ? 'Yes' : 'No'}</dd>
+      </dl>
+      {group.mailboxAccessType !== 'delegated' && (
+        <form onSubmit={submit} noValidate aria-labelledby="credential-title">
+          <h3 id="credential-title">Credential</h3>
+          {failed && !group.credentials.credentialSet && <Notice kind="warning">The group was created, but its credential was not stored. Set it here.</Notice>}
+          <p>
+            {group.credentials.credentialSet
+              ? `${CREDENTIAL_WORDS[group.credentials.kind ?? kind]} set ${formatTime(group.credentials.updatedAt)}${group.credentials.expiresOn ? `; expires ${formatTime(group.credentials.expiresOn)}` : ''}. The value is never shown: enter a new one to rotate it.`
+              : 'No credential set yet.'}
+          </p>
+          <Field label={group.credentials.credentialSet ? `New ${CREDENTIAL_WORDS[kind]!.toLowerCase()}` : CREDENTIAL_WORDS[kind]!} help="Write-only: stored in Key Vault, never shown again." pointer={`/${kind}`} error={action.error}>
+            {(a11y) =>
+              kind === 'certificate' ? (
+                <textarea {...a11y} rows={5} value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+              ) : (
+                <input {...a11y} type="password" autoComplete="new-password" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+              )
+            }
+          </Field>
+          {kind !== 'certificate' && (
+            <Field label="Expiry (optional)" help="When it expires; a banner warns 30 days ahead." pointer="/expiresOn" error={action.error}>
+              {(a11y) => <input {...a11y} type="date" value={expiresOn} onInput={(e) => setExpiresOn(e.currentTarget.value)} />}
+            </Field>
+          )}
+          <ProblemBox error={action.error} shownPointers={[`/${kind}`, '/expiresOn']} />
+          {saved && <Notice kind="success">Stored. The new value is in use from the next connection.</Notice>}
+          <button type="submit" disabled={action.busy}>
+            {group.credentials.credentialSet ? 'Rotate' : 'Set'} {CREDENTIAL_WORDS[kind]!.toLowerCase()}
+          </button>
+        </form>
+      )}
+      {group.deliveryHealth?.failingSince && (
+        <Notice kind="warning">
+          Delivery failing since {formatTime(group.deliveryHealth.failingSince)}: {group.deliveryHealth.lastDeliveryError?.message}
+        </Notice>
+      )}
+      <p class="meta">
+        Created {formatTime(group.createdAt)} · updated {formatTime(group.updatedAt)} · <StatusBadge status={group.enabled ? 'active' : 'disabled'} />
+      </p>
+    </>
+  );
+}

@@ -1,0 +1,147 @@
+import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+import type { Schemas } from '../generated/admin-api';
+import { Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps } from '../components';
+
+type Tenant = Schemas['Tenant'];
+
+/** Credentials expired or expiring within 30 days, across the caller's tenants. */
+export function ExpiryBanner(props: ScreenProps & { tenantId?: string; groupId?: string }): JSX.Element | null {
+  const [status] = useLoad(() => props.api.call('getCredentialStatus', {}), []);
+  if (status.state !== 'ready') return null;
+  const items = status.value.items.filter((i) => (!props.tenantId || i.tenantId === props.tenantId) && (!props.groupId || i.groupId === props.groupId));
+  if (items.length === 0) return null;
+  return (
+    <Notice kind="warning">
+      <p>
+        <strong>Credentials need attention</strong>
+      </p>
+      <ul>
+        {items.map((item) => (
+          <li key={`${item.tenantId}/${item.groupId}/${item.secretName}`}>
+            {item.groupName ? `${item.groupName}: ` : ''}
+            {item.message} ({item.daysLeft < 0 ? 'expired' : `${item.daysLeft} days left`}, expires {formatTime(item.expiresOn)})
+          </li>
+        ))}
+      </ul>
+    </Notice>
+  );
+}
+
+function ConsentCell(props: ScreenProps & { tenant: Tenant }): JSX.Element {
+  const [consent] = useLoad(() => props.api.call('getAdminConsent', { params: { tenantId: props.tenant.id } }), [props.tenant.id]);
+  const [link, setLink] = useState<Schemas['AdminConsentLink']>();
+  const action = useAction();
+  const create = () => action.run(async () => setLink(await props.api.call('createAdminConsentLink', { params: { tenantId: props.tenant.id } })));
+  return (
+    <div>
+      <Show loaded={consent} what="consent status">
+        {(value) => (
+          <p>
+            <StatusBadge status={value.status} /> {value.at ? `(${formatTime(value.at)})` : ''}
+            {value.error ? ` ${value.error.description}` : ''}
+          </p>
+        )}
+      </Show>
+      <button type="button" onClick={create} disabled={action.busy}>
+        Create consent link
+      </button>
+      <ProblemBox error={action.error} />
+      {link && (
+        <div class="once">
+          <label>
+            Consent link for an administrator of the customer's Entra tenant (single use, expires {formatTime(link.expiresAt)})
+            <input type="text" readOnly value={link.url} onFocus={(e) => e.currentTarget.select()} />
+          </label>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function TenantList(props: ScreenProps): JSX.Element {
+  const [tenants] = useLoad(() => props.api.call('listTenants', { query: { limit: 200 } }), []);
+  return (
+    <section aria-labelledby="tenants-title">
+      <h1 id="tenants-title">Tenants</h1>
+      <ExpiryBanner api={props.api} />
+      <Show loaded={tenants} what="tenants">
+        {(page) =>
+          page.items.length === 0 ? (
+            <p>No tenants yet.</p>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <caption class="visually-hidden">Tenants, their Entra binding and consent</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Tenant</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Entra binding</th>
+                    <th scope="col">Admin consent</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {page.items.map((tenant) => (
+                    <tr key={tenant.id}>
+                      <td>
+                        <a href={href('tenants', tenant.id)}>{tenant.displayName}</a>
+                      </td>
+                      <td>
+                        <StatusBadge status={tenant.status} />
+                      </td>
+                      <td>{tenant.entraTenantId ? <code>{tenant.entraTenantId}</code> : 'Not bound: bound when an administrator of the customer grants consent'}</td>
+                      <td>
+                        <ConsentCell api={props.api} tenant={tenant} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Show>
+    </section>
+  );
+}
+
+export function TenantNav(props: { tenantId: string; current: string }): JSX.Element {
+  const links: [string, string][] = [
+    ['groups', 'Groups'],
+    ['delegated-users', 'Delegated users'],
+    ['dead-letters', 'Dead letters'],
+    ['audit', 'Audit log'],
+  ];
+  return (
+    <nav aria-label="Tenant" class="tabs">
+      {links.map(([path, label]) => (
+        <a key={path} href={href('tenants', props.tenantId, path)} aria-current={props.current === path ? 'page' : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** The tenant's heading, or the API's 404 in words when the tenant is unknown or not the caller's. */
+export function TenantFrame(props: ScreenProps & { tenantId: string; current: string; children: (tenant: Tenant) => JSX.Element }): JSX.Element {
+  const [tenant] = useLoad(() => props.api.call('getTenant', { params: { tenantId: props.tenantId } }), [props.tenantId]);
+  return (
+    <Show loaded={tenant} what="the tenant">
+      {(value) => (
+        <section aria-labelledby="tenant-title">
+          <p class="crumbs">
+            <a href={href('tenants')}>Tenants</a> /
+          </p>
+          <h1 id="tenant-title">{value.displayName}</h1>
+          <p class="meta">
+            Entra binding: {value.entraTenantId ? <code>{value.entraTenantId}</code> : 'not bound yet'} · <StatusBadge status={value.status} />
+          </p>
+          <TenantNav tenantId={value.id} current={props.current} />
+          {props.children(value)}
+        </section>
+      )}
+    </Show>
+  );
+}

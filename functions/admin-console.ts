@@ -14,7 +14,7 @@ defineHttpFunction('admin-console', {
   authLevel: 'anonymous',
   handler: async (request: HttpRequest): Promise<HttpResponseInit> => {
     const config = appConfig();
-    return site.serve(request.params.path ?? '', {
+    return site.serve(request.params.path ?? '', new URL(request.url).pathname, {
       clientId: config.adminConsole.clientId,
       authorityHost: config.identity.authorityHost,
       tenantId: config.adminApi.tenantId,

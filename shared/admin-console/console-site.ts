@@ -110,9 +110,11 @@ export class ConsoleSite {
     return assets;
   }
 
-  /** `path` is what follows /api/admin/ ('' for the page itself). */
-  serve(path: string, settings: ConsoleSettings): HttpResponseInit {
+  /** `path` is what follows /api/admin/ ('' for the page itself); `pathname` is the request's path. */
+  serve(path: string, pathname: string, settings: ConsoleSettings): HttpResponseInit {
     const headers = securityHeaders(settings);
+    // The page's files and its sign-in redirect are relative to /api/admin/, with the slash.
+    if (path === '' && !pathname.endsWith('/')) return { status: 308, headers: { ...headers, location: `${pathname}/` } };
     const assets = this.#load();
     if (path === '' || path === 'index.html') {
       const page = assets.get('index.html');

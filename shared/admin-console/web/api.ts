@@ -22,10 +22,16 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
-  /** The detail for one field (JSON pointer such as /impersonation/serviceAccount), if the API named it. */
+  /** What the API said about one field (JSON pointer such as /impersonation/serviceAccount) or its items (/mailboxes/0). */
   fieldError(pointer: string): string | undefined {
-    return this.problem.errors?.find((e) => e.pointer === pointer)?.detail;
+    const details = (this.problem.errors ?? []).filter((e) => coversPointer(pointer, e.pointer)).map((e) => e.detail);
+    return details.length > 0 ? details.join('; ') : undefined;
   }
+}
+
+/** True when `pointer` is the field itself or inside it (/mailboxes covers /mailboxes/3). */
+export function coversPointer(field: string, pointer: string): boolean {
+  return pointer === field || pointer.startsWith(`${field}/`);
 }
 
 export type TokenSource = () => Promise<string>;

@@ -4,7 +4,7 @@
  */
 import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type ApiClient } from './api';
+import { ApiError, coversPointer, type ApiClient } from './api';
 
 export interface ScreenProps {
   readonly api: ApiClient;
@@ -46,7 +46,7 @@ export function Show<T>(props: { loaded: Loaded<T>; what: string; children: (val
 export function ProblemBox(props: { error: ApiError | undefined; shownPointers?: readonly string[] }): JSX.Element | null {
   const { error } = props;
   if (!error) return null;
-  const others = (error.problem.errors ?? []).filter((e) => !(props.shownPointers ?? []).includes(e.pointer));
+  const others = (error.problem.errors ?? []).filter((e) => !(props.shownPointers ?? []).some((field) => coversPointer(field, e.pointer)));
   return (
     <div class="problem" role="alert">
       <p>

@@ -93,6 +93,7 @@ type Form = {
   expiresOn: string;
   folders: Folder[];
   pollIntervalMinutes: string;
+  webhookUrl: string;
 };
 
 const EMPTY: Form = {
@@ -111,6 +112,7 @@ const EMPTY: Form = {
   expiresOn: '',
   folders: ['mail'],
   pollIntervalMinutes: '5',
+  webhookUrl: '',
 };
 
 function createRequest(form: Form): Schemas['CreateGroupRequest'] {
@@ -123,6 +125,7 @@ function createRequest(form: Form): Schemas['CreateGroupRequest'] {
     ...(form.mailboxAccessType === 'appOnly' ? { appOnly: { entraTenantId: form.entraTenantId, clientId: form.clientId } } : {}),
     folders: form.folders,
     pollIntervalMinutes: Number(form.pollIntervalMinutes),
+    ...(form.webhookUrl ? { delivery: { kind: 'webhook' as const, url: form.webhookUrl } } : {}),
   };
 }
 
@@ -246,7 +249,8 @@ export function CreateGroup(props: ScreenProps & { tenantId: string; navigate: (
         {e?.fieldError('/folders') && <p class="field-error">{e.fieldError('/folders')}</p>}
       </fieldset>
       <TextField label="Poll interval (minutes)" help="How often mailboxes are checked for changes, 1-1440." pointer="/pollIntervalMinutes" error={e} value={form.pollIntervalMinutes} onInput={set('pollIntervalMinutes')} type="number" />
-      <ProblemBox error={e} shownPointers={['/name', '/externalId', '/ewsUrl', '/impersonation/serviceAccount', '/impersonation/authScheme', '/password', '/appOnly/entraTenantId', '/appOnly/clientId', '/clientSecret', '/certificate', '/expiresOn', '/folders', '/pollIntervalMinutes']} />
+      <TextField label="Webhook URL (optional)" help="Where change records are delivered, signed with the group's signing key (shown once under Delivery). https only." pointer="/delivery/url" error={e} value={form.webhookUrl} onInput={set('webhookUrl')} type="url" />
+      <ProblemBox error={e} shownPointers={['/delivery/url', '/name', '/externalId', '/ewsUrl', '/impersonation/serviceAccount', '/impersonation/authScheme', '/password', '/appOnly/entraTenantId', '/appOnly/clientId', '/clientSecret', '/certificate', '/expiresOn', '/folders', '/pollIntervalMinutes']} />
       <button type="submit" disabled={action.busy}>
         Create group
       </button>

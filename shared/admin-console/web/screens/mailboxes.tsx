@@ -68,7 +68,9 @@ function SyncProgress(props: ScreenProps & { group: Schemas['Group']; mailbox: M
     <div class="progress">
       <progress aria-label={`Initial sync of ${props.mailbox.smtpAddress}`}>{items} items</progress>
       <span>
-        Initial sync running: {items.toLocaleString('en-GB')} items so far{progress?.continuationReason ? ` (${progress.continuationReason})` : ''}
+        {progress
+          ? `Initial sync running: ${items.toLocaleString('en-GB')} items so far${progress.continuationPending ? ', continuing' : ''}${progress.continuationReason ? ` (${progress.continuationReason})` : ''}`
+          : 'Initial sync waiting to start'}
       </span>
     </div>
   );

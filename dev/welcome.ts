@@ -10,6 +10,7 @@ export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
     '',
     'Exchange Connector is running locally.',
     '',
+    `  Admin console ${api}/admin/  (sign in as ${DEMO_IDENTITY.users.operatorAdmin.upn} / ${DEMO_IDENTITY.users.operatorAdmin.password}; first accept the local certificate at ${stack.identity.url})`,
     `  Health        curl ${api}/health`,
     `  Admin ping    curl -H "Authorization: Bearer $ADMIN_TOKEN" ${api}/admin/ping`,
     `  OpenAPI       ${api}/openapi.json`,

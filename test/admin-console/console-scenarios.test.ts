@@ -53,7 +53,8 @@ async function api(method: string, path: string, body?: unknown): Promise<Record
   return response.body as Record<string, unknown>;
 }
 
-async function shot(target: Page, name: string): Promise<void> {
+async function shot(target: Page, name: string, options: { keepScroll?: boolean } = {}): Promise<void> {
+  if (!options.keepScroll) await target.evaluate('window.scrollTo(0, 0)');
   await target.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
 }
 
@@ -152,7 +153,7 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     const ewsError = await page.getByLabel('EWS URL').getAttribute('aria-describedby');
     assert.match(await page.locator(`[id="${ewsError!.split(' ').pop()}"]`).innerText(), /https URL/);
     await checkScreen(page, 'group form with errors');
-    await shot(page, '2-group-form-errors');
+    await shot(page, '2-group-form-errors', { keepScroll: true });
 
     await logon.fill(SVC);
     await page.getByLabel('Password').fill('Wrong-Pass1');
@@ -181,7 +182,8 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     assert.match(await failed.innerText(), /Authentication/);
     assert.match(await failed.locator('.remediation').innerText(), /password/i);
     await checkScreen(page, 'connection test failed');
-    await shot(page, '3-connection-test-failed');
+    await page.locator('.step-failed').scrollIntoViewIfNeeded();
+    await shot(page, '3-connection-test-failed', { keepScroll: true });
   });
 
   it('4. fixes the password and the re-run passes', async () => {

@@ -26,6 +26,7 @@ Environment:
   AZURE_PRINCIPAL_TYPE     optional  User | Group | ServicePrincipal (default: User)
   ADMIN_API_AUDIENCE       optional  default api://exchange-connector
   ADMIN_API_TENANT_ID      optional  default: the subscription's tenant
+  ADMIN_CONSOLE_CLIENT_ID  optional  client id of the admin console's SPA app (docs/deployment.md)
   CUSTOM_PUBLIC_BASE_URL   optional  https origin of a custom domain in front of the app
 
 Options:

@@ -32,6 +32,9 @@ param adminApiAudience string = 'api://exchange-connector'
 @description('Entra tenant that issues admin tokens; empty = the tenant of this subscription.')
 param adminApiTenantId string = ''
 
+@description('Client id of the admin web console\'s SPA app registration; empty = /api/admin/ says the console is not configured.')
+param adminConsoleClientId string = ''
+
 @allowed([
   'production'
   'development'
@@ -150,6 +153,7 @@ module functionApp 'app/function-app.bicep' = {
     adminApiAudience: adminApiAudience
     adminApiTenantId: empty(adminApiTenantId) ? tenant().tenantId : adminApiTenantId
     connectorAppClientId: connectorAppClientId
+    adminConsoleClientId: adminConsoleClientId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }

@@ -158,3 +158,59 @@ export function Notice(props: { kind: 'info' | 'warning' | 'success'; children: 
 export function href(...segments: readonly string[]): string {
   return `#/${segments.map(encodeURIComponent).join('/')}`;
 }
+
+export type StatusFilterValue = 'all' | 'errors' | 'ok';
+
+/** The product's "All / With errors / Without errors" choice, for mailboxes and delegated users alike. */
+export function StatusFilter(props: { name: string; value: StatusFilterValue; onChange: (value: StatusFilterValue) => void }): JSX.Element {
+  const choices: [StatusFilterValue, string][] = [
+    ['all', 'All'],
+    ['errors', 'With errors'],
+    ['ok', 'Without errors'],
+  ];
+  return (
+    <fieldset class="filter">
+      <legend>Show</legend>
+      {choices.map(([value, label]) => (
+        <span class="choice" key={value}>
+          <input type="radio" id={`${props.name}-${value}`} name={props.name} checked={props.value === value} onChange={() => props.onChange(value)} />
+          <label for={`${props.name}-${value}`}>{label}</label>
+        </span>
+      ))}
+    </fieldset>
+  );
+}
+
+/** A data table: columns with header cells, a caption for screen readers, scrolling inside its own box. */
+export function Table(props: { caption: string; columns: readonly string[]; children: ComponentChildren }): JSX.Element {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{props.caption}</caption>
+        <thead>
+          <tr>
+            {props.columns.map((column) => (
+              <th scope="col" key={column}>
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Section tabs as links (each is a page: the back button and bookmarks work); the current one is marked for screen readers. */
+export function Tabs(props: { label: string; current: string; links: readonly (readonly [key: string, href: string, text: string])[] }): JSX.Element {
+  return (
+    <nav aria-label={props.label} class="tabs">
+      {props.links.map(([key, target, text]) => (
+        <a key={key} href={target} aria-current={props.current === key ? 'page' : undefined}>
+          {text}
+        </a>
+      ))}
+    </nav>
+  );
+}

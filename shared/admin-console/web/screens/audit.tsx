@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Schemas } from '../generated/admin-api';
-import { ProblemBox, formatTime, useAction, useLoad, Show, type ScreenProps } from '../components';
+import { ProblemBox, formatTime, useAction, useLoad, Show, type ScreenProps, Table } from '../components';
 
 export function AuditLog(props: ScreenProps & { tenantId: string }): JSX.Element {
   const [first] = useLoad(() => props.api.call('listAuditEntries', { params: { tenantId: props.tenantId }, query: { limit: 50 } }), [props.tenantId]);
@@ -23,19 +23,7 @@ export function AuditLog(props: ScreenProps & { tenantId: string }): JSX.Element
             <p>Nothing recorded yet.</p>
           ) : (
             <>
-              <div class="table-wrap">
-                <table>
-                  <caption class="visually-hidden">Audit log, newest first</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Who</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Details</th>
-                    </tr>
-                  </thead>
-                  <tbody>
+              <Table caption="Audit log, newest first" columns={['When', 'Who', 'Action', 'Target', 'Details']}>
                     {items.map((entry) => (
                       <tr key={entry.id}>
                         <td>{formatTime(entry.at)}</td>
@@ -49,9 +37,7 @@ export function AuditLog(props: ScreenProps & { tenantId: string }): JSX.Element
                         </td>
                       </tr>
                     ))}
-                  </tbody>
-                </table>
-              </div>
+                  </Table>
               {token && (
                 <button type="button" onClick={loadMore} disabled={action.busy}>
                   Load older entries

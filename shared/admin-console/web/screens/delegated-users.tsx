@@ -1,9 +1,9 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Schemas } from '../generated/admin-api';
-import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, useAction, useLoad, type ScreenProps } from '../components';
+import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, useAction, useLoad, type ScreenProps, Table, StatusFilter, type StatusFilterValue } from '../components';
 
-type Filter = 'all' | 'errors' | 'ok';
+type Filter = StatusFilterValue;
 
 export function DelegatedUsers(props: ScreenProps & { tenantId: string }): JSX.Element {
   const tenantId = props.tenantId;
@@ -24,38 +24,13 @@ export function DelegatedUsers(props: ScreenProps & { tenantId: string }): JSX.E
   return (
     <>
       <h2>Delegated users</h2>
-      <fieldset class="filter">
-        <legend>Show</legend>
-        {(
-          [
-            ['all', 'All'],
-            ['errors', 'With errors'],
-            ['ok', 'Without errors'],
-          ] as const
-        ).map(([value, label]) => (
-          <span class="choice" key={value}>
-            <input type="radio" id={`user-filter-${value}`} name="user-filter" checked={filter === value} onChange={() => setFilter(value)} />
-            <label for={`user-filter-${value}`}>{label}</label>
-          </span>
-        ))}
-      </fieldset>
+      <StatusFilter name="user-filter" value={filter} onChange={setFilter} />
       <Show loaded={users} what="delegated users">
         {(list) =>
           list.items.length === 0 ? (
             <p>No users have signed in{filter === 'all' ? ' yet' : ' with this status'}.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Delegated users</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">User</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Linked mailbox and folders</th>
-                    <th scope="col">Signed in</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Delegated users" columns={['User', 'Status', 'Linked mailbox and folders', 'Signed in']}>
                   {list.items.map((user) => (
                     <tr key={user.userObjectId}>
                       <td>
@@ -69,9 +44,7 @@ export function DelegatedUsers(props: ScreenProps & { tenantId: string }): JSX.E
                       <td>{formatTime(user.signedInAt)}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Show>
@@ -82,19 +55,7 @@ export function DelegatedUsers(props: ScreenProps & { tenantId: string }): JSX.E
           list.items.length === 0 ? (
             <p>No invitations.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Invitations</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Mailbox</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Email</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Action</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Invitations" columns={['Mailbox', 'State', 'Email', 'Expires', 'Action']}>
                   {list.items.map((invitation) => (
                     <tr key={invitation.id}>
                       <td>{invitation.mailbox}</td>
@@ -106,9 +67,7 @@ export function DelegatedUsers(props: ScreenProps & { tenantId: string }): JSX.E
                       <td>{invitation.state !== 'accepted' && <Resend api={props.api} tenantId={tenantId} groupId={invitation.groupId} mailbox={invitation.mailbox} onSent={reloadInvitations} />}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Show>

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Schemas } from '../generated/admin-api';
-import { Notice, ProblemBox, Show, formatTime, useAction, useLoad, type ScreenProps } from '../components';
+import { Notice, ProblemBox, Show, formatTime, useAction, useLoad, type ScreenProps, Table } from '../components';
 
 export function Delivery(props: ScreenProps & { group: Schemas['Group'] }): JSX.Element {
   const params = { tenantId: props.group.tenantId, groupId: props.group.id };
@@ -76,20 +76,7 @@ export function DeadLetters(props: ScreenProps & { tenantId: string }): JSX.Elem
           value.items.length === 0 ? (
             <p>No dead letters.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Dead letters</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Mailbox</th>
-                    <th scope="col">Records</th>
-                    <th scope="col">Last error</th>
-                    <th scope="col">Dead-lettered</th>
-                    <th scope="col">Replays</th>
-                    <th scope="col">Action</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Dead letters" columns={['Mailbox', 'Records', 'Last error', 'Dead-lettered', 'Replays', 'Action']}>
                   {value.items.map((letter) => (
                     <tr key={letter.id}>
                       <td>{letter.mailbox}</td>
@@ -106,9 +93,7 @@ export function DeadLetters(props: ScreenProps & { tenantId: string }): JSX.Elem
                       </td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Show>

@@ -2,7 +2,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { ApiError } from '../api';
 import type { Schemas } from '../generated/admin-api';
-import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps } from '../components';
+import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps, Table, Tabs } from '../components';
 import { ExpiryBanner } from './tenants';
 
 type Group = Schemas['Group'];
@@ -41,19 +41,7 @@ export function GroupList(props: ScreenProps & { tenantId: string }): JSX.Elemen
           page.items.length === 0 ? (
             <p>No groups yet.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Groups</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Group</th>
-                    <th scope="col">External ID</th>
-                    <th scope="col">Mailbox Access Type</th>
-                    <th scope="col">Credential</th>
-                    <th scope="col">Enabled</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Groups" columns={['Group', 'External ID', 'Mailbox Access Type', 'Credential', 'Enabled']}>
                   {page.items.map((group) => (
                     <tr key={group.id}>
                       <td>
@@ -67,9 +55,7 @@ export function GroupList(props: ScreenProps & { tenantId: string }): JSX.Elemen
                       <td>{group.enabled ? 'Yes' : 'No'}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Show>
@@ -259,20 +245,18 @@ export function CreateGroup(props: ScreenProps & { tenantId: string; navigate: (
 }
 
 export function GroupNav(props: { tenantId: string; groupId: string; current: string }): JSX.Element {
-  const links: [string, string][] = [
-    ['', 'Settings and credential'],
-    ['connection-test', 'Connection test'],
-    ['mailboxes', 'Mailboxes'],
-    ['delivery', 'Delivery'],
-  ];
+  const base = ['tenants', props.tenantId, 'groups', props.groupId];
   return (
-    <nav aria-label="Group" class="tabs">
-      {links.map(([path, label]) => (
-        <a key={path} href={href('tenants', props.tenantId, 'groups', props.groupId, ...(path ? [path] : []))} aria-current={props.current === path ? 'page' : undefined}>
-          {label}
-        </a>
-      ))}
-    </nav>
+    <Tabs
+      label="Group"
+      current={props.current}
+      links={[
+        ['', href(...base), 'Settings and credential'],
+        ['connection-test', href(...base, 'connection-test'), 'Connection test'],
+        ['mailboxes', href(...base, 'mailboxes'), 'Mailboxes'],
+        ['delivery', href(...base, 'delivery'), 'Delivery'],
+      ]}
+    />
   );
 }
 

@@ -1,10 +1,10 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Schemas } from '../generated/admin-api';
-import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, useAction, useLoad, type ScreenProps } from '../components';
+import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, useAction, useLoad, type ScreenProps, Table, StatusFilter, type StatusFilterValue } from '../components';
 
 type Mailbox = Schemas['Mailbox'];
-export type MailboxFilter = 'all' | 'errors' | 'ok';
+export type MailboxFilter = StatusFilterValue;
 
 const HAS_ERROR = new Set(['error', 'needsReauthentication']);
 
@@ -78,19 +78,7 @@ function SyncProgress(props: ScreenProps & { group: Schemas['Group']; mailbox: M
 
 function MailboxRows(props: ScreenProps & { group: Schemas['Group']; items: Mailbox[] }): JSX.Element {
   return (
-    <div class="table-wrap">
-      <table>
-        <caption class="visually-hidden">Mailboxes</caption>
-        <thead>
-          <tr>
-            <th scope="col">Mailbox</th>
-            <th scope="col">Status</th>
-            <th scope="col">Last error</th>
-            <th scope="col">Last successful sync</th>
-            <th scope="col">Created / updated / deleted</th>
-          </tr>
-        </thead>
-        <tbody>
+    <Table caption="Mailboxes" columns={['Mailbox', 'Status', 'Last error', 'Last successful sync', 'Created / updated / deleted']}>
           {props.items.map((mailbox) => (
             <tr key={mailbox.smtpAddress}>
               <td>
@@ -107,9 +95,7 @@ function MailboxRows(props: ScreenProps & { group: Schemas['Group']; items: Mail
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
-    </div>
+        </Table>
   );
 }
 
@@ -128,21 +114,7 @@ export function Mailboxes(props: ScreenProps & { group: Schemas['Group'] }): JSX
   return (
     <>
       <h3>Mailboxes</h3>
-      <fieldset class="filter">
-        <legend>Show</legend>
-        {(
-          [
-            ['all', 'All'],
-            ['errors', 'With errors'],
-            ['ok', 'Without errors'],
-          ] as const
-        ).map(([value, label]) => (
-          <span class="choice" key={value}>
-            <input type="radio" id={`filter-${value}`} name="mailbox-filter" checked={filter === value} onChange={() => setFilter(value)} />
-            <label for={`filter-${value}`}>{label}</label>
-          </span>
-        ))}
-      </fieldset>
+      <StatusFilter name="mailbox-filter" value={filter} onChange={setFilter} />
       <Show loaded={page} what="mailboxes">
         {(value) => {
           const shown = value.items.filter((m) => matchesFilter(m, filter));

@@ -1,7 +1,7 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Schemas } from '../generated/admin-api';
-import { Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps } from '../components';
+import { Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps, Table, Tabs } from '../components';
 
 type Tenant = Schemas['Tenant'];
 
@@ -70,18 +70,7 @@ export function TenantList(props: ScreenProps): JSX.Element {
           page.items.length === 0 ? (
             <p>No tenants yet.</p>
           ) : (
-            <div class="table-wrap">
-              <table>
-                <caption class="visually-hidden">Tenants, their Entra binding and consent</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Tenant</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Entra binding</th>
-                    <th scope="col">Admin consent</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table caption="Tenants, their Entra binding and consent" columns={['Tenant', 'Status', 'Entra binding', 'Admin consent']}>
                   {page.items.map((tenant) => (
                     <tr key={tenant.id}>
                       <td>
@@ -96,9 +85,7 @@ export function TenantList(props: ScreenProps): JSX.Element {
                       </td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           )
         }
       </Show>
@@ -107,21 +94,8 @@ export function TenantList(props: ScreenProps): JSX.Element {
 }
 
 export function TenantNav(props: { tenantId: string; current: string }): JSX.Element {
-  const links: [string, string][] = [
-    ['groups', 'Groups'],
-    ['delegated-users', 'Delegated users'],
-    ['dead-letters', 'Dead letters'],
-    ['audit', 'Audit log'],
-  ];
-  return (
-    <nav aria-label="Tenant" class="tabs">
-      {links.map(([path, label]) => (
-        <a key={path} href={href('tenants', props.tenantId, path)} aria-current={props.current === path ? 'page' : undefined}>
-          {label}
-        </a>
-      ))}
-    </nav>
-  );
+  const tab = (path: string, label: string): [string, string, string] => [path, href('tenants', props.tenantId, path), label];
+  return <Tabs label="Tenant" current={props.current} links={[tab('groups', 'Groups'), tab('delegated-users', 'Delegated users'), tab('dead-letters', 'Dead letters'), tab('audit', 'Audit log')]} />;
 }
 
 /** The tenant's heading, or the API's 404 in words when the tenant is unknown or not the caller's. */

@@ -138,6 +138,10 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     assert.ok(stored.session > 0, 'MSAL keeps its cache in sessionStorage');
     await page.getByText(`${HOSTILE_NAME} Fabrikam`).waitFor();
     await noScriptRan(page);
+    // An operator adds a customer tenant; its Entra binding waits for the customer's consent.
+    await page.getByLabel('Display name').fill('Northwind');
+    await page.getByRole('button', { name: 'Add tenant' }).click();
+    await page.getByRole('row').filter({ hasText: 'Northwind' }).getByText(/Not bound/).waitFor();
     await checkScreen(page, 'tenants');
     await shot(page, '1-tenants');
   });
@@ -191,8 +195,12 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
   it('4. fixes the password and the re-run passes', async () => {
     await page.getByRole('link', { name: 'Settings and credential' }).click();
     await page.getByLabel('New password').fill(SVC_PASSWORD);
+    // The new password expires in 10 days: the group's page warns ahead of time.
+    await page.getByLabel('Expiry (optional)').fill(new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10));
     await page.getByRole('button', { name: 'Rotate password' }).click();
     await page.getByText('Stored. The new value is in use').waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Credentials need attention' }).getByText(/Head office: .*(9|10) days left/).waitFor();
+    await shot(page, '4-expiry-banner');
     await page.getByRole('link', { name: 'Connection test' }).click();
     await page.getByRole('button', { name: 'Run connection test' }).click();
     await page.getByRole('heading', { name: /Result:\s*Passed/ }).waitFor();
@@ -304,6 +312,13 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     assert.equal(await tenantAdmin.getByText('Fabrikam').count(), 0);
     await checkScreen(tenantAdmin, 'tenant not found');
     await shot(tenantAdmin, '9-tenant-admin-other-tenant');
+    await tenantAdmin.goto(consoleUrl);
+    await tenantAdmin.getByRole('link', { name: 'Contoso', exact: true }).waitFor();
+    assert.equal(await tenantAdmin.getByRole('button', { name: 'Add tenant' }).count(), 0, 'only operators add tenants');
+    await tenantAdmin.getByRole('button', { name: 'Sign out' }).click();
+    await tenantAdmin.getByRole('button', { name: 'Sign in' }).waitFor();
+    const left = (await tenantAdmin.evaluate('Object.keys(sessionStorage).map((k) => k + "=" + sessionStorage.getItem(k)).join(" ") + " " + Object.keys(localStorage).join(" ")')) as string;
+    assert.doesNotMatch(left, /eyJ|refresh|accesstoken|idtoken/i, 'signing out leaves no token behind');
     await context.close();
   });
 

@@ -71,6 +71,7 @@ export function DelegatedUsers(props: ScreenProps & { tenantId: string }): JSX.E
           )
         }
       </Show>
+      <EmailSettings api={props.api} tenantId={tenantId} />
       <h3>Registration data</h3>
       <p>Deletes every delegated user's stored sign-in (token caches in Key Vault) and every invitation of this tenant.</p>
       <button type="button" class="danger" onClick={deleteRegistrations} disabled={removal.busy}>
@@ -168,6 +169,57 @@ function Invite(props: ScreenProps & { tenantId: string; groups: Schemas['Group'
           </ul>
         </div>
       )}
+    </form>
+  );
+}
+
+/** Where invitation and re-authentication emails come from, and whether they are sent. */
+function EmailSettings(props: ScreenProps & { tenantId: string }): JSX.Element {
+  const [settings] = useLoad(() => props.api.call('getConsentSettings', { params: { tenantId: props.tenantId } }), [props.tenantId]);
+  return (
+    <Show loaded={settings} what="email settings">
+      {(value) => <EmailSettingsForm api={props.api} tenantId={props.tenantId} initial={value} />}
+    </Show>
+  );
+}
+
+function EmailSettingsForm(props: ScreenProps & { tenantId: string; initial: Schemas['ConsentSettings'] }): JSX.Element {
+  const [senderMailbox, setSender] = useState(props.initial.senderMailbox ?? '');
+  const [emailInvitations, setInvitations] = useState(props.initial.emailInvitations);
+  const [emailReauthentication, setReauthentication] = useState(props.initial.emailReauthentication);
+  const [saved, setSaved] = useState(false);
+  const action = useAction();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setSaved(false);
+    const body: Schemas['ConsentSettings'] = {
+      ...props.initial,
+      emailInvitations,
+      emailReauthentication,
+      ...(senderMailbox ? { senderMailbox } : {}),
+    };
+    if (!senderMailbox) delete (body as { senderMailbox?: string }).senderMailbox;
+    setSaved(await action.run(async () => void (await props.api.call('setConsentSettings', { params: { tenantId: props.tenantId }, body }))));
+  };
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="email-settings-title">
+      <h3 id="email-settings-title">Invitation emails</h3>
+      <Field label="Sender mailbox" help="Invitation and re-authentication emails are sent from this mailbox through the connector app (needs the customer's admin consent)." pointer="/senderMailbox" error={action.error}>
+        {(a11y) => <input {...a11y} type="email" value={senderMailbox} onInput={(e) => setSender(e.currentTarget.value)} />}
+      </Field>
+      <div class="choice">
+        <input type="checkbox" id="email-invitations" checked={emailInvitations} onChange={(e) => setInvitations(e.currentTarget.checked)} />
+        <label for="email-invitations">Email invitations by default</label>
+      </div>
+      <div class="choice">
+        <input type="checkbox" id="email-reauthentication" checked={emailReauthentication} onChange={(e) => setReauthentication(e.currentTarget.checked)} />
+        <label for="email-reauthentication">Email users who must sign in again</label>
+      </div>
+      <ProblemBox error={action.error} shownPointers={['/senderMailbox']} />
+      {saved && <Notice kind="success">Saved.</Notice>}
+      <button type="submit" disabled={action.busy}>
+        Save email settings
+      </button>
     </form>
   );
 }

@@ -278,7 +278,7 @@ export function GroupFrame(props: ScreenProps & { tenantId: string; groupId: str
             <dt>Mailbox Access Type</dt>
             <dd>{accessTypeLabel(value.mailboxAccessType)}</dd>
           </dl>
-          <ExpiryBanner api={props.api} tenantId={props.tenantId} groupId={props.groupId} />
+          <ExpiryBanner api={props.api} tenantId={props.tenantId} groupId={props.groupId} {...(value.credentials.updatedAt ? { refreshKey: value.credentials.updatedAt } : {})} />
           <GroupNav tenantId={props.tenantId} groupId={props.groupId} current={props.current} />
           {props.children(value, reload)}
         </>

@@ -1,13 +1,13 @@
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Schemas } from '../generated/admin-api';
-import { Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps, Table, Tabs } from '../components';
+import { Field, Notice, ProblemBox, Show, StatusBadge, formatTime, href, useAction, useLoad, type ScreenProps, Table, Tabs } from '../components';
 
 type Tenant = Schemas['Tenant'];
 
 /** Credentials expired or expiring within 30 days, across the caller's tenants. */
-export function ExpiryBanner(props: ScreenProps & { tenantId?: string; groupId?: string }): JSX.Element | null {
-  const [status] = useLoad(() => props.api.call('getCredentialStatus', {}), []);
+export function ExpiryBanner(props: ScreenProps & { tenantId?: string; groupId?: string; refreshKey?: string }): JSX.Element | null {
+  const [status] = useLoad(() => props.api.call('getCredentialStatus', {}), [props.refreshKey]);
   if (status.state !== 'ready') return null;
   const items = status.value.items.filter((i) => (!props.tenantId || i.tenantId === props.tenantId) && (!props.groupId || i.groupId === props.groupId));
   if (items.length === 0) return null;
@@ -59,8 +59,35 @@ function ConsentCell(props: ScreenProps & { tenant: Tenant }): JSX.Element {
   );
 }
 
+/** Operators (Connector.Admin) add customer tenants; the API refuses everyone else. */
+function CreateTenant(props: ScreenProps & { onCreated: () => Promise<void> }): JSX.Element {
+  const [displayName, setDisplayName] = useState('');
+  const action = useAction();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (await action.run(async () => void (await props.api.call('createTenant', { body: { displayName, status: 'active' } })))) {
+      setDisplayName('');
+      await props.onCreated();
+    }
+  };
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="create-tenant-title">
+      <h2 id="create-tenant-title">Add a tenant</h2>
+      <Field label="Display name" help="The customer's name. Its Entra tenant is bound when their administrator grants consent through the consent link." pointer="/displayName" error={action.error}>
+        {(a11y) => <input {...a11y} value={displayName} onInput={(e) => setDisplayName(e.currentTarget.value)} />}
+      </Field>
+      <ProblemBox error={action.error} shownPointers={['/displayName']} />
+      <button type="submit" disabled={action.busy}>
+        Add tenant
+      </button>
+    </form>
+  );
+}
+
 export function TenantList(props: ScreenProps): JSX.Element {
-  const [tenants] = useLoad(() => props.api.call('listTenants', { query: { limit: 200 } }), []);
+  const [tenants, reload] = useLoad(() => props.api.call('listTenants', { query: { limit: 200 } }), []);
+  const [me] = useLoad(() => props.api.call('ping', {}), []);
+  const isOperator = me.state === 'ready' && me.value.roles.includes('Connector.Admin');
   return (
     <section aria-labelledby="tenants-title">
       <h1 id="tenants-title">Tenants</h1>
@@ -89,6 +116,7 @@ export function TenantList(props: ScreenProps): JSX.Element {
           )
         }
       </Show>
+      {isOperator && <CreateTenant api={props.api} onCreated={reload} />}
     </section>
   );
 }

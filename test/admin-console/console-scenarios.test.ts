@@ -165,12 +165,22 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     await page.getByLabel('Password').fill('Wrong-Pass1');
     await page.getByLabel('EWS URL').fill(stack.ews!.url);
     await page.getByLabel('Webhook URL (optional)').fill(`http://127.0.0.1:${webhookPort}/hook`);
+    // Not syncing until the connection test passes (the host's every-minute timer would start it).
+    await page.getByLabel('Start syncing now').uncheck();
     await page.getByRole('button', { name: 'Create group' }).click();
     await page.getByRole('heading', { name: 'Head office' }).waitFor();
     await page.getByText('head-office').waitFor();
     await page.getByText('(cannot be changed after creation)').waitFor();
     await page.getByText('Password set').waitFor();
     assert.equal(await page.getByLabel('New password').inputValue(), '', 'a credential is never shown');
+    // Changing settings: errors from the PATCH sit next to their fields too.
+    await page.getByText('Change settings').click();
+    await page.getByLabel('Poll interval (minutes)').fill('0');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByLabel('Poll interval (minutes)').and(page.locator('[aria-invalid="true"]')).waitFor();
+    await page.getByLabel('Poll interval (minutes)').fill('15');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('15 minutes').waitFor();
     await checkScreen(page, 'group settings');
     await shot(page, '2-group-created');
   });
@@ -208,6 +218,15 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
   });
 
   it('5. shows the mailboxes syncing with a progress bar, then their status and counts', async () => {
+    // The host's timer runs on the minute; enable the group well clear of it so the test, not the
+    // clock, decides when the first sync starts.
+    const toNextMinute = 60_000 - (Date.now() % 60_000);
+    if (toNextMinute < 15_000) await new Promise((resolve) => setTimeout(resolve, toNextMinute + 1_000));
+    await page.getByRole('link', { name: 'Settings and credential' }).click();
+    await page.getByText('Change settings').click();
+    await page.getByLabel('Enabled', { exact: true }).check();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Saved.').waitFor();
     await page.getByRole('link', { name: 'Mailboxes' }).click();
     await page.locator('progress').first().waitFor();
     assert.equal(await page.locator('progress').count(), 3, 'one progress bar per mailbox waiting for its initial sync');

@@ -5,7 +5,7 @@
 import { render, type JSX } from 'preact';
 import { createApiClient } from './api';
 import { App } from './app';
-import { startAuth, type ConsoleConfig } from './auth';
+import { redirectUri, startAuth, type ConsoleConfig } from './auth';
 import './styles.css';
 
 function SignIn(props: { signIn: () => Promise<void> }): JSX.Element {
@@ -25,6 +25,9 @@ function Failure(props: { title: string; detail: string }): JSX.Element {
     <main id="main" class="signin">
       <h1>{props.title}</h1>
       <p role="alert">{props.detail}</p>
+      <p>
+        <a href={redirectUri()}>Try again</a>
+      </p>
     </main>
   );
 }

@@ -80,6 +80,7 @@ type Form = {
   folders: Folder[];
   pollIntervalMinutes: string;
   webhookUrl: string;
+  enabled: boolean;
 };
 
 const EMPTY: Form = {
@@ -99,6 +100,7 @@ const EMPTY: Form = {
   folders: ['mail'],
   pollIntervalMinutes: '5',
   webhookUrl: '',
+  enabled: true,
 };
 
 function createRequest(form: Form): Schemas['CreateGroupRequest'] {
@@ -112,6 +114,7 @@ function createRequest(form: Form): Schemas['CreateGroupRequest'] {
     folders: form.folders,
     pollIntervalMinutes: Number(form.pollIntervalMinutes),
     ...(form.webhookUrl ? { delivery: { kind: 'webhook' as const, url: form.webhookUrl } } : {}),
+    enabled: form.enabled,
   };
 }
 
@@ -236,6 +239,13 @@ export function CreateGroup(props: ScreenProps & { tenantId: string; navigate: (
       </fieldset>
       <TextField label="Poll interval (minutes)" help="How often mailboxes are checked for changes, 1-1440." pointer="/pollIntervalMinutes" error={e} value={form.pollIntervalMinutes} onInput={set('pollIntervalMinutes')} type="number" />
       <TextField label="Webhook URL (optional)" help="Where change records are delivered, signed with the group's signing key (shown once under Delivery). https only." pointer="/delivery/url" error={e} value={form.webhookUrl} onInput={set('webhookUrl')} type="url" />
+      <div class="choice">
+        <input type="checkbox" id="create-enabled" checked={form.enabled} onChange={(ev) => set('enabled')(ev.currentTarget.checked)} aria-describedby="create-enabled-help" />
+        <label for="create-enabled">Start syncing now</label>
+        <p class="help" id="create-enabled-help">
+          Leave unchecked to add mailboxes and pass the connection test first; enable the group under Change settings.
+        </p>
+      </div>
       <ProblemBox error={e} shownPointers={['/delivery/url', '/name', '/externalId', '/ewsUrl', '/impersonation/serviceAccount', '/impersonation/authScheme', '/password', '/appOnly/entraTenantId', '/appOnly/clientId', '/clientSecret', '/certificate', '/expiresOn', '/folders', '/pollIntervalMinutes']} />
       <button type="submit" disabled={action.busy}>
         Create group
@@ -295,7 +305,8 @@ export function GroupSettings(props: ScreenProps & { group: Group; reload: () =>
   const [expiresOn, setExpiresOn] = useState('');
   const [saved, setSaved] = useState(false);
   const action = useAction();
-  const kind: 'password' | 'clientSecret' | 'certificate' = group.mailboxAccessType === 'impersonation' ? 'password' : group.credentials.kind === 'certificate' ? 'certificate' : 'clientSecret';
+  const [appOnlyKind, setAppOnlyKind] = useState<'clientSecret' | 'certificate'>(group.credentials.kind === 'certificate' ? 'certificate' : 'clientSecret');
+  const kind: 'password' | 'clientSecret' | 'certificate' = group.mailboxAccessType === 'impersonation' ? 'password' : appOnlyKind;
   const submit = async (event: Event) => {
     event.preventDefault();
     setSaved(false);
@@ -339,6 +350,7 @@ export function GroupSettings(props: ScreenProps & { group: Group; reload: () =>
         <dt>Enabled</dt>
         <dd>{group.enabled ? 'Yes' : 'No'}</dd>
       </dl>
+      <GroupEdit api={props.api} group={group} reload={props.reload} />
       {group.mailboxAccessType !== 'delegated' && (
         <form onSubmit={submit} noValidate aria-labelledby="credential-title">
           <h3 id="credential-title">Credential</h3>
@@ -348,6 +360,19 @@ export function GroupSettings(props: ScreenProps & { group: Group; reload: () =>
               ? `${CREDENTIAL_WORDS[group.credentials.kind ?? kind]} set ${formatTime(group.credentials.updatedAt)}${group.credentials.expiresOn ? `; expires ${formatTime(group.credentials.expiresOn)}` : ''}. The value is never shown: enter a new one to rotate it.`
               : 'No credential set yet.'}
           </p>
+          {group.mailboxAccessType === 'appOnly' && (
+            <fieldset>
+              <legend>Secret or certificate</legend>
+              <div class="choice">
+                <input type="radio" id="rotate-secret" name="rotate-kind" checked={appOnlyKind === 'clientSecret'} onChange={() => setAppOnlyKind('clientSecret')} />
+                <label for="rotate-secret">Client secret</label>
+              </div>
+              <div class="choice">
+                <input type="radio" id="rotate-certificate" name="rotate-kind" checked={appOnlyKind === 'certificate'} onChange={() => setAppOnlyKind('certificate')} />
+                <label for="rotate-certificate">Certificate</label>
+              </div>
+            </fieldset>
+          )}
           <Field label={group.credentials.credentialSet ? `New ${CREDENTIAL_WORDS[kind]!.toLowerCase()}` : CREDENTIAL_WORDS[kind]!} help="Write-only: stored in Key Vault, never shown again." pointer={`/${kind}`} error={action.error}>
             {(a11y) =>
               kind === 'certificate' ? (
@@ -378,5 +403,68 @@ export function GroupSettings(props: ScreenProps & { group: Group; reload: () =>
         Created {formatTime(group.createdAt)} · updated {formatTime(group.updatedAt)} · <StatusBadge status={group.enabled ? 'active' : 'disabled'} />
       </p>
     </>
+  );
+}
+
+/** Changes what may change after creation; External ID and Mailbox Access Type may not. */
+function GroupEdit(props: ScreenProps & { group: Group; reload: () => Promise<void> }): JSX.Element {
+  const { group } = props;
+  const [name, setName] = useState(group.name);
+  const [enabled, setEnabled] = useState(group.enabled);
+  const [pollIntervalMinutes, setPoll] = useState(String(group.pollIntervalMinutes));
+  const [folders, setFolders] = useState<Folder[]>([...group.folders]);
+  const [webhookUrl, setWebhookUrl] = useState(group.delivery?.kind === 'webhook' ? group.delivery.url : '');
+  const [saved, setSaved] = useState(false);
+  const action = useAction();
+  const queueTarget = group.delivery?.kind === 'queue';
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setSaved(false);
+    const body: Schemas['UpdateGroupRequest'] = {
+      name,
+      enabled,
+      pollIntervalMinutes: Number(pollIntervalMinutes),
+      folders,
+      // A queue target is kept as it is; the webhook URL field is for webhook targets.
+      ...(queueTarget ? {} : { delivery: webhookUrl ? { kind: 'webhook', url: webhookUrl } : null }),
+    };
+    const ok = await action.run(async () => void (await props.api.call('updateGroup', { params: { tenantId: group.tenantId, groupId: group.id }, body })));
+    if (ok) {
+      setSaved(true);
+      await props.reload();
+    }
+  };
+  const e = action.error;
+  return (
+    <details>
+      <summary>Change settings</summary>
+      <form onSubmit={submit} noValidate aria-label="Change settings">
+        <TextField label="Name" pointer="/name" error={e} value={name} onInput={setName} />
+        <div class="choice">
+          <input type="checkbox" id="group-enabled" checked={enabled} onChange={(ev) => setEnabled(ev.currentTarget.checked)} aria-describedby="group-enabled-help" />
+          <label for="group-enabled">Enabled</label>
+          <p class="help" id="group-enabled-help">
+            A disabled group is not synced; its mailboxes and credential are kept.
+          </p>
+        </div>
+        <fieldset>
+          <legend>Folders to sync</legend>
+          {FOLDERS.map((folder) => (
+            <div class="choice" key={folder.value}>
+              <input type="checkbox" id={`edit-folder-${folder.value}`} checked={folders.includes(folder.value)} onChange={(ev) => setFolders(ev.currentTarget.checked ? [...folders, folder.value] : folders.filter((f) => f !== folder.value))} />
+              <label for={`edit-folder-${folder.value}`}>{folder.label}</label>
+            </div>
+          ))}
+          {e?.fieldError('/folders') && <p class="field-error">{e.fieldError('/folders')}</p>}
+        </fieldset>
+        <TextField label="Poll interval (minutes)" help="1-1440." pointer="/pollIntervalMinutes" error={e} value={pollIntervalMinutes} onInput={setPoll} type="number" />
+        {!queueTarget && <TextField label="Webhook URL" help="Empty: changes are not delivered." pointer="/delivery/url" error={e} value={webhookUrl} onInput={setWebhookUrl} type="url" />}
+        <ProblemBox error={e} shownPointers={['/name', '/folders', '/pollIntervalMinutes', '/delivery']} />
+        {saved && <Notice kind="success">Saved.</Notice>}
+        <button type="submit" disabled={action.busy}>
+          Save settings
+        </button>
+      </form>
+    </details>
   );
 }

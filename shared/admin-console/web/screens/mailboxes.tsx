@@ -86,7 +86,7 @@ function MailboxRows(props: ScreenProps & { group: Schemas['Group']; items: Mail
               </td>
               <td>
                 <StatusBadge status={mailbox.status} />
-                {mailbox.status === 'pending' && mailbox.enabled && <SyncProgress api={props.api} group={props.group} mailbox={mailbox} />}
+                {mailbox.status === 'pending' && mailbox.enabled && props.group.enabled && <SyncProgress api={props.api} group={props.group} mailbox={mailbox} />}
               </td>
               <td>{mailbox.lastError ? `${mailbox.lastError.message} (${formatTime(mailbox.lastError.at)})` : '—'}</td>
               <td>{formatTime(mailbox.lastSuccessfulSyncAt)}</td>
@@ -104,7 +104,7 @@ export function Mailboxes(props: ScreenProps & { group: Schemas['Group'] }): JSX
   const params = { tenantId: group.tenantId, groupId: group.id };
   const [filter, setFilter] = useState<MailboxFilter>('all');
   const [page, reload] = useLoad(() => props.api.call('listMailboxes', { params, query: { limit: 200 } }), [group.id]);
-  const pending = page.state === 'ready' && page.value.items.some((m) => m.status === 'pending' && m.enabled);
+  const pending = group.enabled && page.state === 'ready' && page.value.items.some((m) => m.status === 'pending' && m.enabled);
   useEffect(() => {
     // While an initial sync runs, refresh so the progress and statuses move without a reload.
     if (!pending) return undefined;
@@ -114,6 +114,7 @@ export function Mailboxes(props: ScreenProps & { group: Schemas['Group'] }): JSX
   return (
     <>
       <h3>Mailboxes</h3>
+      {!group.enabled && <Notice kind="info">This group is disabled: its mailboxes are not synced. Enable it under Settings and credential, Change settings.</Notice>}
       <StatusFilter name="mailbox-filter" value={filter} onChange={setFilter} />
       <Show loaded={page} what="mailboxes">
         {(value) => {

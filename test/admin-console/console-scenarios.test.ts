@@ -278,6 +278,14 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     await checkScreen(page, 'delegated users');
     await page.evaluate("document.querySelector('.links').scrollIntoView({ block: 'center' })");
     await shot(page, '7-delegated-invite', { keepScroll: true });
+    // Resend by email: no sender mailbox is configured yet, and the table says so in words.
+    await page.getByRole('button', { name: 'Resend invitation to dora@contoso.test' }).first().click();
+    await page.getByRole('row').filter({ hasText: 'dora@contoso.test' }).getByText(/Not sent: No sender mailbox/).first().waitFor();
+    // Delete registration data asks first, then reports what it removed.
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete registration data' }).click();
+    await page.getByText(/Deleted 0 users, 0 stored sign-ins and \d+ invitations/).waitFor();
+    await page.getByText('No invitations.').waitFor();
   });
 
   it('8. shows delivery failing, rotates the signing key (shown once) and replays a dead letter', async () => {

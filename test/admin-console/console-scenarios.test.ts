@@ -107,6 +107,16 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
       shutdownGracePeriodInMs: 5_000,
     });
     consoleUrl = `${stack.settings.PUBLIC_BASE_URL}/api/admin/`;
+    try {
+      await seedAndLaunch();
+    } catch (error) {
+      // A failed start cancels every scenario; say why, with what the host logged.
+      console.error('admin console scenarios: setup failed', error, stack.logs.slice(-20).join('\n'));
+      throw error;
+    }
+  });
+
+  async function seedAndLaunch(): Promise<void> {
     contosoId = String((await api('POST', '/admin/tenants', { displayName: 'Contoso' })).id);
     fabrikamId = String((await api('POST', '/admin/tenants', { displayName: `${HOSTILE_NAME} Fabrikam` })).id);
     const fieldStaff = await api('POST', `/admin/tenants/${contosoId}/groups`, { name: 'Field staff', externalId: 'field-staff', mailboxAccessType: 'delegated', folders: ['mail', 'calendar'] });
@@ -115,7 +125,7 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     browser = await launchChromium(chromiumPath!);
     admin = await newContext(browser);
     page = await admin.newPage();
-  });
+  }
 
   after(async () => {
     await browser?.close();
@@ -141,7 +151,11 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     // An operator adds a customer tenant; its Entra binding waits for the customer's consent.
     await page.getByLabel('Display name').fill('Northwind');
     await page.getByRole('button', { name: 'Add tenant' }).click();
-    await page.getByRole('row').filter({ hasText: 'Northwind' }).getByText(/Not bound/).waitFor();
+    await page.getByRole('row').filter({ hasText: 'Northwind' }).getByText('Not bound yet').waitFor();
+    // The consent link goes to the customer's administrator; the tenant is bound when they consent.
+    await page.getByRole('button', { name: 'Create consent link for Contoso' }).click();
+    const consentLink = await page.getByRole('row').filter({ hasText: 'Contoso' }).getByRole('textbox').inputValue();
+    assert.ok(consentLink.startsWith(stack.idp.url) && consentLink.includes('/adminconsent?'), consentLink);
     await checkScreen(page, 'tenants');
     await shot(page, '1-tenants');
   });

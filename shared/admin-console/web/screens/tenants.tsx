@@ -43,7 +43,7 @@ function ConsentCell(props: ScreenProps & { tenant: Tenant }): JSX.Element {
           </p>
         )}
       </Show>
-      <button type="button" onClick={create} disabled={action.busy}>
+      <button type="button" onClick={create} disabled={action.busy} aria-label={`Create consent link for ${props.tenant.displayName}`}>
         Create consent link
       </button>
       <ProblemBox error={action.error} />
@@ -92,6 +92,7 @@ export function TenantList(props: ScreenProps): JSX.Element {
     <section aria-labelledby="tenants-title">
       <h1 id="tenants-title">Tenants</h1>
       <ExpiryBanner api={props.api} />
+      <p class="help">A tenant's Entra binding is made when an administrator of the customer's Entra tenant grants admin consent through the consent link.</p>
       <Show loaded={tenants} what="tenants">
         {(page) =>
           page.items.length === 0 ? (
@@ -106,7 +107,7 @@ export function TenantList(props: ScreenProps): JSX.Element {
                       <td>
                         <StatusBadge status={tenant.status} />
                       </td>
-                      <td>{tenant.entraTenantId ? <code>{tenant.entraTenantId}</code> : 'Not bound: bound when an administrator of the customer grants consent'}</td>
+                      <td>{tenant.entraTenantId ? <code>{tenant.entraTenantId}</code> : 'Not bound yet'}</td>
                       <td>
                         <ConsentCell api={props.api} tenant={tenant} />
                       </td>

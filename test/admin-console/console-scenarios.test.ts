@@ -143,6 +143,7 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     await signIn(page, consoleUrl, operator);
     await page.getByRole('heading', { name: 'Tenants' }).waitFor();
     await page.getByRole('link', { name: 'Contoso', exact: true }).waitFor();
+    assert.equal(await page.getByText('Loading the Exchange Connector admin console').count(), 0, 'the loading text is replaced');
     const stored = (await page.evaluate(`({ local: Object.keys(localStorage).join(' ') + Object.values(localStorage).join(' '), session: Object.keys(sessionStorage).length })`)) as { local: string; session: number };
     assert.doesNotMatch(stored.local, /eyJ|token/i, 'no token in localStorage');
     assert.ok(stored.session > 0, 'MSAL keeps its cache in sessionStorage');

@@ -32,27 +32,33 @@ function Failure(props: { title: string; detail: string }): JSX.Element {
   );
 }
 
+/** Replaces the static "Loading…" text: preact's render adds to what the element holds. */
+function mount(root: HTMLElement, node: JSX.Element): void {
+  root.replaceChildren();
+  render(node, root);
+}
+
 async function boot(root: HTMLElement): Promise<void> {
   const response = await fetch('config.json', { cache: 'no-store' });
   if (!response.ok) {
     const problem = (await response.json().catch(() => ({}))) as { title?: string; detail?: string };
-    render(<Failure title={problem.title ?? 'The admin console is not available'} detail={problem.detail ?? `config.json answered ${response.status}.`} />, root);
+    mount(root, <Failure title={problem.title ?? 'The admin console is not available'} detail={problem.detail ?? `config.json answered ${response.status}.`} />);
     return;
   }
   const config = (await response.json()) as ConsoleConfig;
   const auth = await startAuth(config);
   const user = auth.signedIn;
   if (!user) {
-    render(<SignIn signIn={auth.signIn} />, root);
+    mount(root, <SignIn signIn={auth.signIn} />);
     return;
   }
   if (!window.location.hash.startsWith('#/')) window.history.replaceState(null, '', '#/tenants');
-  render(<App api={createApiClient(config.apiBase, () => user.token())} user={user} />, root);
+  mount(root, <App api={createApiClient(config.apiBase, () => user.token())} user={user} />);
 }
 
 const root = document.getElementById('app');
 if (root) {
   boot(root).catch((error: unknown) => {
-    render(<Failure title="Sign-in failed" detail={error instanceof Error ? error.message : String(error)} />, root);
+    mount(root, <Failure title="Sign-in failed" detail={error instanceof Error ? error.message : String(error)} />);
   });
 }

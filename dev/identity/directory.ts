@@ -78,6 +78,7 @@ function storedApp(seed: AppRegistrationSeed, firstParty: boolean): StoredApp {
     redirectUris: [...(seed.redirectUris ?? [])],
     spaRedirectUris: [...(seed.spaRedirectUris ?? [])],
     identifierUris: [...(seed.identifierUris ?? [])],
+    ...(seed.requestedAccessTokenVersion ? { requestedAccessTokenVersion: seed.requestedAccessTokenVersion } : {}),
     appRoles: [...(seed.appRoles ?? [])],
     exposedScopes: [...(seed.exposedScopes ?? [])],
     requiredResourceAccess: [...(seed.requiredResourceAccess ?? [])],

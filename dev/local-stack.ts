@@ -17,7 +17,7 @@ import { demoOrganisationSeed } from './ews-simulator/seed/demo';
 import { startFunctionsHost, type FunctionsHost } from './functions-host/host';
 import { ensureLocalFunctionKeys, readLocalSettings } from './functions-host/local-settings';
 import { startIdentityProvider, type RunningIdentityProvider } from './identity/server';
-import { DEMO_IDENTITY, demoIdentitySeed } from './identity/demo-seed';
+import { DEMO_IDENTITY, demoIdentitySeed, ensureAdminConsoleRegistration } from './identity/demo-seed';
 import { startKeyVaultServer, type RunningKeyVaultServer } from './keyvault/keyvault-server';
 import { startWebhookReceiver, type RunningWebhookReceiver } from './webhook-receiver/receiver';
 import { createAppCredential } from '../shared/auth/azure-credential';
@@ -161,6 +161,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
     });
     started.push(identity);
+    // State persisted by an older `npm start` predates the console's SPA registration.
+    ensureAdminConsoleRegistration(identity.control, [publicBaseUrl, `http://127.0.0.1:${hostPort}`]);
 
     const keyVault = await startKeyVaultServer({
       port: persistent ? PERSISTENT_PORTS.keyVault : 0,
@@ -208,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ADMIN_API_AUDIENCE: DEMO_IDENTITY.adminApi.audience,
       ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
       CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
+      ADMIN_CONSOLE_CLIENT_ID: DEMO_IDENTITY.adminConsole.clientId,
       EWS_DEFAULT_URL: ewsSimulator.url,
       // `LOG_LEVEL=debug npm start` wins over local.settings.json.
       ...(process.env['LOG_LEVEL'] ? { LOG_LEVEL: process.env['LOG_LEVEL'] } : {}),

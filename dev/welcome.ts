@@ -18,6 +18,7 @@ export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
   const lines = [
     '',
     'Exchange Connector is running locally.',
+    `  Admin console ${api}/admin/  (sign in as ${DEMO_IDENTITY.users.operatorAdmin.upn} / ${DEMO_IDENTITY.users.operatorAdmin.password}; first accept the local certificate at ${stack.identity.url})`,
     `  API           ${api}/health, ${api}/openapi.json, ${api}/admin/... (Bearer $ADMIN_TOKEN)`,
     `  Identity      ${stack.identity.url} (operator tenant ${DEMO_IDENTITY.operatorTenantId})   Key Vault ${stack.keyVault.url}`,
     `  EWS           ${stack.ewsSimulator.url} (control ${stack.ewsSimulator.controlUrl})   Receiver ${stack.webhookReceiver.url}`,

@@ -29,6 +29,8 @@ export interface AppConfig {
     readonly authorityHost: string;
   };
   readonly adminApi: { readonly audience: string; readonly tenantId: string };
+  /** The web console's SPA registration; absent: the console is not configured. */
+  readonly adminConsole: { readonly clientId?: string };
   readonly connectorApp: { readonly clientId: string };
   /**
    * Exchange Online in the deployment's Microsoft cloud (MICROSOFT_CLOUD): `defaultUrl` is the only
@@ -81,6 +83,7 @@ const settingsSchema = z
       .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the admin API app's Application (client) ID, a GUID: its v2.0 tokens carry that as aud, never the api:// identifier URI"),
     ADMIN_API_TENANT_ID: nonEmpty,
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
+    ADMIN_CONSOLE_CLIENT_ID: z.guid('must be a GUID (the app registration\'s client ID)').optional(),
     EWS_DEFAULT_URL: anyHttpUrl.optional(),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
     // Exchange's default EWSMaxConcurrency is 27 per account: more concurrent syncs only earn ErrorExceededConnectionCount.
@@ -147,6 +150,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       authorityHost: (s.AZURE_AUTHORITY_HOST ?? cloud.authorityHost).replace(/\/+$/, ''),
     },
     adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
+    adminConsole: s.ADMIN_CONSOLE_CLIENT_ID ? { clientId: s.ADMIN_CONSOLE_CLIENT_ID } : {},
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
     ews: { defaultUrl: s.EWS_DEFAULT_URL ?? cloud.ewsUrl, resource: cloud.ewsResource, cloud: s.MICROSOFT_CLOUD },
     sync: {

@@ -46,6 +46,8 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "Application (client) ID of the admin API app registration: the `aud` of its v2.0 access tokens (the app sets requestedAccessTokenVersion 2; clients still ask for api://exchange-connector/.default). Not the api:// URI, which Entra never puts in a v2.0 token's aud." },
   { name: 'ADMIN_API_TENANT_ID', group: 'adminApi', requiredInAzure: true, localExample: '00000000-0000-4000-8000-000000000001',
     description: "Entra tenant that issues admin tokens (the operator's tenant, where the admin app roles are assigned)." },
+  { name: 'ADMIN_CONSOLE_CLIENT_ID', group: 'adminApi', requiredInAzure: false, localExample: 'c0ffee00-0000-4000-8000-00000000c051',
+    description: 'Client ID the admin console signs in as: the admin API app registration, with <PUBLIC_BASE_URL>/api/admin/ as a single-page application redirect URI (docs/deployment.md). Unset: /api/admin/ says the console is not configured.' },
   { name: 'CONNECTOR_APP_CLIENT_ID', group: 'consent', requiredInAzure: true, localExample: 'c0ffee00-0000-4000-8000-00000000c0de',
     description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
   { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',

@@ -7,6 +7,7 @@ import { ConnectingIdType, ExchangeCredentials, ExchangeService, ExchangeVersion
 import type { SecretString } from '../logging/secret-string';
 import { classifyEwsFailure } from './error-classifier';
 import { EwsAuthenticationError, EwsConfigurationError } from './errors';
+import type { SoapRequestContext } from './soap/request-builder';
 import { RecordingTransport, type TransportSettings } from './transport';
 
 /** How we log on to Exchange. Passwords and tokens stay SecretStrings until the request is built. */
@@ -71,6 +72,12 @@ export interface MailboxClient {
    * EwsError (see errors.ts). A bearer credential with onUnauthorized gets one retry after a 401.
    */
   execute<T>(operation: string, call: (service: ExchangeService) => Promise<T>): Promise<T>;
+  /**
+   * The hot path's way in (soap/fast-operations.ts): posts the SOAP envelope `build` returns over the
+   * same transport, with the same authentication, impersonation and failure classification as
+   * execute(), and resolves with the text of the HTTP 200 answer.
+   */
+  postSoap(operation: string, build: (context: SoapRequestContext) => string): Promise<string>;
 }
 
 export const DEFAULT_EWS_TIMEOUT_IN_MS = 100_000;
@@ -148,22 +155,36 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
     return service;
   }
 
+  /** One call with one retry after a 401 when the bearer credential can refresh its token. */
+  async function withTransport<T>(operation: string, call: (transport: RecordingTransport) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const transport = new RecordingTransport(await transportSettings());
+      try {
+        return await call(transport);
+      } catch (thrown: unknown) {
+        const error = classifyEwsFailure(thrown, transport.failure, operation);
+        const canRefresh = credential.kind === 'bearer' && credential.onUnauthorized !== undefined && attempt === 1;
+        if (!(error instanceof EwsAuthenticationError) || !canRefresh) throw error;
+        await credential.onUnauthorized?.();
+      }
+    }
+  }
+
+  const soapContext: SoapRequestContext = { serverVersion: options.requestedServerVersion ?? 'Exchange2013_SP1', mailbox, impersonate };
+
   return {
     ewsUrl: url.href,
     mailbox,
     access,
-    async execute<T>(operation: string, call: (service: ExchangeService) => Promise<T>): Promise<T> {
-      for (let attempt = 1; ; attempt++) {
-        const transport = new RecordingTransport(await transportSettings());
-        try {
-          return await call(exchangeService(transport));
-        } catch (thrown: unknown) {
-          const error = classifyEwsFailure(thrown, transport.failure, operation);
-          const canRefresh = credential.kind === 'bearer' && credential.onUnauthorized !== undefined && attempt === 1;
-          if (!(error instanceof EwsAuthenticationError) || !canRefresh) throw error;
-          await credential.onUnauthorized?.();
-        }
-      }
+    execute<T>(operation: string, call: (service: ExchangeService) => Promise<T>): Promise<T> {
+      return withTransport(operation, (transport) => call(exchangeService(transport)));
+    },
+    postSoap(operation: string, build: (context: SoapRequestContext) => string): Promise<string> {
+      const body = build(soapContext);
+      return withTransport(operation, async (transport) => {
+        const response = await transport.xhr({ type: 'POST', url: url.href, data: body, headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml' } });
+        return response.responseText;
+      });
     },
   };
 }

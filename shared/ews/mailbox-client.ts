@@ -3,9 +3,10 @@
  * a fresh ExchangeService and transport (cheap objects), so calls on one client may run concurrently
  * and every failure is classified with the record of its own HTTP exchange.
  */
-import { ConnectingIdType, ExchangeCredentials, ExchangeService, ExchangeVersion, ImpersonatedUserId, Uri } from 'ews-javascript-api';
+import type { ExchangeCredentials, ExchangeService, ExchangeVersion } from 'ews-javascript-api';
 import type { SecretString } from '../logging/secret-string';
 import { classifyEwsFailure } from './error-classifier';
+import { ewsApi } from './ews-api';
 import { EwsAuthenticationError, EwsConfigurationError } from './errors';
 import type { SoapRequestContext } from './soap/request-builder';
 import { RecordingTransport, type TransportSettings } from './transport';
@@ -84,9 +85,13 @@ export const DEFAULT_EWS_TIMEOUT_IN_MS = 100_000;
 export const DEFAULT_USER_AGENT = 'ExchangeConnector/0.1';
 
 // Authentication is applied by our transport (headers or the NTLM handshake), so ews-javascript-api's
-// credential object must not write an Authorization header of its own.
-class TransportAppliedCredentials extends ExchangeCredentials {
-  override PrepareWebRequest(): void {}
+// credential object must not write an Authorization header of its own. Defined on first use (lazy ews-javascript-api).
+let transportAppliedCredentials: (new () => ExchangeCredentials) | undefined;
+function credentialsAppliedByTransport(): ExchangeCredentials {
+  transportAppliedCredentials ??= class TransportAppliedCredentials extends ewsApi().ExchangeCredentials {
+    override PrepareWebRequest(): void {}
+  };
+  return new transportAppliedCredentials();
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -131,7 +136,7 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
   if (!/^[^@\s]+@[^@\s]+$/.test(mailbox)) throw new EwsConfigurationError('InvalidArgument', 'The mailbox must be an SMTP address.');
   const access = options.access ?? defaultAccess(credential);
   checkAccess(access, credential);
-  const version = ExchangeVersion[options.requestedServerVersion ?? 'Exchange2013_SP1'];
+  const versionName: EwsServerVersion = options.requestedServerVersion ?? 'Exchange2013_SP1';
   const timeoutInMs = options.timeoutInMs ?? DEFAULT_EWS_TIMEOUT_IN_MS;
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
   const impersonate = access !== 'delegated';
@@ -146,12 +151,13 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
   }
 
   function exchangeService(transport: RecordingTransport): ExchangeService {
-    const service = new ExchangeService(version);
-    service.Url = new Uri(url.href);
-    service.Credentials = new TransportAppliedCredentials();
+    const api = ewsApi();
+    const service = new api.ExchangeService(api.ExchangeVersion[versionName]);
+    service.Url = new api.Uri(url.href);
+    service.Credentials = credentialsAppliedByTransport();
     service.XHRApi = transport;
     service.Timeout = timeoutInMs;
-    if (impersonate) service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, mailbox);
+    if (impersonate) service.ImpersonatedUserId = new api.ImpersonatedUserId(api.ConnectingIdType.SmtpAddress, mailbox);
     return service;
   }
 
@@ -170,7 +176,7 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
     }
   }
 
-  const soapContext: SoapRequestContext = { serverVersion: options.requestedServerVersion ?? 'Exchange2013_SP1', mailbox, impersonate };
+  const soapContext: SoapRequestContext = { serverVersion: versionName, mailbox, impersonate };
 
   return {
     ewsUrl: url.href,

@@ -4,7 +4,15 @@
  * code; this transport keeps what the failed exchange really looked like so the classifier can
  * name the failure. One transport serves one EWS call, so concurrent calls never mix records.
  */
-import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
+import type { XhrApi } from '@ewsjs/xhr';
+import type { IXHRApi, IXHROptions, IXHRProgress } from 'ews-javascript-api';
+
+// @ewsjs/xhr (axios, cookie and NTLM agents: ~120 modules) is required with the first request, not at start-up.
+let xhrApiClass: typeof XhrApi | undefined;
+function xhrApi(): typeof XhrApi {
+  xhrApiClass ??= (require('@ewsjs/xhr') as { XhrApi: typeof XhrApi }).XhrApi;
+  return xhrApiClass;
+}
 
 /** What a failed HTTP exchange looked like: either the server's answer, or the network error. */
 export interface TransportFailure {
@@ -33,7 +41,7 @@ export class RecordingTransport implements IXHRApi {
   readonly #inner: XhrApi;
 
   constructor(settings: TransportSettings) {
-    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers } });
+    this.#inner = new (xhrApi())({ timeout: settings.timeoutInMs, headers: { ...settings.headers } });
     if (settings.ntlm) this.#inner.useNtlmAuthentication(settings.ntlm.username, settings.ntlm.password);
   }
 

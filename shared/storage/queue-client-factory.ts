@@ -35,8 +35,12 @@ export interface SendQueueMessageOptions {
 }
 
 /** Sends `value` as a base64 JSON message, creating the queue on first use. */
-export async function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
-  const text = encodeQueueMessage(value);
+export function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
+  return sendEncodedQueueMessage(client, encodeQueueMessage(value), options);
+}
+
+/** Sends text already made by encodeQueueMessage (a caller that measured it need not serialise twice). */
+export async function sendEncodedQueueMessage(client: QueueClient, text: string, options: SendQueueMessageOptions = {}): Promise<string> {
   // Queue messages are capped at 64 KiB of (base64) text.
   if (text.length > 64 * 1024) throw new RangeError('queue message exceeds 64 KiB once encoded');
   const send = () =>

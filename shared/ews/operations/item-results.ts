@@ -2,8 +2,7 @@ import { ServiceResult, type ServiceResponse } from 'ews-javascript-api';
 import { responseCodeName, serviceResponseError } from '../error-classifier';
 import type { ItemResult } from '../types';
 
-/** Largest batch one call accepts; keep GetItem batches far smaller (50–100) when bodies are requested. */
-export const MAX_ITEM_BATCH = 1000;
+export { MAX_ITEM_BATCH } from './limits';
 
 /**
  * Codes that describe the mailbox or the caller, not one item: when Exchange reports them inside a

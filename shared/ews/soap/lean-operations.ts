@@ -9,8 +9,8 @@
 import { responseCodeError } from '../error-classifier';
 import { EwsConfigurationError, EwsError, EwsProtocolError } from '../errors';
 import type { MailboxClient } from '../mailbox-client';
-import { MAX_ITEM_BATCH } from '../operations/item-results';
-import { MAX_SYNC_CHANGES, type SyncFolderItemsOptions } from '../operations/sync-folder-items';
+import { MAX_ITEM_BATCH, MAX_SYNC_CHANGES } from '../operations/limits';
+import type { SyncFolderItemsOptions } from '../operations/sync-folder-items';
 import type { EwsItem, FolderRef, ItemResult, SyncFolderItemsResult } from '../types';
 import { getItemRequest, syncFolderItemsRequest } from './request-builder';
 import { readItem, readSyncFolderItems, responseMessages, type ResponseMessage } from './response-reader';

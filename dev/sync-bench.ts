@@ -10,12 +10,15 @@
  * reported, so machine noise hits both alike.
  */
 import { Agent } from 'node:http';
+import { once } from 'node:events';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Benchmark, BenchContext, BenchResult } from './bench';
 import { post, syncFolderItemsBody } from './ews-simulator/bench';
 import { getItemRequest } from '../shared/ews/soap/request-builder';
 import { startAzurite } from './azurite/azurite';
 import { startEwsSimulator } from './ews-simulator/server';
 import { fillMailbox } from './ews-simulator/seed';
+import type { EwsStore } from './ews-simulator/model';
 import type { ChangeBatch, DeliveryOutbox, OutboxReceipt } from '../shared/delivery/change-batch';
 import { SecretString } from '../shared/logging';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../shared/storage';
@@ -88,17 +91,48 @@ class CountingOutbox implements DeliveryOutbox {
   }
 }
 
+const SIMULATOR_ROLE = 'sync-bench-simulator';
+
+function seedBenchMailbox(store: EwsStore): void {
+  store.addOrganisation({ id: 'bench', name: 'Bench', domains: ['sync.bench'] });
+  store.addMailbox({ smtpAddress: MAILBOX, displayName: 'Bench', password: MAILBOX_PASSWORD });
+  store.addServiceAccount({ userPrincipalName: SERVICE_ACCOUNT, password: PASSWORD, organisationId: 'bench' });
+  store.grantImpersonation({ organisationId: 'bench', principal: SERVICE_ACCOUNT, scope: { kind: 'all' } });
+  fillMailbox(store, MAILBOX, { count: ITEM_COUNT, seed: 'sync-bench' });
+}
+
+async function startSimulatorThread(): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const worker = new Worker(__filename, { workerData: { role: SIMULATOR_ROLE } });
+  const [message] = (await once(worker, 'message')) as [{ url?: string; error?: string }];
+  if (!message.url) throw new Error(`simulator thread failed: ${message.error}`);
+  return {
+    url: message.url,
+    close: async () => {
+      worker.postMessage('close');
+      await once(worker, 'exit');
+    },
+  };
+}
+
+if (!isMainThread && (workerData as { role?: string } | undefined)?.role === SIMULATOR_ROLE) {
+  startEwsSimulator({ seed: seedBenchMailbox }).then(
+    (simulator) => {
+      parentPort?.once('message', () => {
+        void simulator.close().then(() => parentPort?.close());
+      });
+      parentPort?.postMessage({ url: simulator.url });
+    },
+    (error: unknown) => parentPort?.postMessage({ error: error instanceof Error ? error.message : String(error) }),
+  );
+}
+
 async function run(context: BenchContext): Promise<BenchResult> {
   const azurite = await startAzurite({ inMemory: true });
-  const simulator = await startEwsSimulator({
-    seed: (store) => {
-      store.addOrganisation({ id: 'bench', name: 'Bench', domains: ['sync.bench'] });
-      store.addMailbox({ smtpAddress: MAILBOX, displayName: 'Bench', password: MAILBOX_PASSWORD });
-      store.addServiceAccount({ userPrincipalName: SERVICE_ACCOUNT, password: PASSWORD, organisationId: 'bench' });
-      store.grantImpersonation({ organisationId: 'bench', principal: SERVICE_ACCOUNT, scope: { kind: 'all' } });
-      fillMailbox(store, MAILBOX, { count: ITEM_COUNT, seed: 'sync-bench' });
-    },
-  });
+  // The simulator stands for Exchange, another machine: by default it runs in its own thread, so its
+  // serving and the client's parsing can overlap as they would in production (both paths alike).
+  // SYNC_BENCH_SIMULATOR=same-thread puts it on the connector's thread (CPU strictly shared).
+  const sameThread = process.env.SYNC_BENCH_SIMULATOR === 'same-thread';
+  const simulator = sameThread ? await startEwsSimulator({ seed: seedBenchMailbox }) : await startSimulatorThread();
   try {
     const storage = new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(azurite.connectionString) } });
     const at = new Date().toISOString();
@@ -167,7 +201,7 @@ async function run(context: BenchContext): Promise<BenchResult> {
         { name: 'repetitions', value: repetitions, unit: 'count' },
       ],
       notes: [
-        'One worker, one mailbox: SyncFolderItems (IdOnly, 512 per page) + GetItem (50 ids, AllProperties + text body) over HTTP loopback to the simulator in the same process.',
+        `One worker, one mailbox: SyncFolderItems (IdOnly, 512 per page) + GetItem (50 ids, the mapped properties + text body) over HTTP loopback to the simulator ${sameThread ? 'on the same thread' : 'in its own worker thread (SYNC_BENCH_SIMULATOR=same-thread to share one)'}.`,
         `Raw: a bare keep-alive client making the same calls (${rawCalls}) one after another, answers read with regular expressions; alternated with the connector, medians of ${repetitions} (SYNC_BENCH_REPETITIONS).`,
         'Sync state saved in Azurite after every page; the outbox only counts records.',
         `connector runs: ${connectorRates.map((rate) => Math.round(rate)).join(', ')} items/s; raw runs: ${rawRates.map((rate) => Math.round(rate)).join(', ')} items/s`,

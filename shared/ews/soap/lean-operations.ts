@@ -9,28 +9,12 @@
 import { responseCodeError } from '../error-classifier';
 import { EwsConfigurationError, EwsError, EwsProtocolError } from '../errors';
 import type { MailboxClient } from '../mailbox-client';
-import { MAX_ITEM_BATCH, MAX_SYNC_CHANGES } from '../operations/limits';
+import { MAX_ITEM_BATCH, MAX_SYNC_CHANGES, REQUEST_LEVEL_CODES } from '../operations/limits';
 import type { SyncFolderItemsOptions } from '../operations/sync-folder-items';
 import type { EwsItem, FolderRef, ItemResult, SyncFolderItemsResult } from '../types';
 import { getItemRequest, syncFolderItemsRequest } from './request-builder';
 import { readItem, readSyncFolderItems, responseMessages, type ResponseMessage } from './response-reader';
 import { readXml, XmlReadError, type XmlElement } from './xml-reader';
-
-/**
- * Codes that describe the mailbox or the caller, not one item: inside a GetItem answer they fail the
- * whole call (the same set as operations/item-results.ts uses for the long-tail path).
- */
-const REQUEST_LEVEL_CODES = new Set([
-  'ErrorServerBusy',
-  'ErrorExceededConnectionCount',
-  'ErrorMailboxStoreUnavailable',
-  'ErrorMailboxMoveInProgress',
-  'ErrorNonExistentMailbox',
-  'ErrorImpersonateUserDenied',
-  'ErrorImpersonationDenied',
-  'ErrorAccountDisabled',
-  'ErrorPasswordExpired',
-]);
 
 function parse(xml: string, operation: string): XmlElement {
   try {

@@ -109,11 +109,35 @@ function optionalNumber(value: string | undefined): number | undefined {
 }
 
 /** xs:dateTime as an ISO string (UTC); a value without a zone is read as UTC, like a service without a time zone. */
+const EWS_UTC_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
 function isoDate(value: string | undefined): string | undefined {
   if (!value) return undefined;
+  // How Exchange writes dates (UTC, whole seconds): the ISO form only gains milliseconds, once the value is known valid.
+  if (EWS_UTC_DATE.test(value)) {
+    const time = Date.parse(value);
+    if (Number.isFinite(time) && time > 0 && new Date(time).getUTCDate() === Number(value.slice(8, 10))) return `${value.slice(0, 19)}.000Z`;
+  }
   const trimmed = value.trim();
   const time = Date.parse(/(Z|[+-]\d\d:\d\d)$/i.test(trimmed) || !trimmed.includes('T') ? trimmed : `${trimmed}Z`);
   return Number.isFinite(time) && time > 0 ? new Date(time).toISOString() : undefined;
+}
+
+/** An item's properties by element name (the first of each), so each field is one lookup, not a scan. */
+type Fields = Readonly<Record<string, XmlElement | undefined>>;
+
+function fieldsOf(item: XmlElement): Fields {
+  const fields: Record<string, XmlElement> = Object.create(null) as Record<string, XmlElement>;
+  for (const property of item.children) fields[property.name] ??= property;
+  return fields;
+}
+
+function field(fields: Fields, name: string): XmlElement | undefined {
+  return fields[name];
+}
+
+function fieldText(fields: Fields, name: string): string | undefined {
+  return fields[name]?.text;
 }
 
 function mailbox(element: XmlElement | undefined): EmailAddress | undefined {
@@ -124,16 +148,16 @@ function mailbox(element: XmlElement | undefined): EmailAddress | undefined {
 }
 
 /** A single-address element (From, Sender, Organizer) holding one Mailbox. */
-function singleAddress(item: XmlElement, name: string): EmailAddress | undefined {
-  return mailbox(child(child(item, name), 'Mailbox'));
+function singleAddress(item: Fields, name: string): EmailAddress | undefined {
+  return mailbox(child(field(item, name), 'Mailbox'));
 }
 
-function addressList(item: XmlElement, name: string): EmailAddress[] {
-  return childrenNamed(child(item, name), 'Mailbox').flatMap((entry) => mailbox(entry) ?? []);
+function addressList(item: Fields, name: string): EmailAddress[] {
+  return childrenNamed(field(item, name), 'Mailbox').flatMap((entry) => mailbox(entry) ?? []);
 }
 
-function attendeeList(item: XmlElement, name: string): EmailAddress[] {
-  return childrenNamed(child(item, name), 'Attendee').flatMap((entry) => mailbox(child(entry, 'Mailbox')) ?? []);
+function attendeeList(item: Fields, name: string): EmailAddress[] {
+  return childrenNamed(field(item, name), 'Attendee').flatMap((entry) => mailbox(child(entry, 'Mailbox')) ?? []);
 }
 
 function importance(value: string | undefined): 'low' | 'normal' | 'high' | undefined {
@@ -155,32 +179,33 @@ function attachment(element: XmlElement): AttachmentInfo {
   };
 }
 
-function baseProperties(item: XmlElement) {
-  const id = child(item, 'ItemId');
-  const body = child(item, 'Body');
+function baseProperties(item: Fields) {
+  const id = field(item, 'ItemId');
+  const body = field(item, 'Body');
   const bodyIsHtml = body?.attributes.BodyType === 'HTML';
-  const categories = child(item, 'Categories');
+  const categories = field(item, 'Categories');
   return {
     id: id?.attributes.Id ?? '',
     changeKey: id?.attributes.ChangeKey || undefined,
-    parentFolderId: child(item, 'ParentFolderId')?.attributes.Id,
-    itemClass: childText(item, 'ItemClass') || undefined,
+    parentFolderId: field(item, 'ParentFolderId')?.attributes.Id,
+    itemClass: fieldText(item, 'ItemClass') || undefined,
     // ews-javascript-api reads an empty element as null: an empty subject is "no subject" on both paths.
-    subject: childText(item, 'Subject') || undefined,
+    subject: fieldText(item, 'Subject') || undefined,
     categories: categories ? childrenNamed(categories, 'String').map((entry) => entry.text) : [],
-    importance: importance(childText(item, 'Importance')),
-    createdAt: isoDate(childText(item, 'DateTimeCreated')),
-    lastModifiedAt: isoDate(childText(item, 'LastModifiedTime')),
+    importance: importance(fieldText(item, 'Importance')),
+    createdAt: isoDate(fieldText(item, 'DateTimeCreated')),
+    lastModifiedAt: isoDate(fieldText(item, 'LastModifiedTime')),
     bodyText: body && !bodyIsHtml ? body.text : undefined,
     bodyHtml: body && bodyIsHtml ? body.text : undefined,
-    hasAttachments: optionalBoolean(childText(item, 'HasAttachments')) ?? false,
-    attachments: (child(item, 'Attachments')?.children ?? []).filter((entry) => entry.name === 'FileAttachment' || entry.name === 'ItemAttachment').map(attachment),
+    hasAttachments: optionalBoolean(fieldText(item, 'HasAttachments')) ?? false,
+    attachments: (field(item, 'Attachments')?.children ?? []).filter((entry) => entry.name === 'FileAttachment' || entry.name === 'ItemAttachment').map(attachment),
   };
 }
 
 /** One item element of a GetItem answer as a plain EwsItem. */
-export function readItem(item: XmlElement): EwsItem {
-  const kind = itemKindOf(item.name);
+export function readItem(element: XmlElement): EwsItem {
+  const kind = itemKindOf(element.name);
+  const item = fieldsOf(element);
   if (kind === 'message' || kind === 'meetingMessage') {
     return {
       kind,
@@ -190,21 +215,21 @@ export function readItem(item: XmlElement): EwsItem {
       to: addressList(item, 'ToRecipients'),
       cc: addressList(item, 'CcRecipients'),
       bcc: addressList(item, 'BccRecipients'),
-      receivedAt: isoDate(childText(item, 'DateTimeReceived')),
-      sentAt: isoDate(childText(item, 'DateTimeSent')),
-      isRead: optionalBoolean(childText(item, 'IsRead')),
-      internetMessageId: childText(item, 'InternetMessageId') || undefined,
-      conversationId: child(item, 'ConversationId')?.attributes.Id,
+      receivedAt: isoDate(fieldText(item, 'DateTimeReceived')),
+      sentAt: isoDate(fieldText(item, 'DateTimeSent')),
+      isRead: optionalBoolean(fieldText(item, 'IsRead')),
+      internetMessageId: fieldText(item, 'InternetMessageId') || undefined,
+      conversationId: field(item, 'ConversationId')?.attributes.Id,
     };
   }
   if (kind === 'calendarItem') {
     return {
       kind,
       ...baseProperties(item),
-      start: isoDate(childText(item, 'Start')),
-      end: isoDate(childText(item, 'End')),
-      isAllDay: optionalBoolean(childText(item, 'IsAllDayEvent')),
-      location: childText(item, 'Location') || undefined,
+      start: isoDate(fieldText(item, 'Start')),
+      end: isoDate(fieldText(item, 'End')),
+      isAllDay: optionalBoolean(fieldText(item, 'IsAllDayEvent')),
+      location: fieldText(item, 'Location') || undefined,
       organizer: singleAddress(item, 'Organizer'),
       requiredAttendees: attendeeList(item, 'RequiredAttendees'),
       optionalAttendees: attendeeList(item, 'OptionalAttendees'),
@@ -214,13 +239,13 @@ export function readItem(item: XmlElement): EwsItem {
     return {
       kind,
       ...baseProperties(item),
-      displayName: childText(item, 'DisplayName') || undefined,
-      givenName: childText(item, 'GivenName') || undefined,
-      surname: childText(item, 'Surname') || undefined,
-      companyName: childText(item, 'CompanyName') || undefined,
-      jobTitle: childText(item, 'JobTitle') || undefined,
-      emailAddresses: childrenNamed(child(item, 'EmailAddresses'), 'Entry').map((entry) => ({ key: entry.attributes.Key ?? '', address: entry.text || undefined, name: entry.attributes.Name || undefined })),
-      phoneNumbers: childrenNamed(child(item, 'PhoneNumbers'), 'Entry')
+      displayName: fieldText(item, 'DisplayName') || undefined,
+      givenName: fieldText(item, 'GivenName') || undefined,
+      surname: fieldText(item, 'Surname') || undefined,
+      companyName: fieldText(item, 'CompanyName') || undefined,
+      jobTitle: fieldText(item, 'JobTitle') || undefined,
+      emailAddresses: childrenNamed(field(item, 'EmailAddresses'), 'Entry').map((entry) => ({ key: entry.attributes.Key ?? '', address: entry.text || undefined, name: entry.attributes.Name || undefined })),
+      phoneNumbers: childrenNamed(field(item, 'PhoneNumbers'), 'Entry')
         .filter((entry) => entry.text !== '')
         .map((entry) => ({ key: entry.attributes.Key ?? '', number: entry.text })),
     };
@@ -229,11 +254,11 @@ export function readItem(item: XmlElement): EwsItem {
     return {
       kind,
       ...baseProperties(item),
-      dueDate: isoDate(childText(item, 'DueDate')),
-      startDate: isoDate(childText(item, 'StartDate')),
-      completedAt: isoDate(childText(item, 'CompleteDate')),
-      status: childText(item, 'Status') || undefined,
-      percentComplete: optionalNumber(childText(item, 'PercentComplete')),
+      dueDate: isoDate(fieldText(item, 'DueDate')),
+      startDate: isoDate(fieldText(item, 'StartDate')),
+      completedAt: isoDate(fieldText(item, 'CompleteDate')),
+      status: fieldText(item, 'Status') || undefined,
+      percentComplete: optionalNumber(fieldText(item, 'PercentComplete')),
     };
   }
   return { kind: 'item', ...baseProperties(item) };

@@ -52,7 +52,7 @@ async function run(context: BenchContext): Promise<BenchResult> {
     ],
     notes: [
       `${last.functions} functions from every file of package.json "main", loaded with dev/functions-host/app-loader like the worker, then the health handler called; ${runs} fresh processes (COLD_START_RUNS).`,
-      'Rare paths load on first use: ews-javascript-api (long-tail EWS operations), @ewsjs/xhr (first EWS request), @azure/identity and MSAL, @azure/keyvault-secrets, @azure/storage-blob.',
+      'Loaded on first use: the long-tail EWS operation modules and @ewsjs/xhr (first EWS request). ews-javascript-api itself still loads at start (switch in shared/ews/ews-api.ts; docs/sync.md, "Cold start").',
     ],
   };
 }

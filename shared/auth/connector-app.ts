@@ -5,10 +5,7 @@
  * Entra rejects it, so a secret rotated in Key Vault (new secret added while the old still works)
  * is picked up without a restart and without failing a sync.
  */
-import type { ConfidentialClientApplication, Configuration, ICachePlugin, INetworkModule } from '@azure/msal-node';
-
-// MSAL is required when the first application is made, not at start-up (cold start).
-const msal = (): typeof import('@azure/msal-node') => require('@azure/msal-node') as typeof import('@azure/msal-node');
+import { ConfidentialClientApplication, type Configuration, type ICachePlugin, type INetworkModule } from '@azure/msal-node';
 import type { SecretString } from '../logging/secret-string';
 import type { SecretEntry, SecretStore } from '../secrets/secret-store';
 import { secretNames } from '../secrets/secret-names';
@@ -84,7 +81,7 @@ export class ConnectorApp {
         ...(this.#options.networkClient ? { networkClient: this.#options.networkClient } : {}),
       },
     };
-    return new (msal().ConfidentialClientApplication)(configuration);
+    return new ConfidentialClientApplication(configuration);
   }
 }
 

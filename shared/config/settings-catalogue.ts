@@ -57,7 +57,7 @@ export const SETTINGS: readonly SettingDescription[] = [
   { name: 'SYNC_MAX_CONCURRENCY_PER_ACCOUNT', group: 'sync', requiredInAzure: false, defaultValue: '10',
     description: "Concurrent mailbox syncs per service account, app-only application or delegated user (1-27). Exchange throttles each account at EWSMaxConcurrency, 27 by default; above that its requests fail with ErrorExceededConnectionCount, and the customer's other EWS clients share the same budget, so leave headroom." },
   { name: 'SYNC_MAX_CONCURRENCY_PER_TENANT', group: 'sync', requiredInAzure: false, defaultValue: '20',
-    description: 'Concurrent mailbox syncs per connector tenant, across all its groups (1-200). A job finding no free slot is re-queued with a 20-40 s delay.' },
+    description: 'Concurrent mailbox syncs per connector tenant, across all its groups (1-200). A job finding no free slot is re-queued with a 2-4 s delay.' },
   { name: 'DELIVERY_MAX_ATTEMPTS', group: 'delivery', requiredInAzure: false, defaultValue: '8',
     description: 'Delivery attempts per change batch (the first included) before it is dead-lettered.' },
   { name: 'DELIVERY_RETRY_BASE_DELAY_SECONDS', group: 'delivery', requiredInAzure: false, defaultValue: '30',

@@ -108,35 +108,59 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
     const key: FolderSyncKey = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder };
     let stored = await deps.states.read(key);
     let folderDone = false;
-    while (!folderDone) {
-      if (!firstPage && now().getTime() >= request.deadlineInMs) {
-        complete = false;
-        break;
+    // The next page, listed while this page's items are fetched and handed over (read-only, so a page
+    // listed ahead and then dropped at the deadline costs one call and nothing else).
+    let ahead: Promise<ChangePage> | undefined;
+    try {
+      while (!folderDone) {
+        if (!firstPage && now().getTime() >= request.deadlineInMs) {
+          complete = false;
+          // Let the call listed ahead finish, so no request outlives the job's concurrency slot.
+          await ahead?.catch(() => undefined);
+          break;
+        }
+        firstPage = false;
+        const page = ahead ? { page: await ahead, restarted: false as const } : await listChangesOrRestart(request, folder, stored, fullResyncFolders);
+        ahead = undefined;
+        if (page.restarted) stored = page.state;
+        const reachedEnd = page.page.includesLastItemInRange;
+        if (!reachedEnd) ahead = listAhead(request, folder, page.page.syncState);
+        const fullResync = stored.fullResync;
+        const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
+        await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records);
+        totals.add(records);
+        totals.pages++;
+        folderDone = reachedEnd;
+        // Idle poll: nothing changed and the folder was already incremental. The stored state still
+        // yields exactly the changes after it, so nothing is written (the saving is Table writes at scale).
+        const unchanged = reachedEnd && page.page.changes.length === 0 && !page.restarted && stored.syncState !== undefined && stored.phase === 'incremental' && !fullResync;
+        if (unchanged) continue;
+        const next: FolderSyncState = {
+          syncState: page.page.syncState,
+          phase: reachedEnd ? 'incremental' : stored.phase,
+          fullResync: reachedEnd ? false : fullResync,
+          updatedAt: now().toISOString(),
+        };
+        const version = await deps.states.save(key, next, stored.version);
+        stored = { ...next, version };
+        if (page.page.changes.length > 0) await request.onProgress?.(totals.snapshot());
+        if (!folderDone) await request.heartbeat?.();
       }
-      firstPage = false;
-      const page = await listChangesOrRestart(request, folder, stored, fullResyncFolders);
-      if (page.restarted) stored = page.state;
-      const fullResync = stored.fullResync;
-      const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
-      await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records);
-      totals.add(records);
-      totals.pages++;
-      const reachedEnd = page.page.includesLastItemInRange;
-      const next: FolderSyncState = {
-        syncState: page.page.syncState,
-        phase: reachedEnd ? 'incremental' : stored.phase,
-        fullResync: reachedEnd ? false : fullResync,
-        updatedAt: now().toISOString(),
-      };
-      const version = await deps.states.save(key, next, stored.version);
-      stored = { ...next, version };
-      folderDone = reachedEnd;
-      await request.onProgress?.(totals.snapshot());
-      if (!folderDone) await request.heartbeat?.();
+    } catch (error) {
+      // Let the call listed ahead finish, so no request outlives the job's concurrency slot.
+      await ahead?.catch(() => undefined);
+      throw error;
     }
     if (!complete) break;
   }
   return { complete, totals: totals.snapshot(), fullResyncFolders };
+}
+
+/** Lists the page after `syncState` ahead of time; its failure surfaces when (and if) it is awaited. */
+function listAhead(request: MailboxSyncRequest, folder: SyncedFolder, syncState: string): Promise<ChangePage> {
+  const page = request.source.listChanges(folder, syncState, request.maxChangesPerPage ?? DEFAULT_MAX_CHANGES);
+  page.catch(() => undefined);
+  return page;
 }
 
 /** One page; an invalid stored state restarts the folder from scratch as a full re-sync. */

@@ -28,6 +28,13 @@ export type FetchedItem =
   | { readonly ok: false; readonly itemId: string; readonly code: string; readonly message: string };
 
 export interface MailboxSource {
+  /** Set on records as `source` (absent: EWS, as records were before Graph existed). */
+  readonly protocol?: 'ews' | 'graph';
+  /**
+   * False for a stored state another protocol wrote (the group switched protocol): the engine then
+   * starts this folder over as a migration instead of handing the foreign state to the source.
+   */
+  ownsSyncState?(syncState: string): boolean;
   /** One page of changes after `syncState` (undefined: from the beginning), at most `maxChanges`. */
   listChanges(folder: SyncedFolder, syncState: string | undefined, maxChanges: number): Promise<ChangePage>;
   /** The items, in the order of `itemIds`; the source batches internally as its protocol requires. */

@@ -114,7 +114,8 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
         break;
       }
       firstPage = false;
-      const page = await listChangesOrRestart(request, folder, stored, fullResyncFolders);
+      const readStartedAt = now().toISOString();
+      const page = await listChangesOrRestart(request, folder, stored, fullResyncFolders, now);
       if (page.restarted) stored = page.state;
       const fullResync = stored.fullResync;
       const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
@@ -127,6 +128,8 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
         phase: reachedEnd ? 'incremental' : stored.phase,
         fullResync: reachedEnd ? false : fullResync,
         updatedAt: now().toISOString(),
+        readStartedAt,
+        ...(!reachedEnd && stored.migratedSince ? { migratedSince: stored.migratedSince } : {}),
       };
       const version = await deps.states.save(key, next, stored.version);
       stored = { ...next, version };
@@ -145,8 +148,16 @@ async function listChangesOrRestart(
   folder: SyncedFolder,
   stored: VersionedFolderSyncState,
   fullResyncFolders: SyncedFolder[],
+  now: () => Date,
 ): Promise<{ page: ChangePage; restarted: false } | { page: ChangePage; restarted: true; state: VersionedFolderSyncState }> {
   const maxChanges = request.maxChangesPerPage ?? DEFAULT_MAX_CHANGES;
+  if (stored.syncState !== undefined && request.source.ownsSyncState?.(stored.syncState) === false) {
+    // The group switched protocol: the old protocol delivered everything up to its last read, so the new
+    // one starts its own state from scratch and delivers only what changed since then (no backlog, not flagged).
+    const since = stored.migratedSince ?? stored.readStartedAt ?? stored.updatedAt ?? now().toISOString();
+    const state: VersionedFolderSyncState = { ...stored, syncState: undefined, phase: 'initial', fullResync: false, migratedSince: since };
+    return { page: await request.source.listChanges(folder, undefined, maxChanges), restarted: true, state };
+  }
   try {
     return { page: await request.source.listChanges(folder, stored.syncState, maxChanges), restarted: false };
   } catch (error) {
@@ -167,6 +178,7 @@ async function recordsFor(
   now: () => Date,
 ): Promise<ChangeRecord[]> {
   const initial = stored.phase === 'initial' && !stored.fullResync;
+  if (initial && stored.migratedSince !== undefined) return migratedRecords(request, folder, changes, stored, totals, now);
   if (initial && request.initialSync.kind === 'none') {
     totals.skipped += changes.length;
     return [];
@@ -204,7 +216,50 @@ async function recordsFor(
     const changeKey = result.item.changeKey ?? change.changeKey;
     records.push(createChangeRecord({ ...base, changeType: change.type, ...(changeKey ? { changeKey } : {}), item: result.item }));
   }
-  return records;
+  return withSource(request, records);
+}
+
+/** Records carry the protocol that read them only when the source names one (Graph). */
+function withSource(request: MailboxSyncRequest, records: ChangeRecord[]): ChangeRecord[] {
+  const source = request.source.protocol;
+  return source === undefined || source === 'ews' ? records : records.map((record) => ({ ...record, source }));
+}
+
+/**
+ * The first pass of a folder after a protocol switch: items the old protocol already delivered
+ * (last changed before `migratedSince`) are skipped; the rest are delivered as ordinary changes.
+ */
+async function migratedRecords(request: MailboxSyncRequest, folder: SyncedFolder, changes: readonly SourceChange[], stored: VersionedFolderSyncState, totals: Totals, now: () => Date): Promise<ChangeRecord[]> {
+  const since = new Date(stored.migratedSince!).getTime();
+  const toFetch = [...new Set(changes.filter((c) => c.type === 'created' || c.type === 'updated').map((c) => c.itemId))];
+  const fetched = new Map((await request.source.getItems(toFetch)).map((result) => [result.itemId, result]));
+  const occurredAt = now().toISOString();
+  const records: ChangeRecord[] = [];
+  for (const change of changes) {
+    const result = fetched.get(change.itemId);
+    if (change.type === 'deleted' || change.type === 'readFlagChanged' || !result || !result.ok) {
+      totals.skipped++;
+      continue;
+    }
+    const item = result.item;
+    // For a message its arrival counts; for other items their last change. No date: delivered before, skip.
+    const changedAt = Math.max(...[item.lastModifiedAt, item.kind === 'message' || item.kind === 'meetingMessage' ? item.receivedAt : undefined].map((d) => (d ? new Date(d).getTime() : Number.NEGATIVE_INFINITY)));
+    const newlyArrived = (item.kind === 'message' || item.kind === 'meetingMessage') && item.receivedAt !== undefined && new Date(item.receivedAt).getTime() >= since;
+    if (!(changedAt >= since)) {
+      totals.skipped++;
+      continue;
+    }
+    const changeKey = item.changeKey ?? change.changeKey;
+    records.push(
+      createChangeRecord({
+        tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder, itemId: change.itemId, fullResync: false, occurredAt,
+        changeType: newlyArrived || (item.createdAt !== undefined && new Date(item.createdAt).getTime() >= since) ? 'created' : 'updated',
+        ...(changeKey ? { changeKey } : {}),
+        item,
+      }),
+    );
+  }
+  return withSource(request, records);
 }
 
 /** A short digest of the sync state a page was read after (the empty state for the first page). */

@@ -5,6 +5,7 @@ import { secretNames } from '../secrets/secret-names';
 import { groupBatchesPrefix } from '../delivery/outbox';
 import { PreconditionFailedError } from '../storage';
 import type { GroupRecord, Page, PageRequest, Stored } from '../storage';
+import { defaultProtocol, groupProtocol } from '../storage/records';
 import type { AdminDependencies } from './admin-dependencies';
 import { auditDetailsOf, recordAudit } from './audit-trail';
 import { preconditionFailed, updateOptimistically } from './concurrency';
@@ -45,6 +46,9 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
     requireOnly('appOnly');
   } else {
     requireOnly(undefined);
+  }
+  if (groupProtocol(group) === 'graph' && group.mailboxAccessType === 'impersonation') {
+    problems.push({ pointer: '/protocol', detail: "graph needs mailboxAccessType appOnly or delegated: Graph has no service-account (impersonation) access; use ews for on-premises Exchange" });
   }
   if (group.ewsUrl) {
     const problem = outboundUrlProblem(group.ewsUrl, deps.environment, '/ewsUrl');
@@ -102,6 +106,7 @@ export async function createGroup(
     name: input.name,
     externalId: input.externalId,
     mailboxAccessType: input.mailboxAccessType,
+    protocol: input.protocol ?? defaultProtocol(input.mailboxAccessType, input.ewsUrl),
     ...(input.ewsUrl ? { ewsUrl: input.ewsUrl } : {}),
     ...(input.impersonation ? { impersonation: input.impersonation } : {}),
     ...(input.appOnly ? { appOnly: { entraTenantId: input.appOnly.entraTenantId.toLowerCase(), clientId: input.appOnly.clientId.toLowerCase() } } : {}),
@@ -154,6 +159,7 @@ export async function updateGroup(
         ...(nextEwsUrl ? { ewsUrl: nextEwsUrl } : {}),
         ...(nextDelivery ? { delivery: nextDelivery } : {}),
         name: input.name ?? current.name,
+        protocol: input.protocol ?? groupProtocol(current),
         impersonation: input.impersonation ?? current.impersonation,
         appOnly: input.appOnly ? { entraTenantId: input.appOnly.entraTenantId.toLowerCase(), clientId: input.appOnly.clientId.toLowerCase() } : current.appOnly,
         folders: input.folders ?? current.folders,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { SecretString } from '../logging/secret-string';
+import { graphCloud, graphEndpointProblem } from '../graph/endpoints';
+import type { GraphCloud } from '../graph/endpoints';
 import { ConfigurationError } from './errors';
 import { SETTINGS } from './settings-catalogue';
 
@@ -29,6 +31,8 @@ export interface AppConfig {
   readonly adminApi: { readonly audience: string; readonly tenantId: string };
   readonly connectorApp: { readonly clientId: string };
   readonly ews: { readonly defaultUrl: string };
+  /** Microsoft Graph: where requests go and the token audience (shared/graph/endpoints.ts). */
+  readonly graph: GraphCloud;
   readonly sync: {
     readonly timeBudgetInMs: number;
     /** Concurrent syncs per service account / app-only application / delegated user (1-27). */
@@ -65,6 +69,7 @@ const settingsSchema = z
     ADMIN_API_TENANT_ID: nonEmpty,
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
     EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),
+    GRAPH_ENDPOINT: anyHttpUrl.default(defaultOf('GRAPH_ENDPOINT') ?? ''),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
     // Exchange's default EWSMaxConcurrency is 27 per account: more concurrent syncs only earn ErrorExceededConnectionCount.
     SYNC_MAX_CONCURRENCY_PER_ACCOUNT: z.coerce.number().int().min(1).max(27, 'must be at most 27 (Exchange\'s default EWSMaxConcurrency per account)').default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_ACCOUNT'))),
@@ -78,6 +83,8 @@ const settingsSchema = z
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
       ctx.addIssue({ code: 'custom', path: ['AzureWebJobsStorage__accountName'], message: 'set this (Azure) or AzureWebJobsStorage (local connection string)' });
     }
+    const graphProblem = graphEndpointProblem(s.GRAPH_ENDPOINT, s.CONNECTOR_ENVIRONMENT);
+    if (graphProblem) ctx.addIssue({ code: 'custom', path: ['GRAPH_ENDPOINT'], message: graphProblem });
     if (s.AZURE_CLIENT_SECRET && !s.AZURE_TENANT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AZURE_TENANT_ID'], message: 'required when AZURE_CLIENT_SECRET is set' });
     }
@@ -127,6 +134,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
     ews: { defaultUrl: s.EWS_DEFAULT_URL },
+    graph: graphCloud(s.GRAPH_ENDPOINT),
     sync: {
       timeBudgetInMs: s.SYNC_TIME_BUDGET_MS,
       maxConcurrencyPerAccount: s.SYNC_MAX_CONCURRENCY_PER_ACCOUNT,

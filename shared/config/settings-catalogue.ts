@@ -3,7 +3,7 @@
  * against this catalogue, the README and local.settings.example.json document it, and the
  * infrastructure test checks that the Bicep sets every setting marked `requiredInAzure`.
  */
-export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent';
+export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'graph' | 'sync' | 'delivery' | 'consent';
 
 export interface SettingDescription {
   readonly name: string;
@@ -48,6 +48,8 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
   { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',
     description: 'EWS URL for app-only and delegated groups that do not name one.' },
+  { name: 'GRAPH_ENDPOINT', group: 'graph', requiredInAzure: false, defaultValue: 'https://graph.microsoft.com', localExample: 'https://localhost:8446',
+    description: "Microsoft Graph endpoint for groups with protocol 'graph': one of Microsoft's national cloud endpoints (https://graph.microsoft.com, https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn); in development also the local Graph simulator on loopback. Tokens are requested for that cloud's Graph audience." },
   { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
     description: 'How long one sync invocation works before it enqueues a continuation.' },
   { name: 'SYNC_MAX_CONCURRENCY_PER_ACCOUNT', group: 'sync', requiredInAzure: false, defaultValue: '10',

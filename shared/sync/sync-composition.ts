@@ -23,8 +23,12 @@ import { SyncScheduleRepository } from '../storage/sync-schedule-repository';
 import { SyncStateRepository } from '../storage/sync-state-repository';
 import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
 import { createEwsMailboxSource } from './ews-mailbox-source';
-import { openMailboxClient } from './mailbox-access';
-import type { MailboxAccessOptions } from './mailbox-access';
+import { openGraphClient, openMailboxClient } from './mailbox-access';
+import type { MailboxAccessOptions, MailboxIdentity } from './mailbox-access';
+import { createGraphMailboxSource } from './graph-mailbox-source';
+import type { MailboxSource } from './mailbox-source';
+import { groupProtocol } from '../storage/records';
+import type { GroupRecord } from '../storage/records';
 import type { SchedulerDependencies } from './scheduler';
 import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from './sync-jobs';
 import type { DelegatedCredentialsRefused, SyncLimits, SyncWorkerDependencies } from './sync-worker';
@@ -55,6 +59,11 @@ function lazyDelegatedTokenProvider(resolve: () => DelegatedTokenProvider): Dele
   return {
     acquireEwsToken: (user, options) => resolve().acquireEwsToken(user, options),
     acquireEwsTokenWithDetails: (user, options) => resolve().acquireEwsTokenWithDetails(user, options),
+    acquireGraphToken: (user, options) => {
+      const provider = resolve();
+      if (!provider.acquireGraphToken) throw new Error('The delegated token provider cannot issue Graph tokens.');
+      return provider.acquireGraphToken(user, options);
+    },
     forget: (tenantId, userObjectId) => resolve().forget(tenantId, userObjectId),
   };
 }
@@ -83,6 +92,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
     authorityHost: config.identity.authorityHost,
     readSecret: (name, version) => vault.getSecret(name, { version }),
     delegatedTokens: lazyDelegatedTokenProvider(delegatedTokenProvider),
+    graph: config.graph,
   };
   return {
     access,
@@ -95,13 +105,19 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       leases: new LeaseRepository(storage),
       jobs,
       outbox: overrides.outbox ?? deliveryOutbox(),
-      openSource: async (group, mailbox) => createEwsMailboxSource(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access)),
+      openSource: (group, mailbox) => openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access),
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
       delegatedUsers: new DelegatedUsersRepository(storage),
       onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
     },
   };
+}
+
+/** The group's protocol decides the source: Graph (delta) or EWS (SyncFolderItems). */
+export async function openMailboxSource(group: GroupRecord, mailbox: MailboxIdentity, access: MailboxAccessOptions): Promise<MailboxSource> {
+  if (groupProtocol(group) === 'graph') return createGraphMailboxSource(await openGraphClient(group, mailbox, access));
+  return createEwsMailboxSource(await openMailboxClient(group, mailbox, access));
 }
 
 /** The process-wide runtime, built on first use (configuration errors surface then, named). */

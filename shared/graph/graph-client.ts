@@ -280,3 +280,29 @@ function batchResponses(body: unknown, requests: readonly BatchRequest[]): Batch
 export function batchResponseError(response: BatchResponse): GraphServiceError {
   return graphErrorFromResponse(response.status, response.body, { get: (name) => response.headers[name.toLowerCase()] ?? null });
 }
+
+/**
+ * Runs any number of requests through $batch, 20 at a time. A request answered 429/503/504 is
+ * thrown back to `retry` (the caller's retry policy decides the wait) and only those requests are
+ * sent again; every other answer, 404s included, is returned as a value keyed by request id.
+ */
+export async function batchAll(client: GraphMailbox, requests: readonly BatchRequest[], retry: <T>(operation: () => Promise<T>) => Promise<T>): Promise<Map<string, BatchResponse>> {
+  const done = new Map<string, BatchResponse>();
+  for (let offset = 0; offset < requests.length; offset += MAX_BATCH_REQUESTS) {
+    let pending = requests.slice(offset, offset + MAX_BATCH_REQUESTS);
+    await retry(async () => {
+      const responses = await client.batch(pending);
+      const again: BatchRequest[] = [];
+      let worst: GraphServiceError | undefined;
+      responses.forEach((response, index) => {
+        if (response.status !== 429 && response.status !== 503 && response.status !== 504) return void done.set(response.id, response);
+        const error = batchResponseError(response);
+        again.push(pending[index]!);
+        if (!worst || (error.retryAfterInMs ?? 0) > (worst.retryAfterInMs ?? 0)) worst = error;
+      });
+      pending = again;
+      if (worst) throw worst;
+    });
+  }
+  return done;
+}

@@ -22,7 +22,7 @@ import type { ThrottlingPolicy } from '../ews/throttling-policy';
 import { RetryLaterError, withRetries } from '../ews/throttling-policy';
 import type { AttachmentInfo } from '../ews/types';
 import { GraphServiceError } from '../graph/errors';
-import { batchResponseError, MAX_BATCH_REQUESTS } from '../graph/graph-client';
+import { batchAll, batchResponseError } from '../graph/graph-client';
 import type { BatchRequest, BatchResponse, GraphMailbox, GraphPage } from '../graph/graph-client';
 import { attachmentInfo, contactItem, eventItem, messageItem, SELECT, todoTaskItem } from '../graph/item-mapping';
 import type { GraphItemKind } from '../graph/item-mapping';
@@ -217,31 +217,7 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
     return undefined;
   }
 
-  /**
-   * Runs GETs through $batch, 20 at a time. A 429/503 of one request retries that request only
-   * (after its own Retry-After); 404s come back as values.
-   */
-  async function batchGet(requests: readonly BatchRequest[]): Promise<Map<string, BatchResponse>> {
-    const done = new Map<string, BatchResponse>();
-    for (let offset = 0; offset < requests.length; offset += MAX_BATCH_REQUESTS) {
-      let pending = requests.slice(offset, offset + MAX_BATCH_REQUESTS);
-      await call(async () => {
-        const responses = await client.batch(pending);
-        const retry: BatchRequest[] = [];
-        let worst: GraphServiceError | undefined;
-        responses.forEach((response, index) => {
-          const error = response.status === 429 || response.status === 503 || response.status === 504 ? batchResponseError(response) : undefined;
-          if (!error) return void done.set(response.id, response);
-          retry.push(pending[index]!);
-          if (!worst || (error.retryAfterInMs ?? 0) > (worst.retryAfterInMs ?? 0)) worst = error;
-        });
-        pending = retry;
-        // Thrown so the policy decides the wait; only the requests that failed are sent again.
-        if (worst) throw worst;
-      });
-    }
-    return done;
-  }
+  const batchGet = (requests: readonly BatchRequest[]): Promise<Map<string, BatchResponse>> => batchAll(client, requests, call);
 
   return {
     protocol: 'graph',

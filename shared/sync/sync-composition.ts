@@ -15,7 +15,7 @@ import { handleReauthenticationRequired } from '../consent/reauthentication';
 import { consentDependencies, delegatedTokenProvider } from '../consent/consent-composition';
 import type { AppConfig } from '../config';
 import type { DeliveryOutbox } from '../delivery/change-batch';
-import { deliveryOutbox, useMailboxClientSource } from '../delivery/delivery-composition';
+import { deliveryOutbox, useGraphMailboxSource, useMailboxClientSource } from '../delivery/delivery-composition';
 import { createSecretStore } from '../secrets/secret-store';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository, createQueueClient } from '../storage';
 import { LeaseRepository } from '../storage/lease-repository';
@@ -129,4 +129,5 @@ export function syncRuntime(): SyncRuntime {
 /** Delivery (process-and-delete, send mail) reaches mailboxes through the same credential resolution. */
 export function registerMailboxAccessForDelivery(): void {
   useMailboxClientSource((group, mailbox) => openMailboxClient(group, { smtpAddress: mailbox }, syncRuntime().access));
+  useGraphMailboxSource((group, mailbox) => openGraphClient(group, { smtpAddress: mailbox }, syncRuntime().access));
 }

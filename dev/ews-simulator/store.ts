@@ -452,6 +452,8 @@ export class InMemoryEwsStore implements EwsStore {
     copy.version = 1;
     copy.lastModifiedTime = this.now();
     copy.attachments = item.attachments.map((a) => ({ ...a, id: encodeId('attachment', item.mailbox, ++this.counter) }));
+    // A moved item keeps its identity (Graph immutable ids follow it); a copy is a new item.
+    copy.immutableOrigin = how === 'Moved' ? (item.immutableOrigin ?? item.id) : undefined;
     if (how === 'Moved') this.remove(item, source);
     this.insert(copy, destination);
     this.emit({
@@ -656,6 +658,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           from: input.from || undefined,
           sender: (input.sender ?? input.from) || undefined,
           toRecipients: input.toRecipients ?? [],
@@ -689,6 +692,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           start: input.start,
           end: input.end,
           isAllDayEvent: input.isAllDayEvent ?? false,
@@ -722,6 +726,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           givenName: input.givenName || undefined,
           surname: input.surname || undefined,
           displayName,
@@ -753,6 +758,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           dueDate: input.dueDate || undefined,
           startDate: input.startDate || undefined,
           completeDate: input.completeDate || undefined,

@@ -1,0 +1,273 @@
+/**
+ * The shared store's items and folders as Graph v1.0 entities (typed with
+ * @microsoft/microsoft-graph-types; checked against the published CSDL by test/graph-simulator).
+ * One function per entity type; `$select` is applied afterwards by `project`.
+ */
+import type * as graph from '@microsoft/microsoft-graph-types';
+import type { Attendee, CalendarItem, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
+import { itemChangeKey } from '../ews-simulator/item-xml';
+
+/** How ids are written in this response (Prefer: IdType="ImmutableId" changes item ids). */
+export interface IdWriter {
+  item(item: Item): string;
+  folder(folder: Folder): string;
+}
+
+/** A Graph entity as JSON: the typed entity plus OData annotations. */
+export type GraphJson = Record<string, unknown>;
+
+/** A typed entity as plain JSON (the types say what Graph sends; the result is what goes on the wire). */
+function asJson(entity: object): GraphJson {
+  return entity as GraphJson;
+}
+
+function iso(date: Date | undefined): string | null {
+  return date ? date.toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+}
+
+/** dateTimeTimeZone as Outlook writes it: local wall time with 7 fraction digits, zone "UTC". */
+function dateTimeTimeZone(date: Date | undefined): graph.DateTimeTimeZone | null {
+  return date ? { dateTime: `${date.toISOString().slice(0, 19)}.0000000`, timeZone: 'UTC' } : null;
+}
+
+function recipient(address: EmailAddress | undefined): graph.Recipient | null {
+  return address ? { emailAddress: { name: address.name ?? address.address, address: address.address } } : null;
+}
+
+function recipients(list: readonly EmailAddress[]): graph.Recipient[] {
+  return list.map((a) => ({ emailAddress: { name: a.name ?? a.address, address: a.address } }));
+}
+
+function lowerFirst<T extends string>(value: string): T {
+  return (value.charAt(0).toLowerCase() + value.slice(1)) as T;
+}
+
+/** Outlook's bodyPreview: the first 255 characters of the body as text. */
+function preview(item: Item): string {
+  const text = item.body.type === 'HTML' ? item.body.content.replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : item.body.content;
+  return text.replace(/\s+/g, ' ').trim().slice(0, 255);
+}
+
+function body(item: Item): graph.ItemBody {
+  return { contentType: item.body.type === 'HTML' ? 'html' : 'text', content: item.body.content };
+}
+
+function etag(item: Item): string {
+  return `W/"${itemChangeKey(item)}"`;
+}
+
+function outlookItem(item: Item, ids: IdWriter): graph.OutlookItem & { '@odata.etag': string } {
+  return {
+    '@odata.etag': etag(item),
+    id: ids.item(item),
+    createdDateTime: iso(item.dateTimeCreated),
+    lastModifiedDateTime: iso(item.lastModifiedTime),
+    changeKey: itemChangeKey(item),
+    categories: [...item.categories],
+  };
+}
+
+export function messageJson(item: Item, folder: Folder, ids: IdWriter): GraphJson {
+  const m: Partial<Message> = item.kind === 'message' ? item : {};
+  const message: graph.Message & { '@odata.etag': string } = {
+    ...outlookItem(item, ids),
+    receivedDateTime: iso(item.dateTimeReceived),
+    sentDateTime: iso(m.dateTimeSent),
+    hasAttachments: item.attachments.some((a) => !a.isInline),
+    internetMessageId: item.internetMessageId ?? null,
+    subject: item.subject,
+    bodyPreview: preview(item),
+    importance: lowerFirst<graph.Importance>(item.importance),
+    parentFolderId: ids.folder(folder),
+    isDeliveryReceiptRequested: m.isDeliveryReceiptRequested ?? false,
+    isReadReceiptRequested: m.isReadReceiptRequested ?? false,
+    isRead: m.isRead ?? true,
+    isDraft: m.isDraft ?? false,
+    webLink: `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
+    inferenceClassification: 'focused',
+    body: body(item),
+    sender: recipient(m.sender),
+    from: recipient(m.from),
+    toRecipients: recipients(m.toRecipients ?? []),
+    ccRecipients: recipients(m.ccRecipients ?? []),
+    bccRecipients: recipients(m.bccRecipients ?? []),
+    replyTo: recipients(m.replyTo ?? []),
+    flag: { flagStatus: 'notFlagged' },
+  };
+  return asJson(message);
+}
+
+const RESPONSE: Record<NonNullable<Attendee['responseType']>, graph.ResponseType> = {
+  Unknown: 'none',
+  Organizer: 'organizer',
+  Tentative: 'tentativelyAccepted',
+  Accept: 'accepted',
+  Decline: 'declined',
+  NoResponseReceived: 'notResponded',
+};
+
+const SHOW_AS: Record<CalendarItem['legacyFreeBusyStatus'], graph.FreeBusyStatus> = {
+  Free: 'free',
+  Tentative: 'tentative',
+  Busy: 'busy',
+  OOF: 'oof',
+  WorkingElsewhere: 'workingElsewhere',
+  NoData: 'unknown',
+};
+
+function attendees(list: readonly Attendee[], type: graph.AttendeeType): graph.Attendee[] {
+  return list.map((a) => ({
+    type,
+    status: { response: RESPONSE[a.responseType ?? 'NoResponseReceived'], time: '0001-01-01T00:00:00Z' },
+    emailAddress: { name: a.mailbox.name ?? a.mailbox.address, address: a.mailbox.address },
+  }));
+}
+
+export function eventJson(item: CalendarItem, mailbox: Mailbox, ids: IdWriter): GraphJson {
+  const organizer = item.organizer ?? { name: mailbox.displayName, address: mailbox.smtpAddress };
+  const event: graph.Event & { '@odata.etag': string } = {
+    ...outlookItem(item, ids),
+    originalStartTimeZone: 'UTC',
+    originalEndTimeZone: 'UTC',
+    iCalUId: item.uid,
+    reminderMinutesBeforeStart: 15,
+    isReminderOn: true,
+    hasAttachments: item.attachments.some((a) => !a.isInline),
+    subject: item.subject,
+    bodyPreview: preview(item),
+    importance: lowerFirst<graph.Importance>(item.importance),
+    sensitivity: lowerFirst<graph.Sensitivity>(item.sensitivity),
+    isAllDay: item.isAllDayEvent,
+    isCancelled: item.isCancelled,
+    isOrganizer: organizer.address.toLowerCase() === mailbox.smtpAddress,
+    responseRequested: true,
+    seriesMasterId: null,
+    showAs: SHOW_AS[item.legacyFreeBusyStatus],
+    type: 'singleInstance',
+    webLink: `https://outlook.office365.com/owa/?itemid=${encodeURIComponent(item.id)}&exvsurl=1&path=/calendar/item`,
+    body: body(item),
+    start: dateTimeTimeZone(item.start),
+    end: dateTimeTimeZone(item.end),
+    location: { displayName: item.location, locationType: 'default', uniqueIdType: 'unknown' },
+    locations: item.location ? [{ displayName: item.location, locationType: 'default', uniqueIdType: 'unknown' }] : [],
+    attendees: [...attendees(item.requiredAttendees, 'required'), ...attendees(item.optionalAttendees, 'optional')],
+    organizer: recipient(organizer),
+  };
+  return asJson(event);
+}
+
+export function contactJson(item: Contact, folder: Folder, ids: IdWriter): GraphJson {
+  const phones = (keys: readonly string[]): string[] => item.phoneNumbers.filter((p) => keys.includes(p.key)).map((p) => p.number);
+  const contact: graph.Contact & { '@odata.etag': string } = {
+    ...outlookItem(item, ids),
+    parentFolderId: ids.folder(folder),
+    birthday: null,
+    fileAs: item.fileAs,
+    displayName: item.displayName,
+    givenName: item.givenName ?? null,
+    surname: item.surname ?? null,
+    jobTitle: item.jobTitle ?? null,
+    companyName: item.companyName ?? null,
+    department: item.department ?? null,
+    businessPhones: phones(['BusinessPhone', 'BusinessPhone2']),
+    homePhones: phones(['HomePhone', 'HomePhone2']),
+    mobilePhone: phones(['MobilePhone'])[0] ?? null,
+    emailAddresses: item.emailAddresses.map((e) => ({ name: e.name ?? e.address, address: e.address })),
+    personalNotes: item.body.type === 'Text' ? item.body.content : preview(item),
+  };
+  return asJson(contact);
+}
+
+const TASK_STATUS: Record<Task['status'], graph.TaskStatus> = {
+  NotStarted: 'notStarted',
+  InProgress: 'inProgress',
+  Completed: 'completed',
+  WaitingOnOthers: 'waitingOnOthers',
+  Deferred: 'deferred',
+};
+
+export function todoTaskJson(item: Task, ids: IdWriter): GraphJson {
+  const task: graph.TodoTask & { '@odata.etag': string } = {
+    '@odata.etag': etag(item),
+    id: ids.item(item),
+    title: item.subject,
+    status: TASK_STATUS[item.status],
+    importance: lowerFirst<graph.Importance>(item.importance),
+    isReminderOn: false,
+    createdDateTime: iso(item.dateTimeCreated)!,
+    lastModifiedDateTime: iso(item.lastModifiedTime)!,
+    bodyLastModifiedDateTime: iso(item.lastModifiedTime)!,
+    hasAttachments: item.attachments.length > 0,
+    categories: [...item.categories],
+    body: body(item),
+    ...(item.dueDate ? { dueDateTime: dateTimeTimeZone(item.dueDate) } : {}),
+    ...(item.startDate ? { startDateTime: dateTimeTimeZone(item.startDate) } : {}),
+    ...(item.completeDate ? { completedDateTime: dateTimeTimeZone(item.completeDate) } : {}),
+  };
+  return asJson(task);
+}
+
+export function mailFolderJson(store: EwsStore, folder: Folder, ids: IdWriter): GraphJson {
+  let unread = 0;
+  for (const item of store.folderItems(folder)) if (item.kind === 'message' && !item.isRead) unread++;
+  const parent = folder.parentId ? store.findFolderById(folder.parentId) : undefined;
+  const json: graph.MailFolder = {
+    id: ids.folder(folder),
+    displayName: folder.displayName,
+    parentFolderId: parent ? ids.folder(parent) : null,
+    childFolderCount: store.childFolders(folder).length,
+    unreadItemCount: unread,
+    totalItemCount: folder.itemIds.size,
+    isHidden: folder.hidden,
+  };
+  return asJson(json);
+}
+
+export function contactFolderJson(store: EwsStore, folder: Folder, ids: IdWriter): GraphJson {
+  const parent = folder.parentId ? store.findFolderById(folder.parentId) : undefined;
+  const json: graph.ContactFolder = { id: ids.folder(folder), displayName: folder.displayName, parentFolderId: parent ? ids.folder(parent) : null };
+  return asJson(json);
+}
+
+export function todoTaskListJson(folder: Folder, ids: IdWriter): GraphJson {
+  const json: graph.TodoTaskList & { '@odata.etag': string } = {
+    '@odata.etag': `W/"${folder.version}"`,
+    id: ids.folder(folder),
+    displayName: folder.displayName,
+    isOwner: true,
+    isShared: false,
+    wellknownListName: folder.distinguishedName === 'tasks' ? 'defaultList' : 'none',
+  };
+  return asJson(json);
+}
+
+export function userJson(mailbox: Mailbox, id: string): GraphJson {
+  const json: graph.User = {
+    id,
+    displayName: mailbox.displayName,
+    mail: mailbox.smtpAddress,
+    userPrincipalName: mailbox.userPrincipalName,
+    businessPhones: [],
+    givenName: null,
+    surname: null,
+    jobTitle: null,
+    mobilePhone: null,
+    officeLocation: null,
+    preferredLanguage: null,
+  };
+  return asJson(json);
+}
+
+/**
+ * `$select`: only the named properties, plus what Graph always returns (id, @odata.* annotations).
+ * Names are matched case-insensitively, as Graph does.
+ */
+export function project(entity: GraphJson, select: readonly string[] | undefined): GraphJson {
+  if (!select || select.length === 0) return entity;
+  const wanted = new Set(select.map((s) => s.toLowerCase()));
+  const out: GraphJson = {};
+  for (const [key, value] of Object.entries(entity)) {
+    if (key === 'id' || key.startsWith('@odata.') || wanted.has(key.toLowerCase())) out[key] = value;
+  }
+  return out;
+}

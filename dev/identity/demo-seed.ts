@@ -65,7 +65,12 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
         redirectUris: origins.flatMap((origin) => [`${origin}/api/consent/admin/callback`, `${origin}/api/consent/signin/callback`]),
         requiredResourceAccess: [
           { resource: 'https://outlook.office365.com', applicationPermissions: ['full_access_as_app'], delegatedPermissions: ['EWS.AccessAsUser.All'] },
-          { resource: 'https://graph.microsoft.com', delegatedPermissions: ['User.Read'] },
+          // Graph for groups with protocol 'graph' (docs/graph.md lists the same permissions).
+          {
+            resource: 'https://graph.microsoft.com',
+            applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'],
+            delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite'],
+          },
         ],
       },
     ],

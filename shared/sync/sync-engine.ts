@@ -271,7 +271,8 @@ export function sourcePositionOf(syncState: string | undefined): string {
 async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, folder: SyncedFolder, stateBefore: string | undefined, fullResync: boolean, records: readonly ChangeRecord[]): Promise<void> {
   const size = request.recordsPerBatch ?? DEFAULT_RECORDS_PER_BATCH;
   const pageId = createHash('sha256')
-    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folder, String(fullResync), stateBefore ?? ''].join('\n'))
+    // A Graph page read from no state must not share its batch id with the EWS first page of the same folder (a switched group).
+    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folder, String(fullResync), stateBefore ?? '', ...(request.source.protocol === 'graph' ? ['graph'] : [])].join('\n'))
     .digest('hex')
     .slice(0, 32);
   for (let offset = 0, index = 0; offset < records.length; offset += size, index++) {

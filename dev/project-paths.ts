@@ -17,3 +17,9 @@ export function ewsSchemaDir(): string | undefined {
   const candidates = [process.env.EWS_SCHEMA_DIR, resolve(projectRoot(), '..', 'shared', 'ews-schema')];
   return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'ews-validate.xsd')));
 }
+
+/** Microsoft Graph's v1.0 CSDL: GRAPH_SCHEMA_DIR, else ../shared/graph-schema beside the project; undefined when absent. */
+export function graphSchemaDir(): string | undefined {
+  const candidates = [process.env.GRAPH_SCHEMA_DIR, resolve(projectRoot(), '..', 'shared', 'graph-schema')];
+  return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'v1.0.csdl')));
+}

@@ -16,6 +16,7 @@ export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
     `  Identity      ${stack.identity.url}  (Entra stand-in; operator tenant ${DEMO_IDENTITY.operatorTenantId})`,
     `  Key Vault     ${stack.keyVault.url}`,
     `  EWS           ${stack.ewsSimulator.url}  (control API ${stack.ewsSimulator.controlUrl})`,
+    `  Graph         ${stack.graphSimulator.url}  (control API ${stack.graphSimulator.controlUrl}; same mailboxes as EWS)`,
     '',
     `  Demo tenant   ${demo.tenantId} (Contoso), group ${demo.groupId} (impersonation over NTLM as ${DEMO_SERVICE_ACCOUNT.userPrincipalName})`,
     `  Mailboxes     ${DEMO_MAILBOXES.map((m) => `${m.address} / ${m.password}`).join(', ')}`,

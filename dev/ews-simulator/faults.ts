@@ -55,6 +55,8 @@ export function seededRandom(seed: number): () => number {
 export interface FaultMatch {
   readonly operation: string;
   readonly principals: readonly string[];
+  /** Rules of these kinds do not apply to this request (and are not used up by it). */
+  readonly skipKinds?: readonly string[];
 }
 
 export class FaultInjector<K extends string = FaultKind> {
@@ -94,6 +96,7 @@ export class FaultInjector<K extends string = FaultKind> {
     const principals = match.principals.map((p) => p.toLowerCase());
     for (const rule of this.rules) {
       if (rule.operation && rule.operation !== match.operation) continue;
+      if (match.skipKinds?.includes(rule.kind)) continue;
       if (rule.principal && !principals.includes(rule.principal.toLowerCase())) continue;
       if (rule.remaining !== undefined && rule.remaining <= 0) continue;
       if (rule.probability !== undefined && rule.probability < 1 && this.random() >= rule.probability) continue;

@@ -129,7 +129,8 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
     case 'DELETE faults/:id':
       if (!state.faults.remove(id!)) throw notFound('No such fault rule.');
       return { status: 204, body: null };
-    case 'POST delta-tokens/expire': {
+    case 'POST delta-tokens/:id': {
+      if (id !== 'expire') break;
       const body = await readJson(req);
       if (body.mailbox !== undefined && typeof body.mailbox !== 'string') throw new ControlInputError([{ field: 'mailbox', message: 'a mailbox address' }]);
       const mailbox = typeof body.mailbox === 'string' ? state.store.getMailbox(body.mailbox) : undefined;

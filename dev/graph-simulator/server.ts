@@ -232,9 +232,11 @@ class GraphEndpoint {
   }
 
   private async runWithFaults(prepared: PreparedRequest, caller: GraphCaller, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset'> {
-    const fired = this.state.faults.pick({ operation: prepared.operation, principals: [caller.appId, ...(prepared.mailbox ? [prepared.mailbox.smtpAddress] : [])] });
+    // A syncStateNotFound rule waits for a delta call instead of being used up by another one.
+    const skipKinds = prepared.operation.endsWith('Delta') ? [] : ['syncStateNotFound'];
+    const fired = this.state.faults.pick({ operation: prepared.operation, principals: [caller.appId, ...(prepared.mailbox ? [prepared.mailbox.smtpAddress] : [])], skipKinds });
     for (const fault of fired) {
-      const answered = await this.applyFault(fault, prepared, req);
+      const answered = await this.applyFault(fault, req);
       if (answered !== undefined) return answered;
     }
     try {
@@ -244,7 +246,7 @@ class GraphEndpoint {
     }
   }
 
-  private async applyFault(fault: FaultRule<GraphFaultKind>, prepared: PreparedRequest, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset' | undefined> {
+  private async applyFault(fault: FaultRule<GraphFaultKind>, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset' | undefined> {
     const tagged = (error: GraphError): GraphResponse => ({ ...this.errorResponse(error), fault: `${fault.kind} (${fault.id})` });
     switch (fault.kind) {
       case 'latency':
@@ -261,7 +263,7 @@ class GraphEndpoint {
       case 'http500':
         return tagged(graphErrors.internal());
       case 'syncStateNotFound':
-        return prepared.operation.endsWith('Delta') ? tagged(graphErrors.syncStateNotFound()) : undefined;
+        return tagged(graphErrors.syncStateNotFound());
       case 'connectionReset':
         if (!req) return tagged(graphErrors.gatewayTimeout());
         req.socket.destroy();

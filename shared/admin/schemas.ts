@@ -312,12 +312,18 @@ export const connectionTestStepName = z.enum([
   'ewsEnabled',
   'impersonation',
   'folderAccess',
+  // Graph groups (protocol graph):
+  'graphRoles',
+  'mailboxReachable',
+  'rbacScope',
 ]);
 
 export const connectionTestResponse = z
   .strictObject({
     outcome: z.enum(['passed', 'failed']),
     ewsUrl: z.string(),
+    protocol: z.enum(['graph', 'ews']).optional().meta({ description: 'The protocol tested (the group\'s).' }),
+    graphEndpoint: z.string().optional().meta({ description: 'Graph groups: the Graph endpoint tested.' }),
     targetMailbox: z.string().optional(),
     startedAt: z.string(),
     warnings: z

@@ -148,6 +148,10 @@ describe('Graph end to end through the Functions host', () => {
     const group = await ok('GET', `/tenants/${tenantId}/groups/${appGroup}`);
     assert.equal(group.protocol, 'graph', 'app-only groups on Exchange Online default to Graph');
     await addMailbox(appGroup, ALICE);
+    const test = await ok('POST', `/tenants/${tenantId}/groups/${appGroup}/connection-tests`, {});
+    assert.equal(test.outcome, 'passed', JSON.stringify(test.steps));
+    assert.equal(test.protocol, 'graph');
+    assert.deepEqual(test.steps.map((step: { name: string; status: string }) => `${step.name}:${step.status}`), ['configuration:passed', 'credentialExpiry:passed', 'tokenAcquisition:passed', 'graphRoles:passed', 'mailboxReachable:passed', 'rbacScope:passed']);
     await storeControl('POST', `/mailboxes/${ALICE}/items`, { folder: 'contacts', item: { kind: 'contact', displayName: 'Graph Contact', givenName: 'Gina', emailAddresses: [{ key: 'EmailAddress1', address: 'gina@example.net' }] } });
     await storeControl('POST', `/mailboxes/${ALICE}/items`, { folder: 'tasks', item: { kind: 'task', subject: 'Graph Task', status: 'InProgress' } });
     const start = new Date(Date.now() + 86_400_000);
@@ -308,6 +312,11 @@ describe('Graph end to end through the Functions host', () => {
     assert.equal(status.lastError?.code, 'AccessDenied');
     assert.match(status.lastError?.message ?? '', /management scope/);
     assert.equal(records(appGroup, DISPATCH).length, 0);
+    const test = await ok('POST', `/tenants/${tenantId}/groups/${appGroup}/connection-tests`, { targetMailbox: DISPATCH });
+    assert.equal(test.outcome, 'failed');
+    const failed = test.steps.find((step: { status: string }) => step.status === 'failed');
+    assert.equal(failed.name, 'rbacScope', JSON.stringify(test.steps));
+    assert.match(failed.message, /New-ManagementRoleAssignment/);
     // Alice is inside the scope and keeps syncing.
     await newMail(ALICE, 'Inside the scope');
     await syncNow(appGroup, ALICE);

@@ -48,7 +48,7 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
   { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',
     description: 'EWS URL for app-only and delegated groups that do not name one.' },
-  { name: 'GRAPH_ENDPOINT', group: 'graph', requiredInAzure: false, defaultValue: 'https://graph.microsoft.com', localExample: 'https://localhost:8446',
+  { name: 'GRAPH_ENDPOINT', group: 'graph', requiredInAzure: false, defaultValue: 'https://graph.microsoft.com', localExample: 'https://localhost:8447',
     description: "Microsoft Graph endpoint for groups with protocol 'graph': one of Microsoft's national cloud endpoints (https://graph.microsoft.com, https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn); in development also the local Graph simulator on loopback. Tokens are requested for that cloud's Graph audience." },
   { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
     description: 'How long one sync invocation works before it enqueues a continuation.' },

@@ -268,7 +268,7 @@ export class GraphApi {
   private getMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {
     const prefs = preferences(request.headers);
     const item = this.item(mailbox, segment);
-    const entity = project(this.messageEntity(item, this.idWriter(prefs.immutableIds)), selectOf(request.query));
+    const entity = messageJson(item, this.state.store.findFolderById(item.folderId)!, this.idWriter(prefs.immutableIds), selectOf(request.query));
     return ok(this.withContext(entity, 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
   }
 
@@ -401,7 +401,7 @@ export class GraphApi {
     const item = entry.item;
     switch (resource) {
       case 'messages':
-        return project(messageJson(item, folder, ids), select);
+        return messageJson(item, folder, ids, select);
       case 'events':
         return project(eventJson(item as CalendarItem, mailbox, ids), select);
       case 'contacts':

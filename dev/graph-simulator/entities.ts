@@ -42,9 +42,22 @@ function lowerFirst<T extends string>(value: string): T {
   return (value.charAt(0).toLowerCase() + value.slice(1)) as T;
 }
 
+/** Previews by item, valid while the item's version is unchanged (delta rounds serve the same items again). */
+const previews = new WeakMap<Item, { readonly version: number; readonly text: string }>();
+
 /** Outlook's bodyPreview: the first 255 characters of the body as text. */
 function preview(item: Item): string {
-  const text = item.body.type === 'HTML' ? item.body.content.replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : item.body.content;
+  const cached = previews.get(item);
+  if (cached && cached.version === item.version) return cached.text;
+  const text = computePreview(item);
+  previews.set(item, { version: item.version, text });
+  return text;
+}
+
+function computePreview(item: Item): string {
+  // 255 characters of text never need more than the first few KB of markup.
+  const head = item.body.content.length > 8192 ? item.body.content.slice(0, 8192) : item.body.content;
+  const text = item.body.type === 'HTML' ? head.replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : head;
   return text.replace(/\s+/g, ' ').trim().slice(0, 255);
 }
 
@@ -67,34 +80,54 @@ function outlookItem(item: Item, ids: IdWriter): graph.OutlookItem & { '@odata.e
   };
 }
 
-export function messageJson(item: Item, folder: Folder, ids: IdWriter): GraphJson {
+/** Each property as a function, so `$select` computes only what it names (bodies are the costly part). */
+type LazyFields<T> = { [K in keyof T]?: () => T[K] };
+
+/** Builds the entity from lazy fields: all of them, or the `$select`ed ones plus id and annotations. */
+function lazyEntity<T>(annotations: Record<string, string>, fields: LazyFields<T>, select: readonly string[] | undefined): GraphJson {
+  const out: GraphJson = { ...annotations };
+  const keys = Object.keys(fields) as (keyof T & string)[];
+  if (!select || select.length === 0) {
+    for (const key of keys) out[key] = fields[key]!();
+    return out;
+  }
+  const wanted = new Set(select.map((s) => s.toLowerCase()));
+  for (const key of keys) if (key === 'id' || wanted.has(key.toLowerCase())) out[key] = fields[key]!();
+  return out;
+}
+
+export function messageJson(item: Item, folder: Folder, ids: IdWriter, select?: readonly string[]): GraphJson {
   const m: Partial<Message> = item.kind === 'message' ? item : {};
-  const message: graph.Message & { '@odata.etag': string } = {
-    ...outlookItem(item, ids),
-    receivedDateTime: iso(item.dateTimeReceived),
-    sentDateTime: iso(m.dateTimeSent),
-    hasAttachments: item.attachments.some((a) => !a.isInline),
-    internetMessageId: item.internetMessageId ?? null,
-    subject: item.subject,
-    bodyPreview: preview(item),
-    importance: lowerFirst<graph.Importance>(item.importance),
-    parentFolderId: ids.folder(folder),
-    isDeliveryReceiptRequested: m.isDeliveryReceiptRequested ?? false,
-    isReadReceiptRequested: m.isReadReceiptRequested ?? false,
-    isRead: m.isRead ?? true,
-    isDraft: m.isDraft ?? false,
-    webLink: `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
-    inferenceClassification: 'focused',
-    body: body(item),
-    sender: recipient(m.sender),
-    from: recipient(m.from),
-    toRecipients: recipients(m.toRecipients ?? []),
-    ccRecipients: recipients(m.ccRecipients ?? []),
-    bccRecipients: recipients(m.bccRecipients ?? []),
-    replyTo: recipients(m.replyTo ?? []),
-    flag: { flagStatus: 'notFlagged' },
+  const fields: LazyFields<graph.Message> = {
+    id: () => ids.item(item),
+    createdDateTime: () => iso(item.dateTimeCreated),
+    lastModifiedDateTime: () => iso(item.lastModifiedTime),
+    changeKey: () => itemChangeKey(item),
+    categories: () => [...item.categories],
+    receivedDateTime: () => iso(item.dateTimeReceived),
+    sentDateTime: () => iso(m.dateTimeSent),
+    hasAttachments: () => item.attachments.some((a) => !a.isInline),
+    internetMessageId: () => item.internetMessageId ?? null,
+    subject: () => item.subject,
+    bodyPreview: () => preview(item),
+    importance: () => lowerFirst<graph.Importance>(item.importance),
+    parentFolderId: () => ids.folder(folder),
+    isDeliveryReceiptRequested: () => m.isDeliveryReceiptRequested ?? false,
+    isReadReceiptRequested: () => m.isReadReceiptRequested ?? false,
+    isRead: () => m.isRead ?? true,
+    isDraft: () => m.isDraft ?? false,
+    webLink: () => `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
+    inferenceClassification: () => 'focused',
+    body: () => body(item),
+    sender: () => recipient(m.sender),
+    from: () => recipient(m.from),
+    toRecipients: () => recipients(m.toRecipients ?? []),
+    ccRecipients: () => recipients(m.ccRecipients ?? []),
+    bccRecipients: () => recipients(m.bccRecipients ?? []),
+    replyTo: () => recipients(m.replyTo ?? []),
+    flag: () => ({ flagStatus: 'notFlagged' }),
   };
-  return asJson(message);
+  return lazyEntity({ '@odata.etag': etag(item) }, fields, select);
 }
 
 const RESPONSE: Record<NonNullable<Attendee['responseType']>, graph.ResponseType> = {

@@ -292,6 +292,28 @@ export function userJson(mailbox: Mailbox, id: string): GraphJson {
 }
 
 /**
+ * Properties each entity type answers with (what `$select` may name). The schema test checks each
+ * list against the entities the simulator produces and against Graph's CSDL.
+ */
+export const SELECTABLE_PROPERTIES = {
+  message: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments', 'internetMessageId', 'subject', 'bodyPreview', 'importance', 'parentFolderId', 'isDeliveryReceiptRequested', 'isReadReceiptRequested', 'isRead', 'isDraft', 'webLink', 'inferenceClassification', 'body', 'sender', 'from', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'flag'],
+  event: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'originalStartTimeZone', 'originalEndTimeZone', 'iCalUId', 'reminderMinutesBeforeStart', 'isReminderOn', 'hasAttachments', 'subject', 'bodyPreview', 'importance', 'sensitivity', 'isAllDay', 'isCancelled', 'isOrganizer', 'responseRequested', 'seriesMasterId', 'showAs', 'type', 'webLink', 'body', 'start', 'end', 'location', 'locations', 'attendees', 'organizer'],
+  contact: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'parentFolderId', 'birthday', 'fileAs', 'displayName', 'givenName', 'surname', 'jobTitle', 'companyName', 'department', 'businessPhones', 'homePhones', 'mobilePhone', 'emailAddresses', 'personalNotes'],
+  todoTask: ['id', 'title', 'status', 'importance', 'isReminderOn', 'createdDateTime', 'lastModifiedDateTime', 'bodyLastModifiedDateTime', 'hasAttachments', 'categories', 'body', 'dueDateTime', 'startDateTime', 'completedDateTime'],
+  mailFolder: ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'isHidden'],
+  contactFolder: ['id', 'displayName', 'parentFolderId'],
+  todoTaskList: ['id', 'displayName', 'isOwner', 'isShared', 'wellknownListName'],
+  user: ['id', 'displayName', 'mail', 'userPrincipalName', 'businessPhones', 'givenName', 'surname', 'jobTitle', 'mobilePhone', 'officeLocation', 'preferredLanguage'],
+} as const;
+export type SelectableType = keyof typeof SELECTABLE_PROPERTIES;
+
+/** The `$select` names that are not properties of the type (Graph answers 400 for them). */
+export function unknownSelections(type: SelectableType, select: readonly string[]): string[] {
+  const known = new Set<string>(SELECTABLE_PROPERTIES[type].map((p) => p.toLowerCase()));
+  return select.filter((name) => !known.has(name.toLowerCase()));
+}
+
+/**
  * `$select`: only the named properties, plus what Graph always returns (id, @odata.* annotations).
  * Names are matched case-insensitively, as Graph does.
  */

@@ -6,7 +6,7 @@
 import { DISTINGUISHED_FOLDER_NAMES, type CalendarItem, type Contact, type DistinguishedFolderName, type EmailAddress, type Folder, type Item, type Mailbox, StoreError, type Task } from '../ews-simulator/model';
 import type { GraphAuthenticator, GraphCaller, Permission } from './auth';
 import type { DeltaEntry, DeltaResource, DeltaToken } from './delta';
-import { contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, todoTaskJson, todoTaskListJson, userJson } from './entities';
+import { contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
 import { GraphError, graphErrors } from './errors';
 import { encodeImmutableId, decodeImmutableId, entryIdOf, EXCHANGE_ID_FORMATS, ewsIdFromEntryId, ewsIdFromGraphId, toRestId, type ExchangeIdFormat } from './ids';
 import type { GraphSimulatorState } from './state';
@@ -120,6 +120,7 @@ export class GraphApi {
     } else throw graphErrors.noRoute(method, request.path);
     const route = this.route(method, rest, request, mailbox, userSegment);
     if (!route) throw graphErrors.noRoute(method, request.path);
+    checkSelect(route.operation, request.query);
     if (!mailbox.enabled || this.state.restDisabled.has(mailbox.smtpAddress)) throw graphErrors.restDisabled();
     this.auth.authorize(caller, route.permission, mailbox);
     return { operation: route.operation, mailbox, run: route.run };
@@ -219,7 +220,7 @@ export class GraphApi {
   private item(mailbox: Mailbox, segment: string): Item {
     const immutable = decodeImmutableId(segment);
     let itemId: string | undefined;
-    if (immutable) itemId = immutable.mailbox === mailbox.smtpAddress ? this.state.currentIdForOrigin(immutable.originId) : undefined;
+    if (immutable) itemId = immutable.mailbox === mailbox.smtpAddress ? this.state.currentIdForOrigin(immutable.originId, mailbox.smtpAddress) : undefined;
     else {
       itemId = ewsIdFromGraphId(segment);
       if (!itemId) throw graphErrors.invalidId();
@@ -268,7 +269,7 @@ export class GraphApi {
   private getMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {
     const prefs = preferences(request.headers);
     const item = this.item(mailbox, segment);
-    const entity = project(this.messageEntity(item, this.idWriter(prefs.immutableIds)), selectOf(request.query));
+    const entity = messageJson(item, this.state.store.findFolderById(item.folderId)!, this.idWriter(prefs.immutableIds), selectOf(request.query));
     return ok(this.withContext(entity, 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
   }
 
@@ -401,7 +402,7 @@ export class GraphApi {
     const item = entry.item;
     switch (resource) {
       case 'messages':
-        return project(messageJson(item, folder, ids), select);
+        return messageJson(item, folder, ids, select);
       case 'events':
         return project(eventJson(item as CalendarItem, mailbox, ids), select);
       case 'contacts':
@@ -445,7 +446,7 @@ export class GraphApi {
       case 'immutableEntryId':
       case 'restImmutableEntryId': {
         const ref = decodeImmutableId(id);
-        return ref && ref.mailbox === mailbox.smtpAddress ? this.state.currentIdForOrigin(ref.originId) : undefined;
+        return ref && ref.mailbox === mailbox.smtpAddress ? this.state.currentIdForOrigin(ref.originId, mailbox.smtpAddress) : undefined;
       }
     }
   }
@@ -464,6 +465,28 @@ export class GraphApi {
         return encodeImmutableId(origin, 'restImmutableEntryId');
     }
   }
+}
+
+/** The entity type an operation answers with, for `$select` checks. */
+const SELECT_TYPE: Readonly<Record<string, SelectableType>> = {
+  getUser: 'user',
+  listMailFolders: 'mailFolder',
+  getMailFolder: 'mailFolder',
+  messagesDelta: 'message',
+  getMessage: 'message',
+  calendarViewDelta: 'event',
+  listContactFolders: 'contactFolder',
+  contactsDelta: 'contact',
+  listTodoLists: 'todoTaskList',
+  tasksDelta: 'todoTask',
+};
+
+function checkSelect(operation: string, query: URLSearchParams): void {
+  const select = selectOf(query);
+  const type = SELECT_TYPE[operation];
+  if (!select || !type) return;
+  const unknown = unknownSelections(type, select);
+  if (unknown.length > 0) throw graphErrors.badRequest(`Could not find a property named '${unknown.join("', '")}' on type 'microsoft.graph.${type}'.`, 'RequestBroker--ParseUri');
 }
 
 function includeFor(resource: DeltaResource, window: readonly [number, number] | undefined): (item: Item) => boolean {

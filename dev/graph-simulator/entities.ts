@@ -42,9 +42,22 @@ function lowerFirst<T extends string>(value: string): T {
   return (value.charAt(0).toLowerCase() + value.slice(1)) as T;
 }
 
+/** Previews by item, valid while the item's version is unchanged (delta rounds serve the same items again). */
+const previews = new WeakMap<Item, { readonly version: number; readonly text: string }>();
+
 /** Outlook's bodyPreview: the first 255 characters of the body as text. */
 function preview(item: Item): string {
-  const text = item.body.type === 'HTML' ? item.body.content.replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : item.body.content;
+  const cached = previews.get(item);
+  if (cached && cached.version === item.version) return cached.text;
+  const text = computePreview(item);
+  previews.set(item, { version: item.version, text });
+  return text;
+}
+
+function computePreview(item: Item): string {
+  // 255 characters of text never need more than the first few KB of markup.
+  const head = item.body.content.length > 8192 ? item.body.content.slice(0, 8192) : item.body.content;
+  const text = item.body.type === 'HTML' ? head.replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : head;
   return text.replace(/\s+/g, ' ').trim().slice(0, 255);
 }
 
@@ -67,34 +80,54 @@ function outlookItem(item: Item, ids: IdWriter): graph.OutlookItem & { '@odata.e
   };
 }
 
-export function messageJson(item: Item, folder: Folder, ids: IdWriter): GraphJson {
+/** Each property as a function, so `$select` computes only what it names (bodies are the costly part). */
+type LazyFields<T> = { [K in keyof T]?: () => T[K] };
+
+/** Builds the entity from lazy fields: all of them, or the `$select`ed ones plus id and annotations. */
+function lazyEntity<T>(annotations: Record<string, string>, fields: LazyFields<T>, select: readonly string[] | undefined): GraphJson {
+  const out: GraphJson = { ...annotations };
+  const keys = Object.keys(fields) as (keyof T & string)[];
+  if (!select || select.length === 0) {
+    for (const key of keys) out[key] = fields[key]!();
+    return out;
+  }
+  const wanted = new Set(select.map((s) => s.toLowerCase()));
+  for (const key of keys) if (key === 'id' || wanted.has(key.toLowerCase())) out[key] = fields[key]!();
+  return out;
+}
+
+export function messageJson(item: Item, folder: Folder, ids: IdWriter, select?: readonly string[]): GraphJson {
   const m: Partial<Message> = item.kind === 'message' ? item : {};
-  const message: graph.Message & { '@odata.etag': string } = {
-    ...outlookItem(item, ids),
-    receivedDateTime: iso(item.dateTimeReceived),
-    sentDateTime: iso(m.dateTimeSent),
-    hasAttachments: item.attachments.some((a) => !a.isInline),
-    internetMessageId: item.internetMessageId ?? null,
-    subject: item.subject,
-    bodyPreview: preview(item),
-    importance: lowerFirst<graph.Importance>(item.importance),
-    parentFolderId: ids.folder(folder),
-    isDeliveryReceiptRequested: m.isDeliveryReceiptRequested ?? false,
-    isReadReceiptRequested: m.isReadReceiptRequested ?? false,
-    isRead: m.isRead ?? true,
-    isDraft: m.isDraft ?? false,
-    webLink: `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
-    inferenceClassification: 'focused',
-    body: body(item),
-    sender: recipient(m.sender),
-    from: recipient(m.from),
-    toRecipients: recipients(m.toRecipients ?? []),
-    ccRecipients: recipients(m.ccRecipients ?? []),
-    bccRecipients: recipients(m.bccRecipients ?? []),
-    replyTo: recipients(m.replyTo ?? []),
-    flag: { flagStatus: 'notFlagged' },
+  const fields: LazyFields<graph.Message> = {
+    id: () => ids.item(item),
+    createdDateTime: () => iso(item.dateTimeCreated),
+    lastModifiedDateTime: () => iso(item.lastModifiedTime),
+    changeKey: () => itemChangeKey(item),
+    categories: () => [...item.categories],
+    receivedDateTime: () => iso(item.dateTimeReceived),
+    sentDateTime: () => iso(m.dateTimeSent),
+    hasAttachments: () => item.attachments.some((a) => !a.isInline),
+    internetMessageId: () => item.internetMessageId ?? null,
+    subject: () => item.subject,
+    bodyPreview: () => preview(item),
+    importance: () => lowerFirst<graph.Importance>(item.importance),
+    parentFolderId: () => ids.folder(folder),
+    isDeliveryReceiptRequested: () => m.isDeliveryReceiptRequested ?? false,
+    isReadReceiptRequested: () => m.isReadReceiptRequested ?? false,
+    isRead: () => m.isRead ?? true,
+    isDraft: () => m.isDraft ?? false,
+    webLink: () => `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
+    inferenceClassification: () => 'focused',
+    body: () => body(item),
+    sender: () => recipient(m.sender),
+    from: () => recipient(m.from),
+    toRecipients: () => recipients(m.toRecipients ?? []),
+    ccRecipients: () => recipients(m.ccRecipients ?? []),
+    bccRecipients: () => recipients(m.bccRecipients ?? []),
+    replyTo: () => recipients(m.replyTo ?? []),
+    flag: () => ({ flagStatus: 'notFlagged' }),
   };
-  return asJson(message);
+  return lazyEntity({ '@odata.etag': etag(item) }, fields, select);
 }
 
 const RESPONSE: Record<NonNullable<Attendee['responseType']>, graph.ResponseType> = {
@@ -256,6 +289,28 @@ export function userJson(mailbox: Mailbox, id: string): GraphJson {
     preferredLanguage: null,
   };
   return asJson(json);
+}
+
+/**
+ * Properties each entity type answers with (what `$select` may name). The schema test checks each
+ * list against the entities the simulator produces and against Graph's CSDL.
+ */
+export const SELECTABLE_PROPERTIES = {
+  message: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments', 'internetMessageId', 'subject', 'bodyPreview', 'importance', 'parentFolderId', 'isDeliveryReceiptRequested', 'isReadReceiptRequested', 'isRead', 'isDraft', 'webLink', 'inferenceClassification', 'body', 'sender', 'from', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'flag'],
+  event: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'originalStartTimeZone', 'originalEndTimeZone', 'iCalUId', 'reminderMinutesBeforeStart', 'isReminderOn', 'hasAttachments', 'subject', 'bodyPreview', 'importance', 'sensitivity', 'isAllDay', 'isCancelled', 'isOrganizer', 'responseRequested', 'seriesMasterId', 'showAs', 'type', 'webLink', 'body', 'start', 'end', 'location', 'locations', 'attendees', 'organizer'],
+  contact: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'parentFolderId', 'birthday', 'fileAs', 'displayName', 'givenName', 'surname', 'jobTitle', 'companyName', 'department', 'businessPhones', 'homePhones', 'mobilePhone', 'emailAddresses', 'personalNotes'],
+  todoTask: ['id', 'title', 'status', 'importance', 'isReminderOn', 'createdDateTime', 'lastModifiedDateTime', 'bodyLastModifiedDateTime', 'hasAttachments', 'categories', 'body', 'dueDateTime', 'startDateTime', 'completedDateTime'],
+  mailFolder: ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'isHidden'],
+  contactFolder: ['id', 'displayName', 'parentFolderId'],
+  todoTaskList: ['id', 'displayName', 'isOwner', 'isShared', 'wellknownListName'],
+  user: ['id', 'displayName', 'mail', 'userPrincipalName', 'businessPhones', 'givenName', 'surname', 'jobTitle', 'mobilePhone', 'officeLocation', 'preferredLanguage'],
+} as const;
+export type SelectableType = keyof typeof SELECTABLE_PROPERTIES;
+
+/** The `$select` names that are not properties of the type (Graph answers 400 for them). */
+export function unknownSelections(type: SelectableType, select: readonly string[]): string[] {
+  const known = new Set<string>(SELECTABLE_PROPERTIES[type].map((p) => p.toLowerCase()));
+  return select.filter((name) => !known.has(name.toLowerCase()));
 }
 
 /**

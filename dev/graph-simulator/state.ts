@@ -101,10 +101,21 @@ export class GraphSimulatorState {
     return this.store.getItem(itemId)?.immutableOrigin ?? this.originById.get(itemId) ?? itemId;
   }
 
-  currentIdForOrigin(origin: string): string | undefined {
+  currentIdForOrigin(origin: string, mailbox: string): string | undefined {
     if (this.store.getItem(origin)) return origin;
     const moved = this.currentByOrigin.get(origin);
-    return moved && this.store.getItem(moved) ? moved : undefined;
+    if (moved && this.store.getItem(moved)) return moved;
+    // Moved before this simulator started (state restored from a file): find it by its stored origin.
+    const box = this.store.getMailbox(mailbox);
+    for (const folder of box?.folders.values() ?? []) {
+      for (const item of this.store.folderItems(folder)) {
+        if (item.immutableOrigin === origin) {
+          this.currentByOrigin.set(origin, item.id);
+          return item.id;
+        }
+      }
+    }
+    return undefined;
   }
 
   // ---- delta token epochs ------------------------------------------------------------

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { RESPONSE_KINDS, type ResponseKind } from '../../dev/graph-simulator/api';
+import { SELECTABLE_PROPERTIES } from '../../dev/graph-simulator/entities';
 import { CsdlSchema, validateCollection, validateErrorBody, type CsdlViolation } from '../../dev/graph-simulator/csdl';
 import { graphSchemaDir } from '../../dev/project-paths';
 import { deltaRound, graphCall, startGraphFixture, type GraphFixture } from './fixture';
@@ -201,4 +202,19 @@ test('the validator rejects what a Graph client would choke on', { skip: schemaD
   assert.match(bad({ id: 'x', '@removed': { reason: 'deleted' } })[0]!, /@removed outside a delta/);
   assert.match(validateCollection(schema, { value: [], '@odata.nextLink': 'https://x/1', '@odata.deltaLink': 'https://x/2' }, 'microsoft.graph.message', true)[0]!.message, /exactly one/);
   assert.match(validateErrorBody({ error: { code: 'X', message: 'm' } })[0]!.path, /innerError/);
+});
+
+test('$select names: every selectable property is a CSDL property of its type, and an unknown one is a 400 naming it', { skip: schemaDir ? false : 'Graph CSDL not found' }, async () => {
+  for (const [type, names] of Object.entries(SELECTABLE_PROPERTIES)) {
+    const probe = Object.fromEntries(names.filter((n) => n !== 'id').map((n) => [n, null]));
+    const wrong = schema.validate(probe, `microsoft.graph.${type}`).filter((v) => /has no property/.test(v.message));
+    assert.deepEqual(wrong, [], type);
+  }
+  const response = await graphCall<{ error: { code: string; message: string } }>(f.graph, f.appToken(), '/users/alice@contoso.com/mailFolders/inbox/messages/delta?$select=subject,subjekt');
+  assert.equal(response.status, 400);
+  assert.match(response.body.error.message, /subjekt/);
+  // The full message has exactly the selectable properties (the list cannot drift from the builder).
+  const full = await graphCall<{ value: Record<string, unknown>[] }>(f.graph, f.appToken(), '/users/alice@contoso.com/mailFolders/inbox/messages/delta');
+  const keys = Object.keys(full.body.value.find((e) => !e['@removed'])!).filter((k) => !k.startsWith('@'));
+  assert.deepEqual(keys.sort(), [...SELECTABLE_PROPERTIES.message].sort());
 });

@@ -205,6 +205,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
       CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
       EWS_DEFAULT_URL: ewsSimulator.url,
+      // Graph groups talk to the Graph simulator (same mailbox store as the EWS simulator).
+      GRAPH_ENDPOINT: graphSimulator.origin,
       ...options.settingsOverrides,
     };
 

@@ -11,6 +11,7 @@
  * decisions live in retry-policy.ts and long waits go back to the queue. Failures are
  * GraphServiceError, mapped by Graph's error code name (errors.ts).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
@@ -58,6 +59,23 @@ export const MAX_BATCH_REQUESTS = 20;
 const API_VERSION = 'v1.0';
 const FOREIGN_LINK = 'GraphForeignLink';
 
+/**
+ * The SDK wraps whatever a middleware throws into a GraphError, losing its type. Token failures
+ * (ReauthenticationRequired, Entra errors) must reach the caller as they are, so the middleware
+ * parks them here, per call, and the call wrapper rethrows the original.
+ */
+const tokenFailures = new AsyncLocalStorage<{ error?: unknown }>();
+
+async function tokenFrom(tokens: GraphTokenSource, forceRefresh: boolean): Promise<SecretString> {
+  try {
+    return await tokens({ forceRefresh });
+  } catch (error) {
+    const holder = tokenFailures.getStore();
+    if (holder) holder.error = error;
+    throw error;
+  }
+}
+
 class ForeignLinkError extends Error {
   constructor(url: string) {
     // Only the origin is named: the rest of a link may carry tokens.
@@ -98,11 +116,11 @@ class GuardAndAuthMiddleware implements Middleware {
   async execute(context: Context): Promise<void> {
     const url = requestUrl(context.request);
     if (!url.startsWith(`${this.origin}/${API_VERSION}/`)) throw new ForeignLinkError(url);
-    setHeader(context, 'authorization', `Bearer ${(await this.tokens({ forceRefresh: false })).reveal()}`);
+    setHeader(context, 'authorization', `Bearer ${(await tokenFrom(this.tokens, false)).reveal()}`);
     await this.#next!.execute(context);
     if (context.response?.status === 401) {
       await context.response.body?.cancel().catch(() => undefined);
-      setHeader(context, 'authorization', `Bearer ${(await this.tokens({ forceRefresh: true })).reveal()}`);
+      setHeader(context, 'authorization', `Bearer ${(await tokenFrom(this.tokens, true)).reveal()}`);
       await this.#next!.execute(context);
     }
   }
@@ -214,9 +232,11 @@ export function createGraphClient(endpoint: string, mailbox: string, tokens: Gra
   };
   const absolute = (pathOrLink: string): string => (/^https?:\/\//i.test(pathOrLink) ? pathOrLink : `${origin}/${API_VERSION}${pathOrLink.startsWith('/') ? '' : '/'}${pathOrLink}`);
   const call = async <T>(run: () => Promise<T>): Promise<T> => {
+    const holder: { error?: unknown } = {};
     try {
-      return await run();
+      return await tokenFailures.run(holder, run);
     } catch (error) {
+      if (holder.error !== undefined) throw holder.error;
       throw toGraphServiceError(error);
     }
   };

@@ -146,6 +146,15 @@ describe('Graph mailbox source over recorded responses', () => {
     assert.deepEqual(graph.calls.map((c) => c.headers.authorization), ['Bearer token-1', 'Bearer token-2']);
   });
 
+  test('a token failure reaches the worker as itself (a user who must sign in again), not as a network error', async () => {
+    const graph = fakeGraph(() => ({ body: { value: [] } }));
+    const failing = createGraphClient(ORIGIN, MAILBOX, async () => {
+      throw Object.assign(new Error('The user must sign in again.'), { code: 'ReauthenticationRequired' });
+    }, { fetch: graph.fetchImpl });
+    await assert.rejects(createGraphMailboxSource(failing, noSleep).listChanges('contacts', undefined, 10), (error: unknown) => error instanceof MailboxSourceError && error.code === 'ReauthenticationRequired');
+    assert.equal(graph.calls.length, 0, 'nothing was sent without a token');
+  });
+
   test('$batch: a 429 on one request retries that request only', async () => {
     let attachmentBatches = 0;
     const graph = fakeGraph((call) => {

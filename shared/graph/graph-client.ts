@@ -244,7 +244,8 @@ export function createGraphClient(endpoint: string, mailbox: string, tokens: Gra
     const url = absolute(pathOrLink);
     // Checked here too (not only in the middleware): the SDK rewrites URLs it cannot parse.
     if (!url.startsWith(`${origin}/${API_VERSION}/`)) throw new GraphServiceError('protocol', 'ForeignLink', `Refused a Graph link outside the configured endpoint (${safeOrigin(url)})`);
-    return client.api(url).headers(withPrefer(headers));
+    // The SDK is given the path under the version root: it joins it to the configured origin itself (http or https).
+    return client.api(url.slice(`${origin}/${API_VERSION}`.length)).headers(withPrefer(headers));
   };
   const self: GraphMailbox = {
     mailbox,

@@ -119,9 +119,11 @@ export class GraphAuthenticator {
     const names = allowedNames(USER_SCOPES, permission);
     const hasOwn = caller.scopes.some((s) => names.includes(s) || names.includes(s.replace(/\.Shared$/, '')));
     if (!hasOwn) throw graphErrors.accessDenied();
-    if (own || permission.area === 'user' || permission.area === 'translateIds') return;
-    const shared = caller.scopes.some((s) => s.endsWith('.Shared') && names.includes(s.replace(/\.Shared$/, '')));
+    // Reading another user's directory entry needs no mailbox right.
+    if (own || permission.area === 'user') return;
     const hasAccess = target.fullAccess.includes(caller.mailbox.userPrincipalName) || target.fullAccess.includes(caller.mailbox.smtpAddress);
+    // Translating ids of another mailbox's items needs access to that mailbox, not a .Shared scope.
+    const shared = permission.area === 'translateIds' || caller.scopes.some((s) => s.endsWith('.Shared') && names.includes(s.replace(/\.Shared$/, '')));
     if (!shared || !hasAccess) throw graphErrors.accessDenied();
   }
 }

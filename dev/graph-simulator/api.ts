@@ -6,7 +6,7 @@
 import { DISTINGUISHED_FOLDER_NAMES, type CalendarItem, type Contact, type DistinguishedFolderName, type EmailAddress, type Folder, type Item, type Mailbox, StoreError, type Task } from '../ews-simulator/model';
 import type { GraphAuthenticator, GraphCaller, Permission } from './auth';
 import type { DeltaEntry, DeltaResource, DeltaToken } from './delta';
-import { contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
+import { attachmentJson, contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
 import { GraphError, graphErrors } from './errors';
 import { encodeImmutableId, decodeImmutableId, entryIdOf, EXCHANGE_ID_FORMATS, ewsIdFromEntryId, ewsIdFromGraphId, toRestId, type ExchangeIdFormat } from './ids';
 import type { GraphSimulatorState } from './state';
@@ -18,6 +18,11 @@ export const RESPONSE_KINDS = {
   mailFolder: { type: 'mailFolder', shape: 'entity' },
   messageDelta: { type: 'message', shape: 'delta' },
   message: { type: 'message', shape: 'entity' },
+  event: { type: 'event', shape: 'entity' },
+  contact: { type: 'contact', shape: 'entity' },
+  todoTask: { type: 'todoTask', shape: 'entity' },
+  attachmentCollection: { type: 'attachment', shape: 'collection' },
+  attachment: { type: 'attachment', shape: 'entity' },
   eventDelta: { type: 'event', shape: 'delta' },
   contactFolderCollection: { type: 'contactFolder', shape: 'collection' },
   contactDelta: { type: 'contact', shape: 'delta' },
@@ -58,6 +63,10 @@ export interface PreparedRequest {
 interface Preferences {
   readonly maxPageSize?: number;
   readonly immutableIds: boolean;
+  /** Prefer: outlook.body-content-type="text" | "html". */
+  readonly bodyType?: 'text' | 'html';
+  /** Prefer: outlook.timezone="UTC" (the simulator writes every dateTimeTimeZone in UTC anyway). */
+  readonly utc: boolean;
 }
 
 const DEFAULT_DELTA_PAGE_SIZE = 10;
@@ -66,13 +75,21 @@ const MAX_PAGE_SIZE = 1000;
 function preferences(headers: GraphRequest['headers']): Preferences {
   const prefer = headers['prefer'] ?? '';
   const size = /odata\.maxpagesize\s*=\s*(\d+)/i.exec(prefer);
-  return { ...(size ? { maxPageSize: Math.max(1, Math.min(MAX_PAGE_SIZE, Number(size[1]))) } : {}), immutableIds: /IdType\s*=\s*"?ImmutableId"?/i.test(prefer) };
+  const bodyType = /outlook\.body-content-type\s*=\s*"?(text|html)"?/i.exec(prefer)?.[1]?.toLowerCase() as 'text' | 'html' | undefined;
+  return {
+    ...(size ? { maxPageSize: Math.max(1, Math.min(MAX_PAGE_SIZE, Number(size[1]))) } : {}),
+    immutableIds: /IdType\s*=\s*"?ImmutableId"?/i.test(prefer),
+    ...(bodyType ? { bodyType } : {}),
+    utc: /outlook\.timezone\s*=\s*"?(UTC|Etc\/UTC|GMT)"?/i.test(prefer),
+  };
 }
 
 function appliedHeader(prefs: Preferences, used: { pageSize?: boolean; ids?: boolean }): Record<string, string> {
   const applied: string[] = [];
   if (used.pageSize && prefs.maxPageSize !== undefined) applied.push(`odata.maxpagesize=${prefs.maxPageSize}`);
   if (used.ids && prefs.immutableIds) applied.push('IdType="ImmutableId"');
+  if (prefs.bodyType) applied.push(`outlook.body-content-type="${prefs.bodyType}"`);
+  if (prefs.utc) applied.push('outlook.timezone="UTC"');
   return applied.length > 0 ? { 'preference-applied': applied.join(', ') } : {};
 }
 
@@ -139,7 +156,7 @@ export class GraphApi {
     const [a, b, c, d, e] = rest.map((s) => s);
     const al = a?.toLowerCase();
     const prefs = preferences(request.headers);
-    const ids = this.idWriter(prefs.immutableIds);
+    const ids = this.idWriter(prefs.immutableIds, prefs.bodyType);
     const read = (area: Permission['area']): Permission => ({ area, write: false });
     const write = (area: Permission['area']): Permission => ({ area, write: true });
     const n = rest.length;
@@ -161,6 +178,14 @@ export class GraphApi {
       if (method === 'DELETE') return { operation: 'deleteMessage', permission: write('mail'), run: () => this.deleteMessage(mailbox, b!) };
       return undefined;
     }
+    if ((al === 'messages' || al === 'events') && (n === 3 || n === 4) && c?.toLowerCase() === 'attachments' && method === 'GET') {
+      const area = al === 'messages' ? 'mail' : 'calendars';
+      return n === 3
+        ? { operation: 'listAttachments', permission: read(area), run: () => this.listAttachments(request, mailbox, b!, al === 'messages' ? 'message' : 'calendarItem') }
+        : { operation: 'getAttachment', permission: read(area), run: () => this.getAttachment(request, mailbox, b!, d!, al === 'messages' ? 'message' : 'calendarItem') };
+    }
+    if (al === 'events' && n === 2 && method === 'GET') return { operation: 'getEvent', permission: read('calendars'), run: () => this.getItemOfKind(request, mailbox, b!, 'calendarItem') };
+    if (al === 'contacts' && n === 2 && b?.toLowerCase() !== 'delta' && method === 'GET') return { operation: 'getContact', permission: read('contacts'), run: () => this.getItemOfKind(request, mailbox, b!, 'contact') };
     if (al === 'messages' && n === 3 && c?.toLowerCase() === 'move' && method === 'POST') return { operation: 'moveMessage', permission: write('mail'), run: () => this.moveMessage(request, mailbox, b!) };
     if (al === 'sendmail' && n === 1 && method === 'POST') return { operation: 'sendMail', permission: write('mailSend'), run: () => this.sendMail(request, mailbox) };
     if (al === 'calendarview' && n === 2 && b?.toLowerCase() === 'delta' && method === 'GET') {
@@ -178,6 +203,9 @@ export class GraphApi {
     }
     if (al === 'todo' && b?.toLowerCase() === 'lists') {
       if (n === 2 && method === 'GET') return { operation: 'listTodoLists', permission: read('tasks'), run: () => this.listTodoLists(request, mailbox, ids) };
+      if (n === 5 && d?.toLowerCase() === 'tasks' && e?.toLowerCase() !== 'delta' && method === 'GET') {
+        return { operation: 'getTask', permission: read('tasks'), run: () => this.getItemOfKind(request, mailbox, e!, 'task', this.todoList(mailbox, c!)) };
+      }
       if (n === 5 && d?.toLowerCase() === 'tasks' && e?.toLowerCase() === 'delta' && method === 'GET') {
         return { operation: 'tasksDelta', permission: read('tasks'), run: () => this.delta(request, mailbox, 'tasks', this.todoList(mailbox, c!), `${userSegment}/todo/lists/${encodeURIComponent(c!)}/tasks/delta`) };
       }
@@ -189,10 +217,11 @@ export class GraphApi {
 
   // ---- ids -------------------------------------------------------------------------------
 
-  private idWriter(immutable: boolean): IdWriter {
+  private idWriter(immutable: boolean, bodyType?: 'text' | 'html'): IdWriter {
     return {
       item: (item) => (immutable ? (encodeImmutableId(item.immutableOrigin ?? item.id) ?? toRestId(item.id)) : toRestId(item.id)),
       folder: (folder) => toRestId(folder.id),
+      ...(bodyType ? { bodyType } : {}),
     };
   }
 
@@ -269,8 +298,45 @@ export class GraphApi {
   private getMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {
     const prefs = preferences(request.headers);
     const item = this.item(mailbox, segment);
-    const entity = messageJson(item, this.state.store.findFolderById(item.folderId)!, this.idWriter(prefs.immutableIds), selectOf(request.query));
+    const entity = messageJson(item, this.state.store.findFolderById(item.folderId)!, this.idWriter(prefs.immutableIds, prefs.bodyType), selectOf(request.query));
     return ok(this.withContext(entity, 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
+  }
+
+  /** GET events/{id}, contacts/{id}, todo/lists/{list}/tasks/{id}: the item if it is of that kind (and in that list). */
+  private getItemOfKind(request: GraphRequest, mailbox: Mailbox, segment: string, kind: 'calendarItem' | 'contact' | 'task', list?: Folder): GraphResponse {
+    const prefs = preferences(request.headers);
+    const item = this.item(mailbox, segment);
+    if (item.kind !== kind || (list && item.folderId !== list.id)) throw graphErrors.itemNotFound();
+    const ids = this.idWriter(prefs.immutableIds, prefs.bodyType);
+    const folder = this.state.store.findFolderById(item.folderId)!;
+    const select = selectOf(request.query);
+    const [entity, kindName, context] =
+      item.kind === 'calendarItem'
+        ? [eventJson(item, mailbox, ids), 'event', 'events/$entity']
+        : item.kind === 'contact'
+          ? [contactJson(item, folder, ids), 'contact', 'contacts/$entity']
+          : [todoTaskJson(item as Task, ids), 'todoTask', 'todoTasks/$entity'];
+    return ok(this.withContext(project(entity, select), context), kindName as ResponseKind, appliedHeader(prefs, { ids: true }));
+  }
+
+  private attachmentOwner(mailbox: Mailbox, segment: string, kind: 'message' | 'calendarItem'): Item {
+    const item = this.item(mailbox, segment);
+    if (item.kind !== kind) throw graphErrors.itemNotFound();
+    return item;
+  }
+
+  private listAttachments(request: GraphRequest, mailbox: Mailbox, segment: string, kind: 'message' | 'calendarItem'): GraphResponse {
+    const item = this.attachmentOwner(mailbox, segment, kind);
+    const select = selectOf(request.query);
+    return ok({ '@odata.context': `${this.baseUrl()}/$metadata#Collection(attachment)`, value: item.attachments.map((a) => attachmentJson(a, select)) }, 'attachmentCollection');
+  }
+
+  private getAttachment(request: GraphRequest, mailbox: Mailbox, segment: string, attachmentSegment: string, kind: 'message' | 'calendarItem'): GraphResponse {
+    const item = this.attachmentOwner(mailbox, segment, kind);
+    const wanted = ewsIdFromGraphId(attachmentSegment);
+    const attachment = item.attachments.find((a) => a.id === wanted);
+    if (!attachment) throw graphErrors.itemNotFound();
+    return ok(this.withContext(attachmentJson(attachment, selectOf(request.query)), 'attachments/$entity'), 'attachment');
   }
 
   private updateMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {
@@ -290,7 +356,7 @@ export class GraphApi {
     if (problems.length > 0) throw graphErrors.badRequest(`Invalid request body: ${problems.join('; ')}.`, 'ErrorInvalidProperty');
     const item = this.item(mailbox, segment);
     const updated = this.state.store.updateItem(item.id, patch);
-    return ok(this.withContext(this.messageEntity(updated, this.idWriter(prefs.immutableIds)), 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
+    return ok(this.withContext(this.messageEntity(updated, this.idWriter(prefs.immutableIds, prefs.bodyType)), 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
   }
 
   private deleteMessage(mailbox: Mailbox, segment: string): GraphResponse {
@@ -307,7 +373,7 @@ export class GraphApi {
     const target = this.folder(mailbox, body.destinationId);
     const item = this.item(mailbox, segment);
     const moved = this.state.store.moveItem(item.id, target.id);
-    return ok(this.withContext(this.messageEntity(moved, this.idWriter(prefs.immutableIds)), 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }), 201);
+    return ok(this.withContext(this.messageEntity(moved, this.idWriter(prefs.immutableIds, prefs.bodyType)), 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }), 201);
   }
 
   private sendMail(request: GraphRequest, mailbox: Mailbox): GraphResponse {
@@ -385,7 +451,7 @@ export class GraphApi {
       };
     }
     const immutable = token.immutable === true || prefs.immutableIds;
-    const ids = this.idWriter(immutable);
+    const ids = this.idWriter(immutable, prefs.bodyType);
     const pageSize = prefs.maxPageSize ?? DEFAULT_DELTA_PAGE_SIZE;
     const page = this.state.delta.page({ store: this.state.store, folder, includes: includeFor(resource, token.window), removalReason: (id) => this.state.removalReason(id) }, token, pageSize);
     const value = page.entries.map((entry) => this.deltaEntry(entry, resource, folder, mailbox, ids, token.select, immutable));
@@ -474,6 +540,11 @@ const SELECT_TYPE: Readonly<Record<string, SelectableType>> = {
   getMailFolder: 'mailFolder',
   messagesDelta: 'message',
   getMessage: 'message',
+  getEvent: 'event',
+  getContact: 'contact',
+  getTask: 'todoTask',
+  listAttachments: 'attachment',
+  getAttachment: 'attachment',
   calendarViewDelta: 'event',
   listContactFolders: 'contactFolder',
   contactsDelta: 'contact',

@@ -4,9 +4,10 @@
  * (app `roles` or delegated `scp`), the mailbox (delegated: own or shared with FullAccess) and
  * application RBAC scoping (the store's application access policies).
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { TenantKeySets, tenantOf } from '../ews-simulator/auth';
 import type { EwsStore, Mailbox } from '../ews-simulator/model';
-import { GraphError, graphErrors } from './errors';
+import { graphErrors } from './errors';
 
 export const GRAPH_AUDIENCES = ['https://graph.microsoft.com', 'https://graph.microsoft.com/', '00000003-0000-0000-c000-000000000000'];
 
@@ -54,24 +55,15 @@ export interface GraphAuthOptions {
   readonly jwksUri: (tenantId: string) => string;
 }
 
-function tenantOf(token: string): string | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  try {
-    const payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { tid?: unknown };
-    return typeof payload.tid === 'string' ? payload.tid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export class GraphAuthenticator {
-  private readonly keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  private readonly keys: TenantKeySets;
 
   constructor(
     private readonly store: EwsStore,
-    private readonly options: GraphAuthOptions,
-  ) {}
+    options: GraphAuthOptions,
+  ) {
+    this.keys = new TenantKeySets(options.jwksUri);
+  }
 
   /** Verifies the Authorization header; throws 401 InvalidAuthenticationToken. */
   async authenticate(authorization: string | undefined): Promise<GraphCaller> {
@@ -85,7 +77,7 @@ export class GraphAuthenticator {
     if (!org || !org.authentication.oauth) throw graphErrors.badToken('Access token validation failure. The tenant of the token is not known.');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keySet(tenant), { audience: GRAPH_AUDIENCES, algorithms: ['RS256'], clockTolerance: 300 }));
+      ({ payload } = await jwtVerify(token, this.keys.get(tenant), { audience: GRAPH_AUDIENCES, algorithms: ['RS256'], clockTolerance: 300 }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw graphErrors.badToken('Lifetime validation failed, the token is expired.');
       if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') throw graphErrors.badToken('Access token validation failure. Invalid audience.');
@@ -127,22 +119,11 @@ export class GraphAuthenticator {
     const names = allowedNames(USER_SCOPES, permission);
     const hasOwn = caller.scopes.some((s) => names.includes(s) || names.includes(s.replace(/\.Shared$/, '')));
     if (!hasOwn) throw graphErrors.accessDenied();
-    if (own || permission.area === 'user' || permission.area === 'translateIds') return;
-    const shared = caller.scopes.some((s) => s.endsWith('.Shared') && names.includes(s.replace(/\.Shared$/, '')));
+    // Reading another user's directory entry needs no mailbox right.
+    if (own || permission.area === 'user') return;
     const hasAccess = target.fullAccess.includes(caller.mailbox.userPrincipalName) || target.fullAccess.includes(caller.mailbox.smtpAddress);
+    // Translating ids of another mailbox's items needs access to that mailbox, not a .Shared scope.
+    const shared = permission.area === 'translateIds' || caller.scopes.some((s) => s.endsWith('.Shared') && names.includes(s.replace(/\.Shared$/, '')));
     if (!shared || !hasAccess) throw graphErrors.accessDenied();
   }
-
-  private keySet(tenantId: string): ReturnType<typeof createRemoteJWKSet> {
-    let keys = this.keySets.get(tenantId);
-    if (!keys) {
-      keys = createRemoteJWKSet(new URL(this.options.jwksUri(tenantId)), { cooldownDuration: 1000 });
-      this.keySets.set(tenantId, keys);
-    }
-    return keys;
-  }
-}
-
-export function isGraphError(error: unknown): error is GraphError {
-  return error instanceof GraphError;
 }

@@ -6,11 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpProblem, validationProblem } from '../../shared/http/problem';
-import { readRequestBody } from '../ews-simulator/http-body';
+import { readJson as readStoreControlJson } from '../ews-simulator/control';
 import type { NewFaultRule } from '../ews-simulator/faults';
 import { GRAPH_FAULT_KINDS, type GraphFaultKind, type GraphSimulatorState } from './state';
-
-const MAX_CONTROL_BODY_BYTES = 1024 * 1024;
 
 interface FieldError {
   readonly field: string;
@@ -23,19 +21,9 @@ class ControlInputError extends Error {
   }
 }
 
+/** A control request body: a JSON object (checked by the EWS simulator's reader). */
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const received = await readRequestBody(req, MAX_CONTROL_BODY_BYTES);
-  if (received === 'tooLarge') throw new HttpProblem(413, 'PayloadTooLarge', 'Payload too large', `Control requests are limited to ${MAX_CONTROL_BODY_BYTES} bytes.`);
-  const text = received.toString('utf8');
-  if (!text.trim()) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text) as unknown;
-  } catch {
-    throw new HttpProblem(400, 'BadRequest', 'The request is not valid', 'The body is not valid JSON.');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpProblem(400, 'BadRequest', 'The request is not valid', 'The body must be a JSON object.');
-  return parsed as Record<string, unknown>;
+  return (await readStoreControlJson(req)) as Record<string, unknown>;
 }
 
 /** A fault rule from JSON; every wrong field is reported. */

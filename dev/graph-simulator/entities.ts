@@ -3,14 +3,18 @@
  * @microsoft/microsoft-graph-types; checked against the published CSDL by test/graph-simulator).
  * One function per entity type; `$select` is applied afterwards by `project`.
  */
+import { createHash } from 'node:crypto';
 import type * as graph from '@microsoft/microsoft-graph-types';
-import type { Attendee, CalendarItem, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
+import type { Attachment, Attendee, CalendarItem, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
 import { itemChangeKey } from '../ews-simulator/item-xml';
+import { toRestId } from './ids';
 
-/** How ids are written in this response (Prefer: IdType="ImmutableId" changes item ids). */
+/** How ids (Prefer: IdType="ImmutableId") and bodies (Prefer: outlook.body-content-type) are written in this response. */
 export interface IdWriter {
   item(item: Item): string;
   folder(folder: Folder): string;
+  /** Body format asked for; absent: as stored. */
+  readonly bodyType?: 'text' | 'html';
 }
 
 /** A Graph entity as JSON: the typed entity plus OData annotations. */
@@ -61,8 +65,38 @@ function computePreview(item: Item): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 255);
 }
 
-function body(item: Item): graph.ItemBody {
-  return { contentType: item.body.type === 'HTML' ? 'html' : 'text', content: item.body.content };
+function htmlToText(html: string): string {
+  return html
+    .replace(/<(style|script|head)[\s\S]*?<\/\1>/gi, '')
+    .replace(/<br\s*\/?>|<\/(p|div|li|tr|h[1-6])>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/[ \t]+\n/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+function textToHtml(text: string): string {
+  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '<br>\r\n');
+  return `<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body><div>${escaped}</div></body></html>`;
+}
+
+/** The body as stored, or converted as Prefer: outlook.body-content-type asked. */
+function body(item: Item, wanted?: 'text' | 'html'): graph.ItemBody {
+  const stored = item.body.type === 'HTML' ? 'html' : 'text';
+  if (!wanted || wanted === stored) return { contentType: stored, content: item.body.content };
+  return wanted === 'text' ? { contentType: 'text', content: htmlToText(item.body.content) } : { contentType: 'html', content: textToHtml(item.body.content) };
+}
+
+/** Outlook's conversationId: the same for a message and the replies that name it (In-Reply-To). */
+function conversationId(item: Item): string {
+  const root = item.inReplyTo ?? item.internetMessageId ?? item.immutableOrigin ?? item.id;
+  return Buffer.concat([Buffer.from([0x00, 0x10]), createHash('sha256').update(root).digest().subarray(0, 30)]).toString('base64');
 }
 
 function etag(item: Item): string {
@@ -108,6 +142,7 @@ export function messageJson(item: Item, folder: Folder, ids: IdWriter, select?: 
     sentDateTime: () => iso(m.dateTimeSent),
     hasAttachments: () => item.attachments.some((a) => !a.isInline),
     internetMessageId: () => item.internetMessageId ?? null,
+    conversationId: () => conversationId(item),
     subject: () => item.subject,
     bodyPreview: () => preview(item),
     importance: () => lowerFirst<graph.Importance>(item.importance),
@@ -118,7 +153,7 @@ export function messageJson(item: Item, folder: Folder, ids: IdWriter, select?: 
     isDraft: () => m.isDraft ?? false,
     webLink: () => `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
     inferenceClassification: () => 'focused',
-    body: () => body(item),
+    body: () => body(item, ids.bodyType),
     sender: () => recipient(m.sender),
     from: () => recipient(m.from),
     toRecipients: () => recipients(m.toRecipients ?? []),
@@ -178,7 +213,7 @@ export function eventJson(item: CalendarItem, mailbox: Mailbox, ids: IdWriter): 
     showAs: SHOW_AS[item.legacyFreeBusyStatus],
     type: 'singleInstance',
     webLink: `https://outlook.office365.com/owa/?itemid=${encodeURIComponent(item.id)}&exvsurl=1&path=/calendar/item`,
-    body: body(item),
+    body: body(item, ids.bodyType),
     start: dateTimeTimeZone(item.start),
     end: dateTimeTimeZone(item.end),
     location: { displayName: item.location, locationType: 'default', uniqueIdType: 'unknown' },
@@ -232,12 +267,27 @@ export function todoTaskJson(item: Task, ids: IdWriter): GraphJson {
     bodyLastModifiedDateTime: iso(item.lastModifiedTime)!,
     hasAttachments: item.attachments.length > 0,
     categories: [...item.categories],
-    body: body(item),
+    body: body(item, ids.bodyType),
     ...(item.dueDate ? { dueDateTime: dateTimeTimeZone(item.dueDate) } : {}),
     ...(item.startDate ? { startDateTime: dateTimeTimeZone(item.startDate) } : {}),
     ...(item.completeDate ? { completedDateTime: dateTimeTimeZone(item.completeDate) } : {}),
   };
   return asJson(task);
+}
+
+/** A file attachment (microsoft.graph.fileAttachment); contentBytes only when selected or not selecting. */
+export function attachmentJson(attachment: Attachment, select: readonly string[] | undefined): GraphJson {
+  const fields: LazyFields<graph.FileAttachment> = {
+    id: () => toRestId(attachment.id),
+    lastModifiedDateTime: () => iso(attachment.lastModifiedTime),
+    name: () => attachment.name,
+    contentType: () => attachment.contentType,
+    size: () => attachment.content.byteLength,
+    isInline: () => attachment.isInline,
+    contentId: () => attachment.contentId ?? null,
+    contentBytes: () => Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength).toString('base64'),
+  };
+  return lazyEntity({ '@odata.type': '#microsoft.graph.fileAttachment' }, fields, select);
 }
 
 export function mailFolderJson(store: EwsStore, folder: Folder, ids: IdWriter): GraphJson {
@@ -296,13 +346,15 @@ export function userJson(mailbox: Mailbox, id: string): GraphJson {
  * list against the entities the simulator produces and against Graph's CSDL.
  */
 export const SELECTABLE_PROPERTIES = {
-  message: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments', 'internetMessageId', 'subject', 'bodyPreview', 'importance', 'parentFolderId', 'isDeliveryReceiptRequested', 'isReadReceiptRequested', 'isRead', 'isDraft', 'webLink', 'inferenceClassification', 'body', 'sender', 'from', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'flag'],
+  message: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'receivedDateTime', 'sentDateTime', 'hasAttachments', 'internetMessageId', 'conversationId', 'subject', 'bodyPreview', 'importance', 'parentFolderId', 'isDeliveryReceiptRequested', 'isReadReceiptRequested', 'isRead', 'isDraft', 'webLink', 'inferenceClassification', 'body', 'sender', 'from', 'toRecipients', 'ccRecipients', 'bccRecipients', 'replyTo', 'flag'],
   event: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'originalStartTimeZone', 'originalEndTimeZone', 'iCalUId', 'reminderMinutesBeforeStart', 'isReminderOn', 'hasAttachments', 'subject', 'bodyPreview', 'importance', 'sensitivity', 'isAllDay', 'isCancelled', 'isOrganizer', 'responseRequested', 'seriesMasterId', 'showAs', 'type', 'webLink', 'body', 'start', 'end', 'location', 'locations', 'attendees', 'organizer'],
   contact: ['id', 'createdDateTime', 'lastModifiedDateTime', 'changeKey', 'categories', 'parentFolderId', 'birthday', 'fileAs', 'displayName', 'givenName', 'surname', 'jobTitle', 'companyName', 'department', 'businessPhones', 'homePhones', 'mobilePhone', 'emailAddresses', 'personalNotes'],
   todoTask: ['id', 'title', 'status', 'importance', 'isReminderOn', 'createdDateTime', 'lastModifiedDateTime', 'bodyLastModifiedDateTime', 'hasAttachments', 'categories', 'body', 'dueDateTime', 'startDateTime', 'completedDateTime'],
   mailFolder: ['id', 'displayName', 'parentFolderId', 'childFolderCount', 'unreadItemCount', 'totalItemCount', 'isHidden'],
   contactFolder: ['id', 'displayName', 'parentFolderId'],
   todoTaskList: ['id', 'displayName', 'isOwner', 'isShared', 'wellknownListName'],
+  // Properties of microsoft.graph.attachment; fileAttachment's contentBytes and contentId come only without $select.
+  attachment: ['id', 'lastModifiedDateTime', 'name', 'contentType', 'size', 'isInline'],
   user: ['id', 'displayName', 'mail', 'userPrincipalName', 'businessPhones', 'givenName', 'surname', 'jobTitle', 'mobilePhone', 'officeLocation', 'preferredLanguage'],
 } as const;
 export type SelectableType = keyof typeof SELECTABLE_PROPERTIES;

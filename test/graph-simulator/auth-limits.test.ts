@@ -64,6 +64,10 @@ describe('tokens', () => {
     assert.equal((await graphCall(f.graph, shared, '/users/dispatch@contoso.com/mailFolders/inbox')).status, 200);
     assert.equal((await graphCall(f.graph, shared, '/users/bob@contoso.com/mailFolders/inbox')).status, 403);
     assert.equal((await graphCall(f.graph, f.appToken(), '/me/mailFolders')).status, 400);
+    const translate = { method: 'POST', body: { inputIds: ['x'], sourceIdType: 'ewsId', targetIdType: 'restId' } };
+    const lookup = f.userToken('alice@contoso.com', 'User.ReadBasic.All');
+    assert.equal((await graphCall(f.graph, lookup, '/users/dispatch@contoso.com/translateExchangeIds', translate)).status, 200);
+    assert.equal((await graphCall(f.graph, lookup, '/users/bob@contoso.com/translateExchangeIds', translate)).status, 403);
   });
 
   test('application RBAC scope: mailboxes outside it get 403 ErrorAccessDenied; other apps are not affected', async () => {

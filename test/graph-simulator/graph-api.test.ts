@@ -111,3 +111,41 @@ describe('calendar, contacts and tasks', () => {
     assert.deepEqual(tasks.entries.map((e) => [e.title, e.status]), [['Call Dan', 'inProgress']]);
   });
 });
+
+describe('what a sync engine asks for', () => {
+  test('bodies as text or HTML (Prefer outlook.body-content-type), conversationId shared by a reply, attachments with content', async () => {
+    const token = f.appToken();
+    const store = f.graph.store;
+    const [original] = store.deliverMail({ from: { address: 'dan@example.net' }, toRecipients: [{ address: 'carol@contoso.com' }], subject: 'Question', body: { type: 'HTML', content: '<html><body><p>Hello &amp; <b>welcome</b></p><p>Line 2</p></body></html>' }, internetMessageId: '<q1@example.net>' });
+    const [reply] = store.deliverMail({ from: { address: 'dan@example.net' }, toRecipients: [{ address: 'carol@contoso.com' }], subject: 'Re: Question', inReplyTo: '<q1@example.net>', attachments: [{ name: 'a.txt', contentType: 'text/plain', content: Buffer.from('attached') }] });
+    const rest = (id: string): string => id.replace(/\//g, '-').replace(/\+/g, '_');
+    const asText = await graphCall<{ body: { contentType: string; content: string }; conversationId: string }>(f.graph, token, `/users/carol@contoso.com/messages/${rest(original!.id)}?$select=body,conversationId`, { headers: { prefer: 'outlook.body-content-type="text"' } });
+    assert.deepEqual(asText.body.body, { contentType: 'text', content: 'Hello & welcome\nLine 2' });
+    assert.match(asText.headers.get('preference-applied') ?? '', /outlook\.body-content-type="text"/);
+    const asHtml = await graphCall<{ body: { contentType: string; content: string } }>(f.graph, token, `/users/carol@contoso.com/messages/${rest(original!.id)}?$select=body`);
+    assert.equal(asHtml.body.body.contentType, 'html');
+    const replied = await graphCall<{ conversationId: string; hasAttachments: boolean }>(f.graph, token, `/users/carol@contoso.com/messages/${rest(reply!.id)}?$select=conversationId,hasAttachments`);
+    assert.equal(replied.body.conversationId, asText.body.conversationId);
+    assert.equal(replied.body.hasAttachments, true);
+    const attachments = await graphCall<{ value: { name: string; size: number; contentBytes?: string }[] }>(f.graph, token, `/users/carol@contoso.com/messages/${rest(reply!.id)}/attachments`);
+    assert.deepEqual(attachments.body.value.map((a) => [a.name, a.size, Buffer.from(a.contentBytes!, 'base64').toString()]), [['a.txt', 8, 'attached']]);
+    const noContent = await graphCall<{ value: Record<string, unknown>[] }>(f.graph, token, `/users/carol@contoso.com/messages/${rest(reply!.id)}/attachments?$select=id,name,size`);
+    assert.equal(noContent.body.value[0]!.contentBytes, undefined);
+  });
+
+  test('single event, contact and task by id; an id of another kind is not found', async () => {
+    const token = f.appToken();
+    const store = f.graph.store;
+    const rest = (id: string): string => id.replace(/\//g, '-').replace(/\+/g, '_');
+    const event = store.folderItems(store.getFolder('alice@contoso.com', { distinguished: 'calendar' }))[0]!;
+    const got = await graphCall<{ subject: string; start: { dateTime: string; timeZone: string } }>(f.graph, token, `${ALICE}/events/${rest(event.id)}`, { headers: { prefer: 'outlook.timezone="UTC"' } });
+    assert.equal(got.body.subject, 'Weekly sync');
+    assert.deepEqual(got.body.start, { dateTime: '2025-03-03T10:00:00.0000000', timeZone: 'UTC' });
+    const contact = store.folderItems(store.getFolder('alice@contoso.com', { distinguished: 'contacts' }))[0]!;
+    assert.equal((await graphCall<{ displayName: string }>(f.graph, token, `${ALICE}/contacts/${rest(contact.id)}`)).body.displayName, 'Dan Customer');
+    assert.equal((await graphCall(f.graph, token, `${ALICE}/events/${rest(contact.id)}`)).status, 404);
+    const lists = await graphCall<{ value: { id: string }[] }>(f.graph, token, `${ALICE}/todo/lists`);
+    const task = store.folderItems(store.getFolder('alice@contoso.com', { distinguished: 'tasks' }))[0]!;
+    assert.equal((await graphCall<{ title: string }>(f.graph, token, `${ALICE}/todo/lists/${lists.body.value[0]!.id}/tasks/${rest(task.id)}`)).body.title, 'Call Dan');
+  });
+});

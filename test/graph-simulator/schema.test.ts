@@ -126,6 +126,22 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   g.store.deleteItem(g.store.folderItems(taskFolder)[1]!.id, 'HardDelete');
   check('todoTaskDelta', await graphCall(g, t, tasks.body['@odata.deltaLink']), 'tasks delta changes');
 
+  // Single events, contacts and tasks; attachments of a message and an event.
+  const rest = (id: string): string => id.replace(/\//g, '-').replace(/\+/g, '_');
+  const eventItem = g.store.folderItems(calendar).at(-1)!;
+  check('event', await graphCall(g, t, `${A}/events/${rest(eventItem.id)}`, { headers: { prefer: 'outlook.timezone="UTC", outlook.body-content-type="text"' } }), 'GET event');
+  const contactItem = g.store.createItem('alice@contoso.com', { distinguished: 'contacts' }, { kind: 'contact', givenName: 'Eve', surname: 'Example', emailAddresses: [{ key: 'EmailAddress1', address: 'eve@example.net' }], phoneNumbers: [{ key: 'MobilePhone', number: '+1 555 0199' }] });
+  check('contact', await graphCall(g, t, `${A}/contacts/${rest(contactItem.id)}?$select=displayName,emailAddresses`), 'GET contact');
+  const taskItem = g.store.folderItems(taskFolder)[0]!;
+  check('todoTask', await graphCall(g, t, `${A}/todo/lists/${lists.body.value[0]!.id}/tasks/${rest(taskItem.id)}`), 'GET task');
+  const withAttachment = g.store.createItem('alice@contoso.com', { distinguished: 'inbox' }, { kind: 'message', subject: 'Invoice', attachments: [{ name: 'invoice.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.4') }, { name: 'logo.png', contentType: 'image/png', content: Buffer.from([137, 80, 78, 71]), isInline: true, contentId: 'logo' }] });
+  const attachments = await graphCall<{ value: { id: string }[] }>(g, t, `${A}/messages/${rest(withAttachment.id)}/attachments`);
+  check('attachmentCollection', attachments, 'message attachments');
+  check('attachmentCollection', await graphCall(g, t, `${A}/messages/${rest(withAttachment.id)}/attachments?$select=id,name,contentType,size,isInline`), 'message attachments $select');
+  check('attachment', await graphCall(g, t, `${A}/messages/${rest(withAttachment.id)}/attachments/${attachments.body.value[0]!.id}`), 'message attachment');
+  const eventWithAttachment = g.store.createItem('alice@contoso.com', { distinguished: 'calendar' }, { kind: 'calendarItem', subject: 'With agenda', start: new Date('2025-06-01T09:00:00Z'), end: new Date('2025-06-01T10:00:00Z'), attachments: [{ name: 'agenda.txt', contentType: 'text/plain', content: Buffer.from('1. budget') }] });
+  check('attachmentCollection', await graphCall(g, t, `${A}/events/${rest(eventWithAttachment.id)}/attachments`), 'event attachments');
+
   // translateExchangeIds (delegated), with one bad id (errorDetails).
   const user = f.userToken('alice@contoso.com', 'User.ReadBasic.All Mail.ReadWrite');
   const ewsIds = g.store.folderItems(inbox).slice(0, 2).map((i) => i.id);

@@ -56,6 +56,13 @@ export interface BatchResponse {
 
 /** Graph allows at most 20 requests per JSON batch. */
 export const MAX_BATCH_REQUESTS = 20;
+/**
+ * Exchange Online runs at most 4 requests per app and mailbox at once (MailboxConcurrency); the
+ * requests of one batch run in parallel, so a batch against one mailbox carries at most 4 (more
+ * would only earn 429s). dependsOn chains are not used for this: one failed request (a 404)
+ * would fail every request after it with 424.
+ */
+export const MAILBOX_CONCURRENCY = 4;
 const API_VERSION = 'v1.0';
 const FOREIGN_LINK = 'GraphForeignLink';
 
@@ -303,14 +310,19 @@ export function batchResponseError(response: BatchResponse): GraphServiceError {
 }
 
 /**
- * Runs any number of requests through $batch, 20 at a time. A request answered 429/503/504 is
+ * Runs any number of requests through $batch, `perBatch` at a time (default 4: one mailbox). A request answered 429/503/504 is
  * thrown back to `retry` (the caller's retry policy decides the wait) and only those requests are
  * sent again; every other answer, 404s included, is returned as a value keyed by request id.
  */
-export async function batchAll(client: GraphMailbox, requests: readonly BatchRequest[], retry: <T>(operation: () => Promise<T>) => Promise<T>): Promise<Map<string, BatchResponse>> {
+export async function batchAll(
+  client: GraphMailbox,
+  requests: readonly BatchRequest[],
+  retry: <T>(operation: () => Promise<T>) => Promise<T>,
+  perBatch: number = MAILBOX_CONCURRENCY,
+): Promise<Map<string, BatchResponse>> {
   const done = new Map<string, BatchResponse>();
-  for (let offset = 0; offset < requests.length; offset += MAX_BATCH_REQUESTS) {
-    let pending = requests.slice(offset, offset + MAX_BATCH_REQUESTS);
+  for (let offset = 0; offset < requests.length; offset += perBatch) {
+    let pending = requests.slice(offset, offset + perBatch);
     await retry(async () => {
       const responses = await client.batch(pending);
       const again: BatchRequest[] = [];

@@ -29,7 +29,7 @@ export interface ChangeRecord {
   readonly mailbox: string;
   readonly folder: SyncedFolder;
   readonly changeType: ChangeType;
-  /** EWS item id (opaque). */
+  /** Item id (opaque): the EWS item id, or the Graph immutable id when `source` is 'graph'. */
   readonly itemId: string;
   readonly changeKey?: string;
   /** True when the record comes from a full re-sync (the sync state was lost or invalid). */

@@ -148,6 +148,16 @@ class TransportMiddleware implements Middleware {
       await response.body?.cancel().catch(() => undefined);
       throw new ForeignLinkError(response.headers.get('location') ?? url);
     }
+    // An accepted write (sendMail: 202) has no body, whatever its content-type says; the SDK would try to parse one.
+    if (response.ok && (response.status === 202 || response.status === 204 || response.headers.get('content-length') === '0')) {
+      const text = await response.text();
+      if (text.length === 0) {
+        context.response = new Response(null, { status: 204, headers: { 'request-id': response.headers.get('request-id') ?? '' } });
+        return;
+      }
+      context.response = new Response(text, { status: response.status, headers: response.headers });
+      return;
+    }
     context.response = response;
   }
 }

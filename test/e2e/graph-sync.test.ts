@@ -283,6 +283,8 @@ describe('Graph end to end through the Functions host', () => {
     const start = await fetch(invitation.items[0].link, { redirect: 'manual' });
     assert.equal(start.status, 302, await start.text());
     const authorize = new URL(start.headers.get('location')!);
+    assert.match(authorize.searchParams.get('scope') ?? '', /https:\/\/graph\.microsoft\.com\/Mail\.ReadWrite/, 'a Graph group asks the user for Graph permissions');
+    assert.doesNotMatch(authorize.searchParams.get('scope') ?? '', /EWS\.AccessAsUser\.All/);
     authorize.searchParams.set('login_hint', ALICE);
     authorize.searchParams.set('dev_password', d.users.alice.password);
     authorize.searchParams.set('dev_consent', 'accept');

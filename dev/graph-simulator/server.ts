@@ -48,6 +48,8 @@ export interface GraphSimulatorOptions {
   readonly seed?: (store: EwsStore) => void | Promise<void>;
   /** MailboxConcurrency: concurrent requests per mailbox per app (Exchange Online: 4). */
   readonly maxConcurrentRequestsPerMailbox?: number;
+  /** Requests per app and mailbox in 10 minutes before 429 ApplicationThrottled (Exchange Online: 10,000). */
+  readonly maxRequestsPerMailboxPerTenMinutes?: number;
   /** Retry-After (seconds) sent with MailboxConcurrency 429s (default 1). */
   readonly concurrencyRetryAfterInSeconds?: number;
   /** Seed of the fault-injection PRNG (default 1). */
@@ -93,7 +95,7 @@ function sleep(ms: number): Promise<void> {
 export async function startGraphSimulator(options: GraphSimulatorOptions): Promise<GraphSimulator> {
   const store = options.store ?? createEwsStore();
   if (options.seed) await options.seed(store);
-  const state = new GraphSimulatorState(store, options.deltaTokenKey ?? randomBytes(32), options.faultSeed ?? 1, options.maxConcurrentRequestsPerMailbox ?? 4, options.requestLogSize ?? 1000);
+  const state = new GraphSimulatorState(store, options.deltaTokenKey ?? randomBytes(32), options.faultSeed ?? 1, options.maxConcurrentRequestsPerMailbox ?? 4, options.requestLogSize ?? 1000, options.maxRequestsPerMailboxPerTenMinutes ?? 10_000);
   const jwksUri = 'jwksUri' in options.identity ? options.identity.jwksUri : authorityJwks(options.identity.authorityHost);
   const auth = new GraphAuthenticator(store, { jwksUri });
   let origin = '';
@@ -222,6 +224,8 @@ class GraphEndpoint {
     }
     const mailbox = prepared.mailbox?.smtpAddress;
     const slot = `${caller.appId}|${mailbox ?? ''}`;
+    const wait = this.state.overBudget(slot, Date.now());
+    if (wait !== undefined) return { operation: prepared.operation, ...(mailbox ? { mailbox } : {}), response: this.errorResponse(graphErrors.requestLimit(wait)) };
     if (!this.state.tryAcquire(slot)) return { operation: prepared.operation, ...(mailbox ? { mailbox } : {}), response: this.errorResponse(graphErrors.mailboxConcurrency(this.concurrencyRetryAfterInSeconds)) };
     try {
       const response = await this.runWithFaults(prepared, caller, req);
@@ -307,6 +311,11 @@ class GraphEndpoint {
         continue;
       }
       const slot = `${caller.appId}|${prepared.mailbox?.smtpAddress ?? ''}`;
+      const wait = this.state.overBudget(slot, Date.now());
+      if (wait !== undefined) {
+        finish(input, this.errorResponse(graphErrors.requestLimit(wait)), started, prepared.operation, prepared.mailbox?.smtpAddress);
+        continue;
+      }
       if (!this.state.tryAcquire(slot)) {
         finish(input, this.errorResponse(graphErrors.mailboxConcurrency(this.concurrencyRetryAfterInSeconds)), started, prepared.operation, prepared.mailbox?.smtpAddress);
         continue;

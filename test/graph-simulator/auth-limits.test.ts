@@ -187,6 +187,22 @@ describe('throttling', () => {
     assert.ok(log.some((e) => e.status === 429 && e.operation === 'messagesDelta' && e.fault?.startsWith('http429')));
   });
 
+  test('the 10-minute request budget per app and mailbox: then 429 ApplicationThrottled with Retry-After until the window ends', async () => {
+    const limited = await startGraphFixture({ maxRequestsPerMailboxPerTenMinutes: 3 });
+    try {
+      const t = limited.appToken();
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await graphCall(limited.graph, t, `${A}/mailFolders/inbox`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const over = await graphCall<ErrorBody>(limited.graph, t, `${A}/mailFolders/inbox`);
+      assert.equal(over.body.error.code, 'ApplicationThrottled');
+      assert.ok(Number(over.headers.get('retry-after')) > 500);
+      assert.equal((await graphCall(limited.graph, t, '/users/bob@contoso.com/mailFolders/inbox')).status, 200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   test('the control API names every bad field of a fault rule', async () => {
     const response = await fetch(`${f.graph.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'meteor', probability: 2, count: 0, colour: 'red' }) });
     assert.equal(response.status, 400);

@@ -366,7 +366,8 @@ class GraphEndpoint {
     const body = response.kind === 'error' ? this.errorBodyWithIds(response, requestId, clientRequestId) : response.body;
     const headers: Record<string, string> = { ...response.headers, 'request-id': requestId, 'client-request-id': clientRequestId, 'x-ms-ags-diagnostic': '{"ServerInfo":{"DataCenter":"Local","Slice":"E","Ring":"5","ScaleUnit":"000","RoleInstance":"graph-simulator"}}' };
     if (body === undefined) {
-      res.writeHead(response.status, headers);
+      // Graph's 202/204 answers carry no body and say so.
+      res.writeHead(response.status, { ...headers, 'content-length': '0' });
       res.end();
       return;
     }

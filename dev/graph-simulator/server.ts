@@ -429,7 +429,7 @@ function parseBatch(body: unknown): BatchRequestInput[] {
     if (typeof r?.id !== 'string' || !r.id) problems.push(`${at}.id: required string`);
     else if (ids.has(r.id)) problems.push(`${at}.id: duplicate id ${r.id}`);
     if (typeof r?.method !== 'string' || !/^(GET|POST|PATCH|PUT|DELETE)$/i.test(r.method)) problems.push(`${at}.method: one of GET, POST, PATCH, PUT, DELETE`);
-    if (typeof r?.url !== 'string' || !r.url || /^[a-z]+:\/\//i.test(r.url)) problems.push(`${at}.url: required, a relative URL`);
+    if (typeof r?.url !== 'string' || !r.url || /^([a-z][a-z0-9+.-]*:|\/\/|\\)/i.test(r.url)) problems.push(`${at}.url: required, a relative URL`);
     const dependsOn = r?.dependsOn === undefined ? [] : r.dependsOn;
     if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === 'string')) problems.push(`${at}.dependsOn: an array of request ids`);
     const headers = r?.headers === undefined ? {} : r.headers;

@@ -98,6 +98,12 @@ describe('attacker', () => {
     const hostile = await graphCall<ErrorBody>(f.graph, f.appToken(), `${A}/messages/${encodeURIComponent("<script>'\u0000../../")}`);
     assert.equal(hostile.status, 400);
     assert.equal(hostile.body.error.code, 'ErrorInvalidIdMalformed');
+    const badEncoding = await graphCall<ErrorBody>(f.graph, f.appToken(), '/users/%E0%A4%A/mailFolders');
+    assert.equal(badEncoding.status, 400);
+    const batch = await graphCall<{ responses: { status: number }[] }>(f.graph, f.appToken(), '/$batch', { method: 'POST', body: { requests: [{ id: '1', method: 'GET', url: '/users/%E0%A4%A/mailFolders' }, { id: '2', method: 'GET', url: 'https://evil.example/v1.0/users/alice@contoso.com' }] } });
+    assert.equal(batch.status, 400, 'absolute URLs in a batch are refused');
+    const relativeHost = await graphCall(f.graph, f.appToken(), '/$batch', { method: 'POST', body: { requests: [{ id: '1', method: 'GET', url: '//evil.example/v1.0/users/alice@contoso.com' }] } });
+    assert.equal(relativeHost.status, 400, 'protocol-relative URLs too');
   });
 
   test("a delta token of alice's inbox does not open bob's; a tampered token gets 410", async () => {

@@ -237,17 +237,20 @@ class GraphEndpoint {
 
   private async runWithFaults(prepared: PreparedRequest, caller: GraphCaller, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset'> {
     // A syncStateNotFound rule waits for a delta call instead of being used up by another one.
-    const skipKinds = prepared.operation.endsWith('Delta') ? [] : ['syncStateNotFound'];
+    const skipKinds = prepared.operation.endsWith('Delta') ? [] : ['syncStateNotFound', 'deltaDuplicates'];
     const fired = this.state.faults.pick({ operation: prepared.operation, principals: [caller.appId, ...(prepared.mailbox ? [prepared.mailbox.smtpAddress] : [])], skipKinds });
     for (const fault of fired) {
       const answered = await this.applyFault(fault, req);
       if (answered !== undefined) return answered;
     }
+    let response: GraphResponse;
     try {
-      return await prepared.run();
+      response = await prepared.run();
     } catch (error) {
       return this.errorResponse(toGraphError(error));
     }
+    const duplicates = fired.find((f) => f.kind === 'deltaDuplicates');
+    return duplicates && response.status === 200 ? withDuplicates(response, `${duplicates.kind} (${duplicates.id})`) : response;
   }
 
   private async applyFault(fault: FaultRule<GraphFaultKind>, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset' | undefined> {
@@ -268,6 +271,8 @@ class GraphEndpoint {
         return tagged(graphErrors.internal());
       case 'syncStateNotFound':
         return tagged(graphErrors.syncStateNotFound());
+      case 'deltaDuplicates':
+        return undefined;
       case 'connectionReset':
         if (!req) return tagged(graphErrors.gatewayTimeout());
         req.socket.destroy();
@@ -381,6 +386,14 @@ class GraphEndpoint {
     res.writeHead(error.status, headers);
     res.end(JSON.stringify(graphErrorBody(error, requestId, clientRequestId, this.state.store.now())));
   }
+}
+
+/** A delta page with every item entry repeated at its end (the items' current state, again). */
+function withDuplicates(response: GraphResponse, fault: string): GraphResponse {
+  const body = response.body as { value?: Record<string, unknown>[] } | undefined;
+  if (!body || !Array.isArray(body.value)) return response;
+  const items = body.value.filter((entry) => !('@removed' in entry));
+  return { ...response, body: { ...body, value: [...body.value, ...items] }, fault };
 }
 
 function canonicalHeaderName(name: string): string {

@@ -22,13 +22,15 @@ export type GraphFaultKind =
   | 'latency'
   /** Delta calls answer 410 SyncStateNotFound. */
   | 'syncStateNotFound'
+  /** Delta pages repeat every item they carry (Graph: the same item may come more than once). */
+  | 'deltaDuplicates'
   /** The TCP connection is destroyed without an answer (in $batch: 504 for that request). */
   | 'connectionReset';
 
 /** The request budget's window (Exchange Online: 10 minutes). */
 export const BUDGET_WINDOW_IN_MS = 10 * 60 * 1000;
 
-export const GRAPH_FAULT_KINDS: readonly GraphFaultKind[] = ['http429', 'mailboxConcurrency', 'http503', 'http504', 'http500', 'latency', 'syncStateNotFound', 'connectionReset'];
+export const GRAPH_FAULT_KINDS: readonly GraphFaultKind[] = ['http429', 'mailboxConcurrency', 'http503', 'http504', 'http500', 'latency', 'syncStateNotFound', 'deltaDuplicates', 'connectionReset'];
 
 export interface GraphRequestLogEntry {
   readonly id: string;

@@ -130,6 +130,17 @@ describe('delta tokens expire', () => {
     assert.equal(again.entries.length, alice.entries.length);
   });
 
+  test('a deltaDuplicates fault repeats the items of a delta page; other calls are not touched', async () => {
+    f.graph.faults.add({ kind: 'deltaDuplicates', count: 1 });
+    assert.equal((await graphCall(f.graph, f.appToken(), `${A}/contactFolders`)).status, 200);
+    const page = await graphCall<{ value: { id: string }[] }>(f.graph, f.appToken(), `${A}/contacts/delta`);
+    const ids = page.body.value.map((e) => e.id);
+    assert.ok(ids.length >= 2);
+    assert.equal(new Set(ids).size, ids.length / 2);
+    const again = await graphCall<{ value: { id: string }[] }>(f.graph, f.appToken(), `${A}/contacts/delta`);
+    assert.equal(new Set(again.body.value.map((e) => e.id)).size, again.body.value.length);
+  });
+
   test('a syncStateNotFound fault answers delta calls only', async () => {
     f.graph.faults.add({ kind: 'syncStateNotFound', count: 1 });
     assert.equal((await graphCall(f.graph, f.appToken(), `${A}/mailFolders`)).status, 200);

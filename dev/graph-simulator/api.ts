@@ -120,7 +120,12 @@ export class GraphApi {
 
   /** Routes and checks a request; throws GraphError for anything answered before running. */
   prepare(request: GraphRequest, caller: GraphCaller): PreparedRequest {
-    const segments = request.path.split('/').filter(Boolean).map((s) => decodeURIComponent(s).replace(/\(\)$/, ''));
+    let segments: string[];
+    try {
+      segments = request.path.split('/').filter(Boolean).map((s) => decodeURIComponent(s).replace(/\(\)$/, ''));
+    } catch {
+      throw graphErrors.badRequest('The request URI is not valid: a path segment is not valid percent-encoding.', 'BadRequest');
+    }
     const method = request.method.toUpperCase();
     let mailbox: Mailbox;
     let rest: string[];

@@ -26,7 +26,8 @@ function asJson(entity: object): GraphJson {
 }
 
 function iso(date: Date | undefined): string | null {
-  return date ? date.toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+  // Graph writes whole seconds: 2025-03-01T08:00:00Z.
+  return date ? `${date.toISOString().slice(0, 19)}Z` : null;
 }
 
 /** dateTimeTimeZone as Outlook writes it: local wall time with 7 fraction digits, zone "UTC". */
@@ -114,55 +115,74 @@ function outlookItem(item: Item, ids: IdWriter): graph.OutlookItem & { '@odata.e
   };
 }
 
-/** Each property as a function, so `$select` computes only what it names (bodies are the costly part). */
-type LazyFields<T> = { [K in keyof T]?: () => T[K] };
+/**
+ * An entity type's properties as a table of getters, built once: `$select` computes only what it
+ * names (bodies are the costly part), and no closures are made per item.
+ */
+type FieldTable<T, C> = readonly (readonly [keyof T & string, (context: C) => unknown])[];
 
-/** Builds the entity from lazy fields: all of them, or the `$select`ed ones plus id and annotations. */
-function lazyEntity<T>(annotations: Record<string, string>, fields: LazyFields<T>, select: readonly string[] | undefined): GraphJson {
-  const out: GraphJson = { ...annotations };
-  const keys = Object.keys(fields) as (keyof T & string)[];
+/** Builds the entity from a field table: all fields, or the `$select`ed ones plus id and annotations. */
+function tableEntity<T, C>(annotations: GraphJson, table: FieldTable<T, C>, context: C, select: readonly string[] | undefined): GraphJson {
+  const out = annotations;
   if (!select || select.length === 0) {
-    for (const key of keys) out[key] = fields[key]!();
+    for (const [key, get] of table) out[key] = get(context);
     return out;
   }
   const wanted = new Set(select.map((s) => s.toLowerCase()));
-  for (const key of keys) if (key === 'id' || wanted.has(key.toLowerCase())) out[key] = fields[key]!();
+  for (const [key, get] of table) if (key === 'id' || wanted.has(key.toLowerCase())) out[key] = get(context);
   return out;
 }
 
+/** Typed field: the getter must return the property's type in @microsoft/microsoft-graph-types. */
+function field<T, C, K extends keyof T & string>(key: K, get: (context: C) => T[K]): readonly [K, (context: C) => unknown] {
+  return [key, get];
+}
+
+interface MessageContext {
+  readonly item: Item;
+  readonly m: Partial<Message>;
+  readonly folder: Folder;
+  readonly ids: IdWriter;
+}
+
+const mf = <K extends keyof graph.Message & string>(key: K, get: (c: MessageContext) => graph.Message[K]) => field<graph.Message, MessageContext, K>(key, get);
+
+const MESSAGE_FIELDS: FieldTable<graph.Message, MessageContext> = [
+  mf('id', (c) => c.ids.item(c.item)),
+  mf('createdDateTime', (c) => iso(c.item.dateTimeCreated)),
+  mf('lastModifiedDateTime', (c) => iso(c.item.lastModifiedTime)),
+  mf('changeKey', (c) => itemChangeKey(c.item)),
+  mf('categories', (c) => [...c.item.categories]),
+  mf('receivedDateTime', (c) => iso(c.item.dateTimeReceived)),
+  mf('sentDateTime', (c) => iso(c.m.dateTimeSent)),
+  mf('hasAttachments', (c) => c.item.attachments.some((a) => !a.isInline)),
+  mf('internetMessageId', (c) => c.item.internetMessageId ?? null),
+  mf('conversationId', (c) => conversationId(c.item)),
+  mf('subject', (c) => c.item.subject),
+  mf('bodyPreview', (c) => preview(c.item)),
+  mf('importance', (c) => lowerFirst<graph.Importance>(c.item.importance)),
+  mf('parentFolderId', (c) => c.ids.folder(c.folder)),
+  mf('isDeliveryReceiptRequested', (c) => c.m.isDeliveryReceiptRequested ?? false),
+  mf('isReadReceiptRequested', (c) => c.m.isReadReceiptRequested ?? false),
+  mf('isRead', (c) => c.m.isRead ?? true),
+  mf('isDraft', (c) => c.m.isDraft ?? false),
+  mf('webLink', (c) => `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(c.item.id)}&exvsurl=1&viewmodel=ReadMessageItem`),
+  mf('inferenceClassification', () => 'focused' as const),
+  mf('body', (c) => body(c.item, c.ids.bodyType)),
+  mf('sender', (c) => recipient(c.m.sender)),
+  mf('from', (c) => recipient(c.m.from)),
+  mf('toRecipients', (c) => recipients(c.m.toRecipients ?? [])),
+  mf('ccRecipients', (c) => recipients(c.m.ccRecipients ?? [])),
+  mf('bccRecipients', (c) => recipients(c.m.bccRecipients ?? [])),
+  mf('replyTo', (c) => recipients(c.m.replyTo ?? [])),
+  mf('flag', () => ({ flagStatus: 'notFlagged' })),
+];
+
+const NO_MESSAGE_FIELDS: Partial<Message> = {};
+
 export function messageJson(item: Item, folder: Folder, ids: IdWriter, select?: readonly string[]): GraphJson {
-  const m: Partial<Message> = item.kind === 'message' ? item : {};
-  const fields: LazyFields<graph.Message> = {
-    id: () => ids.item(item),
-    createdDateTime: () => iso(item.dateTimeCreated),
-    lastModifiedDateTime: () => iso(item.lastModifiedTime),
-    changeKey: () => itemChangeKey(item),
-    categories: () => [...item.categories],
-    receivedDateTime: () => iso(item.dateTimeReceived),
-    sentDateTime: () => iso(m.dateTimeSent),
-    hasAttachments: () => item.attachments.some((a) => !a.isInline),
-    internetMessageId: () => item.internetMessageId ?? null,
-    conversationId: () => conversationId(item),
-    subject: () => item.subject,
-    bodyPreview: () => preview(item),
-    importance: () => lowerFirst<graph.Importance>(item.importance),
-    parentFolderId: () => ids.folder(folder),
-    isDeliveryReceiptRequested: () => m.isDeliveryReceiptRequested ?? false,
-    isReadReceiptRequested: () => m.isReadReceiptRequested ?? false,
-    isRead: () => m.isRead ?? true,
-    isDraft: () => m.isDraft ?? false,
-    webLink: () => `https://outlook.office365.com/owa/?ItemID=${encodeURIComponent(item.id)}&exvsurl=1&viewmodel=ReadMessageItem`,
-    inferenceClassification: () => 'focused',
-    body: () => body(item, ids.bodyType),
-    sender: () => recipient(m.sender),
-    from: () => recipient(m.from),
-    toRecipients: () => recipients(m.toRecipients ?? []),
-    ccRecipients: () => recipients(m.ccRecipients ?? []),
-    bccRecipients: () => recipients(m.bccRecipients ?? []),
-    replyTo: () => recipients(m.replyTo ?? []),
-    flag: () => ({ flagStatus: 'notFlagged' }),
-  };
-  return lazyEntity({ '@odata.etag': etag(item) }, fields, select);
+  const context: MessageContext = { item, m: item.kind === 'message' ? item : NO_MESSAGE_FIELDS, folder, ids };
+  return tableEntity({ '@odata.etag': etag(item) }, MESSAGE_FIELDS, context, select);
 }
 
 const RESPONSE: Record<NonNullable<Attendee['responseType']>, graph.ResponseType> = {
@@ -275,19 +295,22 @@ export function todoTaskJson(item: Task, ids: IdWriter): GraphJson {
   return asJson(task);
 }
 
-/** A file attachment (microsoft.graph.fileAttachment); contentBytes only when selected or not selecting. */
+const af = <K extends keyof graph.FileAttachment & string>(key: K, get: (a: Attachment) => graph.FileAttachment[K]) => field<graph.FileAttachment, Attachment, K>(key, get);
+
+const ATTACHMENT_FIELDS: FieldTable<graph.FileAttachment, Attachment> = [
+  af('id', (a) => toRestId(a.id)),
+  af('lastModifiedDateTime', (a) => iso(a.lastModifiedTime)),
+  af('name', (a) => a.name),
+  af('contentType', (a) => a.contentType),
+  af('size', (a) => a.content.byteLength),
+  af('isInline', (a) => a.isInline),
+  af('contentId', (a) => a.contentId ?? null),
+  af('contentBytes', (a) => Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength).toString('base64')),
+];
+
+/** A file attachment (microsoft.graph.fileAttachment); contentBytes only without `$select`. */
 export function attachmentJson(attachment: Attachment, select: readonly string[] | undefined): GraphJson {
-  const fields: LazyFields<graph.FileAttachment> = {
-    id: () => toRestId(attachment.id),
-    lastModifiedDateTime: () => iso(attachment.lastModifiedTime),
-    name: () => attachment.name,
-    contentType: () => attachment.contentType,
-    size: () => attachment.content.byteLength,
-    isInline: () => attachment.isInline,
-    contentId: () => attachment.contentId ?? null,
-    contentBytes: () => Buffer.from(attachment.content.buffer, attachment.content.byteOffset, attachment.content.byteLength).toString('base64'),
-  };
-  return lazyEntity({ '@odata.type': '#microsoft.graph.fileAttachment' }, fields, select);
+  return tableEntity({ '@odata.type': '#microsoft.graph.fileAttachment' }, ATTACHMENT_FIELDS, attachment, select);
 }
 
 export function mailFolderJson(store: EwsStore, folder: Folder, ids: IdWriter): GraphJson {

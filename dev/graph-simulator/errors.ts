@@ -50,6 +50,8 @@ export const graphErrors = {
   syncStateNotFound: () => new GraphError(410, 'SyncStateNotFound', 'The sync state generation is not found. The delta token is expired or not valid; start a full synchronization.'),
   mailboxConcurrency: (retryAfterInSeconds: number) =>
     new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': String(retryAfterInSeconds) }),
+  requestLimit: (retryAfterInSeconds: number) =>
+    new GraphError(429, 'ApplicationThrottled', 'Application is over its RequestLimit (10,000 requests per 10 minutes for this mailbox).', { 'retry-after': String(retryAfterInSeconds) }),
   throttled: (retryAfterInSeconds: number) => new GraphError(429, 'TooManyRequests', 'Too many requests.', { 'retry-after': String(retryAfterInSeconds) }),
   serviceUnavailable: (retryAfterInSeconds?: number) =>
     new GraphError(503, 'ServiceNotAvailable', 'The service is temporarily unavailable. Try again later.', retryAfterInSeconds !== undefined ? { 'retry-after': String(retryAfterInSeconds) } : {}),

@@ -48,6 +48,8 @@ export interface GraphSimulatorOptions {
   readonly seed?: (store: EwsStore) => void | Promise<void>;
   /** MailboxConcurrency: concurrent requests per mailbox per app (Exchange Online: 4). */
   readonly maxConcurrentRequestsPerMailbox?: number;
+  /** Requests per app and mailbox in 10 minutes before 429 ApplicationThrottled (Exchange Online: 10,000). */
+  readonly maxRequestsPerMailboxPerTenMinutes?: number;
   /** Retry-After (seconds) sent with MailboxConcurrency 429s (default 1). */
   readonly concurrencyRetryAfterInSeconds?: number;
   /** Seed of the fault-injection PRNG (default 1). */
@@ -93,7 +95,7 @@ function sleep(ms: number): Promise<void> {
 export async function startGraphSimulator(options: GraphSimulatorOptions): Promise<GraphSimulator> {
   const store = options.store ?? createEwsStore();
   if (options.seed) await options.seed(store);
-  const state = new GraphSimulatorState(store, options.deltaTokenKey ?? randomBytes(32), options.faultSeed ?? 1, options.maxConcurrentRequestsPerMailbox ?? 4, options.requestLogSize ?? 1000);
+  const state = new GraphSimulatorState(store, options.deltaTokenKey ?? randomBytes(32), options.faultSeed ?? 1, options.maxConcurrentRequestsPerMailbox ?? 4, options.requestLogSize ?? 1000, options.maxRequestsPerMailboxPerTenMinutes ?? 10_000);
   const jwksUri = 'jwksUri' in options.identity ? options.identity.jwksUri : authorityJwks(options.identity.authorityHost);
   const auth = new GraphAuthenticator(store, { jwksUri });
   let origin = '';
@@ -222,6 +224,8 @@ class GraphEndpoint {
     }
     const mailbox = prepared.mailbox?.smtpAddress;
     const slot = `${caller.appId}|${mailbox ?? ''}`;
+    const wait = this.state.overBudget(slot, Date.now());
+    if (wait !== undefined) return { operation: prepared.operation, ...(mailbox ? { mailbox } : {}), response: this.errorResponse(graphErrors.requestLimit(wait)) };
     if (!this.state.tryAcquire(slot)) return { operation: prepared.operation, ...(mailbox ? { mailbox } : {}), response: this.errorResponse(graphErrors.mailboxConcurrency(this.concurrencyRetryAfterInSeconds)) };
     try {
       const response = await this.runWithFaults(prepared, caller, req);
@@ -233,17 +237,20 @@ class GraphEndpoint {
 
   private async runWithFaults(prepared: PreparedRequest, caller: GraphCaller, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset'> {
     // A syncStateNotFound rule waits for a delta call instead of being used up by another one.
-    const skipKinds = prepared.operation.endsWith('Delta') ? [] : ['syncStateNotFound'];
+    const skipKinds = prepared.operation.endsWith('Delta') ? [] : ['syncStateNotFound', 'deltaDuplicates'];
     const fired = this.state.faults.pick({ operation: prepared.operation, principals: [caller.appId, ...(prepared.mailbox ? [prepared.mailbox.smtpAddress] : [])], skipKinds });
     for (const fault of fired) {
       const answered = await this.applyFault(fault, req);
       if (answered !== undefined) return answered;
     }
+    let response: GraphResponse;
     try {
-      return await prepared.run();
+      response = await prepared.run();
     } catch (error) {
       return this.errorResponse(toGraphError(error));
     }
+    const duplicates = fired.find((f) => f.kind === 'deltaDuplicates');
+    return duplicates && response.status === 200 ? withDuplicates(response, `${duplicates.kind} (${duplicates.id})`) : response;
   }
 
   private async applyFault(fault: FaultRule<GraphFaultKind>, req: IncomingMessage | undefined): Promise<GraphResponse | 'reset' | undefined> {
@@ -264,6 +271,8 @@ class GraphEndpoint {
         return tagged(graphErrors.internal());
       case 'syncStateNotFound':
         return tagged(graphErrors.syncStateNotFound());
+      case 'deltaDuplicates':
+        return undefined;
       case 'connectionReset':
         if (!req) return tagged(graphErrors.gatewayTimeout());
         req.socket.destroy();
@@ -307,6 +316,11 @@ class GraphEndpoint {
         continue;
       }
       const slot = `${caller.appId}|${prepared.mailbox?.smtpAddress ?? ''}`;
+      const wait = this.state.overBudget(slot, Date.now());
+      if (wait !== undefined) {
+        finish(input, this.errorResponse(graphErrors.requestLimit(wait)), started, prepared.operation, prepared.mailbox?.smtpAddress);
+        continue;
+      }
       if (!this.state.tryAcquire(slot)) {
         finish(input, this.errorResponse(graphErrors.mailboxConcurrency(this.concurrencyRetryAfterInSeconds)), started, prepared.operation, prepared.mailbox?.smtpAddress);
         continue;
@@ -357,7 +371,8 @@ class GraphEndpoint {
     const body = response.kind === 'error' ? this.errorBodyWithIds(response, requestId, clientRequestId) : response.body;
     const headers: Record<string, string> = { ...response.headers, 'request-id': requestId, 'client-request-id': clientRequestId, 'x-ms-ags-diagnostic': '{"ServerInfo":{"DataCenter":"Local","Slice":"E","Ring":"5","ScaleUnit":"000","RoleInstance":"graph-simulator"}}' };
     if (body === undefined) {
-      res.writeHead(response.status, headers);
+      // Graph's 202/204 answers carry no body and say so.
+      res.writeHead(response.status, { ...headers, 'content-length': '0' });
       res.end();
       return;
     }
@@ -371,6 +386,14 @@ class GraphEndpoint {
     res.writeHead(error.status, headers);
     res.end(JSON.stringify(graphErrorBody(error, requestId, clientRequestId, this.state.store.now())));
   }
+}
+
+/** A delta page with every item entry repeated at its end (the items' current state, again). */
+function withDuplicates(response: GraphResponse, fault: string): GraphResponse {
+  const body = response.body as { value?: Record<string, unknown>[] } | undefined;
+  if (!body || !Array.isArray(body.value)) return response;
+  const items = body.value.filter((entry) => !('@removed' in entry));
+  return { ...response, body: { ...body, value: [...body.value, ...items] }, fault };
 }
 
 function canonicalHeaderName(name: string): string {
@@ -419,7 +442,7 @@ function parseBatch(body: unknown): BatchRequestInput[] {
     if (typeof r?.id !== 'string' || !r.id) problems.push(`${at}.id: required string`);
     else if (ids.has(r.id)) problems.push(`${at}.id: duplicate id ${r.id}`);
     if (typeof r?.method !== 'string' || !/^(GET|POST|PATCH|PUT|DELETE)$/i.test(r.method)) problems.push(`${at}.method: one of GET, POST, PATCH, PUT, DELETE`);
-    if (typeof r?.url !== 'string' || !r.url || /^[a-z]+:\/\//i.test(r.url)) problems.push(`${at}.url: required, a relative URL`);
+    if (typeof r?.url !== 'string' || !r.url || /^([a-z][a-z0-9+.-]*:|\/\/|\\)/i.test(r.url)) problems.push(`${at}.url: required, a relative URL`);
     const dependsOn = r?.dependsOn === undefined ? [] : r.dependsOn;
     if (!Array.isArray(dependsOn) || !dependsOn.every((d) => typeof d === 'string')) problems.push(`${at}.dependsOn: an array of request ids`);
     const headers = r?.headers === undefined ? {} : r.headers;

@@ -22,10 +22,15 @@ export type GraphFaultKind =
   | 'latency'
   /** Delta calls answer 410 SyncStateNotFound. */
   | 'syncStateNotFound'
+  /** Delta pages repeat every item they carry (Graph: the same item may come more than once). */
+  | 'deltaDuplicates'
   /** The TCP connection is destroyed without an answer (in $batch: 504 for that request). */
   | 'connectionReset';
 
-export const GRAPH_FAULT_KINDS: readonly GraphFaultKind[] = ['http429', 'mailboxConcurrency', 'http503', 'http504', 'http500', 'latency', 'syncStateNotFound', 'connectionReset'];
+/** The request budget's window (Exchange Online: 10 minutes). */
+export const BUDGET_WINDOW_IN_MS = 10 * 60 * 1000;
+
+export const GRAPH_FAULT_KINDS: readonly GraphFaultKind[] = ['http429', 'mailboxConcurrency', 'http503', 'http504', 'http500', 'latency', 'syncStateNotFound', 'deltaDuplicates', 'connectionReset'];
 
 export interface GraphRequestLogEntry {
   readonly id: string;
@@ -51,6 +56,7 @@ export class GraphSimulatorState {
   readonly restDisabled = new Set<string>();
   readonly requestLog: GraphRequestLogEntry[] = [];
   private readonly inFlight = new Map<string, number>();
+  private readonly budgets = new Map<string, { startedAt: number; count: number }>();
   /** Every token carries the epoch it was issued in; expiring bumps the epoch. */
   private epoch = 1;
   private globalValidFrom = 0;
@@ -69,6 +75,7 @@ export class GraphSimulatorState {
     faultSeed: number,
     readonly maxConcurrentRequestsPerMailbox: number,
     readonly requestLogSize: number,
+    readonly maxRequestsPerWindow: number = 10_000,
   ) {
     this.faults = new FaultInjector<GraphFaultKind>(faultSeed);
     this.codec = new DeltaTokenCodec(deltaTokenKey);
@@ -136,6 +143,21 @@ export class GraphSimulatorState {
   }
 
   // ---- MailboxConcurrency ------------------------------------------------------------
+
+  /**
+   * Exchange Online's per-app, per-mailbox request budget (10,000 requests in 10 minutes): a fixed
+   * window per key. Returns undefined when the request may go on, else the seconds until the window ends.
+   */
+  overBudget(key: string, nowInMs: number): number | undefined {
+    let window = this.budgets.get(key);
+    if (!window || nowInMs - window.startedAt >= BUDGET_WINDOW_IN_MS) {
+      window = { startedAt: nowInMs, count: 0 };
+      this.budgets.set(key, window);
+    }
+    if (window.count >= this.maxRequestsPerWindow) return Math.max(1, Math.ceil((window.startedAt + BUDGET_WINDOW_IN_MS - nowInMs) / 1000));
+    window.count++;
+    return undefined;
+  }
 
   tryAcquire(key: string): boolean {
     const current = this.inFlight.get(key) ?? 0;

@@ -98,6 +98,12 @@ describe('attacker', () => {
     const hostile = await graphCall<ErrorBody>(f.graph, f.appToken(), `${A}/messages/${encodeURIComponent("<script>'\u0000../../")}`);
     assert.equal(hostile.status, 400);
     assert.equal(hostile.body.error.code, 'ErrorInvalidIdMalformed');
+    const badEncoding = await graphCall<ErrorBody>(f.graph, f.appToken(), '/users/%E0%A4%A/mailFolders');
+    assert.equal(badEncoding.status, 400);
+    const batch = await graphCall<{ responses: { status: number }[] }>(f.graph, f.appToken(), '/$batch', { method: 'POST', body: { requests: [{ id: '1', method: 'GET', url: '/users/%E0%A4%A/mailFolders' }, { id: '2', method: 'GET', url: 'https://evil.example/v1.0/users/alice@contoso.com' }] } });
+    assert.equal(batch.status, 400, 'absolute URLs in a batch are refused');
+    const relativeHost = await graphCall(f.graph, f.appToken(), '/$batch', { method: 'POST', body: { requests: [{ id: '1', method: 'GET', url: '//evil.example/v1.0/users/alice@contoso.com' }] } });
+    assert.equal(relativeHost.status, 400, 'protocol-relative URLs too');
   });
 
   test("a delta token of alice's inbox does not open bob's; a tampered token gets 410", async () => {
@@ -122,6 +128,17 @@ describe('delta tokens expire', () => {
     assert.equal((await graphCall(f.graph, t, carol.deltaLink)).status, 200);
     const again = await deltaRound(f.graph, t, `${A}/mailFolders/inbox/messages/delta`, { prefer: 'odata.maxpagesize=100' });
     assert.equal(again.entries.length, alice.entries.length);
+  });
+
+  test('a deltaDuplicates fault repeats the items of a delta page; other calls are not touched', async () => {
+    f.graph.faults.add({ kind: 'deltaDuplicates', count: 1 });
+    assert.equal((await graphCall(f.graph, f.appToken(), `${A}/contactFolders`)).status, 200);
+    const page = await graphCall<{ value: { id: string }[] }>(f.graph, f.appToken(), `${A}/contacts/delta`);
+    const ids = page.body.value.map((e) => e.id);
+    assert.ok(ids.length >= 2);
+    assert.equal(new Set(ids).size, ids.length / 2);
+    const again = await graphCall<{ value: { id: string }[] }>(f.graph, f.appToken(), `${A}/contacts/delta`);
+    assert.equal(new Set(again.body.value.map((e) => e.id)).size, again.body.value.length);
   });
 
   test('a syncStateNotFound fault answers delta calls only', async () => {
@@ -185,6 +202,22 @@ describe('throttling', () => {
     assert.equal((await graphCall(f.graph, t, `${A}/mailFolders`)).status, 200);
     const log = (await (await fetch(`${f.graph.controlUrl}/requests?limit=10`)).json()) as { fault?: string; status: number; operation: string }[];
     assert.ok(log.some((e) => e.status === 429 && e.operation === 'messagesDelta' && e.fault?.startsWith('http429')));
+  });
+
+  test('the 10-minute request budget per app and mailbox: then 429 ApplicationThrottled with Retry-After until the window ends', async () => {
+    const limited = await startGraphFixture({ maxRequestsPerMailboxPerTenMinutes: 3 });
+    try {
+      const t = limited.appToken();
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await graphCall(limited.graph, t, `${A}/mailFolders/inbox`)).status);
+      assert.deepEqual(statuses, [200, 200, 200, 429]);
+      const over = await graphCall<ErrorBody>(limited.graph, t, `${A}/mailFolders/inbox`);
+      assert.equal(over.body.error.code, 'ApplicationThrottled');
+      assert.ok(Number(over.headers.get('retry-after')) > 500);
+      assert.equal((await graphCall(limited.graph, t, '/users/bob@contoso.com/mailFolders/inbox')).status, 200);
+    } finally {
+      await limited.close();
+    }
   });
 
   test('the control API names every bad field of a fault rule', async () => {

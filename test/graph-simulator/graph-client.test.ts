@@ -59,3 +59,14 @@ test('JSON batching through BatchRequestContent', async () => {
   assert.equal(parsed.getResponseById('2')?.status, 200);
   assert.equal(((await parsed.getResponseById('2')!.json()) as { displayName: string }).displayName, 'Inbox');
 });
+
+test('sendMail (202, no body), PATCH and DELETE through the client', async () => {
+  await client.api('/users/alice@contoso.com/sendMail').post({ message: { subject: 'Via SDK', toRecipients: [{ emailAddress: { address: 'bob@contoso.com' } }] } });
+  const bobInbox = f.graph.store.getFolder('bob@contoso.com', { distinguished: 'inbox' });
+  const delivered = f.graph.store.folderItems(bobInbox).find((i) => i.subject === 'Via SDK')!;
+  const id = delivered.id.replace(/\//g, '-').replace(/\+/g, '_');
+  const patched = (await client.api(`/users/bob@contoso.com/messages/${id}`).patch({ isRead: true })) as Message;
+  assert.equal(patched.isRead, true);
+  await client.api(`/users/bob@contoso.com/messages/${id}`).delete();
+  assert.equal(f.graph.store.getItem(delivered.id), undefined);
+});

@@ -16,7 +16,7 @@ import {
   withRetries,
 } from '../ews';
 import type { DistinguishedFolderName, ItemChange, MailboxClient, ThrottlingPolicy } from '../ews';
-import { MailboxSourceError } from './mailbox-source';
+import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
 import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
 
 export interface EwsMailboxSourceOptions {
@@ -110,6 +110,8 @@ export function createEwsMailboxSource(client: MailboxClient, options: EwsMailbo
     }
   };
   return {
+    // A Graph state (the group was switched from Graph back to EWS) is not ours: the engine migrates instead of failing it.
+    ownsSyncState: (syncState) => !syncState.startsWith(GRAPH_STATE_PREFIX),
     async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
       const result = await call(() => syncFolderItems(client, { distinguished: FOLDERS[folder] }, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
       return { syncState: result.syncState, includesLastItemInRange: result.includesLastItemInRange, changes: result.changes.map(toSourceChange) };

@@ -28,7 +28,7 @@ import { attachmentInfo, contactItem, eventItem, messageItem, SELECT, todoTaskIt
 import type { GraphItemKind } from '../graph/item-mapping';
 import { createGraphRetryPolicy } from '../graph/retry-policy';
 import { toMailboxSourceError } from './ews-mailbox-source';
-import { MailboxSourceError } from './mailbox-source';
+import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
 import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
 
 export interface GraphMailboxSourceOptions {
@@ -41,8 +41,8 @@ export interface GraphMailboxSourceOptions {
   readonly now?: () => Date;
 }
 
-/** Graph states start with this; anything else was written by another protocol (EWS). */
-export const GRAPH_STATE_PREFIX = 'graph:v1:';
+/** Graph states start with GRAPH_STATE_PREFIX; anything else was written by another protocol (EWS). */
+export { GRAPH_STATE_PREFIX };
 /** Clocks of Exchange and of the connector differ a little; a change this close to the round start counts as new. */
 const CLOCK_SKEW_IN_MS = 5_000;
 

@@ -5,6 +5,9 @@
  */
 import type { ChangeItem, SyncedFolder } from '../delivery/change-batch';
 
+/** Graph sync states start with this (graph-mailbox-source.ts); EWS states never do (they are base64). */
+export const GRAPH_STATE_PREFIX = 'graph:v1:';
+
 export type SourceChangeType = 'created' | 'updated' | 'deleted' | 'readFlagChanged';
 
 export interface SourceChange {

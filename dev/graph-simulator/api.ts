@@ -158,7 +158,7 @@ export class GraphApi {
   }
 
   private route(method: string, rest: readonly string[], request: GraphRequest, mailbox: Mailbox, userSegment: string): { operation: string; permission: Permission; run: () => GraphResponse } | undefined {
-    const [a, b, c, d, e] = rest.map((s) => s);
+    const [a, b, c, d, e] = rest;
     const al = a?.toLowerCase();
     const prefs = preferences(request.headers);
     const ids = this.idWriter(prefs.immutableIds, prefs.bodyType);
@@ -174,7 +174,6 @@ export class GraphApi {
         return { operation: 'messagesDelta', permission: read('mail'), run: () => this.delta(request, mailbox, 'messages', this.folder(mailbox, b!), `${userSegment}/mailFolders/${encodeURIComponent(b!)}/messages/delta`) };
       }
       if (n === 4 && c?.toLowerCase() === 'messages' && method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, d!) };
-      void e;
       return undefined;
     }
     if (al === 'messages' && n === 2) {

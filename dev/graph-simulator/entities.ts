@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type * as graph from '@microsoft/microsoft-graph-types';
 import type { Attachment, Attendee, CalendarItem, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
-import { itemChangeKey } from '../ews-simulator/item-xml';
+// One HTML/text conversion for both protocols: a consumer sees the same text body through EWS and Graph.
+import { htmlToText, itemChangeKey, textToHtml } from '../ews-simulator/item-xml';
 import { toRestId } from './ids';
 
 /** How ids (Prefer: IdType="ImmutableId") and bodies (Prefer: outlook.body-content-type) are written in this response. */
@@ -64,27 +65,6 @@ function computePreview(item: Item): string {
   const head = item.body.content.length > 8192 ? item.body.content.slice(0, 8192) : item.body.content;
   const text = item.body.type === 'HTML' ? head.replace(/<style[\s\S]*?<\/style>|<[^>]+>/gi, ' ').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>') : head;
   return text.replace(/\s+/g, ' ').trim().slice(0, 255);
-}
-
-function htmlToText(html: string): string {
-  return html
-    .replace(/<(style|script|head)[\s\S]*?<\/\1>/gi, '')
-    .replace(/<br\s*\/?>|<\/(p|div|li|tr|h[1-6])>/gi, '\n')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&nbsp;/g, ' ')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&')
-    .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
-}
-
-function textToHtml(text: string): string {
-  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r?\n/g, '<br>\r\n');
-  return `<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body><div>${escaped}</div></body></html>`;
 }
 
 /** The body as stored, or converted as Prefer: outlook.body-content-type asked. */

@@ -288,7 +288,6 @@ class GraphEndpoint {
    */
   private async batch(body: unknown, caller: GraphCaller, batchRequestId: string, origin: string): Promise<BatchResponseOutput[]> {
     const requests = parseBatch(body);
-    const byId = new Map(requests.map((r) => [r.id, r]));
     const results = new Map<string, BatchResponseOutput>();
     const toRequest = (input: BatchRequestInput): GraphRequest => {
       const url = new URL(input.url.startsWith('/') ? input.url : `/${input.url}`, origin);
@@ -352,7 +351,6 @@ class GraphEndpoint {
       if (outcome === 'reset') finish(input, this.errorResponse(graphErrors.gatewayTimeout()), started, 'connectionReset');
       else finish(input, outcome.response, started, outcome.operation, outcome.mailbox);
     }
-    void byId;
     return requests.map((r) => results.get(r.id)!);
   }
 

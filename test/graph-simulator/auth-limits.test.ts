@@ -262,6 +262,30 @@ describe('one mailbox, two protocols', () => {
     assert.match(after.body, /<t:ReadFlagChange>[\s\S]*<t:IsRead>true<\/t:IsRead>/);
   });
 
+  test('EWS MoveItem, DeleteItem and UpdateItem (IsRead) show in the Graph delta; a Graph move shows in EWS sync', async () => {
+    const t = f.appToken();
+    const carol = basicAuth('carol@contoso.com', PASSWORDS.carol);
+    const box = 'carol@contoso.com';
+    const ids = ['one', 'two', 'three', 'four'].map((subject) => f.graph.store.createItem(box, { distinguished: 'inbox' }, { kind: 'message', subject, isRead: false }).id);
+    const round = await deltaRound(f.graph, t, `/users/${box}/mailFolders/inbox/messages/delta`, { prefer: 'odata.maxpagesize=100' });
+    const ews = (body: string) => soapCall(f.ews.url, body, { authorization: carol });
+    assert.equal((await ews(`<m:MoveItem><m:ToFolderId><t:DistinguishedFolderId Id="junkemail"/></m:ToFolderId><m:ItemIds><t:ItemId Id="${ids[0]}"/></m:ItemIds></m:MoveItem>`)).status, 200);
+    assert.equal((await ews(`<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="${ids[1]}"/></m:ItemIds></m:DeleteItem>`)).status, 200);
+    const update = await ews(`<m:UpdateItem ConflictResolution="AlwaysOverwrite" MessageDisposition="SaveOnly"><m:ItemChanges><t:ItemChange><t:ItemId Id="${ids[2]}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="message:IsRead"/><t:Message><t:IsRead>true</t:IsRead></t:Message></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`);
+    assert.match(update.body, /NoError/);
+    const changes = await deltaRound(f.graph, t, round.deltaLink);
+    const rest = (id: string): string => id.replace(/\//g, '-').replace(/\+/g, '_');
+    const byId = new Map(changes.entries.map((e) => [e.id, e]));
+    assert.deepEqual(byId.get(rest(ids[0]!))?.['@removed'], { reason: 'changed' });
+    assert.deepEqual(byId.get(rest(ids[1]!))?.['@removed'], { reason: 'deleted' });
+    assert.equal(byId.get(rest(ids[2]!))?.isRead, true);
+    // And the other way: a Graph move is a Delete in the EWS inbox sync.
+    const sync = async (state: string) => (await ews(`<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>${state ? `<m:SyncState>${state}</m:SyncState>` : ''}<m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`)).body;
+    const state = /<m:SyncState>([^<]*)</.exec(await sync(''))![1]!;
+    assert.equal((await graphCall(f.graph, t, `/users/${box}/messages/${rest(ids[3]!)}/move`, { method: 'POST', body: { destinationId: 'drafts' } })).status, 201);
+    assert.match(await sync(state), new RegExp(`<t:Delete><t:ItemId Id="${ids[3]!.replace(/[+/=]/g, (c) => `\\${c}`)}"`));
+  });
+
   test('immutable ids survive a move and match translateExchangeIds of the EWS id; app-only cannot translate', async () => {
     const t = f.appToken();
     const item = f.graph.store.folderItems(f.graph.store.getFolder('alice@contoso.com', { distinguished: 'inbox' })).at(-1)!;

@@ -18,7 +18,7 @@
 import { SecretString } from '../logging/secret-string';
 import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
-import { ConnectorApp, EWS_DELEGATED_SCOPE, isClientSecretProblem } from './connector-app';
+import { ConnectorApp, isClientSecretProblem } from './connector-app';
 import { EntraAuthError, toEntraAuthError } from './entra-errors';
 import type { EntraErrorCode } from './entra-errors';
 import { UserTokenCacheStore } from './token-cache-store';
@@ -163,7 +163,7 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
     return { token: new SecretString(result.accessToken), expiresOn: result.expiresOn ?? undefined };
   }
 
-  async function acquireEwsTokenWithDetails(user: DelegatedUserRef, options: { readonly forceRefresh?: boolean } = {}, scope: string = EWS_DELEGATED_SCOPE): Promise<DelegatedEwsToken> {
+  async function acquireEwsTokenWithDetails(user: DelegatedUserRef, options: { readonly forceRefresh?: boolean } = {}, scope: string = deps.connectorApp.ewsDelegatedScope): Promise<DelegatedEwsToken> {
     const identity = await resolve(user);
     if (!identity) {
       return fail(user, undefined, 'NotSignedIn', `No user has signed in for ${describeRef(user)}: invite the user and have them sign in.`);

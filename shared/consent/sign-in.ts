@@ -6,8 +6,8 @@
  * invitation accepted, resumes a mailbox that was waiting for the user and queues its sync at
  * once (best effort: the group's next poll syncs it anyway).
  */
+import { verifiedEntraTenant } from '../admin/tenant-binding';
 import { ConsentStateError } from '../auth/consent-state';
-import { EWS_DELEGATED_SCOPE } from '../auth/connector-app';
 import { GLOBAL_GRAPH_RESOURCE } from '../graph/endpoints';
 import { groupProtocol } from '../storage/records';
 import { toEntraAuthError } from '../auth/entra-errors';
@@ -22,10 +22,17 @@ import { newSyncJob } from '../sync/sync-jobs';
 import type { ConsentDependencies } from './consent-dependencies';
 import { invitationIdOf, invitationState, normaliseInvitationCode } from './invitations';
 import { signInRedirectUri } from './redirect-uris';
-import type { ResultPage } from './result-page';
+import type { BrowserStep, ResultPage } from './result-page';
 import { stateProblemPage } from './state-pages';
 
-export type SignInStart = { readonly kind: 'redirect'; readonly location: string } | { readonly kind: 'page'; readonly page: ResultPage };
+const tenantNotVerified: ResultPage = {
+  status: 409,
+  code: 'TenantNotVerified',
+  title: 'Not ready yet',
+  message: "Your organisation's administrator has not connected it yet (admin consent). Ask your administrator, then open this link again.",
+};
+
+export type SignInStart = BrowserStep;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,7 +60,7 @@ export const GRAPH_DELEGATED_SIGNIN_SCOPES: readonly string[] = ['Mail.ReadWrite
 
 async function signInScopes(deps: ConsentDependencies, invitation: InvitationRecord): Promise<string[]> {
   const group = await deps.groups.find(invitation.tenantId, invitation.groupId);
-  return group && groupProtocol(group) === 'graph' ? [...GRAPH_DELEGATED_SIGNIN_SCOPES] : [EWS_DELEGATED_SCOPE];
+  return group && groupProtocol(group) === 'graph' ? [...GRAPH_DELEGATED_SIGNIN_SCOPES] : [deps.connectorApp.ewsDelegatedScope];
 }
 
 /** GET consent/signin?tenant=&code= */
@@ -67,9 +74,12 @@ export async function startSignIn(deps: ConsentDependencies, query: URLSearchPar
   if (problem) return { kind: 'page', page: problem };
   const tenant = await deps.tenants.find(invitation.tenantId);
   if (!tenant) return { kind: 'page', page: invalidInvitation };
-  const issued = await deps.states.issue({ purpose: 'signIn', tenantId: tenant.id, invitationId: invitation.id, ...(tenant.entraTenantId ? { entraTenantId: tenant.entraTenantId } : {}) });
+  // Users sign in only into the organisation the tenant is provably bound to (docs/security.md).
+  const entraTenantId = verifiedEntraTenant(tenant);
+  if (!entraTenantId) return { kind: 'page', page: tenantNotVerified };
+  const issued = await deps.states.issue({ purpose: 'signIn', tenantId: tenant.id, invitationId: invitation.id, entraTenantId });
   const { challenge } = await deps.states.pkce(issued.stateId);
-  const application = await deps.connectorApp.application(tenant.entraTenantId);
+  const application = await deps.connectorApp.application(entraTenantId);
   const location = await application.getAuthCodeUrl({
     scopes: await signInScopes(deps, invitation),
     redirectUri: signInRedirectUri(deps.publicBaseUrl),
@@ -128,8 +138,8 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const username = (claimString(idClaims, 'preferred_username') ?? claimString(idClaims, 'upn') ?? '').toLowerCase();
   if (claimString(idClaims, 'nonce') !== nonce) return { status: 400, code: 'NonceMismatch', title: 'Sign-in could not be completed', message: 'The sign-in response did not match this request. Open your invitation link again.' };
   if (!tid || !oid) return { status: 400, code: 'SignInFailed', title: 'Sign-in could not be completed', message: 'Entra ID did not identify the user.' };
-  const expectedTenant = claims.entraTenantId ?? tenant.entraTenantId;
-  if (expectedTenant && expectedTenant.toLowerCase() !== tid) {
+  const expectedTenant = verifiedEntraTenant(tenant);
+  if (!expectedTenant || expectedTenant.toLowerCase() !== tid || (claims.entraTenantId && claims.entraTenantId.toLowerCase() !== tid)) {
     return { status: 403, code: 'WrongOrganisation', title: 'Wrong organisation', message: 'You signed in with an account of another organisation. Sign in with your work account.' };
   }
   if (username !== invitation.mailbox) {

@@ -58,6 +58,7 @@ export function createDeliveryServices(config: AppConfig): DeliveryServices {
   const access = {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
+    ewsResource: config.ews.resource,
     authorityHost: config.identity.authorityHost,
     readSecret: (name: string, version: string) => vault.getSecret(name, { version }),
     graph: config.graph,

@@ -22,6 +22,14 @@ export const GRAPH_CLOUD_ENDPOINTS: readonly string[] = [
 
 export const GLOBAL_GRAPH_RESOURCE = 'https://graph.microsoft.com';
 
+/** Graph's endpoint in each Microsoft cloud a deployment can serve (MICROSOFT_CLOUD, shared/config/microsoft-clouds.ts). */
+export const GRAPH_ENDPOINT_OF_CLOUD = {
+  global: 'https://graph.microsoft.com',
+  usGovernment: 'https://graph.microsoft.us',
+  usGovernmentDoD: 'https://dod-graph.microsoft.us',
+  china: 'https://microsoftgraph.chinacloudapi.cn',
+} as const;
+
 function originOf(url: string): string | undefined {
   try {
     const parsed = new URL(url);

@@ -20,6 +20,7 @@ import { SecretString } from '../../shared/logging';
 import { secretNames } from '../../shared/secrets/secret-names';
 import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
+import { answerAdminConsent } from '../support/admin-consent-browser';
 import { eventually, resultCode } from '../support/eventually';
 import { requestJson } from '../support/http-json';
 import type { JsonResponse } from '../support/http-json';
@@ -31,6 +32,9 @@ const BOB = 'bob@contoso.com';
 const CAROL = 'carol@contoso.com';
 const DISPATCH = 'dispatch@contoso.com';
 const STRANGER = 'ceo@fabrikam.test';
+/** The customer's own app registration for app-only groups (the connector's multi-tenant app is for consent and delegated groups only). */
+const CUSTOMER_APP = 'c0ffee00-0000-4000-8000-0000000c0501';
+const CUSTOMER_SECRET = 'contoso-lob-app-secret';
 
 let stack: ConnectorStack;
 let receiver: RunningWebhookReceiver;
@@ -99,7 +103,7 @@ async function createGroup(body: Record<string, unknown>): Promise<string> {
   const group = await ok('POST', `/tenants/${tenantId}/groups`, { folders: ['mail'], pollIntervalMinutes: 60, delivery: { kind: 'webhook', url: `${receiver.url}/webhook` }, ...body });
   const key = await ok('POST', `/tenants/${tenantId}/groups/${group.id}/delivery/signing-key`);
   signingSecrets.push(key.secret);
-  if (group.mailboxAccessType === 'appOnly') await ok('PUT', `/tenants/${tenantId}/groups/${group.id}/credentials`, { clientSecret: d.connectorApp.clientSecret });
+  if (group.mailboxAccessType === 'appOnly') await ok('PUT', `/tenants/${tenantId}/groups/${group.id}/credentials`, { clientSecret: CUSTOMER_SECRET });
   return group.id;
 }
 
@@ -110,7 +114,7 @@ async function addMailbox(groupId: string, smtpAddress: string): Promise<void> {
 before(async () => {
   receiver = await startWebhookReceiver({ port: 0, secret: () => signingSecrets, print: () => undefined, keep: 5_000 });
   stack = await startConnectorStack({
-    functions: ['admin-tenants', 'admin-groups', 'admin-mailboxes', 'admin-invitations', 'consent-signin', 'delivery-admin', 'send-mail', 'delivery-deliver-batch', 'sync-schedule', 'sync-mailbox'],
+    functions: ['admin-tenants', 'admin-consent', 'consent-admin-callback', 'admin-groups', 'admin-mailboxes', 'admin-invitations', 'consent-signin', 'delivery-admin', 'send-mail', 'delivery-deliver-batch', 'sync-schedule', 'sync-mailbox'],
     publicBaseUrlIsHost: true,
     identitySeed: { contosoAdminConsent: true },
     ews: {
@@ -131,7 +135,21 @@ before(async () => {
     },
   });
   adminToken = stack.idp.control.issueAccessToken({ tenantId: d.operatorTenantId, audience: d.adminApi.audience, roles: ['Connector.Admin'], oid: d.users.operatorAdmin.objectId, name: 'Operator Admin', upn: d.users.operatorAdmin.upn });
+  stack.idp.control.addApp({
+    appId: CUSTOMER_APP,
+    displayName: 'Contoso line-of-business app',
+    homeTenantId: d.contosoTenantId,
+    secrets: [{ value: CUSTOMER_SECRET, displayName: 'e2e' }],
+    requiredResourceAccess: [
+      { resource: 'https://graph.microsoft.com', applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'] },
+      { resource: 'https://outlook.office365.com', applicationPermissions: ['full_access_as_app'] },
+    ],
+  });
+  stack.idp.control.grantAdminConsent(d.contosoTenantId, CUSTOMER_APP);
   tenantId = (await ok('POST', '/tenants', { displayName: 'Contoso (Graph)', entraTenantId: d.contosoTenantId })).id;
+  // The tenant is bound to Contoso's Entra tenant by its administrator's consent (never by a typed id).
+  const consent = await ok('POST', `/tenants/${tenantId}/consent`);
+  assert.equal((await answerAdminConsent(consent.url, d.users.contosoAdmin)).code, 'AdminConsentGranted');
 });
 
 after(async () => {
@@ -144,7 +162,7 @@ describe('Graph end to end through the Functions host', () => {
   let appGroup: string;
 
   it('app-only: a new group on Exchange Online defaults to Graph and the timer delivers mail, calendar, contacts and tasks, signed', async () => {
-    appGroup = await createGroup({ name: 'Sales (Graph)', externalId: 'sales-graph', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: d.connectorApp.clientId }, folders: ['mail', 'calendar', 'contacts', 'tasks'] });
+    appGroup = await createGroup({ name: 'Sales (Graph)', externalId: 'sales-graph', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: CUSTOMER_APP }, folders: ['mail', 'calendar', 'contacts', 'tasks'] });
     const group = await ok('GET', `/tenants/${tenantId}/groups/${appGroup}`);
     assert.equal(group.protocol, 'graph', 'app-only groups on Exchange Online default to Graph');
     await addMailbox(appGroup, ALICE);
@@ -182,7 +200,7 @@ describe('Graph end to end through the Functions host', () => {
     const mark = records(appGroup, ALICE).length;
     await syncNow(appGroup, ALICE);
     await eventually('the deletion delivered', () => (records(appGroup, ALICE).slice(mark).some((r) => r.changeType === 'deleted' && r.folder === 'inbox') ? true : undefined));
-    assert.ok(!stack.logs.join('\n').includes(d.connectorApp.clientSecret), 'the client secret never reaches the logs');
+    assert.ok(!stack.logs.join('\n').includes(CUSTOMER_SECRET), 'the client secret never reaches the logs');
   });
 
   it('throttling: a 429 with Retry-After re-queues the job (no sleeping in the function) and the mail arrives afterwards', async () => {
@@ -215,7 +233,7 @@ describe('Graph end to end through the Functions host', () => {
   });
 
   it('send-mail and process-and-delete go through Graph', async () => {
-    const intake = await createGroup({ name: 'Intake (Graph)', externalId: 'intake-graph', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: d.connectorApp.clientId }, initialSync: { kind: 'none' }, delivery: { kind: 'webhook', url: `${receiver.url}/webhook`, processAndDelete: 'moveToDeletedItems' } });
+    const intake = await createGroup({ name: 'Intake (Graph)', externalId: 'intake-graph', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: CUSTOMER_APP }, initialSync: { kind: 'none' }, delivery: { kind: 'webhook', url: `${receiver.url}/webhook`, processAndDelete: 'moveToDeletedItems' } });
     await addMailbox(intake, CAROL);
     await syncNow(intake, CAROL);
     await eventually('Carol baseline synced', async () => ((await mailboxStatus(intake, CAROL)).status === 'ok' ? true : undefined));
@@ -234,7 +252,7 @@ describe('Graph end to end through the Functions host', () => {
   });
 
   it('EWS → Graph: switching protocol delivers only what changed since, and EWS ids map to the Graph ids', async () => {
-    const legacy = await createGroup({ name: 'Legacy (EWS)', externalId: 'legacy-ews', mailboxAccessType: 'appOnly', protocol: 'ews', appOnly: { entraTenantId: d.contosoTenantId, clientId: d.connectorApp.clientId } });
+    const legacy = await createGroup({ name: 'Legacy (EWS)', externalId: 'legacy-ews', mailboxAccessType: 'appOnly', protocol: 'ews', appOnly: { entraTenantId: d.contosoTenantId, clientId: CUSTOMER_APP } });
     await addMailbox(legacy, BOB);
     await newMail(BOB, 'Backlog before switch');
     await syncNow(legacy, BOB);
@@ -305,7 +323,7 @@ describe('Graph end to end through the Functions host', () => {
 
   it('RBAC for Applications: an app confined to a management scope gets 403 for other mailboxes, shown on the mailbox', async () => {
     await addMailbox(appGroup, DISPATCH);
-    await storeControl('POST', '/application-access-policies', { organisationId: 'contoso', appId: d.connectorApp.clientId, scope: { kind: 'list', mailboxes: [ALICE] } });
+    await storeControl('POST', '/application-access-policies', { organisationId: 'contoso', appId: CUSTOMER_APP, scope: { kind: 'list', mailboxes: [ALICE] } });
     await syncNow(appGroup, DISPATCH);
     const status = await eventually('the mailbox shows the refusal', async () => {
       const current = await mailboxStatus(appGroup, DISPATCH);

@@ -48,6 +48,8 @@ export const BENCHMARK_SUITES: readonly (() => Promise<readonly Benchmark[]>)[] 
   async () => (await import('./sync-bench.js')).benchmarks,
   async () => (await import('./idle-tick-bench.js')).benchmarks,
   async () => (await import('./cold-start-bench.js')).benchmarks,
+  async () => (await import('./graph-simulator/bench.js')).benchmarks,
+  async () => (await import('./graph-sync-bench.js')).benchmarks,
 ];
 
 interface RecordedMetric extends BenchMetric {

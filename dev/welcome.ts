@@ -22,6 +22,7 @@ export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
     `  API           ${api}/health, ${api}/openapi.json, ${api}/admin/... (Bearer $ADMIN_TOKEN)`,
     `  Identity      ${stack.identity.url} (operator tenant ${DEMO_IDENTITY.operatorTenantId})   Key Vault ${stack.keyVault.url}`,
     `  EWS           ${stack.ewsSimulator.url} (control ${stack.ewsSimulator.controlUrl})   Receiver ${stack.webhookReceiver.url}`,
+    `  Graph         ${stack.graphSimulator.url} (control ${stack.graphSimulator.controlUrl}; same mailboxes as EWS)`,
     `  Demo tenant   ${demo.tenantId} (Contoso; IDs in .dev/demo-organisation.json)`,
     `  Groups        ${demo.groupId} (impersonation as ${DEMO_SERVICE_ACCOUNT.userPrincipalName}), ${demo.delegatedGroupId} (delegated: docs/consent.md)`,
     `  Mailboxes     ${DEMO_MAILBOXES.map((m) => `${m.address} / ${m.password}`).join(', ')}`,

@@ -100,7 +100,12 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
         redirectUris: origins.flatMap((origin) => [`${origin}/api/consent/admin/callback`, `${origin}/api/consent/signin/callback`]),
         requiredResourceAccess: [
           { resource: 'https://outlook.office365.com', applicationPermissions: ['full_access_as_app'], delegatedPermissions: ['EWS.AccessAsUser.All'] },
-          { resource: 'https://graph.microsoft.com', delegatedPermissions: ['User.Read'] },
+          // Graph back end (Exchange Online after EWS): app-only mailbox permissions, and delegated ones for signed-in users.
+          {
+            resource: 'https://graph.microsoft.com',
+            applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'],
+            delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Calendars.ReadWrite.Shared', 'Contacts.ReadWrite', 'Contacts.ReadWrite.Shared', 'Tasks.ReadWrite', 'Tasks.ReadWrite.Shared', 'User.ReadBasic.All'],
+          },
         ],
       },
       adminConsoleApp(origins),

@@ -3,7 +3,7 @@
  * against this catalogue, the README and local.settings.example.json document it, and the
  * infrastructure test checks that the Bicep sets every setting marked `requiredInAzure`.
  */
-export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent' | 'operations';
+export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'graph' | 'sync' | 'delivery' | 'consent' | 'operations';
 
 export interface SettingDescription {
   readonly name: string;
@@ -52,6 +52,8 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
   { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',
     description: "Exchange Online's EWS endpoint in the MICROSOFT_CLOUD (default: that cloud's). The only URL the connector app's own tokens (delegated groups, invitation and re-authentication emails) are ever sent to; also the default for app-only groups that name no ewsUrl. Operator-controlled: no tenant setting can change where those tokens go." },
+  { name: 'GRAPH_ENDPOINT', group: 'graph', requiredInAzure: false, localExample: 'https://localhost:8447',
+    description: "Microsoft Graph endpoint for groups with protocol 'graph' (default: the MICROSOFT_CLOUD's: https://graph.microsoft.com, https://graph.microsoft.us, https://dod-graph.microsoft.us or https://microsoftgraph.chinacloudapi.cn). Only Microsoft's Graph endpoints are accepted (in development also the local Graph simulator on loopback); operator-controlled, so the app's tokens go nowhere else. Tokens are requested for that cloud's Graph audience." },
   { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
     description: 'How long one sync invocation works before it enqueues a continuation.' },
   { name: 'SYNC_MAX_CONCURRENCY_PER_ACCOUNT', group: 'sync', requiredInAzure: false, defaultValue: '10',

@@ -43,6 +43,13 @@ export interface FolderSyncState {
   /** True while a full re-sync (after a lost or invalid state) is running. */
   readonly fullResync: boolean;
   readonly updatedAt: string | undefined;
+  /** When the read of the page that produced `syncState` started (changes after it may not be in that state). */
+  readonly readStartedAt?: string | undefined;
+  /**
+   * Set while a folder moves to another protocol (EWS → Graph or back): the new protocol's first pass
+   * delivers only what changed at or after this instant, the old protocol delivered the rest.
+   */
+  readonly migratedSince?: string | undefined;
 }
 
 /** A state as read: pass `version` back to save the next one (ETag concurrency). */
@@ -209,6 +216,8 @@ export class SyncStateRepository {
       phase: (stringColumn(head, 'phase') as SyncPhase | undefined) ?? 'initial',
       fullResync: booleanColumn(head, 'fullResync') ?? false,
       updatedAt: stringColumn(head, 'updatedAt'),
+      ...(stringColumn(head, 'readStartedAt') ? { readStartedAt: stringColumn(head, 'readStartedAt') } : {}),
+      ...(stringColumn(head, 'migratedSince') ? { migratedSince: stringColumn(head, 'migratedSince') } : {}),
       version: { etag: head.etag, overflowRows },
     };
   }
@@ -236,6 +245,8 @@ export class SyncStateRepository {
       phase: next.phase,
       fullResync: next.fullResync,
       updatedAt: (next.updatedAt ? new Date(next.updatedAt) : this.#now()).toISOString(),
+      ...(next.readStartedAt ? { readStartedAt: next.readStartedAt } : {}),
+      ...(next.migratedSince ? { migratedSince: next.migratedSince } : {}),
       ...chunkColumns(headChunks),
     };
     const actions: TransactionAction[] = [previous ? ['update', head, 'Replace', { etag: previous.etag }] : ['create', head]];

@@ -15,7 +15,7 @@ import {
 } from '../ews';
 import { leanGetItems, leanSyncFolderItems } from '../ews/soap/lean-operations';
 import type { DistinguishedFolderName, EwsItem, ItemChange, ItemResult, MailboxClient, ThrottlingPolicy } from '../ews';
-import { MailboxSourceError } from './mailbox-source';
+import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
 import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
 
 export interface EwsMailboxSourceOptions {
@@ -153,6 +153,8 @@ export function createEwsMailboxSource(client: MailboxClient, options: EwsMailbo
     }
   };
   return {
+    // A Graph state (the group was switched from Graph back to EWS) is not ours: the engine migrates instead of failing it.
+    ownsSyncState: (syncState) => !syncState.startsWith(GRAPH_STATE_PREFIX),
     async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
       const result = await call(() => leanSyncFolderItems(client, { distinguished: FOLDERS[folder] }, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
       return { syncState: result.syncState, includesLastItemInRange: result.includesLastItemInRange, changes: result.changes.map(toSourceChange) };

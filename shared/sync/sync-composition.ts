@@ -15,16 +15,20 @@ import { handleReauthenticationRequired } from '../consent/reauthentication';
 import { consentDependencies, delegatedTokenProvider } from '../consent/consent-composition';
 import type { AppConfig } from '../config';
 import type { DeliveryOutbox } from '../delivery/change-batch';
-import { deliveryOutbox, useMailboxClientSource } from '../delivery/delivery-composition';
+import { deliveryOutbox, useGraphMailboxSource, useMailboxClientSource } from '../delivery/delivery-composition';
 import { createSecretStore } from '../secrets/secret-store';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository, createQueueClient } from '../storage';
 import { LeaseRepository } from '../storage/lease-repository';
 import { SyncScheduleRepository } from '../storage/sync-schedule-repository';
 import { SyncStateRepository } from '../storage/sync-state-repository';
 import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
-import { createEwsMailboxSource, requestsInFlightFor } from './ews-mailbox-source';
-import { openMailboxClient } from './mailbox-access';
-import type { MailboxAccessOptions } from './mailbox-access';
+import { createEwsMailboxSource, requestsInFlightFor, type EwsMailboxSourceOptions } from './ews-mailbox-source';
+import { openGraphClient, openMailboxClient } from './mailbox-access';
+import type { MailboxAccessOptions, MailboxIdentity } from './mailbox-access';
+import { createGraphMailboxSource } from './graph-mailbox-source';
+import type { MailboxSource } from './mailbox-source';
+import { groupProtocol } from '../storage/records';
+import type { GroupRecord } from '../storage/records';
 import type { SchedulerDependencies } from './scheduler';
 import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from './sync-jobs';
 import type { DelegatedCredentialsRefused, SyncLimits, SyncWorkerDependencies } from './sync-worker';
@@ -55,6 +59,11 @@ function lazyDelegatedTokenProvider(resolve: () => DelegatedTokenProvider): Dele
   return {
     acquireEwsToken: (user, options) => resolve().acquireEwsToken(user, options),
     acquireEwsTokenWithDetails: (user, options) => resolve().acquireEwsTokenWithDetails(user, options),
+    acquireGraphToken: (user, options) => {
+      const provider = resolve();
+      if (!provider.acquireGraphToken) throw new Error('The delegated token provider cannot issue Graph tokens.');
+      return provider.acquireGraphToken(user, options);
+    },
     forget: (tenantId, userObjectId) => resolve().forget(tenantId, userObjectId),
   };
 }
@@ -110,6 +119,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
     // group every few minutes instead of one per mailbox job (a 1,000-mailbox tick was 1,000 reads).
     readSecret: cachedLookup((name: string, version: string) => vault.getSecret(name, { version }), SECRET_CACHE_TTL_IN_MS),
     delegatedTokens: lazyDelegatedTokenProvider(delegatedTokenProvider),
+    graph: config.graph,
   };
   return {
     access,
@@ -122,8 +132,8 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       leases: new LeaseRepository(storage),
       jobs,
       outbox: overrides.outbox ?? deliveryOutbox(),
-      openSource: async (group, mailbox) =>
-        createEwsMailboxSource(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access), {
+      openSource: (group, mailbox) =>
+        openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access, {
           requestsInFlight: requestsInFlightFor(overrides.limits?.perAccount ?? config.sync.maxConcurrencyPerAccount),
         }),
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
@@ -132,6 +142,12 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
     },
   };
+}
+
+/** The group's protocol decides the source: Graph (delta) or EWS (SyncFolderItems). */
+export async function openMailboxSource(group: GroupRecord, mailbox: MailboxIdentity, access: MailboxAccessOptions, ewsOptions: EwsMailboxSourceOptions = {}): Promise<MailboxSource> {
+  if (groupProtocol(group) === 'graph') return createGraphMailboxSource(await openGraphClient(group, mailbox, access));
+  return createEwsMailboxSource(await openMailboxClient(group, mailbox, access), ewsOptions);
 }
 
 /** The process-wide runtime, built on first use (configuration errors surface then, named). */
@@ -143,4 +159,5 @@ export function syncRuntime(): SyncRuntime {
 /** Delivery (process-and-delete, send mail) reaches mailboxes through the same credential resolution. */
 export function registerMailboxAccessForDelivery(): void {
   useMailboxClientSource((group, mailbox) => openMailboxClient(group, { smtpAddress: mailbox }, syncRuntime().access));
+  useGraphMailboxSource((group, mailbox) => openGraphClient(group, { smtpAddress: mailbox }, syncRuntime().access));
 }

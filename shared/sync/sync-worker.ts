@@ -17,6 +17,7 @@ import { isLeaseHeld, LeaseLostError } from '../storage/lease-repository';
 import type { Lease, LeaseRepository } from '../storage/lease-repository';
 import type { MailboxesRepository } from '../storage/mailboxes-repository';
 import type { GroupRecord, MailboxError, MailboxRecord, MailboxStatus, SyncFolderKind } from '../storage/records';
+import { groupProtocol } from '../storage/records';
 import { SyncStateConflictError } from '../storage/sync-state-repository';
 import type { MailboxSyncProgress, SyncStateRepository, VersionedFolderSyncState } from '../storage/sync-state-repository';
 import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
@@ -144,7 +145,7 @@ function describeFailure(error: MailboxSourceError, group: GroupRecord, mailbox:
       return {
         status: 'error',
         code: error.sourceCode === 'ErrorAccessDenied' ? 'AccessDenied' : 'ImpersonationDenied',
-        message: `${actor} may not access ${mailbox} (${error.sourceCode ?? error.code}). ${group.mailboxAccessType === 'impersonation' ? 'Assign the ApplicationImpersonation role with a scope that includes this mailbox.' : 'Check the application permission and any application access policy.'}`,
+        message: `${actor} may not access ${mailbox} (${error.sourceCode ?? error.code}). ${group.mailboxAccessType === 'impersonation' ? 'Assign the ApplicationImpersonation role with a scope that includes this mailbox.' : groupProtocol(group) === 'graph' ? 'Check the Graph permissions (Mail.ReadWrite, Calendars.ReadWrite, Contacts.ReadWrite, Tasks.ReadWrite.All) and that the app\'s Exchange Online RBAC management scope includes this mailbox (docs/graph.md).' : 'Check the application permission and any application access policy.'}`,
       };
     case 'MailboxDisabled':
       return { status: 'error', code: 'MailboxDisabled', message: `The mailbox ${mailbox} is disabled in Exchange (${error.sourceCode ?? error.code}).` };
@@ -156,10 +157,12 @@ function describeFailure(error: MailboxSourceError, group: GroupRecord, mailbox:
         : group.mailboxAccessType === 'appOnly' && error.cause instanceof EntraAuthError
           ? { status: 'error', code: 'AuthenticationFailed', message: `Entra ID did not issue a token for ${actor}: ${error.message} Fix the group's app-only settings or credentials, then run a connection test.` }
           : group.mailboxAccessType === 'appOnly'
-          ? { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the token of ${actor} even after a fresh token from Entra (${error.sourceCode ?? error.code}: ${error.message}). Check the Entra tenant id and that the app has the full_access_as_app application permission with admin consent in the customer's tenant, then run a connection test.` }
+          ? { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the token of ${actor} even after a fresh token from Entra (${error.sourceCode ?? error.code}: ${error.message}). Check the Entra tenant id and that the app has ${groupProtocol(group) === 'graph' ? 'the Microsoft Graph application permissions (docs/graph.md)' : 'the full_access_as_app application permission'} with admin consent in the customer's tenant, then run a connection test.` }
           : { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the credentials of ${actor} (${error.sourceCode ?? error.code}: ${error.message}). Update the password with PUT .../credentials (or unlock the account), then run a connection test.` };
     case 'ProtocolDisabled':
-      return { status: 'error', code: 'EwsDisabled', message: `EWS is blocked for this organisation or application: ${error.message}` };
+      return groupProtocol(group) === 'graph'
+        ? { status: 'error', code: 'GraphNotEnabled', message: `Graph cannot reach ${mailbox} (${error.sourceCode ?? error.code}): the mailbox is on-premises, inactive or not licensed for Exchange Online. Use protocol 'ews' for on-premises mailboxes.` }
+        : { status: 'error', code: 'EwsDisabled', message: `EWS is blocked for this organisation or application: ${error.message}` };
     case 'Configuration':
       return { status: 'error', code: 'Configuration', message: error.message };
     case 'FolderNotFound':

@@ -128,7 +128,10 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   const calendar = g.store.getFolder('alice@contoso.com', { distinguished: 'calendar' });
   g.store.createItem('alice@contoso.com', calendar.id, { kind: 'calendarItem', subject: 'Review', start: new Date('2025-05-01T09:00:00Z'), end: new Date('2025-05-01T10:00:00Z'), isAllDayEvent: false, optionalAttendees: [{ mailbox: { address: 'carol@contoso.com' } }], location: 'Room 2', body: { type: 'HTML', content: '<b>agenda</b>' } });
   g.store.deleteItem(g.store.folderItems(calendar)[0]!.id, 'HardDelete');
-  check('eventDelta', await graphCall(g, t, events.body['@odata.deltaLink']), 'calendarView delta changes');
+  g.store.createItem('alice@contoso.com', calendar.id, { kind: 'calendarItem', subject: 'Series', start: new Date('2025-05-05T08:00:00Z'), end: new Date('2025-05-05T08:30:00Z'), recurrence: { pattern: { kind: 'Daily', interval: 1 }, range: { kind: 'Numbered', startDate: '2025-05-05', numberOfOccurrences: 3 } } });
+  const calendarChanges = await graphCall<{ value: Record<string, unknown>[] }>(g, t, events.body['@odata.deltaLink']);
+  check('eventDelta', calendarChanges, 'calendarView delta changes (with occurrences of a series)');
+  assert.equal(calendarChanges.body.value.filter((e) => e.type === 'occurrence').length, 3);
 
   // Contacts and tasks.
   check('contactFolderCollection', await graphCall(g, t, `${A}/contactFolders`), 'contactFolders');

@@ -93,8 +93,10 @@ param keyVaultCreateMode string = 'default'
 @description('Client id of the product\'s multi-tenant Entra app (admin consent and per-user sign-in).')
 param connectorAppClientId string
 
-@description('Audience that admin API tokens must carry: the admin app\'s application ID URI or client id.')
-param adminApiAudience string = 'api://exchange-connector'
+@minLength(36)
+@maxLength(36)
+@description('Application (client) id of the admin API app registration: the aud of its v2.0 tokens (requestedAccessTokenVersion 2). Not the api:// URI.')
+param adminApiAudience string
 
 @description('Entra tenant that issues admin tokens; empty = the tenant of this subscription.')
 param adminApiTenantId string = ''
@@ -118,6 +120,9 @@ param instanceMemoryMB int = 2048
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 100
+
+@description('Operator email for Azure Monitor alerts (dead letters, poison queues, failure rate, expiring credentials); empty: no notifications.')
+param alertEmail string = ''
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -174,6 +179,19 @@ module monitoring 'core/monitoring.bicep' = {
     applicationInsightsName: 'appi-${resourceToken}'
     location: location
     tags: tags
+  }
+}
+
+// Workbook and Azure Monitor alert rules (dead letters, poison queues, failure rate, expiring credentials).
+module operations 'core/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    namePrefix: resourceToken
   }
 }
 

@@ -29,8 +29,31 @@ export async function loadGroup(deps: AdminDependencies, principal: AdminPrincip
   return group;
 }
 
+/** What the cross-field rules read: a stored group, or as much of a raw request body as has the right types. */
+type GroupShape = Partial<Pick<GroupRecord, 'mailboxAccessType' | 'ewsUrl' | 'impersonation' | 'appOnly' | 'delivery'>>;
+
+/**
+ * The cross-field rules applied to a create body the schema refused, so the answer names these
+ * fields too. Only values of the right type are looked at; the schema reports the others.
+ */
+export function createGroupBodyProblems(raw: unknown, { deps }: { deps: Pick<AdminDependencies, 'environment' | 'connectorAppClientId' | 'defaultEwsUrl'> }): FieldProblem[] {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const body = raw as Record<string, unknown>;
+  const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+  const accessTypes: readonly unknown[] = ['impersonation', 'appOnly', 'delegated'];
+  const delivery = body['delivery'];
+  const shape = {
+    ...(accessTypes.includes(body['mailboxAccessType']) ? { mailboxAccessType: body['mailboxAccessType'] } : {}),
+    ...(typeof body['ewsUrl'] === 'string' ? { ewsUrl: body['ewsUrl'] } : {}),
+    ...(isObject(body['impersonation']) ? { impersonation: body['impersonation'] } : {}),
+    ...(isObject(body['appOnly']) ? { appOnly: body['appOnly'] } : {}),
+    ...(isObject(delivery) && ['webhook', 'queue'].includes((delivery as { kind?: unknown }).kind as string) ? { delivery } : {}),
+  } as GroupShape;
+  return groupProblems(shape, deps);
+}
+
 /** The rules that span fields: which access settings each access type needs, and URL policy. */
-function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProblem[] {
+function groupProblems(group: GroupShape, deps: Pick<AdminDependencies, 'environment' | 'connectorAppClientId' | 'defaultEwsUrl'>): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const requireOnly = (needed: 'impersonation' | 'appOnly' | undefined) => {
     for (const field of ['impersonation', 'appOnly'] as const) {
@@ -43,10 +66,19 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
     if (!group.ewsUrl) problems.push({ pointer: '/ewsUrl', detail: 'is required when mailboxAccessType is impersonation (your Exchange server\'s EWS URL)' });
   } else if (group.mailboxAccessType === 'appOnly') {
     requireOnly('appOnly');
-  } else {
+    if (deps.connectorAppClientId && group.appOnly?.clientId.toLowerCase() === deps.connectorAppClientId.toLowerCase()) {
+      problems.push({ pointer: '/appOnly/clientId', detail: "must be your own app registration's client ID, not the connector's app (the connector app is used through admin consent and delegated groups)" });
+    }
+  } else if (group.mailboxAccessType === 'delegated') {
     requireOnly(undefined);
+    if (group.ewsUrl) {
+      problems.push({
+        pointer: '/ewsUrl',
+        detail: `must not be set for delegated groups: users' tokens for the connector app are sent only to Exchange Online (${deps.defaultEwsUrl})`,
+      });
+    }
   }
-  if (group.ewsUrl) {
+  if (group.ewsUrl && group.mailboxAccessType !== 'delegated') {
     const problem = outboundUrlProblem(group.ewsUrl, deps.environment, '/ewsUrl');
     if (problem) problems.push(problem);
   }
@@ -57,7 +89,7 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
       : delivery?.kind === 'queue' && delivery.accountUrl
         ? { pointer: '/delivery/accountUrl', url: delivery.accountUrl }
         : undefined;
-  if (deliveryUrl) {
+  if (deliveryUrl && typeof deliveryUrl.url === 'string') {
     const problem = outboundUrlProblem(deliveryUrl.url, deps.environment, deliveryUrl.pointer);
     if (problem) problems.push(problem);
   }
@@ -65,17 +97,33 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
 }
 
 /**
- * Outside development, a webhook URL that is new or changed must pass the delivery address policy
- * now (https, and every resolved address public), so an admin learns at once instead of from dead letters.
+ * Outside development, every administrator-supplied URL that is new or changed (webhook, queue
+ * account, EWS) must pass the outbound address policy now (https, and every resolved address
+ * public), so an admin learns at once instead of from dead letters or failed syncs.
  * An unchanged URL is not re-resolved: a passing DNS hiccup must not block unrelated edits, and
  * every send checks the target again anyway.
  */
 async function deliveryTargetProblems(next: GroupRecord, previous: GroupRecord | undefined, deps: AdminDependencies): Promise<FieldProblem[]> {
   // Development has only the scheme rule (groupProblems): http to loopback, https anywhere, no DNS needed.
-  if (deps.environment === 'development' || next.delivery?.kind !== 'webhook') return [];
-  if (previous?.delivery?.kind === 'webhook' && previous.delivery.url === next.delivery.url) return [];
-  const problem = await webhookTargetProblem(next.delivery.url, deps, '/delivery/url');
-  return problem ? [problem] : [];
+  if (deps.environment === 'development') return [];
+  const checks: { pointer: string; url: string }[] = [];
+  if (next.delivery?.kind === 'webhook' && !(previous?.delivery?.kind === 'webhook' && previous.delivery.url === next.delivery.url)) {
+    checks.push({ pointer: '/delivery/url', url: next.delivery.url });
+  }
+  if (next.delivery?.kind === 'queue' && next.delivery.accountUrl && !(previous?.delivery?.kind === 'queue' && previous.delivery.accountUrl === next.delivery.accountUrl)) {
+    checks.push({ pointer: '/delivery/accountUrl', url: next.delivery.accountUrl });
+  }
+  // The EWS URL gets the same policy as webhooks: the connector sends the customer's credentials there.
+  if (next.ewsUrl && next.ewsUrl !== previous?.ewsUrl) checks.push({ pointer: '/ewsUrl', url: next.ewsUrl });
+  const problems = await Promise.all(checks.map((check) => webhookTargetProblem(check.url, deps, check.pointer)));
+  return problems.filter((problem): problem is FieldProblem => problem !== undefined);
+}
+
+/** Every rule at once, so one answer names every field at fault; the address policy only where the URL itself passed. */
+async function allGroupProblems(next: GroupRecord, previous: GroupRecord | undefined, deps: AdminDependencies): Promise<FieldProblem[]> {
+  const problems = groupProblems(next, deps);
+  if (problems.some((problem) => problem.pointer.startsWith('/delivery'))) return problems;
+  return [...problems, ...(await deliveryTargetProblems(next, previous, deps))];
 }
 
 export async function listGroups(
@@ -113,15 +161,22 @@ export async function createGroup(
     createdAt: at,
     updatedAt: at,
   };
-  const problems = groupProblems(group, deps);
-  if (problems.length === 0) problems.push(...(await deliveryTargetProblems(group, undefined, deps)));
+  const problems = await allGroupProblems(group, undefined, deps);
   if (problems.length > 0) throw validationProblem(problems);
   const created = await deps.groups.create(group);
   await recordAudit(deps, principal, tenantId, 'group.created', groupPath(tenantId, group.id), auditDetailsOf({ ...input }));
   return created;
 }
 
-function readOnlyProblems(current: GroupRecord, input: UpdateGroupRequest): FieldProblem[] {
+/** The read-only rules applied to a change body the schema refused, so the answer names these fields too. */
+export async function updateGroupBodyProblems(raw: unknown, context: { deps: AdminDependencies; principal: AdminPrincipal; params: Readonly<Record<'tenantId' | 'groupId', string>> }): Promise<FieldProblem[]> {
+  if (typeof raw !== 'object' || raw === null) return [];
+  // An unknown group answers 404 once the body is valid; here it just has no read-only fields to compare.
+  const current = await loadGroup(context.deps, context.principal, context.params.tenantId, context.params.groupId).catch(() => undefined);
+  return current ? readOnlyProblems(current, raw as Pick<UpdateGroupRequest, 'externalId' | 'mailboxAccessType'>) : [];
+}
+
+function readOnlyProblems(current: GroupRecord, input: Pick<UpdateGroupRequest, 'externalId' | 'mailboxAccessType'>): FieldProblem[] {
   const problems: FieldProblem[] = [];
   if (input.externalId !== undefined && input.externalId !== current.externalId) {
     problems.push({ pointer: '/externalId', detail: 'is read-only after creation; create a new group to use another external ID' });
@@ -145,7 +200,6 @@ export async function updateGroup(
     ifMatch,
     async (current) => {
       const readOnly = readOnlyProblems(current, input);
-      if (readOnly.length > 0) throw validationProblem(readOnly);
       const { etag: _etag, ewsUrl, delivery, ...rest } = current;
       const nextEwsUrl = input.ewsUrl === null ? undefined : (input.ewsUrl ?? ewsUrl);
       const nextDelivery = input.delivery === null ? undefined : (input.delivery ?? delivery);
@@ -162,8 +216,7 @@ export async function updateGroup(
         enabled: input.enabled ?? current.enabled,
         updatedAt: deps.now().toISOString(),
       };
-      const problems = groupProblems(next, deps);
-      if (problems.length === 0) problems.push(...(await deliveryTargetProblems(next, current, deps)));
+      const problems = [...readOnly, ...(await allGroupProblems(next, current, deps))];
       if (problems.length > 0) throw validationProblem(problems);
       return next;
     },

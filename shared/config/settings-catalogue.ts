@@ -3,7 +3,7 @@
  * against this catalogue, the README and local.settings.example.json document it, and the
  * infrastructure test checks that the Bicep sets every setting marked `requiredInAzure`.
  */
-export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent';
+export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent' | 'operations';
 
 export interface SettingDescription {
   readonly name: string;
@@ -38,16 +38,18 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "Tenant of the app's own identity when it signs in with a client secret (local development only)." },
   { name: 'AZURE_CLIENT_SECRET', group: 'identity', requiredInAzure: false, localExample: 'local-dev-app-secret',
     description: "Client secret of the app's own identity (local development only; in Azure the managed identity needs none)." },
+  { name: 'MICROSOFT_CLOUD', group: 'identity', requiredInAzure: false, defaultValue: 'global',
+    description: "The Microsoft cloud the deployment serves, from a fixed list (shared/config/microsoft-clouds.ts): global, usGovernment (GCC High), usGovernmentDoD, china. It gives the defaults of AZURE_AUTHORITY_HOST and EWS_DEFAULT_URL and the resource of Exchange tokens." },
   { name: 'AZURE_AUTHORITY_HOST', group: 'identity', requiredInAzure: false, defaultValue: 'https://login.microsoftonline.com', localExample: 'https://localhost:8444',
-    description: 'Entra authority host for every token the app requests or validates.' },
-  { name: 'ADMIN_API_AUDIENCE', group: 'adminApi', requiredInAzure: true, localExample: 'api://exchange-connector',
-    description: 'Audience (application ID URI or client ID) that admin bearer tokens must carry.' },
+    description: "Entra authority host for every token the app requests or validates. Default: the MICROSOFT_CLOUD's (login.microsoftonline.com for global)." },
+  { name: 'ADMIN_API_AUDIENCE', group: 'adminApi', requiredInAzure: true, localExample: 'c0ffee00-0000-4000-8000-00000000ad01',
+    description: "Application (client) ID of the admin API app registration: the `aud` of its v2.0 access tokens (the app sets requestedAccessTokenVersion 2; clients still ask for api://exchange-connector/.default). Not the api:// URI, which Entra never puts in a v2.0 token's aud." },
   { name: 'ADMIN_API_TENANT_ID', group: 'adminApi', requiredInAzure: true, localExample: '00000000-0000-4000-8000-000000000001',
     description: "Entra tenant that issues admin tokens (the operator's tenant, where the admin app roles are assigned)." },
   { name: 'CONNECTOR_APP_CLIENT_ID', group: 'consent', requiredInAzure: true, localExample: 'c0ffee00-0000-4000-8000-00000000c0de',
     description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
   { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',
-    description: 'EWS URL for app-only and delegated groups that do not name one.' },
+    description: "Exchange Online's EWS endpoint in the MICROSOFT_CLOUD (default: that cloud's). The only URL the connector app's own tokens (delegated groups, invitation and re-authentication emails) are ever sent to; also the default for app-only groups that name no ewsUrl. Operator-controlled: no tenant setting can change where those tokens go." },
   { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
     description: 'How long one sync invocation works before it enqueues a continuation.' },
   { name: 'SYNC_MAX_CONCURRENCY_PER_ACCOUNT', group: 'sync', requiredInAzure: false, defaultValue: '10',
@@ -60,4 +62,14 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: 'Delay before the first retry; doubles per attempt (with jitter), capped at one hour.' },
   { name: 'DELIVERY_WEBHOOK_TIMEOUT_MS', group: 'delivery', requiredInAzure: false, defaultValue: '10000',
     description: 'How long a webhook receiver has to answer a delivery.' },
+  { name: 'LOG_LEVEL', group: 'operations', requiredInAzure: false, defaultValue: 'info', localExample: 'info',
+    description: "debug, info, warn or error. At info a healthy app logs one line per admin change, initial-sync progress and a periodic summary; per-invocation and per-job details are at debug." },
+  { name: 'LOG_SUMMARY_INTERVAL_SECONDS', group: 'operations', requiredInAzure: false, defaultValue: '60',
+    description: 'Seconds between the summary lines (mailboxes synced, items, batches delivered, failures) each instance logs while there is activity; 0 turns them off.' },
+  { name: 'TELEMETRY_EXPORTER', group: 'operations', requiredInAzure: false, defaultValue: 'auto',
+    description: "Where metrics and traces go: auto (Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else nowhere), azureMonitor, console, otlp (OTEL_EXPORTER_OTLP_ENDPOINT), none. docs/operations.md." },
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', group: 'operations', requiredInAzure: true,
+    description: 'Application Insights connection string (set by the Bicep). Telemetry is sent with the managed identity (AZURE_CLIENT_ID): the resource has local authentication disabled.' },
+  { name: 'ALERT_PERSISTENT_FAILURE_MINUTES', group: 'operations', requiredInAzure: false, defaultValue: '240',
+    description: "A mailbox failing to sync for longer than this gets a notice to the tenant's alert contacts and an event to its group's delivery target (10-10080)." },
 ];

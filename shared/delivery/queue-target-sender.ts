@@ -4,6 +4,7 @@ import type { ConnectorEnvironment } from '../config';
 import { resolveTarget, TargetAddressError } from './address-policy';
 import type { HostResolver } from './address-policy';
 import { failure } from './delivery-outcome';
+import { isAllowedQueueConnectionSetting } from './queue-connection-setting';
 import type { DeliveryOutcome } from './delivery-outcome';
 import type { ChangeBatch } from './change-batch';
 import { queueMessageParts, QueueMessageTooLargeError } from './queue-message-parts';
@@ -26,6 +27,10 @@ export interface QueueTargetSenderOptions {
 
 function queueClientFor(target: QueueTarget, options: QueueTargetSenderOptions): QueueClient | DeliveryOutcome {
   if (target.connection) {
+    // Re-checked here: groups stored before the rule existed must not keep their old reach.
+    if (!isAllowedQueueConnectionSetting(target.connection)) {
+      return failure('NoTarget', `The queue target names the app setting ${target.connection}; only CUSTOMER_QUEUE or CUSTOMER_QUEUE_<name> settings may be used.`);
+    }
     const connectionString = (options.settings ?? process.env)[target.connection];
     if (!connectionString) return failure('NoTarget', `The app setting ${target.connection} named by the queue target is not set.`);
     return new QueueClient(connectionString, target.queueName);
@@ -87,4 +92,28 @@ export async function sendToQueueTarget(
     }
   }
   return { ok: true, ...progress(parts.length) };
+}
+
+/**
+ * Sends one small JSON event (credentialExpiring, mailboxFailing) to the customer's queue, with
+ * the same address policy and credentials as change batches.
+ */
+export async function sendEventToQueueTarget(target: QueueTarget, event: object, options: QueueTargetSenderOptions): Promise<DeliveryOutcome> {
+  if (target.accountUrl && !target.connection) {
+    try {
+      await resolveTarget(target.accountUrl, options.environment, options.resolver);
+    } catch (error) {
+      if (error instanceof TargetAddressError) return failure('TargetAddressNotAllowed', error.message);
+      throw error;
+    }
+  }
+  const client = queueClientFor(target, options);
+  if (!(client instanceof QueueClient)) return client;
+  try {
+    await client.sendMessage(Buffer.from(JSON.stringify(event), 'utf8').toString('base64'));
+    return { ok: true };
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    return failure('QueueSendFailed', `The target queue refused the event (${status ?? 'network error'}).`, status);
+  }
 }

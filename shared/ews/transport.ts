@@ -4,6 +4,9 @@
  * code; this transport keeps what the failed exchange really looked like so the classifier can
  * name the failure. One transport serves one EWS call, so concurrent calls never mix records.
  */
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
+import type { AxiosRequestConfig } from 'axios';
+import { SpanKind, withSpan } from '../telemetry/tracing';
 import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
 
 /** What a failed HTTP exchange looked like: either the server's answer, or the network error. */
@@ -26,14 +29,19 @@ export interface TransportSettings {
   readonly headers: Readonly<Record<string, string>>;
   /** NTLM handshake credentials; the password is revealed only into the handshake. */
   readonly ntlm?: { readonly username: string; readonly password: string };
+  /** Resolves host names for every connection (the outbound address policy checks each address here). */
+  readonly lookup?: NodeStyleLookup;
 }
+
+/** A resolver with dns.lookup's shape (what http.request's `lookup` option takes). */
+export type NodeStyleLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions | number | undefined, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => void;
 
 export class RecordingTransport implements IXHRApi {
   failure: TransportFailure | undefined;
   readonly #inner: XhrApi;
 
   constructor(settings: TransportSettings) {
-    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers } });
+    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers }, ...(settings.lookup ? { lookup: settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}) });
     if (settings.ntlm) this.#inner.useNtlmAuthentication(settings.ntlm.username, settings.ntlm.password);
   }
 
@@ -43,12 +51,20 @@ export class RecordingTransport implements IXHRApi {
 
   async xhr(options: IXHROptions, progress?: (data: IXHRProgress) => void): XhrResult {
     this.failure = undefined;
-    try {
-      return await this.#inner.xhr(options, progress);
-    } catch (thrown: unknown) {
-      this.failure = describeTransportFailure(thrown);
-      throw thrown;
-    }
+    // One client span per EWS call, named by its operation (never by mailbox: spans are searched by name).
+    const operation = ewsOperationOf(options.data);
+    const host = hostOf(options.url);
+    return withSpan(`EWS ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'ews', 'rpc.method': operation, 'http.request.method': 'POST', ...(host ? { 'server.address': host } : {}) } }, async (span) => {
+      try {
+        const response = await this.#inner.xhr(options, progress);
+        span.setAttribute('http.response.status_code', response.status);
+        return response;
+      } catch (thrown: unknown) {
+        this.failure = describeTransportFailure(thrown);
+        if (this.failure.status !== undefined) span.setAttribute('http.response.status_code', this.failure.status);
+        throw thrown;
+      }
+    });
   }
 
   xhrStream(options: IXHROptions, progress: (data: IXHRProgress) => void): XhrResult {
@@ -57,6 +73,22 @@ export class RecordingTransport implements IXHRApi {
 
   disconnect(): void {
     this.#inner.disconnect();
+  }
+}
+
+/** The first element inside the SOAP Body: the EWS operation (SyncFolderItems, GetItem, ...). */
+function ewsOperationOf(body: unknown): string {
+  if (typeof body !== 'string') return 'request';
+  const match = /<(?:[\w-]+:)?Body\b[^>]*>\s*<(?:[\w-]+:)?([A-Za-z]+)/.exec(body.slice(0, 8192));
+  return match?.[1] ?? 'request';
+}
+
+function hostOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
   }
 }
 

@@ -20,6 +20,8 @@ export interface AdminConsentRecord {
   readonly requestedBy: { readonly objectId: string; readonly name: string };
   /** Entra's error and description when refused. */
   readonly error?: { readonly code: string; readonly description: string };
+  /** Granted: the administrator whose validated id_token proved the Entra tenant. */
+  readonly grantedBy?: { readonly objectId: string; readonly name: string };
 }
 
 export interface ConsentSettingsRecord {
@@ -30,6 +32,8 @@ export interface ConsentSettingsRecord {
   readonly emailReauthentication: boolean;
   readonly invitationSubject?: string;
   readonly invitationMessage?: string;
+  /** Who gets credential-expiry and persistent-failure notices (sent from senderMailbox). */
+  readonly alertContacts?: readonly string[];
   readonly updatedAt: string;
 }
 
@@ -46,6 +50,7 @@ const consentCodec: EntityCodec<AdminConsentRecord> = {
     at: record.at,
     requestedBy: JSON.stringify(record.requestedBy),
     error: record.error ? JSON.stringify(record.error) : undefined,
+    grantedBy: record.grantedBy ? JSON.stringify(record.grantedBy) : undefined,
   }),
   fromEntity: (entity) => ({
     tenantId: stringColumn(entity, 'tenantId') ?? '',
@@ -54,16 +59,18 @@ const consentCodec: EntityCodec<AdminConsentRecord> = {
     at: stringColumn(entity, 'at') ?? '',
     requestedBy: jsonColumn(entity, 'requestedBy', { objectId: '', name: '' }),
     error: jsonColumn<AdminConsentRecord['error']>(entity, 'error', undefined),
+    grantedBy: jsonColumn<AdminConsentRecord['grantedBy']>(entity, 'grantedBy', undefined),
   }),
 };
 
 const settingsCodec: EntityCodec<ConsentSettingsRecord> = {
   kind: 'ConsentSettings',
   keyOf: (record) => ({ partitionKey: encodeKeyPart(record.tenantId), rowKey: SETTINGS_ROW }),
-  toColumns: (record) => ({ ...record }),
+  toColumns: (record) => ({ ...record, alertContacts: record.alertContacts?.length ? JSON.stringify(record.alertContacts) : undefined }),
   fromEntity: (entity) => ({
     tenantId: stringColumn(entity, 'tenantId') ?? '',
     senderMailbox: stringColumn(entity, 'senderMailbox'),
+    alertContacts: jsonColumn<readonly string[] | undefined>(entity, 'alertContacts', undefined),
     emailInvitations: booleanColumn(entity, 'emailInvitations') ?? false,
     emailReauthentication: booleanColumn(entity, 'emailReauthentication') ?? false,
     invitationSubject: stringColumn(entity, 'invitationSubject'),

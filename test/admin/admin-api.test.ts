@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { devStateDir, ensureDevCertificate } from '../../dev/certs';
@@ -59,7 +60,10 @@ describe('authentication', () => {
     assert.match(forged.headers.get('www-authenticate') ?? '', /invalid_token/);
     const wrongAudience = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: 'https://outlook.office365.com', roles: ['Connector.Admin'] });
     assert.equal((await stack.request('GET', '/api/admin/ping', { token: wrongAudience })).status, 401);
-    const noRole = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: 'api://exchange-connector', roles: [] });
+    // Entra issues the admin API's v2.0 tokens with aud = its client id; the identifier URI is never an aud.
+    const uriAudience = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: 'api://exchange-connector', roles: ['Connector.Admin'] });
+    assert.equal((await stack.request('GET', '/api/admin/ping', { token: uriAudience })).status, 401);
+    const noRole = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: DEMO_IDENTITY.adminApi.appId, roles: [] });
     const forbidden = await stack.request('GET', '/api/admin/ping', { token: noRole });
     assert.equal(forbidden.status, 403);
     assert.equal(forbidden.headers.get('www-authenticate'), null);
@@ -154,7 +158,7 @@ describe('groups', () => {
     assert.deepEqual(group.credentials, { credentialSet: false });
 
     const appOnly = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
-      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: 'c0ffee00-0000-4000-8000-00000000c0de' } },
+      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000a7' } },
     });
     assert.equal(appOnly.status, 201, appOnly.text);
     assert.equal(appOnly.body.ewsUrl, 'https://outlook.office365.com/EWS/Exchange.asmx', 'app-only groups default to the configured EWS URL');
@@ -196,6 +200,26 @@ describe('groups', () => {
     assert.deepEqual(pointers(accessType), ['/mailboxAccessType']);
   });
 
+  test('a body with four mistakes gets one answer naming all four (schema and cross-field rules together)', async () => {
+    const tenantId = await createTenant();
+    // pollIntervalMinutes and the unknown field are schema faults; the missing impersonation
+    // settings and the http EWS URL are cross-field rules, which used to show only after the
+    // schema faults were fixed.
+    const response = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
+      body: { name: 'Sales', externalId: 'four-faults', mailboxAccessType: 'impersonation', ewsUrl: 'http://mail.contoso.com/EWS/Exchange.asmx', pollIntervalMinutes: 0, colour: 'blue' },
+    });
+    assert.equal(response.status, 400, response.text);
+    assert.deepEqual(pointers(response).sort(), ['/colour', '/ewsUrl', '/impersonation', '/pollIntervalMinutes']);
+    const patch = await stack.request('PATCH', `/api/admin/tenants/${tenantId}/groups/${await createGroup(tenantId)}`, {
+      body: { externalId: 'changed', delivery: { kind: 'webhook', url: 'ftp://erp.contoso.com/hook' } },
+    });
+    assert.deepEqual(pointers(patch).sort(), ['/delivery/url', '/externalId'], 'read-only and URL rules are reported together on update');
+    const credentials = await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${await createGroup(tenantId)}/credentials`, { body: { clientSecret: 'not-for-impersonation', expiresOn: 'next tuesday' } });
+    assert.equal(credentials.status, 400);
+    assert.deepEqual(pointers(credentials).sort(), ['/clientSecret', '/expiresOn'], 'the wrong credential kind and the bad date in one answer');
+    assert.doesNotMatch(credentials.text, /not-for-impersonation/);
+  });
+
   test('access-type rules and URL policy are reported per field', async () => {
     const tenantId = await createTenant();
     const missing = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body: { name: 'X', externalId: 'x', mailboxAccessType: 'impersonation' } });
@@ -211,7 +235,7 @@ describe('groups', () => {
     const mixed = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
       body: { name: 'D', externalId: 'd', mailboxAccessType: 'delegated', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000d2' }, folders: ['mail', 'mail'] },
     });
-    assert.deepEqual(pointers(mixed).sort(), ['/folders']);
+    assert.deepEqual(pointers(mixed).sort(), ['/appOnly', '/folders'], 'the schema fault and the access-type rule in one answer');
     const mixed2 = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
       body: { name: 'D', externalId: 'd', mailboxAccessType: 'delegated', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000d2' } },
     });
@@ -411,7 +435,7 @@ describe('credentials', () => {
     assert.deepEqual(pointers(wrongType), ['/password']);
 
     const appOnly = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
-      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: 'c0ffee00-0000-4000-8000-00000000c0de' } },
+      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000a7' } },
     });
     const appUrl = `/api/admin/tenants/${tenantId}/groups/${appOnly.body.id}/credentials`;
     const secretSet = await stack.request('PUT', appUrl, { body: { clientSecret } });

@@ -4,6 +4,7 @@
  * slots for all its parallel requests before running any, as Exchange Online does.
  */
 import { DISTINGUISHED_FOLDER_NAMES, type CalendarItem, type Contact, type DistinguishedFolderName, type EmailAddress, type Folder, type Item, type Mailbox, StoreError, type Task } from '../ews-simulator/model';
+import { expandSeries, occurrenceView } from '../ews-simulator/recurrence';
 import type { GraphAuthenticator, GraphCaller, Permission } from './auth';
 import type { DeltaEntry, DeltaResource, DeltaToken } from './delta';
 import { attachmentJson, contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
@@ -458,7 +459,12 @@ export class GraphApi {
     const ids = this.idWriter(immutable, prefs.bodyType);
     const pageSize = prefs.maxPageSize ?? DEFAULT_DELTA_PAGE_SIZE;
     const page = this.state.delta.page({ store: this.state.store, folder, includes: includeFor(resource, token.window), removalReason: (id) => this.state.removalReason(id) }, token, pageSize);
-    const value = page.entries.map((entry) => this.deltaEntry(entry, resource, folder, mailbox, ids, token.select, immutable));
+    // calendarView shows a series as its occurrences in the window (and exceptions), as Graph does.
+    const value = page.entries.flatMap((entry) =>
+      resource === 'events' && entry.kind === 'item' && entry.item.kind === 'calendarItem' && entry.item.recurrence
+        ? occurrencesInWindow(entry.item, token.window).map((view) => project(eventJson(view, mailbox, ids), token.select))
+        : [this.deltaEntry(entry, resource, folder, mailbox, ids, token.select, immutable)],
+    );
     const next = this.state.codec.encode({ ...page.next, epoch: this.state.currentEpoch() });
     const link = `${this.baseUrl()}/${linkPath}?${page.complete ? '$deltatoken' : '$skiptoken'}=${next}`;
     const type = { messages: 'message', events: 'event', contacts: 'contact', tasks: 'todoTask' }[resource];
@@ -573,8 +579,16 @@ function includeFor(resource: DeltaResource, window: readonly [number, number] |
     case 'tasks':
       return (item) => item.kind === 'task';
     case 'events':
-      return (item) => item.kind === 'calendarItem' && (!window || (item.start.getTime() < window[1] && item.end.getTime() > window[0]));
+      return (item) => item.kind === 'calendarItem' && (!window || (item.recurrence ? occurrencesInWindow(item, window).length > 0 : item.start.getTime() < window[1] && item.end.getTime() > window[0]));
   }
+}
+
+/** A series' occurrences (and exceptions) that overlap the window, as calendar items of their own. */
+function occurrencesInWindow(master: CalendarItem, window: readonly [number, number] | undefined): CalendarItem[] {
+  const until = window ? new Date(window[1]) : undefined;
+  return expandSeries(master, until)
+    .filter((o) => !window || (o.start.getTime() < window[1] && o.end.getTime() > window[0]))
+    .map((o) => occurrenceView(master, o));
 }
 
 function requireObject(body: unknown): Record<string, unknown> {

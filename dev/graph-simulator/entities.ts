@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type * as graph from '@microsoft/microsoft-graph-types';
-import type { Attachment, Attendee, CalendarItem, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
+import type { Attachment, Attendee, CalendarItem, MeetingInfo, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
 // One HTML/text conversion for both protocols: a consumer sees the same text body through EWS and Graph.
 import { htmlToText, itemChangeKey, textToHtml } from '../ews-simulator/item-xml';
 import { toRestId } from './ids';
@@ -160,9 +160,50 @@ const MESSAGE_FIELDS: FieldTable<graph.Message, MessageContext> = [
 
 const NO_MESSAGE_FIELDS: Partial<Message> = {};
 
+const MEETING_TYPE: Record<MeetingInfo['kind'], string> = {
+  request: '#microsoft.graph.eventMessageRequest',
+  response: '#microsoft.graph.eventMessageResponse',
+  cancellation: '#microsoft.graph.eventMessage',
+};
+
+function meetingMessageType(meeting: MeetingInfo): graph.MeetingMessageType {
+  if (meeting.kind === 'request') return 'meetingRequest';
+  if (meeting.kind === 'cancellation') return 'meetingCancelled';
+  return meeting.responseType === 'Accept' ? 'meetingAccepted' : meeting.responseType === 'Decline' ? 'meetingDeclined' : 'meetingTenativelyAccepted';
+}
+
+/**
+ * The eventMessage properties of a meeting request, response or cancellation (derived types of
+ * message, named by @odata.type as Graph does). `$select` names message properties only.
+ */
+function meetingFields(meeting: MeetingInfo): GraphJson {
+  const common: graph.EventMessage = {
+    meetingMessageType: meetingMessageType(meeting),
+    startDateTime: dateTimeTimeZone(meeting.start),
+    endDateTime: dateTimeTimeZone(meeting.end),
+    location: { displayName: meeting.location, locationType: 'default', uniqueIdType: 'unknown' },
+    isAllDay: meeting.isAllDayEvent,
+    isOutOfDate: false,
+    isDelegated: false,
+    type: 'singleInstance',
+  };
+  if (meeting.kind === 'request') {
+    const request: graph.EventMessageRequest = { ...common, meetingRequestType: meeting.isUpdate ? 'fullUpdate' : 'newMeetingRequest', responseRequested: true, allowNewTimeProposals: true };
+    return asJson(request);
+  }
+  if (meeting.kind === 'response') {
+    const response: graph.EventMessageResponse = { ...common, responseType: RESPONSE[meeting.responseType ?? 'Unknown'] };
+    return asJson(response);
+  }
+  return asJson(common);
+}
+
 export function messageJson(item: Item, folder: Folder, ids: IdWriter, select?: readonly string[]): GraphJson {
+  const meeting = item.kind === 'message' ? item.meeting : undefined;
   const context: MessageContext = { item, m: item.kind === 'message' ? item : NO_MESSAGE_FIELDS, folder, ids };
-  return tableEntity({ '@odata.etag': etag(item) }, MESSAGE_FIELDS, context, select);
+  const annotations: GraphJson = meeting ? { '@odata.type': MEETING_TYPE[meeting.kind], '@odata.etag': etag(item) } : { '@odata.etag': etag(item) };
+  const entity = tableEntity(annotations, MESSAGE_FIELDS, context, select);
+  return meeting && (!select || select.length === 0) ? Object.assign(entity, meetingFields(meeting)) : entity;
 }
 
 const RESPONSE: Record<NonNullable<Attendee['responseType']>, graph.ResponseType> = {
@@ -209,9 +250,9 @@ export function eventJson(item: CalendarItem, mailbox: Mailbox, ids: IdWriter): 
     isCancelled: item.isCancelled,
     isOrganizer: organizer.address.toLowerCase() === mailbox.smtpAddress,
     responseRequested: true,
-    seriesMasterId: null,
+    seriesMasterId: item.occurrenceOf ? toRestId(item.occurrenceOf.masterId) : null,
     showAs: SHOW_AS[item.legacyFreeBusyStatus],
-    type: 'singleInstance',
+    type: item.occurrenceOf ? (item.occurrenceOf.isException ? 'exception' : 'occurrence') : item.recurrence ? 'seriesMaster' : 'singleInstance',
     webLink: `https://outlook.office365.com/owa/?itemid=${encodeURIComponent(item.id)}&exvsurl=1&path=/calendar/item`,
     body: body(item, ids.bodyType),
     start: dateTimeTimeZone(item.start),

@@ -98,6 +98,22 @@ describe('calendar, contacts and tasks', () => {
     assert.equal(missing.status, 400);
   });
 
+  test('calendarView delta shows a weekly series as its occurrences in the window, with a deleted one left out', async () => {
+    const store = f.graph.store;
+    const series = store.createItem('alice@contoso.com', { distinguished: 'calendar' }, {
+      kind: 'calendarItem',
+      subject: 'Standup',
+      start: new Date('2025-09-01T09:00:00Z'),
+      end: new Date('2025-09-01T09:15:00Z'),
+      recurrence: { pattern: { kind: 'Weekly', interval: 1, daysOfWeek: ['Monday'] }, range: { kind: 'NoEnd', startDate: '2025-09-01' } },
+    });
+    store.updateItem(series.id, { deletedOccurrences: [new Date('2025-09-15T09:00:00Z')] });
+    const round = await deltaRound(f.graph, f.appToken(), `${ALICE}/calendarView/delta?startDateTime=2025-09-01T00:00:00Z&endDateTime=2025-09-30T00:00:00Z`);
+    const standups = round.entries.filter((e) => e.subject === 'Standup');
+    assert.deepEqual(standups.map((e) => (e.start as { dateTime: string }).dateTime.slice(0, 10)), ['2025-09-01', '2025-09-08', '2025-09-22', '2025-09-29']);
+    assert.ok(standups.every((e) => e.type === 'occurrence' && e.seriesMasterId === series.id.replace(/\//g, '-').replace(/\+/g, '_')));
+  });
+
   test('contacts delta (default folder and by contactFolders id) and todo task lists with tasks delta', async () => {
     const token = f.appToken();
     const contacts = await deltaRound(f.graph, token, `${ALICE}/contacts/delta`);

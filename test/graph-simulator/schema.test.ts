@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { CalendarItem } from '../../dev/ews-simulator/model';
+import { referencedMeeting, respond, sendCancellations, sendInvitations } from '../../dev/ews-simulator/meetings';
 import { RESPONSE_KINDS, type ResponseKind } from '../../dev/graph-simulator/api';
 import { SELECTABLE_PROPERTIES } from '../../dev/graph-simulator/entities';
 import { CsdlSchema, validateCollection, validateErrorBody, type CsdlViolation } from '../../dev/graph-simulator/csdl';
@@ -101,6 +103,24 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   check('noContent', await graphCall(g, t, `${A}/messages/${moved.body.id}`, { method: 'DELETE' }), 'DELETE message');
   check('noContent', await graphCall(g, t, `${A}/sendMail`, { method: 'POST', body: { message: { subject: 'S', toRecipients: [{ emailAddress: { address: 'bob@contoso.com' } }], attachments: [{ '@odata.type': '#microsoft.graph.fileAttachment', name: 'b.txt', contentType: 'text/plain', contentBytes: 'Yg==' }] }, saveToSentItems: true } }), 'sendMail');
 
+  // Meeting messages (derived types): a request to bob, his acceptance to alice, a cancellation to bob.
+  const aliceBox = g.store.getMailbox('alice@contoso.com')!;
+  const bobBox = g.store.getMailbox('bob@contoso.com')!;
+  const meeting = g.store.createItem('alice@contoso.com', { distinguished: 'calendar' }, { kind: 'calendarItem', subject: 'Planning', start: new Date('2025-07-01T09:00:00Z'), end: new Date('2025-07-01T10:00:00Z'), organizer: { name: 'Alice Anders', address: 'alice@contoso.com' }, requiredAttendees: [{ mailbox: { address: 'bob@contoso.com' } }] }) as CalendarItem;
+  const bobInboxStart = await deltaRound(g, t, '/users/bob@contoso.com/mailFolders/inbox/messages/delta', { prefer: 'odata.maxpagesize=100' });
+  const aliceInboxStart = await deltaRound(g, t, `${A}/mailFolders/inbox/messages/delta`, { prefer: 'odata.maxpagesize=100' });
+  sendInvitations(g.store, aliceBox, meeting, 'sendAndSaveCopy', false);
+  const request = g.store.folderItems(g.store.getFolder('bob@contoso.com', { distinguished: 'inbox' })).at(-1)!;
+  respond(g.store, bobBox, referencedMeeting(g.store, bobBox, request), 'Accept', 'send');
+  sendCancellations(g.store, aliceBox, g.store.getItem(meeting.id) as CalendarItem, 'send');
+  const bobMeetings = await graphCall<{ value: Record<string, unknown>[] }>(g, t, bobInboxStart.deltaLink);
+  check('messageDelta', bobMeetings, 'meeting request and cancellation delta');
+  assert.deepEqual(bobMeetings.body.value.map((e) => e['@odata.type']).sort(), ['#microsoft.graph.eventMessage', '#microsoft.graph.eventMessageRequest']);
+  const aliceMeetings = await graphCall<{ value: Record<string, unknown>[] }>(g, t, aliceInboxStart.deltaLink);
+  check('messageDelta', aliceMeetings, 'meeting response delta');
+  assert.equal(aliceMeetings.body.value.find((e) => e['@odata.type'] === '#microsoft.graph.eventMessageResponse')?.responseType, 'accepted');
+  check('message', await graphCall(g, t, `/users/bob@contoso.com/messages/${String(bobMeetings.body.value[0]!.id)}`), 'GET meeting message');
+
   // Calendar: initial and a change round with an update and a removal.
   const window = 'startDateTime=2025-01-01T00:00:00Z&endDateTime=2025-12-31T00:00:00Z';
   const events = await graphCall<{ '@odata.deltaLink': string }>(g, t, `${A}/calendarView/delta?${window}`);
@@ -108,7 +128,10 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   const calendar = g.store.getFolder('alice@contoso.com', { distinguished: 'calendar' });
   g.store.createItem('alice@contoso.com', calendar.id, { kind: 'calendarItem', subject: 'Review', start: new Date('2025-05-01T09:00:00Z'), end: new Date('2025-05-01T10:00:00Z'), isAllDayEvent: false, optionalAttendees: [{ mailbox: { address: 'carol@contoso.com' } }], location: 'Room 2', body: { type: 'HTML', content: '<b>agenda</b>' } });
   g.store.deleteItem(g.store.folderItems(calendar)[0]!.id, 'HardDelete');
-  check('eventDelta', await graphCall(g, t, events.body['@odata.deltaLink']), 'calendarView delta changes');
+  g.store.createItem('alice@contoso.com', calendar.id, { kind: 'calendarItem', subject: 'Series', start: new Date('2025-05-05T08:00:00Z'), end: new Date('2025-05-05T08:30:00Z'), recurrence: { pattern: { kind: 'Daily', interval: 1 }, range: { kind: 'Numbered', startDate: '2025-05-05', numberOfOccurrences: 3 } } });
+  const calendarChanges = await graphCall<{ value: Record<string, unknown>[] }>(g, t, events.body['@odata.deltaLink']);
+  check('eventDelta', calendarChanges, 'calendarView delta changes (with occurrences of a series)');
+  assert.equal(calendarChanges.body.value.filter((e) => e.type === 'occurrence').length, 3);
 
   // Contacts and tasks.
   check('contactFolderCollection', await graphCall(g, t, `${A}/contactFolders`), 'contactFolders');

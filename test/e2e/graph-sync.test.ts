@@ -271,7 +271,7 @@ describe('Graph end to end through the Functions host', () => {
     await eventually('Graph sync finished', async () => ((await mailboxStatus(legacy, BOB)).status === 'ok' ? true : undefined));
     const afterSwitch = records(legacy, BOB).slice(mark);
     assert.deepEqual(subjects(afterSwitch), ['After switch'], 'nothing from before the switch is delivered again');
-    assert.ok(afterSwitch.every((r) => r.source === 'graph' && r.fullResync === false));
+    assert.ok(afterSwitch.every((r) => r.source === 'graph' && r.fullResync === false), JSON.stringify(afterSwitch.map((r) => ({ s: r.source, f: r.fullResync, t: r.changeType, sub: r.item?.subject }))));
 
     // The mapping for records delivered under EWS.
     const ewsRecord = backlog.find((r) => r.item?.subject === 'Backlog before switch')!;

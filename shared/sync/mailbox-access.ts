@@ -27,6 +27,8 @@ export interface MailboxAccessOptions {
   /** Per-user tokens of delegated groups (ReauthenticationRequiredError when the user must sign in again). Without it, delegated groups fail with a Configuration error. */
   readonly delegatedTokens?: DelegatedTokenProvider | undefined;
   readonly ewsTimeoutInMs?: number;
+  /** Largest EWS answer accepted (default 32 MiB); tests lower it. */
+  readonly ewsMaxResponseBytes?: number;
 }
 
 export interface MailboxIdentity {
@@ -84,6 +86,7 @@ export async function openMailboxClient(group: GroupRecord, mailbox: MailboxIden
     mailbox: mailbox.smtpAddress,
     access: group.mailboxAccessType,
     ...(options.ewsTimeoutInMs !== undefined ? { timeoutInMs: options.ewsTimeoutInMs } : {}),
+    ...(options.ewsMaxResponseBytes !== undefined ? { maxResponseBytes: options.ewsMaxResponseBytes } : {}),
     allowInsecureHttp: options.environment === 'development',
   });
 }

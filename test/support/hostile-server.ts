@@ -55,6 +55,8 @@ export interface HostileServer {
   caseUrl(behaviour: HostileBehaviour, path?: string): string;
   /** Requests received per case id. */
   readonly requestCounts: Map<string, number>;
+  /** Slow-drip and no-answer responses the client has not closed yet. */
+  openResponses(): number;
   /** Requests to the URL external entities point at: must stay 0. */
   readonly externalFetches: number;
   close(): Promise<void>;
@@ -140,7 +142,8 @@ function answer(behaviour: HostileBehaviour, res: ServerResponse, req: IncomingM
         case 'slowDrip': {
           // One byte a second, forever: only a total deadline ends it.
           res.writeHead(200, { 'content-type': documents.contentType });
-          held.add(res);
+          res.flushHeaders();
+          hold(res, held);
           const text = documents.wrongOperation;
           let index = 0;
           const timer = setInterval(() => {
@@ -156,13 +159,18 @@ function answer(behaviour: HostileBehaviour, res: ServerResponse, req: IncomingM
           return;
         case 'noAnswer':
           // Keep the socket open and never answer.
-          held.add(res);
+          hold(res, held);
           return;
       }
       return;
     case 'sequence':
       return; // handled by the router (needs per-case state)
   }
+}
+
+function hold(res: ServerResponse, held: Set<ServerResponse>): void {
+  held.add(res);
+  res.on('close', () => held.delete(res));
 }
 
 /**
@@ -222,6 +230,7 @@ export async function startHostileServer(documentsFor: (request: HostileRequest)
       cases.set(id, behaviour);
       return `${base}/case/${id}${path}`;
     },
+    openResponses: () => held.size,
     get externalFetches() {
       return externalFetches;
     },

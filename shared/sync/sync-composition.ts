@@ -65,8 +65,8 @@ async function markDelegatedUserForReauthentication(event: DelegatedCredentialsR
 }
 
 /** The concurrency caps from the app settings (SYNC_MAX_CONCURRENCY_PER_ACCOUNT / _PER_TENANT). */
-export function syncLimitsFrom(sync: AppConfig['sync']): Pick<SyncLimits, 'perAccount' | 'perTenant'> {
-  return { perAccount: sync.maxConcurrencyPerAccount, perTenant: sync.maxConcurrencyPerTenant };
+export function syncLimitsFrom(sync: AppConfig['sync']): Pick<SyncLimits, 'perAccount' | 'perTenant' | 'leaseDurationInMs' | 'busyRetryDelayInMs'> {
+  return { perAccount: sync.maxConcurrencyPerAccount, perTenant: sync.maxConcurrencyPerTenant, leaseDurationInMs: sync.leaseDurationInMs, busyRetryDelayInMs: sync.busyRetryDelayInMs };
 }
 
 export function createSyncRuntime(config: AppConfig): SyncRuntime {

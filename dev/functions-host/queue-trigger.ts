@@ -250,6 +250,8 @@ export class QueueTrigger {
         }
       });
     }, (leaseInSeconds * 1000) / 2);
+    // An abandoned invocation (host closed mid-run) may never end: its renewals must not keep the process alive.
+    timer.unref();
     return {
       stop: async () => {
         clearInterval(timer);

@@ -19,7 +19,9 @@ export type FaultKind =
   /** Destroy the TCP connection without answering. */
   | 'connectionReset'
   /** SyncFolderItems / SyncFolderHierarchy answer ErrorInvalidSyncStateData. */
-  | 'invalidSyncState';
+  | 'invalidSyncState'
+  /** A SOAP fault (HTTP 500) with any Exchange response code (`responseCode`), e.g. ErrorMailboxStoreUnavailable. */
+  | 'responseCode';
 
 export interface FaultRule {
   readonly id: string;
@@ -35,6 +37,8 @@ export interface FaultRule {
   readonly backOffInMs?: number;
   readonly retryAfterInSeconds?: number;
   readonly latencyInMs?: number;
+  /** For kind responseCode: the Exchange code of the fault (default ErrorInternalServerError). */
+  readonly responseCode?: string;
 }
 
 export type NewFaultRule = Omit<FaultRule, 'id' | 'remaining'> & { count?: number };

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { devStateDir, ensureDevCertificate } from '../../dev/certs';
 import { projectRoot } from '../../dev/project-paths';
 import { secretNames } from '../../shared/secrets/secret-names';
-import { startAdminStack, type AdminStack } from './admin-stack';
+import { createGroupThroughApi, createTenantThroughApi, impersonationGroupBody, startAdminStack, type AdminStack } from './admin-stack';
 
 let stack: AdminStack;
 
@@ -22,32 +22,15 @@ after(async () => {
   await stack?.close();
 });
 
-async function createTenant(): Promise<string> {
-  const created = await stack.request('POST', '/api/admin/tenants', { body: { displayName: 'Reuse' } });
-  assert.equal(created.status, 201, created.text);
-  return created.body.id;
-}
-
+const createTenant = (): Promise<string> => createTenantThroughApi(stack, 'Reuse');
+const createGroup = (tenantId: string, body: object): Promise<string> => createGroupThroughApi(stack, tenantId, body);
+const impersonationGroup = (externalId: string) => impersonationGroupBody(externalId);
 const appOnlyGroup = (externalId: string) => ({
   name: 'Online',
   externalId,
   mailboxAccessType: 'appOnly',
   appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: 'c0ffee00-0000-4000-8000-00000000c0de' },
 });
-
-const impersonationGroup = (externalId: string) => ({
-  name: 'Sales',
-  externalId,
-  mailboxAccessType: 'impersonation',
-  ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
-  impersonation: { serviceAccount: 'svc-connector@contoso.com', authScheme: 'ntlm' },
-});
-
-async function createGroup(tenantId: string, body: object): Promise<string> {
-  const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body });
-  assert.equal(created.status, 201, created.text);
-  return created.body.id;
-}
 
 describe('Key Vault secret names are reusable', () => {
   test('switching an app-only group between client secret and certificate, back and forth', async () => {

@@ -1,7 +1,8 @@
 /**
- * `npm run infra:check`: compiles infra/main.bicep where a Bicep compiler exists (standalone
- * `bicep` or `az bicep`; neither can be installed offline, so it says it skipped), then
- * cross-checks the Bicep against the code, which needs no compiler:
+ * The checks behind `npm run infra:check` (dev/infra-check-cli.ts): it checks every resource body against Azure's own Bicep type definitions
+ * (dev/azure-type-check.ts, ../shared/azure-types), compiles infra/main.bicep where a Bicep
+ * compiler exists (standalone `bicep` or `az bicep`; neither can be installed offline, so it
+ * says it skipped), then cross-checks the Bicep against the code, which needs no compiler:
  *  - every setting the catalogue marks requiredInAzure is set on the Function App;
  *  - every data-plane role the code needs (derived from its SDK use) is assigned, scoped to
  *    the resource it is about;
@@ -18,9 +19,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { SETTINGS, type SettingDescription } from '../shared/config/settings-catalogue';
-import { ROLE_NEED_RULES } from '../test/infra/role-needs';
-import { projectRoot } from './project-paths';
+import type { SettingDescription } from '../shared/config/settings-catalogue';
+import type { TypeFindingRule } from './azure-type-check';
 
 // ---------------------------------------------------------------------------------------
 // Public types
@@ -71,7 +71,8 @@ export type FindingRule =
   | 'malformed-api-version'
   | 'insecure-property'
   | 'missing-output'
-  | 'parameters-file';
+  | 'parameters-file'
+  | TypeFindingRule;
 
 export interface Finding {
   readonly rule: FindingRule;
@@ -145,6 +146,9 @@ export const REQUIRED_OUTPUTS: readonly string[] = [
   'PUBLIC_BASE_URL',
   'ADMIN_API_URL',
   'OPENAPI_URL',
+  'HEALTH_URL',
+  'ADMIN_CONSOLE_URL',
+  'AZURE_STORAGE_ACCOUNT_NAME',
   'CONSENT_CALLBACK_URL',
   'INVITATION_CALLBACK_URL',
   'CONNECTOR_APP_CLIENT_ID',
@@ -194,7 +198,7 @@ const SECRET_TEXT = /AccountKey=|SharedAccessKey=|SharedAccessSignature=|[?&]sig
 // ---------------------------------------------------------------------------------------
 // Scanning: comments blanked, string contents masked, offsets preserved
 
-interface StringLiteral {
+export interface StringLiteral {
   readonly start: number;
   readonly end: number;
   /** The literal's text, interpolations kept as written (`${...}`). */
@@ -202,7 +206,7 @@ interface StringLiteral {
   readonly interpolated: boolean;
 }
 
-interface ScannedFile {
+export interface ScannedFile {
   readonly path: string;
   readonly text: string;
   /** Same length as text: comments are spaces, string contents '_' (quotes kept). */
@@ -211,18 +215,18 @@ interface ScannedFile {
   readonly lineStarts: readonly number[];
 }
 
-interface Span {
+export interface Span {
   readonly start: number;
   readonly end: number;
 }
 
-interface Entry {
+export interface Entry {
   readonly key: string;
   readonly keyStart: number;
   readonly value: Span;
 }
 
-function scanBicep(path: string, text: string): ScannedFile {
+export function scanBicep(path: string, text: string): ScannedFile {
   const skeleton = text.split('');
   const strings = new Map<number, StringLiteral>();
   const mask = (from: number, to: number, fill: string): void => {
@@ -300,7 +304,7 @@ function scanBicep(path: string, text: string): ScannedFile {
   return { path, text, skeleton: skeleton.join(''), strings, lineStarts };
 }
 
-function lineOf(file: ScannedFile, offset: number): number {
+export function lineOf(file: ScannedFile, offset: number): number {
   let low = 0;
   let high = file.lineStarts.length - 1;
   while (low < high) {
@@ -315,7 +319,7 @@ const OPENERS = '{[(';
 const CLOSERS = '}])';
 
 /** Index of the bracket closing the one at `open` (skeleton has no strings or comments). */
-function matchingClose(file: ScannedFile, open: number): number {
+export function matchingClose(file: ScannedFile, open: number): number {
   let depth = 0;
   for (let i = open; i < file.skeleton.length; i++) {
     const ch = file.skeleton[i];
@@ -332,7 +336,7 @@ function matchingClose(file: ScannedFile, open: number): number {
  * End of a value expression: the comma (or, unless `spansLines`, the newline) at bracket depth 0,
  * or the enclosing closer. An argument list may span lines, so only a comma ends it.
  */
-function endOfValue(file: ScannedFile, start: number, limit: number, spansLines = false): number {
+export function endOfValue(file: ScannedFile, start: number, limit: number, spansLines = false): number {
   let depth = 0;
   for (let i = start; i < limit; i++) {
     const ch = file.skeleton[i];
@@ -345,46 +349,43 @@ function endOfValue(file: ScannedFile, start: number, limit: number, spansLines 
   return limit;
 }
 
-function skipSpaces(file: ScannedFile, from: number, allowNewlines = true): number {
+export function skipSpaces(file: ScannedFile, from: number, allowNewlines = true): number {
   let i = from;
   while (i < file.skeleton.length && (file.skeleton[i] === ' ' || file.skeleton[i] === '\t' || file.skeleton[i] === '\r' || (allowNewlines && file.skeleton[i] === '\n'))) i++;
   return i;
 }
 
-function textOf(file: ScannedFile, span: Span): string {
+export function textOf(file: ScannedFile, span: Span): string {
   return file.text.slice(span.start, span.end).trim();
 }
 
 /** A whole-value string literal (no interpolation), or undefined. */
-function literalOf(file: ScannedFile, span: Span): StringLiteral | undefined {
+export function literalOf(file: ScannedFile, span: Span): StringLiteral | undefined {
   const start = skipSpaces(file, span.start);
   const literal = file.strings.get(start);
   if (!literal) return undefined;
   return file.skeleton.slice(literal.end, span.end).trim() === '' ? literal : undefined;
 }
 
+/** The object key starting at `at`: an identifier or a string literal (`computed` when interpolated). */
+export function keyAt(file: ScannedFile, at: number): { key: string; computed: boolean; end: number } | undefined {
+  const literal = file.strings.get(at);
+  if (literal) return { key: literal.value, computed: literal.interpolated, end: literal.end };
+  const match = /^[A-Za-z_$][\w$]*/.exec(file.skeleton.slice(at, at + 256));
+  return match ? { key: match[0], computed: false, end: at + match[0].length } : undefined;
+}
+
 /** Entries of the object literal whose '{' is at `open`. Non-entry statements (nested resources, decorators) are skipped. */
-function objectEntries(file: ScannedFile, open: number): Entry[] {
+export function objectEntries(file: ScannedFile, open: number): Entry[] {
   const close = matchingClose(file, open);
   const entries: Entry[] = [];
   let i = open + 1;
   while (i < close) {
     while (i < close && /[\s,]/.test(file.skeleton[i])) i++;
     if (i >= close) break;
-    let key: string | undefined;
-    let keyEnd = i;
-    const literal = file.strings.get(i);
-    if (literal) {
-      key = literal.value;
-      keyEnd = literal.end;
-    } else {
-      const match = /^[A-Za-z_$][\w$]*/.exec(file.skeleton.slice(i, i + 256));
-      if (match) {
-        key = match[0];
-        keyEnd = i + match[0].length;
-      }
-    }
-    const colon = skipSpaces(file, keyEnd, false);
+    const read = keyAt(file, i);
+    const key = read?.key;
+    const colon = skipSpaces(file, read?.end ?? i, false);
     if (key !== undefined && file.skeleton[colon] === ':') {
       const valueStart = skipSpaces(file, colon + 1, false);
       const valueEnd = endOfValue(file, valueStart, close);
@@ -399,12 +400,12 @@ function objectEntries(file: ScannedFile, open: number): Entry[] {
   return entries;
 }
 
-function entry(file: ScannedFile, open: number, key: string): Entry | undefined {
+export function entry(file: ScannedFile, open: number, key: string): Entry | undefined {
   return objectEntries(file, open).find((e) => e.key === key);
 }
 
 /** Follows a path of keys through nested object literals from the object at `open`. */
-function entryAtPath(file: ScannedFile, open: number, path: readonly string[]): Entry | undefined {
+export function entryAtPath(file: ScannedFile, open: number, path: readonly string[]): Entry | undefined {
   let objectOpen = open;
   let found: Entry | undefined;
   for (const [index, key] of path.entries()) {
@@ -422,14 +423,14 @@ function entryAtPath(file: ScannedFile, open: number, path: readonly string[]): 
 // ---------------------------------------------------------------------------------------
 // Declarations
 
-interface Declaration {
+export interface Declaration {
   readonly symbol: string;
   readonly keywordStart: number;
   readonly value: Span;
   readonly hasDefault: boolean;
 }
 
-function declarations(file: ScannedFile, keyword: 'var' | 'param' | 'output'): Declaration[] {
+export function declarations(file: ScannedFile, keyword: 'var' | 'param' | 'output'): Declaration[] {
   const pattern =
     keyword === 'var'
       ? /^[ \t]*var\s+([A-Za-z_]\w*)\s*=\s*/gm
@@ -446,12 +447,14 @@ function declarations(file: ScannedFile, keyword: 'var' | 'param' | 'output'): D
   return found;
 }
 
-interface ResourceInFile extends ResourceDeclaration {
+export interface ResourceInFile extends ResourceDeclaration {
   readonly bodyOpen: number;
   readonly declStart: number;
+  /** For a child declared inside another resource's body: that resource's symbol. */
+  readonly enclosing?: string;
 }
 
-function resourcesIn(file: ScannedFile, infraDir: string, findings: Finding[]): ResourceInFile[] {
+export function resourcesIn(file: ScannedFile, infraDir: string, findings: Finding[]): ResourceInFile[] {
   const relPath = relative(infraDir, file.path);
   const raw: Array<{ symbol: string; declaredType: string; declStart: number; bodyOpen: number; existing: boolean; conditional: boolean }> = [];
   for (const match of file.skeleton.matchAll(/\bresource\s+([A-Za-z_]\w*)\s+'/g)) {
@@ -478,13 +481,11 @@ function resourcesIn(file: ScannedFile, infraDir: string, findings: Finding[]): 
   for (const declaration of byStart) {
     const [typePart, apiVersion] = declaration.declaredType.split('@');
     let fullType = typePart;
-    if (!typePart.includes('/')) {
-      // A nested child: its type is relative to the innermost enclosing resource.
-      const parent = resolved
-        .filter((r) => r.bodyOpen < declaration.declStart && matchingClose(file, r.bodyOpen) > declaration.declStart)
-        .sort((a, b) => b.bodyOpen - a.bodyOpen)[0];
-      fullType = parent ? `${parent.fullType}/${typePart}` : typePart;
-    }
+    // A nested child: its type is relative to the innermost enclosing resource.
+    const enclosing = resolved
+      .filter((r) => r.bodyOpen < declaration.declStart && matchingClose(file, r.bodyOpen) > declaration.declStart)
+      .sort((a, b) => b.bodyOpen - a.bodyOpen)[0];
+    if (!typePart.includes('/') && enclosing) fullType = `${enclosing.fullType}/${typePart}`;
     const nameEntry = entry(file, declaration.bodyOpen, 'name');
     const name = nameEntry ? literalOf(file, nameEntry.value) : undefined;
     const line = lineOf(file, declaration.declStart);
@@ -500,6 +501,7 @@ function resourcesIn(file: ScannedFile, infraDir: string, findings: Finding[]): 
       name: name && !name.interpolated ? name.value : undefined,
       bodyOpen: declaration.bodyOpen,
       declStart: declaration.declStart,
+      enclosing: enclosing?.symbol,
     });
     if (typePart.includes('/') && apiVersion === undefined) {
       findings.push({ rule: 'missing-api-version', file: relPath, line, message: `resource ${declaration.symbol} '${typePart}' names no API version` });
@@ -658,7 +660,7 @@ function secretFindings(file: ScannedFile, infraDir: string): Finding[] {
 // ---------------------------------------------------------------------------------------
 // Reading a folder
 
-function bicepFiles(dir: string): string[] {
+export function bicepFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((e) => (e.isDirectory() ? bicepFiles(join(dir, e.name)) : e.name.endsWith('.bicep') ? [join(dir, e.name)] : []))
     .sort();
@@ -675,7 +677,7 @@ export function readInfrastructure(infraDir: string): InfraModel {
   for (const path of paths) {
     const file = scanBicep(path, readFileSync(path, 'utf8'));
     const fileResources = resourcesIn(file, infraDir, findings);
-    resources.push(...fileResources.map(({ bodyOpen: _bodyOpen, declStart: _declStart, ...rest }) => rest));
+    resources.push(...fileResources.map(({ bodyOpen: _bodyOpen, declStart: _declStart, enclosing: _enclosing, ...rest }) => rest));
     appSettings.push(...appSettingsOf(file, fileResources, infraDir, findings));
     roleAssignments.push(...roleAssignmentsOf(file, fileResources, infraDir));
     findings.push(...secretFindings(file, infraDir));
@@ -872,31 +874,4 @@ export function buildBicep(mainBicep: string): BicepBuildResult {
     return { status: run.status === 0 ? 'passed' : 'failed', tool: attempt.tool, output: diagnostics || String(run.error ?? '') };
   }
   return { status: 'skipped', reason: 'neither `bicep` nor `az` is on PATH (install the Bicep CLI or the Azure CLI to compile the templates)' };
-}
-
-function main(): void {
-  const root = projectRoot();
-  const infraDir = join(root, 'infra');
-
-  const build = buildBicep(join(infraDir, 'main.bicep'));
-  if (build.status === 'skipped') console.log(`bicep build: skipped: ${build.reason}`);
-  else console.log(`bicep build (${build.tool}): ${build.status}${build.output ? '\n' + build.output : ''}`);
-
-  const needs = deriveRoleNeeds([join(root, 'shared'), join(root, 'functions')], ROLE_NEED_RULES, root);
-  const report = checkInfrastructure({ infraDir, settings: SETTINGS, roleNeeds: needs });
-  console.log(
-    `cross-check: ${report.model.files.length} Bicep files, ${report.model.resources.length} resources, ` +
-      `${report.model.appSettings.length} app settings, ${report.model.roleAssignments.length} role assignments`,
-  );
-  for (const need of needs) console.log(`  needs ${need.role.name}: ${need.evidence.join(', ')}`);
-  for (const finding of report.findings) {
-    console.log(`infra/${finding.file}${finding.line ? `:${finding.line}` : ''}: ${finding.rule}: ${finding.message}`);
-  }
-  const failed = build.status === 'failed' || report.findings.length > 0;
-  console.log(failed ? 'infra:check FAILED' : 'infra:check passed');
-  process.exitCode = failed ? 1 : 0;
-}
-
-if (require.main === module) {
-  main();
 }

@@ -17,3 +17,8 @@ export function ewsSchemaDir(): string | undefined {
   const candidates = [process.env.EWS_SCHEMA_DIR, resolve(projectRoot(), '..', 'shared', 'ews-schema')];
   return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'ews-validate.xsd')));
 }
+
+/** Azure's Bicep type definitions: AZURE_TYPES_DIR, else ../shared/azure-types beside the project. */
+export function azureTypesDir(): string {
+  return process.env.AZURE_TYPES_DIR ?? resolve(projectRoot(), '..', 'shared', 'azure-types');
+}

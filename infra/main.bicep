@@ -11,23 +11,92 @@ param environmentName string
 
 @minLength(1)
 @description('Azure region for every resource; it must offer the Flex Consumption plan.')
+// The regions that offer Flex Consumption, as Microsoft's own azd sample lists them
+// (Azure-Samples/functions-quickstart-typescript-azd, infra/main.bicep). Microsoft adds regions
+// over time: `az functionapp list-flexconsumption-locations` gives today's list; add a region
+// here once it appears there (docs/deployment.md).
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string
 
 @description('Resource group to create or update; empty = rg-<environmentName>.')
 param resourceGroupName string = ''
 
-@description('Object id of the deploying user or group: gets Key Vault Administrator on the vault so it can store the connector app\'s client secret. Empty = nobody.')
+@description('Object id of the deploying user, group or service principal (CI): gets Key Vault Administrator on the vault so it can store the connector app\'s client secret. Empty = nobody.')
 param principalId string = ''
 
-@description('Kind of principalId; empty = User.')
-param principalType string = ''
+// azd sets AZURE_PRINCIPAL_TYPE to User or ServicePrincipal for whoever is signed in;
+// infra/deploy.sh does the same. A wrong type makes the role assignment fail or be slow to
+// apply, so it is an explicit parameter.
+@description('Kind of principalId: User (interactive), ServicePrincipal (CI, workload identity) or Group.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+// Purge protection keeps a deleted vault's name for its retention period (90 days), so
+// provisioning the same environment again after deleting it fails with "vault exists in
+// deleted state". Either recover that vault (keyVaultCreateMode recover: it comes back with
+// its secrets, which infra/deploy.sh does by itself) or start a new one under another name
+// (a salt). docs/deployment.md explains both.
+@description('Letters and digits appended to the Key Vault name (kv-<token>-<salt>), to provision a new vault while a deleted one still holds the old name. Empty = no salt.')
+@maxLength(7)
+param keyVaultNameSalt string = ''
+
+@description('default = create or update the vault; recover = bring back the soft-deleted vault of the same name, with its secrets.')
+@allowed([
+  'default'
+  'recover'
+])
+param keyVaultCreateMode string = 'default'
 
 @minLength(1)
 @description('Client id of the product\'s multi-tenant Entra app (admin consent and per-user sign-in).')
 param connectorAppClientId string
 
-@description('Audience that admin API tokens must carry: the admin app\'s application ID URI or client id.')
-param adminApiAudience string = 'api://exchange-connector'
+@minLength(36)
+@maxLength(36)
+@description('Application (client) id of the admin API app registration: the aud of its v2.0 tokens (requestedAccessTokenVersion 2). Not the api:// URI.')
+param adminApiAudience string
 
 @description('Entra tenant that issues admin tokens; empty = the tenant of this subscription.')
 param adminApiTenantId string = ''
@@ -92,9 +161,10 @@ module keyVault 'core/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
-    name: 'kv-${resourceToken}'
+    name: empty(keyVaultNameSalt) ? 'kv-${resourceToken}' : 'kv-${resourceToken}-${toLower(keyVaultNameSalt)}'
     location: location
     tags: tags
+    createMode: keyVaultCreateMode
   }
 }
 
@@ -115,7 +185,7 @@ module roleAssignments 'core/role-assignments.bicep' = {
   params: {
     appPrincipalId: identity.outputs.principalId
     operatorPrincipalId: principalId
-    operatorPrincipalType: empty(principalType) ? 'User' : principalType
+    operatorPrincipalType: principalType
     storageAccountName: storage.outputs.name
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -168,7 +238,11 @@ output KEY_VAULT_NAME string = keyVault.outputs.name
 output KEY_VAULT_URL string = keyVault.outputs.uri
 output PUBLIC_BASE_URL string = baseUrl
 output ADMIN_API_URL string = '${baseUrl}/${routePrefix}/admin'
+// The admin console (a single-page app) signs in at this address: register it as a SPA
+// redirect URI on the admin API app registration (docs/deployment.md).
+output ADMIN_CONSOLE_URL string = '${baseUrl}/admin/'
 output OPENAPI_URL string = '${baseUrl}/${routePrefix}/openapi.json'
+output HEALTH_URL string = '${baseUrl}/${routePrefix}/health'
 output CONSENT_CALLBACK_URL string = '${baseUrl}/${routePrefix}/${redirectRoutes.adminConsentCallback}'
 output INVITATION_CALLBACK_URL string = '${baseUrl}/${routePrefix}/${redirectRoutes.userSignInCallback}'
 output CONNECTOR_APP_CLIENT_ID string = connectorAppClientId

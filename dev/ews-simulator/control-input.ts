@@ -226,8 +226,8 @@ export function toFolderRef(value: string): FolderRef {
 
 const createItemRequest = z.strictObject({ folder: folderRefInput.default({ distinguished: 'inbox' }), item: newItem });
 
-/** Which item kinds each patchable field applies to (others are refused, not ignored). */
-const PATCH_FIELD_KINDS: Record<keyof ItemPatch, readonly ItemKind[] | 'all'> = {
+/** Which item kinds each patchable field applies to (others are refused, not ignored). MAPI properties and meeting bookkeeping are EWS-only. */
+const PATCH_FIELD_KINDS: Record<Exclude<keyof ItemPatch, 'setExtendedProperties' | 'removeExtendedProperties' | 'isCancelled' | 'myResponseType' | 'legacyFreeBusyStatus' | 'modifiedOccurrences' | 'deletedOccurrences'>, readonly ItemKind[] | 'all'> = {
   subject: 'all',
   body: 'all',
   categories: 'all',
@@ -452,7 +452,7 @@ export const controlInput = {
   itemPatch: (body: unknown, kind: ItemKind): ItemPatch => {
     const patch = parseWith(itemPatch, body);
     const misplaced: FieldProblem[] = [];
-    for (const key of Object.keys(patch) as (keyof ItemPatch)[]) {
+    for (const key of Object.keys(patch) as (keyof typeof PATCH_FIELD_KINDS)[]) {
       const kinds = PATCH_FIELD_KINDS[key];
       if (kinds !== 'all' && !kinds.includes(kind)) misplaced.push({ pointer: pointer([key]), detail: `Does not apply to a ${kind}; applies to ${kinds.join(', ')}.` });
     }

@@ -88,3 +88,38 @@ export function decodeEntryId(bytes: Buffer, mailbox: string): DecodedId | undef
   if (!kind) return undefined;
   return { kind, mailbox, number: bytes.readUInt32BE(20) };
 }
+
+const OCCURRENCE_TAG = 0x4f;
+
+/**
+ * The id of one occurrence of a recurring master: the master's mailbox and counter plus the
+ * 1-based instance index. It is a different length from item ids, so decodeId never takes it
+ * for an item; resolveCalendarTarget (request-context.ts) reads both.
+ */
+export function encodeOccurrenceId(masterId: string, index: number): string {
+  const master = decodeId(masterId);
+  if (!master || master.kind !== 'item') throw new TypeError('not an item id');
+  const address = Buffer.from(master.mailbox, 'utf8');
+  const bytes = Buffer.alloc(3 + address.length + 1 + 4 + 2 + 1);
+  bytes[0] = MAGIC;
+  bytes[1] = VERSION;
+  bytes[2] = OCCURRENCE_TAG;
+  address.copy(bytes, 3);
+  bytes[3 + address.length] = 0;
+  bytes.writeUInt32BE(master.number >>> 0, 4 + address.length);
+  bytes.writeUInt16BE(index, 8 + address.length);
+  bytes[bytes.length - 1] = checksum(bytes, bytes.length - 1);
+  return bytes.toString('base64');
+}
+
+/** The master id and instance index an occurrence id names; undefined for anything else. */
+export function decodeOccurrenceId(id: string): { masterId: string; mailbox: string; index: number } | undefined {
+  if (id.length < 12 || !/^[A-Za-z0-9+/]+={0,2}$/.test(id)) return undefined;
+  const bytes = Buffer.from(id, 'base64');
+  if (bytes.length < 12 || bytes[0] !== MAGIC || bytes[1] !== VERSION || bytes[2] !== OCCURRENCE_TAG) return undefined;
+  if (bytes[bytes.length - 1] !== checksum(bytes, bytes.length - 1)) return undefined;
+  const end = bytes.indexOf(0, 3);
+  if (end < 0 || end + 8 !== bytes.length) return undefined;
+  const mailbox = bytes.subarray(3, end).toString('utf8');
+  return { masterId: encodeId('item', mailbox, bytes.readUInt32BE(end + 1)), mailbox, index: bytes.readUInt16BE(end + 5) };
+}

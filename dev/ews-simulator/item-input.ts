@@ -2,7 +2,10 @@
  * Reading items from requests: t:Message / t:CalendarItem / t:Contact / t:Task elements in
  * CreateItem, and the single-property elements inside UpdateItem's SetItemField.
  */
-import type { Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
+import { readStoredProperties } from './extended-properties';
+import { attachedMessageMime } from './mime';
+import { readRecurrence } from './recurrence';
+import type { AttachedMessage, StoredExtendedProperty, Attendee, Body, BodyType, EmailAddress, EmailAddressKey, Importance, ItemPatch, NewAttachment, NewItem, PhoneNumberKey, Sensitivity, TaskStatus } from './model';
 import { EwsError } from './soap';
 import { attr, child, childText, children, esc, parseBoolean, rawText, text, type Element } from './xml';
 
@@ -57,10 +60,30 @@ function strings(parent: Element, name: string): string[] | undefined {
   return holder ? children(holder, 'String').map((s) => text(s) ?? '') : undefined;
 }
 
+/** An ItemAttachment's message (other attached item kinds are not modelled). */
+function attachedMessage(attachment: Element): NewAttachment {
+  const message = child(attachment, 'Message');
+  if (!message) throw new EwsError('ErrorInvalidRequest', 'The simulator supports item attachments holding a Message.');
+  const from = single(message, 'From');
+  const sent = date(childText(message, 'DateTimeSent'));
+  const messageId = childText(message, 'InternetMessageId');
+  const attached: AttachedMessage = {
+    subject: childText(message, 'Subject') ?? '',
+    body: body(message) ?? { type: 'Text', content: '' },
+    toRecipients: list(message, 'ToRecipients') ?? [],
+    ccRecipients: list(message, 'CcRecipients') ?? [],
+    ...(from ? { from } : {}),
+    ...(sent ? { dateTimeSent: sent } : {}),
+    ...(messageId ? { internetMessageId: messageId } : {}),
+  };
+  return { name: childText(attachment, 'Name') ?? (attached.subject || 'message'), contentType: 'message/rfc822', content: Buffer.from(attachedMessageMime(attached), 'utf8'), attachedMessage: attached, isInline: parseBoolean(childText(attachment, 'IsInline')) ?? false };
+}
+
 function attachments(parent: Element): NewAttachment[] | undefined {
   const holder = child(parent, 'Attachments');
   if (!holder) return undefined;
-  return children(holder, 'FileAttachment').map((a) => {
+  const items = children(holder, 'ItemAttachment').map(attachedMessage);
+  return [...items, ...children(holder, 'FileAttachment').map((a) => {
     const contentId = childText(a, 'ContentId');
     return {
       name: childText(a, 'Name') ?? 'attachment',
@@ -69,7 +92,7 @@ function attachments(parent: Element): NewAttachment[] | undefined {
       isInline: parseBoolean(childText(a, 'IsInline')) ?? false,
       content: Buffer.from(childText(a, 'Content') ?? '', 'base64'),
     };
-  });
+  })];
 }
 
 type Defined<T> = { [K in keyof T]: Exclude<T[K], undefined> };
@@ -80,6 +103,11 @@ function compact<T extends object>(value: T): Partial<Defined<T>> {
 }
 
 /** Reads a CreateItem item element. */
+function extendedPropertiesOf(element: Element): StoredExtendedProperty[] | undefined {
+  const properties = readStoredProperties(element);
+  return properties.length > 0 ? properties : undefined;
+}
+
 export function readNewItem(element: Element): NewItem {
   const kind = ITEM_ELEMENT_KINDS[element.localName ?? ''];
   if (!kind) throw new EwsError('ErrorInvalidRequest', `Item type ${element.localName} is not supported by the simulator.`);
@@ -93,6 +121,7 @@ export function readNewItem(element: Element): NewItem {
     attachments: attachments(element),
     inReplyTo: childText(element, 'InReplyTo'),
     internetMessageId: childText(element, 'InternetMessageId'),
+    extendedProperties: extendedPropertiesOf(element),
   });
   switch (kind) {
     case 'message':
@@ -128,6 +157,7 @@ export function readNewItem(element: Element): NewItem {
           requiredAttendees: attendeeList(element, 'RequiredAttendees'),
           optionalAttendees: attendeeList(element, 'OptionalAttendees'),
           uid: childText(element, 'UID'),
+          recurrence: readRecurrence(element),
         }),
       };
     }

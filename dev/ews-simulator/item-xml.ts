@@ -4,8 +4,10 @@
  * the shape selects is emitted in a schema-valid order.
  */
 import { encodeChangeKey, decodeId } from './ids';
+import { expandSeries, occurrenceView, recurrenceXml } from './recurrence';
+import { extendedPropertiesXml, folderProperty, itemProperty, itemSize, type ExtendedPath } from './extended-properties';
 import { buildMime } from './mime';
-import type { Attachment, Attendee, EmailAddress, EwsStore, Folder, Item, Message } from './model';
+import type { AttachedMessage, Attachment, Attendee, CalendarItem, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
 import { el, esc, xmlDate } from './xml';
 
 export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
@@ -19,6 +21,8 @@ export interface ItemShape {
   readonly bodyType: 'Best' | 'HTML' | 'Text';
   readonly includeMimeContent: boolean;
   readonly context: ShapeContext;
+  /** MAPI properties asked for by tag in AdditionalProperties (ExtendedFieldURI). */
+  readonly extended?: readonly ExtendedPath[];
 }
 
 export const ID_ONLY: ItemShape = { base: 'IdOnly', additional: new Set(), bodyType: 'Best', includeMimeContent: false, context: 'get' };
@@ -104,7 +108,36 @@ function bodyXml(item: Item, shape: ItemShape): string {
   return `<t:Body BodyType="${wanted}" IsTruncated="false">${esc(content)}</t:Body>`;
 }
 
-export function attachmentMetadataXml(attachment: Attachment, withContent: boolean): string {
+/** An attached message as EWS shows it inside ItemAttachment (no ItemId: it is in no folder). */
+function attachedMessageXml(message: AttachedMessage, store: EwsStore): string {
+  return (
+    '<t:Message>' +
+    el('t:ItemClass', 'IPM.Note') +
+    el('t:Subject', message.subject) +
+    `<t:Body BodyType="${message.body.type}" IsTruncated="false">${esc(message.body.content)}</t:Body>` +
+    (message.dateTimeSent ? el('t:DateTimeSent', xmlDate(message.dateTimeSent)) : '') +
+    recipients('ToRecipients', message.toRecipients, store) +
+    recipients('CcRecipients', message.ccRecipients, store) +
+    (message.from ? `<t:From>${mailboxXml(message.from, store)}</t:From>` : '') +
+    el('t:InternetMessageId', message.internetMessageId) +
+    '</t:Message>'
+  );
+}
+
+export function attachmentMetadataXml(attachment: Attachment, withContent: boolean, store?: EwsStore): string {
+  if (attachment.attachedMessage) {
+    return (
+      '<t:ItemAttachment>' +
+      `<t:AttachmentId Id="${attachment.id}"/>` +
+      el('t:Name', attachment.name) +
+      el('t:ContentType', attachment.contentType) +
+      el('t:Size', attachment.content.byteLength) +
+      el('t:LastModifiedTime', xmlDate(attachment.lastModifiedTime)) +
+      el('t:IsInline', attachment.isInline) +
+      (withContent && store ? attachedMessageXml(attachment.attachedMessage, store) : '') +
+      '</t:ItemAttachment>'
+    );
+  }
   return (
     '<t:FileAttachment>' +
     `<t:AttachmentId Id="${attachment.id}"/>` +
@@ -120,11 +153,7 @@ export function attachmentMetadataXml(attachment: Attachment, withContent: boole
   );
 }
 
-export function itemSize(item: Item): number {
-  let size = 200 + Buffer.byteLength(item.subject) + Buffer.byteLength(item.body.content);
-  for (const a of item.attachments) size += a.content.byteLength + Buffer.byteLength(a.name);
-  return size;
-}
+const EXTENDED_PROPERTIES = 'item:ExtendedProperty';
 
 const w = (uri: string, write: FieldWriter['write'], getOnly = false): FieldWriter => ({ uri, write, getOnly });
 
@@ -163,6 +192,8 @@ const ITEM_FIELDS: readonly FieldWriter[] = [
     el('t:DisplayTo', item.kind === 'message' ? displayNames(item.toRecipients) : item.kind === 'calendarItem' ? displayNames(item.requiredAttendees.map((a) => a.mailbox)) : ''),
   ),
   w('item:HasAttachments', (item) => el('t:HasAttachments', item.attachments.some((a) => !a.isInline))),
+  // Not a FieldURI: stands for the ExtendedFieldURIs of the shape, at their place in ItemType's sequence.
+  w(EXTENDED_PROPERTIES, (item, shape, store) => extendedPropertiesXml(shape.extended ?? [], (path) => itemProperty(item, path, store))),
   w('item:Culture', () => el('t:Culture', 'en-US')),
   w('item:LastModifiedTime', (item) => el('t:LastModifiedTime', xmlDate(item.lastModifiedTime))),
   w('item:IsAssociated', () => el('t:IsAssociated', false)),
@@ -186,20 +217,109 @@ const CALENDAR_FIELDS: readonly FieldWriter[] = [
   w('calendar:UID', (item) => (item.kind === 'calendarItem' ? el('t:UID', item.uid) : '')),
   w('calendar:Start', (item) => (item.kind === 'calendarItem' ? el('t:Start', xmlDate(item.start)) : '')),
   w('calendar:End', (item) => (item.kind === 'calendarItem' ? el('t:End', xmlDate(item.end)) : '')),
+  w('calendar:OriginalStart', (item) => (item.kind === 'calendarItem' && item.occurrenceOf ? el('t:OriginalStart', xmlDate(item.occurrenceOf.originalStart)) : '')),
   w('calendar:IsAllDayEvent', (item) => (item.kind === 'calendarItem' ? el('t:IsAllDayEvent', item.isAllDayEvent) : '')),
   w('calendar:LegacyFreeBusyStatus', (item) => (item.kind === 'calendarItem' ? el('t:LegacyFreeBusyStatus', item.legacyFreeBusyStatus) : '')),
   w('calendar:Location', (item) => (item.kind === 'calendarItem' ? el('t:Location', item.location) : '')),
   w('calendar:IsMeeting', (item) => (item.kind === 'calendarItem' ? el('t:IsMeeting', item.requiredAttendees.length + item.optionalAttendees.length > 0) : '')),
   w('calendar:IsCancelled', (item) => (item.kind === 'calendarItem' ? el('t:IsCancelled', item.isCancelled) : '')),
-  w('calendar:IsRecurring', (item) => (item.kind === 'calendarItem' ? el('t:IsRecurring', false) : '')),
-  w('calendar:CalendarItemType', (item) => (item.kind === 'calendarItem' ? el('t:CalendarItemType', 'Single') : '')),
+  w('calendar:IsRecurring', (item) => (item.kind === 'calendarItem' ? el('t:IsRecurring', isRecurring(item)) : '')),
+  w('calendar:CalendarItemType', (item) => (item.kind === 'calendarItem' ? el('t:CalendarItemType', calendarItemType(item)) : '')),
   w('calendar:MyResponseType', (item) =>
-    item.kind === 'calendarItem' ? el('t:MyResponseType', !item.organizer || item.organizer.address.toLowerCase() === item.mailbox ? 'Organizer' : 'NoResponseReceived') : '',
+    item.kind === 'calendarItem' ? el('t:MyResponseType', item.myResponseType ?? (!item.organizer || item.organizer.address.toLowerCase() === item.mailbox ? 'Organizer' : 'NoResponseReceived')) : '',
   ),
   w('calendar:Organizer', (item, _s, store) => (item.kind === 'calendarItem' && item.organizer ? `<t:Organizer>${mailboxXml(item.organizer, store)}</t:Organizer>` : '')),
   w('calendar:RequiredAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('RequiredAttendees', item.requiredAttendees, store) : ''), true),
   w('calendar:OptionalAttendees', (item, _s, store) => (item.kind === 'calendarItem' ? attendees('OptionalAttendees', item.optionalAttendees, store) : ''), true),
   w('calendar:Duration', (item) => (item.kind === 'calendarItem' ? el('t:Duration', isoDuration(item.end.getTime() - item.start.getTime())) : '')),
+  // FindItem cannot return the series properties, as in Exchange.
+  w('calendar:Recurrence', (item) => (item.kind === 'calendarItem' && item.recurrence ? recurrenceXml(item.recurrence) : ''), true),
+  w('calendar:FirstOccurrence', (item) => seriesEnd(item, 'first'), true),
+  w('calendar:LastOccurrence', (item) => seriesEnd(item, 'last'), true),
+  w('calendar:ModifiedOccurrences', (item) => modifiedOccurrencesXml(item), true),
+  w('calendar:DeletedOccurrences', (item) =>
+    item.kind === 'calendarItem' && item.deletedOccurrences?.length ? `<t:DeletedOccurrences>${item.deletedOccurrences.map((d) => `<t:DeletedOccurrence>${el('t:Start', xmlDate(d))}</t:DeletedOccurrence>`).join('')}</t:DeletedOccurrences>` : '', true),
+];
+
+function calendarItemType(item: CalendarItem): string {
+  if (item.occurrenceOf) return item.occurrenceOf.isException ? 'Exception' : 'Occurrence';
+  return item.recurrence ? 'RecurringMaster' : 'Single';
+}
+
+/**
+ * Exchange's documented quirk (IsRecurring reference): false on the organizer's own recurring
+ * master, true on an attendee's master, on occurrences and on exceptions, false on single items.
+ */
+function isRecurring(item: CalendarItem): boolean {
+  if (item.occurrenceOf) return true;
+  if (!item.recurrence) return false;
+  return !!item.organizer && item.organizer.address.toLowerCase() !== item.mailbox;
+}
+
+function occurrenceInfoXml(name: string, view: CalendarItem): string {
+  return `<t:${name}><t:ItemId Id="${view.id}" ChangeKey="${encodeChangeKey(0, view.version)}"/>${el('t:Start', xmlDate(view.start))}${el('t:End', xmlDate(view.end))}${el('t:OriginalStart', xmlDate(view.occurrenceOf!.originalStart))}</t:${name}>`;
+}
+
+function seriesEnd(item: Item, which: 'first' | 'last'): string {
+  if (item.kind !== 'calendarItem' || !item.recurrence) return '';
+  // A series without an end has no last occurrence.
+  if (which === 'last' && item.recurrence.range.kind === 'NoEnd') return '';
+  const occurrences = expandSeries(item);
+  const occurrence = which === 'first' ? occurrences[0] : occurrences[occurrences.length - 1];
+  return occurrence ? occurrenceInfoXml(which === 'first' ? 'FirstOccurrence' : 'LastOccurrence', occurrenceView(item, occurrence)) : '';
+}
+
+function modifiedOccurrencesXml(item: Item): string {
+  if (item.kind !== 'calendarItem' || !item.modifiedOccurrences?.length) return '';
+  const exceptions = expandSeries(item).filter((o) => o.override);
+  return exceptions.length ? `<t:ModifiedOccurrences>${exceptions.map((o) => occurrenceInfoXml('Occurrence', occurrenceView(item, o))).join('')}</t:ModifiedOccurrences>` : '';
+}
+
+/** The meeting a meeting message is about (only called for messages that have one). */
+function meetingOf(item: Item): MeetingInfo {
+  return (item as Message).meeting!;
+}
+
+/** MeetingMessageType's own fields, after every MessageType field. */
+const MEETING_MESSAGE_FIELDS: readonly FieldWriter[] = [
+  w('meeting:AssociatedCalendarItemId', (item, _s, store) => {
+    const id = meetingOf(item).associatedCalendarItemId;
+    const calendarItem = id ? store.getItem(id) : undefined;
+    return calendarItem ? `<t:AssociatedCalendarItemId Id="${calendarItem.id}" ChangeKey="${itemChangeKey(calendarItem)}"/>` : '';
+  }),
+  w('meeting:IsDelegated', () => el('t:IsDelegated', false)),
+  w('meeting:IsOutOfDate', () => el('t:IsOutOfDate', false)),
+  w('meeting:HasBeenProcessed', (item) => el('t:HasBeenProcessed', meetingOf(item).associatedCalendarItemId !== undefined)),
+  w('meeting:ResponseType', (item) => el('t:ResponseType', meetingOf(item).responseType ?? 'NoResponseReceived')),
+  w('calendar:UID', (item) => el('t:UID', meetingOf(item).uid)),
+];
+
+const MEETING_REQUEST_FIELDS: readonly FieldWriter[] = [
+  ...MEETING_MESSAGE_FIELDS,
+  w('meetingRequest:MeetingRequestType', (item) => el('t:MeetingRequestType', meetingOf(item).isUpdate ? 'FullUpdate' : 'NewMeetingRequest')),
+  w('meetingRequest:IntendedFreeBusyStatus', () => el('t:IntendedFreeBusyStatus', 'Busy')),
+  w('calendar:Start', (item) => el('t:Start', xmlDate(meetingOf(item).start))),
+  w('calendar:End', (item) => el('t:End', xmlDate(meetingOf(item).end))),
+  w('calendar:IsAllDayEvent', (item) => el('t:IsAllDayEvent', meetingOf(item).isAllDayEvent)),
+  w('calendar:LegacyFreeBusyStatus', () => el('t:LegacyFreeBusyStatus', 'Tentative')),
+  w('calendar:Location', (item) => el('t:Location', meetingOf(item).location)),
+  w('calendar:IsMeeting', () => el('t:IsMeeting', true)),
+  w('calendar:IsCancelled', () => el('t:IsCancelled', false)),
+  w('calendar:IsRecurring', () => el('t:IsRecurring', false)),
+  w('calendar:CalendarItemType', () => el('t:CalendarItemType', 'Single')),
+  w('calendar:MyResponseType', () => el('t:MyResponseType', 'NoResponseReceived')),
+  w('calendar:Organizer', (item, _s, store) => (meetingOf(item).organizer ? `<t:Organizer>${mailboxXml(meetingOf(item).organizer!, store)}</t:Organizer>` : '')),
+  w('calendar:RequiredAttendees', (item, _s, store) => attendees('RequiredAttendees', meetingOf(item).requiredAttendees, store), true),
+  w('calendar:OptionalAttendees', (item, _s, store) => attendees('OptionalAttendees', meetingOf(item).optionalAttendees, store), true),
+];
+
+/** MeetingResponseMessageType and MeetingCancellationMessageType share these. */
+const MEETING_OUTCOME_FIELDS: readonly FieldWriter[] = [
+  ...MEETING_MESSAGE_FIELDS,
+  w('calendar:Start', (item) => el('t:Start', xmlDate(meetingOf(item).start))),
+  w('calendar:End', (item) => el('t:End', xmlDate(meetingOf(item).end))),
+  w('calendar:Location', (item) => el('t:Location', meetingOf(item).location)),
+  w('calendar:CalendarItemType', () => el('t:CalendarItemType', 'Single')),
 ];
 
 const CONTACT_FIELDS: readonly FieldWriter[] = [
@@ -241,14 +361,37 @@ function isoDuration(ms: number): string {
   return `P${days ? `${days}D` : ''}T${hours}H${minutes}M`;
 }
 
-const KIND_FIELDS: Record<Item['kind'], readonly FieldWriter[]> = {
+/**
+ * What decides an item's XML element and field table: its kind, or for meeting messages the
+ * kind of meeting message (they are messages with MeetingMessageType fields after MessageType's).
+ */
+type ElementKind = Item['kind'] | 'meetingRequest' | 'meetingResponse' | 'meetingCancellation';
+
+const MEETING_ELEMENT_KIND: Record<MeetingInfo['kind'], ElementKind> = { request: 'meetingRequest', response: 'meetingResponse', cancellation: 'meetingCancellation' };
+
+function elementKind(item: Item): ElementKind {
+  return item.kind === 'message' && item.meeting ? MEETING_ELEMENT_KIND[item.meeting.kind] : item.kind;
+}
+
+const KIND_FIELDS: Record<ElementKind, readonly FieldWriter[]> = {
+  meetingRequest: [...ITEM_FIELDS, ...MESSAGE_FIELDS, ...MEETING_REQUEST_FIELDS],
+  meetingResponse: [...ITEM_FIELDS, ...MESSAGE_FIELDS, ...MEETING_OUTCOME_FIELDS],
+  meetingCancellation: [...ITEM_FIELDS, ...MESSAGE_FIELDS, ...MEETING_OUTCOME_FIELDS],
   message: [...ITEM_FIELDS, ...MESSAGE_FIELDS],
   calendarItem: [...ITEM_FIELDS, ...CALENDAR_FIELDS],
   contact: [...ITEM_FIELDS, ...CONTACT_FIELDS],
   task: [...ITEM_FIELDS, ...TASK_FIELDS],
 };
 
-export const ELEMENT_NAME: Record<Item['kind'], string> = { message: 'Message', calendarItem: 'CalendarItem', contact: 'Contact', task: 'Task' };
+export const ELEMENT_NAME: Record<ElementKind, string> = {
+  message: 'Message',
+  calendarItem: 'CalendarItem',
+  contact: 'Contact',
+  task: 'Task',
+  meetingRequest: 'MeetingRequest',
+  meetingResponse: 'MeetingResponse',
+  meetingCancellation: 'MeetingCancellation',
+};
 
 const COMMON_DEFAULT = [
   'item:ItemId',
@@ -274,18 +417,24 @@ const COMMON_DEFAULT = [
 ];
 const FIND_EXTRA = ['item:ParentFolderId', 'item:ItemClass', 'item:LastModifiedTime'];
 
-const KIND_DEFAULT: Record<Item['kind'], string[]> = {
-  message: [
-    'message:Sender',
-    'message:ToRecipients',
-    'message:CcRecipients',
-    'message:IsReadReceiptRequested',
-    'message:IsDeliveryReceiptRequested',
-    'message:ConversationTopic',
-    'message:From',
-    'message:InternetMessageId',
-    'message:IsRead',
-  ],
+const MESSAGE_DEFAULT = [
+  'message:Sender',
+  'message:ToRecipients',
+  'message:CcRecipients',
+  'message:IsReadReceiptRequested',
+  'message:IsDeliveryReceiptRequested',
+  'message:ConversationTopic',
+  'message:From',
+  'message:InternetMessageId',
+  'message:IsRead',
+];
+const MEETING_DEFAULT = [...MESSAGE_DEFAULT, 'meeting:AssociatedCalendarItemId', 'meeting:ResponseType', 'calendar:UID', 'calendar:Start', 'calendar:End', 'calendar:Location'];
+
+const KIND_DEFAULT: Record<ElementKind, string[]> = {
+  meetingRequest: [...MEETING_DEFAULT, 'meetingRequest:MeetingRequestType', 'calendar:Organizer', 'calendar:RequiredAttendees', 'calendar:OptionalAttendees'],
+  meetingResponse: MEETING_DEFAULT,
+  meetingCancellation: MEETING_DEFAULT,
+  message: MESSAGE_DEFAULT,
   calendarItem: [
     'calendar:UID',
     'calendar:Start',
@@ -310,9 +459,9 @@ const KIND_DEFAULT: Record<Item['kind'], string[]> = {
 /** Writers selected for (kind, shape), cached: selection is the per-request cost, writing the per-item one. */
 const selectionCache = new Map<string, readonly FieldWriter[]>();
 
-const perShape = new WeakMap<ItemShape, Map<Item['kind'], readonly FieldWriter[]>>();
+const perShape = new WeakMap<ItemShape, Map<ElementKind, readonly FieldWriter[]>>();
 
-function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
+function selectWriters(kind: ElementKind, shape: ItemShape): readonly FieldWriter[] {
   let byKind = perShape.get(shape);
   if (!byKind) {
     byKind = new Map();
@@ -326,13 +475,15 @@ function selectWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWrit
   return writers;
 }
 
-function computeWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWriter[] {
-  const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${[...shape.additional].sort().join(',')}`;
+function computeWriters(kind: ElementKind, shape: ItemShape): readonly FieldWriter[] {
+  const hasExtended = (shape.extended?.length ?? 0) > 0;
+  const key = `${kind}|${shape.base}|${shape.context}|${shape.includeMimeContent}|${hasExtended}|${[...shape.additional].sort().join(',')}`;
   let writers = selectionCache.get(key);
   if (writers) return writers;
   const wanted = new Set<string>(['item:ItemId', ...shape.additional]);
+  if (hasExtended) wanted.add(EXTENDED_PROPERTIES);
   if (shape.base === 'Default') for (const uri of [...COMMON_DEFAULT, ...(shape.context === 'find' ? FIND_EXTRA : []), ...KIND_DEFAULT[kind]]) wanted.add(uri);
-  if (shape.base === 'AllProperties') for (const f of KIND_FIELDS[kind]) if (f.uri !== 'item:MimeContent') wanted.add(f.uri);
+  if (shape.base === 'AllProperties') for (const f of KIND_FIELDS[kind]) if (f.uri !== 'item:MimeContent' && f.uri !== EXTENDED_PROPERTIES) wanted.add(f.uri);
   if (shape.includeMimeContent) wanted.add('item:MimeContent');
   writers = KIND_FIELDS[kind].filter((f) => wanted.has(f.uri) && !(shape.context === 'find' && f.getOnly));
   if (selectionCache.size > 500) selectionCache.clear();
@@ -342,15 +493,16 @@ function computeWriters(kind: Item['kind'], shape: ItemShape): readonly FieldWri
 
 /** Serializes an item as `<t:Message>...</t:Message>` etc. for the shape. */
 export function itemXml(item: Item, shape: ItemShape, store: EwsStore): string {
-  const name = ELEMENT_NAME[item.kind];
+  const kind = elementKind(item);
+  const name = ELEMENT_NAME[kind];
   let out = `<t:${name}>`;
-  for (const writer of selectWriters(item.kind, shape)) out += writer.write(item, shape, store);
+  for (const writer of selectWriters(kind, shape)) out += writer.write(item, shape, store);
   return out + `</t:${name}>`;
 }
 
 /** FieldURIs the simulator knows (others in a request are accepted and ignored, as for unset properties). */
 export function isKnownFieldUri(uri: string): boolean {
-  return Object.values(KIND_FIELDS).some((fields) => fields.some((f) => f.uri === uri));
+  return uri !== EXTENDED_PROPERTIES && Object.values(KIND_FIELDS).some((fields) => fields.some((f) => f.uri === uri));
 }
 
 // ---- folders ------------------------------------------------------------------------------
@@ -358,6 +510,8 @@ export function isKnownFieldUri(uri: string): boolean {
 export interface FolderShape {
   readonly base: BaseShape;
   readonly additional: ReadonlySet<string>;
+  /** MAPI properties asked for by tag (ExtendedFieldURI), e.g. PR_CONTAINER_CLASS. */
+  readonly extended?: readonly ExtendedPath[];
 }
 
 export function folderElementName(folder: Folder): string {
@@ -384,6 +538,7 @@ export function folderXml(folder: Folder, shape: FolderShape, counts: FolderCoun
   if (want('folder:DisplayName', true)) out += el('t:DisplayName', folder.displayName);
   if (want('folder:TotalCount', true)) out += el('t:TotalCount', counts.total);
   if (want('folder:ChildFolderCount', true)) out += el('t:ChildFolderCount', counts.children);
+  if (shape.extended?.length) out += extendedPropertiesXml(shape.extended, (path) => folderProperty(folder, counts, path, store));
   if (want('folder:DistinguishedFolderId', false) && folder.distinguishedName && shape.additional.has('folder:DistinguishedFolderId')) {
     out += el('t:DistinguishedFolderId', folder.distinguishedName);
   }

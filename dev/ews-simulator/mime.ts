@@ -2,7 +2,7 @@
  * A simple RFC 5322 / MIME rendering of an item, for item:MimeContent. Enough for clients that
  * archive or forward the raw message: headers, a text or HTML body, base64 attachments.
  */
-import type { EmailAddress, EwsStore, Item } from './model';
+import type { AttachedMessage, EmailAddress, EwsStore, Item } from './model';
 
 function encodeHeaderText(value: string): string {
   // RFC 2047 encoded-word when the text is not plain ASCII.
@@ -47,4 +47,18 @@ export function buildMime(item: Item, _store: EwsStore): string {
       `Content-Transfer-Encoding: base64\r\n\r\n${wrapBase64(attachment.content)}\r\n`;
   }
   return out + `--${boundary}--\r\n`;
+}
+
+/** An attached message as RFC 822 text: what an item attachment's bytes are (message/rfc822). */
+export function attachedMessageMime(message: AttachedMessage): string {
+  const headers: string[] = [];
+  if (message.from) headers.push(`From: ${address(message.from)}`);
+  if (message.toRecipients.length) headers.push(`To: ${message.toRecipients.map(address).join(', ')}`);
+  if (message.ccRecipients.length) headers.push(`Cc: ${message.ccRecipients.map(address).join(', ')}`);
+  headers.push(`Subject: ${encodeHeaderText(message.subject)}`);
+  if (message.dateTimeSent) headers.push(`Date: ${rfc5322Date(message.dateTimeSent)}`);
+  if (message.internetMessageId) headers.push(`Message-ID: ${message.internetMessageId}`);
+  headers.push('MIME-Version: 1.0');
+  const bodyType = message.body.type === 'HTML' ? 'text/html' : 'text/plain';
+  return `${headers.join('\r\n')}\r\nContent-Type: ${bodyType}; charset="utf-8"\r\nContent-Transfer-Encoding: base64\r\n\r\n${wrapBase64(Buffer.from(message.body.content, 'utf8'))}\r\n`;
 }

@@ -144,7 +144,21 @@ export interface Attachment {
   contentId?: string;
   isInline: boolean;
   lastModifiedTime: Date;
+  /** The bytes; for an item attachment, the attached message as RFC 822 (message/rfc822). */
   content: Uint8Array;
+  /** Set for an item attachment (an attached message, EWS ItemAttachment). */
+  attachedMessage?: AttachedMessage;
+}
+
+/** A message attached to an item (not in any folder, no id of its own). */
+export interface AttachedMessage {
+  readonly subject: string;
+  readonly body: Body;
+  readonly from?: EmailAddress;
+  readonly toRecipients: readonly EmailAddress[];
+  readonly ccRecipients: readonly EmailAddress[];
+  readonly dateTimeSent?: Date;
+  readonly internetMessageId?: string;
 }
 
 export type ItemKind = 'message' | 'calendarItem' | 'contact' | 'task';
@@ -173,6 +187,19 @@ export interface ItemBase {
   internetMessageId?: string;
   /** In-reply-to / references, kept verbatim for MIME output. */
   inReplyTo?: string;
+  /** MAPI properties clients set themselves (CreateItem/UpdateItem ExtendedProperty); undefined when none. */
+  extendedProperties?: StoredExtendedProperty[];
+}
+
+/**
+ * A client-set MAPI property. `key` identifies it independently of the attribute spelling
+ * (see extended-properties.ts propertyKey); `pathXml` is the ExtendedFieldURI to write back.
+ */
+export interface StoredExtendedProperty {
+  readonly key: string;
+  readonly type: string;
+  readonly pathXml: string;
+  readonly value: string | readonly string[];
 }
 
 export interface Message extends ItemBase {
@@ -188,6 +215,8 @@ export interface Message extends ItemBase {
   isDraft: boolean;
   isReadReceiptRequested: boolean;
   isDeliveryReceiptRequested: boolean;
+  /** Set on meeting requests, responses and cancellations (ItemClass IPM.Schedule.Meeting.*). */
+  meeting?: MeetingInfo;
 }
 
 export interface CalendarItem extends ItemBase {
@@ -203,11 +232,82 @@ export interface CalendarItem extends ItemBase {
   /** iCalendar UID, stable across copies. */
   uid: string;
   isCancelled: boolean;
+  /**
+   * The mailbox owner's answer, for an attendee's copy of a meeting (set by invitations and
+   * responses); undefined means computed: Organizer for the organizer, NoResponseReceived otherwise.
+   */
+  myResponseType?: ResponseType;
+  /** Set on a recurring master: the series' pattern and range. */
+  recurrence?: Recurrence;
+  /** Exceptions of a recurring master: occurrences moved or changed. */
+  modifiedOccurrences?: OccurrenceOverride[];
+  /** Original starts of the occurrences deleted from a recurring master. */
+  deletedOccurrences?: Date[];
+  /**
+   * Only on generated occurrence views (never stored): the series this occurrence belongs to.
+   * The view's id is the occurrence id; start, end, subject and location are the occurrence's.
+   */
+  occurrenceOf?: { readonly masterId: string; readonly index: number; readonly originalStart: Date; readonly isException: boolean };
+}
+
+export type Weekday = 'Sunday' | 'Monday' | 'Tuesday' | 'Wednesday' | 'Thursday' | 'Friday' | 'Saturday';
+
+/** The pattern kinds the simulator expands (EWS RecurrencePatternTypes subset). */
+export type RecurrencePattern =
+  | { readonly kind: 'Daily'; readonly interval: number }
+  | { readonly kind: 'Weekly'; readonly interval: number; readonly daysOfWeek: readonly Weekday[] }
+  | { readonly kind: 'AbsoluteMonthly'; readonly interval: number; readonly dayOfMonth: number }
+  | { readonly kind: 'AbsoluteYearly'; readonly month: number; readonly dayOfMonth: number };
+
+/** Dates are yyyy-mm-dd (xs:date). */
+export type RecurrenceRange =
+  | { readonly kind: 'NoEnd'; readonly startDate: string }
+  | { readonly kind: 'EndDate'; readonly startDate: string; readonly endDate: string }
+  | { readonly kind: 'Numbered'; readonly startDate: string; readonly numberOfOccurrences: number };
+
+export interface Recurrence {
+  readonly pattern: RecurrencePattern;
+  readonly range: RecurrenceRange;
+}
+
+/** One exception of a series: the occurrence that would start at `originalStart`, changed. */
+export interface OccurrenceOverride {
+  readonly originalStart: Date;
+  readonly start: Date;
+  readonly end: Date;
+  readonly subject?: string;
+  readonly location?: string;
+  /** Bumped on every change of this exception (part of its ChangeKey). */
+  readonly version: number;
+}
+
+export type ResponseType = 'Unknown' | 'Organizer' | 'Tentative' | 'Accept' | 'Decline' | 'NoResponseReceived';
+
+/**
+ * What a meeting message (request, response or cancellation) says about its meeting. Exchange
+ * keeps these on the message itself (MeetingMessageType), apart from the calendar item.
+ */
+export interface MeetingInfo {
+  readonly kind: 'request' | 'response' | 'cancellation';
+  readonly uid: string;
+  readonly start: Date;
+  readonly end: Date;
+  readonly location: string;
+  readonly isAllDayEvent: boolean;
+  readonly organizer?: EmailAddress;
+  readonly requiredAttendees: readonly Attendee[];
+  readonly optionalAttendees: readonly Attendee[];
+  /** For a request: new, or an update of a meeting the attendee already has. */
+  readonly isUpdate: boolean;
+  /** For a response: the attendee's answer. */
+  readonly responseType?: ResponseType;
+  /** The calendar item in the recipient's calendar the message is about. */
+  readonly associatedCalendarItemId?: string;
 }
 
 export interface Attendee {
   mailbox: EmailAddress;
-  responseType?: 'Unknown' | 'Organizer' | 'Tentative' | 'Accept' | 'Decline' | 'NoResponseReceived';
+  responseType?: ResponseType;
 }
 
 export type EmailAddressKey = 'EmailAddress1' | 'EmailAddress2' | 'EmailAddress3';
@@ -254,16 +354,16 @@ export type Item = Message | CalendarItem | Contact | Task;
 
 /** Fields a caller may give when creating an item; omitted ones get Exchange-like defaults. */
 type NewItemCommon = Partial<
-  Pick<ItemBase, 'subject' | 'body' | 'categories' | 'importance' | 'sensitivity' | 'dateTimeCreated' | 'dateTimeReceived' | 'internetMessageId' | 'itemClass' | 'inReplyTo'>
+  Pick<ItemBase, 'subject' | 'body' | 'categories' | 'importance' | 'sensitivity' | 'dateTimeCreated' | 'dateTimeReceived' | 'internetMessageId' | 'itemClass' | 'inReplyTo' | 'extendedProperties'>
 > & { attachments?: NewAttachment[] };
 
 export type NewAttachment = Omit<Attachment, 'id' | 'lastModifiedTime' | 'isInline'> & { isInline?: boolean; lastModifiedTime?: Date };
 
 export type NewMessage = NewItemCommon & { kind: 'message' } & Partial<
-    Pick<Message, 'from' | 'sender' | 'toRecipients' | 'ccRecipients' | 'bccRecipients' | 'replyTo' | 'dateTimeSent' | 'isRead' | 'isDraft' | 'isReadReceiptRequested' | 'isDeliveryReceiptRequested'>
+    Pick<Message, 'from' | 'sender' | 'toRecipients' | 'ccRecipients' | 'bccRecipients' | 'replyTo' | 'dateTimeSent' | 'isRead' | 'isDraft' | 'isReadReceiptRequested' | 'isDeliveryReceiptRequested' | 'meeting'>
   >;
 export type NewCalendarItem = NewItemCommon & { kind: 'calendarItem'; start: Date; end: Date } & Partial<
-    Pick<CalendarItem, 'isAllDayEvent' | 'location' | 'organizer' | 'requiredAttendees' | 'optionalAttendees' | 'legacyFreeBusyStatus' | 'uid' | 'isCancelled'>
+    Pick<CalendarItem, 'isAllDayEvent' | 'location' | 'organizer' | 'requiredAttendees' | 'optionalAttendees' | 'legacyFreeBusyStatus' | 'uid' | 'isCancelled' | 'myResponseType' | 'recurrence'>
   >;
 export type NewContact = NewItemCommon & { kind: 'contact' } & Partial<
     Pick<Contact, 'givenName' | 'surname' | 'displayName' | 'fileAs' | 'companyName' | 'jobTitle' | 'department' | 'emailAddresses' | 'phoneNumbers'>
@@ -305,6 +405,16 @@ export type ItemPatch = {
   startDate?: Date | null;
   status?: TaskStatus;
   percentComplete?: number;
+  /** Meeting bookkeeping on calendar items (invitations, responses, cancellations). */
+  isCancelled?: boolean;
+  myResponseType?: ResponseType;
+  legacyFreeBusyStatus?: CalendarItem['legacyFreeBusyStatus'];
+  /** Series changes on a recurring master. */
+  modifiedOccurrences?: OccurrenceOverride[];
+  deletedOccurrences?: Date[];
+  /** Client-set MAPI properties to add or replace (by key), and keys to remove. */
+  setExtendedProperties?: StoredExtendedProperty[];
+  removeExtendedProperties?: string[];
 };
 
 /** How DeleteItem removes an item (EWS DisposalType). */

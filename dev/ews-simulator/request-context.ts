@@ -3,7 +3,7 @@
  * decide which mailboxes, folders and items the request may reach (with Exchange's error codes).
  */
 import type { Caller } from './auth';
-import { decodeId } from './ids';
+import { decodeId, decodeOccurrenceId } from './ids';
 import type { DistinguishedFolderName, EwsStore, Folder, Item, Mailbox } from './model';
 import { DISTINGUISHED_FOLDER_NAMES } from './model';
 import { EwsError, SoapFault, messageXmlValues } from './soap';
@@ -90,7 +90,10 @@ export function folderIdElements(container: Element | undefined): Element[] {
 
 /** A t:ItemId element → item (ErrorInvalidIdMalformed / ErrorItemNotFound / ErrorAccessDenied). */
 export function resolveItem(ctx: RequestContext, element: Element): Item {
-  const id = attr(element, 'Id') ?? '';
+  return resolveItemById(ctx, attr(element, 'Id') ?? '');
+}
+
+export function resolveItemById(ctx: RequestContext, id: string): Item {
   if (id === '') throw new EwsError('ErrorInvalidIdEmpty');
   const decoded = decodeId(id);
   if (!decoded || decoded.kind !== 'item') throw new EwsError('ErrorInvalidIdMalformed');
@@ -141,4 +144,27 @@ export function decideActingMailbox(store: EwsStore, caller: Caller, target: str
   }
   if (!mailbox.enabled) throw new SoapFault('ErrorAccountDisabled');
   return { actingAs: mailbox, impersonated: true };
+}
+
+/**
+ * What an item reference in GetItem/UpdateItem/DeleteItem names: an item, or one occurrence of a
+ * recurring master (an occurrence id, or OccurrenceItemId with RecurringMasterId and
+ * InstanceIndex), or a series' master through one of its occurrences (RecurringMasterItemId).
+ */
+export function resolveCalendarTarget(ctx: RequestContext, element: Element): { readonly item: Item; readonly occurrenceIndex?: number } {
+  if (element.localName === 'OccurrenceItemId') {
+    const master = resolveItemById(ctx, attr(element, 'RecurringMasterId') ?? '');
+    const index = Number(attr(element, 'InstanceIndex'));
+    if (!Number.isInteger(index) || index < 1) throw new EwsError('ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange');
+    return { item: master, occurrenceIndex: index };
+  }
+  const id = attr(element, element.localName === 'RecurringMasterItemId' ? 'OccurrenceId' : 'Id') ?? '';
+  const occurrence = decodeOccurrenceId(id);
+  if (occurrence) {
+    mailboxOfId(ctx, occurrence.mailbox);
+    const master = ctx.store.getItem(occurrence.masterId);
+    if (!master) throw new EwsError('ErrorItemNotFound');
+    return element.localName === 'RecurringMasterItemId' ? { item: master } : { item: master, occurrenceIndex: occurrence.index };
+  }
+  return { item: resolveItemById(ctx, id) };
 }

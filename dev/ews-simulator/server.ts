@@ -11,6 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { authenticate, BasicAuthenticator, BearerAuthenticator, NtlmSchemeAuthenticator, type Authenticator, type Caller } from './auth';
+import { AUTODISCOVER_SOAP_PATH, handleAutodiscover, isAutodiscoverPath, type AutodiscoverContext } from './autodiscover';
 import { handleControlRequest } from './control';
 import { readRequestBody } from './http-body';
 import { FaultInjector, type FaultRule } from './faults';
@@ -104,6 +105,8 @@ export interface EwsSimulator {
   readonly url: string;
   /** Base URL of the control API. */
   readonly controlUrl: string;
+  /** SOAP Autodiscover (GetUserSettings); POX is beside it at /autodiscover/autodiscover.xml. */
+  readonly autodiscoverUrl: string;
   readonly store: EwsStore;
   readonly faults: FaultInjector;
   readonly state: SimulatorState;
@@ -146,9 +149,10 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     counters: new Map(),
     requestLogSize: options.requestLogSize ?? 1000,
   };
+  const autodiscover: AutodiscoverContext = { store, authenticators, ewsPath: EWS_PATH };
   const endpoint = new EwsEndpoint(state, syncStateKey, authenticators, options.validateRequests ? new EwsSchemaValidator(options.validateRequests.schemaDir) : undefined, options.maxRequestBodyInBytes ?? DEFAULT_MAX_REQUEST_BYTES);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    route(req, res, state, endpoint).catch((error: unknown) => {
+    route(req, res, state, endpoint, autodiscover, !!options.tls).catch((error: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(error instanceof Error ? error.message : String(error));
@@ -181,6 +185,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   return {
     url: `${origin}${EWS_PATH}`,
     controlUrl: `${origin}${CONTROL_PREFIX}`,
+    autodiscoverUrl: `${origin}${AUTODISCOVER_SOAP_PATH}`,
     store,
     faults: state.faults,
     state,
@@ -195,9 +200,10 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   };
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, state: SimulatorState, endpoint: EwsEndpoint): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, state: SimulatorState, endpoint: EwsEndpoint, autodiscover: AutodiscoverContext, tls: boolean): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
   if (path.toLowerCase() === EWS_PATH.toLowerCase()) return endpoint.handle(req, res);
+  if (isAutodiscoverPath(path)) return handleAutodiscover(req, res, autodiscover, tls);
   if (path === CONTROL_PREFIX || path.startsWith(`${CONTROL_PREFIX}/`)) return handleControlRequest(req, res, state);
   res.writeHead(404, { 'content-type': 'text/plain' });
   res.end('Not found');
@@ -308,7 +314,10 @@ class EwsEndpoint {
       log.operation = operationName;
       const version = header ? attr(child(header, 'RequestServerVersion'), 'Version') : undefined;
       if (version !== undefined && !KNOWN_REQUEST_VERSIONS.has(version)) {
-        throw new SoapFault('ErrorSchemaValidation', `The request failed schema validation: The 'Version' attribute is invalid - The value '${version}' is invalid according to its datatype 'ExchangeVersionType'.`);
+        // Exchange answers a version it does not know (e.g. Exchange2019, which no server
+        // advertises) with a bare ErrorInvalidRequest fault and no ServerVersionInfo header, so
+        // clients that step down do not adopt a version from it (exchangelib issue #927).
+        throw new SoapFault('ErrorInvalidRequest', 'The request is invalid.', undefined, 500, false);
       }
       log.requestServerVersion = version ?? DEFAULT_VERSION;
       if (this.validator) await this.validateRequest(body);
@@ -444,7 +453,7 @@ class EwsEndpoint {
     log.responseCodes!.push(fault.code);
     log.fault ??= fault.code;
     res.writeHead(fault.httpStatus, { 'content-type': 'text/xml; charset=utf-8' });
-    res.end(faultEnvelope(fault));
+    res.end(faultEnvelope(fault, fault.withServerVersion));
     return fault.httpStatus;
   }
 

@@ -68,6 +68,8 @@ export const MESSAGE_TEXT: Record<string, string> = {
   ErrorInvalidServerVersion: 'The specified server version is invalid.',
   ErrorInvalidRestriction: 'The restriction is invalid.',
   ErrorUnsupportedPathForQuery: 'The property path is not supported for queries.',
+  ErrorCalendarViewRangeTooBig: 'The specified view range exceeds the maximum range of two years.',
+  ErrorUnsupportedPathForSortGroup: 'The property path is not supported for sorting or grouping.',
   ErrorInvalidIndexedPagingParameters: 'The paging parameters are invalid.',
   ErrorInternalServerError: 'An internal server error occurred. The operation failed.',
   ErrorDuplicateInputFolderNames: 'Duplicate folder names are not allowed.',
@@ -95,6 +97,8 @@ export class SoapFault extends Error {
     message?: string,
     readonly messageXml?: string,
     readonly httpStatus = 500,
+    /** False for faults raised before Exchange settled on a version (an unknown RequestServerVersion). */
+    readonly withServerVersion = true,
   ) {
     super(message ?? MESSAGE_TEXT[code] ?? code);
     this.name = 'SoapFault';

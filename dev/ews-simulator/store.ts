@@ -445,15 +445,26 @@ export class InMemoryEwsStore implements EwsStore {
   private relocate(itemId: string, target: FolderRef, how: 'Moved' | 'Copied'): Item {
     const item = this.requireItem(itemId);
     const source = this.folderIndex.get(item.folderId)!;
-    const destination = this.getFolder(item.mailbox, target);
-    const copy = structuredClone(item) as Item & { id: string; folderId: string };
-    (copy as { id: string }).id = encodeId('item', item.mailbox, ++this.counter);
+    // A folder id may name a folder of another mailbox: Exchange moves and copies across mailboxes
+    // (the caller needs rights on both; the EWS layer checks that).
+    const destination = typeof target === 'string' ? this.folderIndex.get(target) : this.getFolder(item.mailbox, target);
+    if (!destination) throw new StoreError('ErrorFolderNotFound', 'no such folder');
+    const owner = destination.mailbox;
+    const copy = structuredClone(item) as Item & { id: string; folderId: string; mailbox: string };
+    copy.id = encodeId('item', owner, ++this.counter);
+    copy.mailbox = owner;
     copy.folderId = destination.id;
     copy.version = 1;
     copy.lastModifiedTime = this.now();
-    copy.attachments = item.attachments.map((a) => ({ ...a, id: encodeId('attachment', item.mailbox, ++this.counter) }));
+    copy.attachments = item.attachments.map((a) => ({ ...a, id: encodeId('attachment', owner, ++this.counter) }));
     if (how === 'Moved') this.remove(item, source);
     this.insert(copy, destination);
+    if (owner !== item.mailbox) {
+      // Each mailbox sees its own side: the source loses the item (when moved), the destination gains one.
+      if (how === 'Moved') this.emit({ type: 'Deleted', mailbox: item.mailbox, itemId: item.id, parentFolderId: source.id, timeStamp: copy.lastModifiedTime });
+      this.emit({ type: 'Created', mailbox: owner, itemId: copy.id, parentFolderId: destination.id, timeStamp: copy.lastModifiedTime });
+      return copy;
+    }
     this.emit({
       type: how,
       mailbox: item.mailbox,
@@ -615,6 +626,7 @@ export class InMemoryEwsStore implements EwsStore {
       isInline: input.isInline ?? false,
       lastModifiedTime: input.lastModifiedTime ?? now,
       content: input.content,
+      attachedMessage: input.attachedMessage,
     };
   }
 
@@ -636,6 +648,7 @@ export class InMemoryEwsStore implements EwsStore {
     const received = input.dateTimeReceived ?? created;
     const internetMessageId = input.internetMessageId || undefined;
     const inReplyTo = input.inReplyTo || undefined;
+    const extendedProperties = input.extendedProperties && input.extendedProperties.length > 0 ? [...input.extendedProperties] : undefined;
     switch (input.kind) {
       case 'message': {
         const message: Message = {
@@ -656,6 +669,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           from: input.from || undefined,
           sender: (input.sender ?? input.from) || undefined,
           toRecipients: input.toRecipients ?? [],
@@ -667,6 +681,7 @@ export class InMemoryEwsStore implements EwsStore {
           isDraft: input.isDraft ?? false,
           isReadReceiptRequested: input.isReadReceiptRequested ?? false,
           isDeliveryReceiptRequested: input.isDeliveryReceiptRequested ?? false,
+          meeting: input.meeting,
         };
         return message;
       }
@@ -689,6 +704,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           start: input.start,
           end: input.end,
           isAllDayEvent: input.isAllDayEvent ?? false,
@@ -699,6 +715,10 @@ export class InMemoryEwsStore implements EwsStore {
           legacyFreeBusyStatus: input.legacyFreeBusyStatus ?? 'Busy',
           uid: input.uid ?? `040000008200E00074C5B7101A82E008${this.counter.toString(16).padStart(16, '0').toUpperCase()}`,
           isCancelled: input.isCancelled ?? false,
+          myResponseType: input.myResponseType,
+          recurrence: input.recurrence,
+          modifiedOccurrences: undefined,
+          deletedOccurrences: undefined,
         };
         return calendarItem;
       }
@@ -722,6 +742,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           givenName: input.givenName || undefined,
           surname: input.surname || undefined,
           displayName,
@@ -753,6 +774,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          extendedProperties,
           dueDate: input.dueDate || undefined,
           startDate: input.startDate || undefined,
           completeDate: input.completeDate || undefined,
@@ -771,6 +793,12 @@ function applyPatch(item: Item, patch: ItemPatch, now: Date): void {
   if (patch.categories !== undefined) item.categories = patch.categories;
   if (patch.importance !== undefined) item.importance = patch.importance;
   if (patch.sensitivity !== undefined) item.sensitivity = patch.sensitivity;
+  if (patch.setExtendedProperties !== undefined || patch.removeExtendedProperties !== undefined) {
+    const replaced = new Set([...(patch.removeExtendedProperties ?? []), ...(patch.setExtendedProperties ?? []).map((p) => p.key)]);
+    const kept = (item.extendedProperties ?? []).filter((p) => !replaced.has(p.key));
+    const next = [...kept, ...(patch.setExtendedProperties ?? [])];
+    item.extendedProperties = next.length > 0 ? next : undefined;
+  }
   switch (item.kind) {
     case 'message':
       if (patch.isRead !== undefined) item.isRead = patch.isRead;
@@ -788,6 +816,11 @@ function applyPatch(item: Item, patch: ItemPatch, now: Date): void {
       if (patch.isAllDayEvent !== undefined) item.isAllDayEvent = patch.isAllDayEvent;
       if (patch.requiredAttendees !== undefined) item.requiredAttendees = patch.requiredAttendees;
       if (patch.optionalAttendees !== undefined) item.optionalAttendees = patch.optionalAttendees;
+      if (patch.isCancelled !== undefined) item.isCancelled = patch.isCancelled;
+      if (patch.myResponseType !== undefined) item.myResponseType = patch.myResponseType;
+      if (patch.legacyFreeBusyStatus !== undefined) item.legacyFreeBusyStatus = patch.legacyFreeBusyStatus;
+      if (patch.modifiedOccurrences !== undefined) item.modifiedOccurrences = patch.modifiedOccurrences;
+      if (patch.deletedOccurrences !== undefined) item.deletedOccurrences = patch.deletedOccurrences;
       break;
     case 'contact':
       setOptional(item, 'givenName', patch.givenName);

@@ -106,8 +106,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 
   // Deployments authenticate with Entra ID (az CLI / azd); publishing passwords stay off.
+  // `location` is not in Azure's type definitions for this resource, but ARM rejects the PUT
+  // without it (Azure/bicep-types-az#1529; Bicep warns BCP187). dev/azure-type-check.ts lists
+  // this one known gap and requires the property here.
   resource ftpPublishing 'basicPublishingCredentialsPolicies' = {
     name: 'ftp'
+    location: location
     properties: {
       allow: false
     }
@@ -115,6 +119,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 
   resource scmPublishing 'basicPublishingCredentialsPolicies' = {
     name: 'scm'
+    location: location
     properties: {
       allow: false
     }

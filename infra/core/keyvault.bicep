@@ -7,11 +7,21 @@ param name string
 param location string
 param tags object = {}
 
+@description('default = create or update; recover = recover the soft-deleted vault of this name (with its secrets).')
+@allowed([
+  'default'
+  'recover'
+])
+param createMode string = 'default'
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
   tags: tags
   properties: {
+    // Only 'recover' changes anything: ARM then restores the soft-deleted vault of this name
+    // instead of refusing it; the properties below apply on the next deployment.
+    createMode: createMode
     tenantId: subscription().tenantId
     sku: {
       family: 'A'

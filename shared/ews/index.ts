@@ -15,3 +15,4 @@ export { updateIsRead } from './operations/update-is-read';
 export { sendMessage, type OutgoingMessage, type OutgoingAttachment } from './operations/send-message';
 export { MAX_ITEM_BATCH } from './operations/item-results';
 export { checkMailboxAccess, type MailboxAccessCheck } from './operations/check-access';
+export { discoverEwsUrl, autodiscoverCandidates, type AutodiscoverOptions, type AutodiscoverAttempt, type DiscoveredEwsEndpoint } from './autodiscover';

@@ -14,6 +14,8 @@
  * (Retry-After, WWW-Authenticate) and the network error code; this transport keeps what the failed
  * exchange really looked like. One transport serves one EWS call, so concurrent calls never mix records.
  */
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
+import type { AxiosRequestConfig } from 'axios';
 import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
 import {
   acceptsXmlContentType,
@@ -49,7 +51,12 @@ export interface TransportSettings {
   readonly headers: Readonly<Record<string, string>>;
   /** NTLM handshake credentials; the password is revealed only into the handshake. */
   readonly ntlm?: { readonly username: string; readonly password: string };
+  /** Resolves host names for every connection (the outbound address policy checks each address here). */
+  readonly lookup?: NodeStyleLookup;
 }
+
+/** A resolver with dns.lookup's shape (what http.request's `lookup` option takes). */
+export type NodeStyleLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions | number | undefined, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => void;
 
 /** What the library receives instead of an answer the guard refused: its error path reads no body for status 0. */
 function neutralFailure(refusal: OutboundRefusal): Record<string, unknown> {
@@ -101,6 +108,7 @@ export class RecordingTransport implements IXHRApi {
       maxContentLength: maxResponseBytes,
       maxRedirects: 0,
       signal,
+      ...(this.#settings.lookup ? { lookup: this.#settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}),
     });
     if (this.#settings.ntlm) inner.useNtlmAuthentication(this.#settings.ntlm.username, this.#settings.ntlm.password);
     return inner;

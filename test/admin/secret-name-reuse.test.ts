@@ -29,7 +29,7 @@ const appOnlyGroup = (externalId: string) => ({
   name: 'Online',
   externalId,
   mailboxAccessType: 'appOnly',
-  appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: 'c0ffee00-0000-4000-8000-00000000c0de' },
+  appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '0a0a0a0a-0000-4000-8000-0000000000a1' },
 });
 
 describe('Key Vault secret names are reusable', () => {

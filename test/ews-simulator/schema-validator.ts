@@ -47,3 +47,26 @@ export async function assertSchemaValid(...xmls: string[]): Promise<void> {
     assert.deepEqual(result.errors, [], `body ${index} is not schema-valid:\n${result.errors.join('\n')}\n--- body ---\n${xmls[index]!.slice(0, 3000)}`);
   });
 }
+
+/**
+ * Collects answers during a test file and validates them in one xmllint run at the end: one
+ * validation loads the whole EWS schema, so validating each answer alone makes a file of many
+ * calls slow. Without the schema folder, `assertAllValid` does nothing (the behaviour assertions
+ * still run).
+ */
+export class SchemaBatch {
+  private readonly bodies: { readonly name: string; readonly xml: string }[] = [];
+
+  add(name: string, xml: string): void {
+    this.bodies.push({ name, xml });
+  }
+
+  async assertAllValid(): Promise<void> {
+    const validator = ewsSchemaValidator();
+    if (!validator || this.bodies.length === 0) return;
+    const results = await validator.validateMany(this.bodies.map((b) => b.xml));
+    const failures = results.flatMap((result, i) => (result.errors.length > 0 ? [`${this.bodies[i]!.name}: ${result.errors.join('; ')}\n${this.bodies[i]!.xml.slice(0, 2000)}`] : []));
+    this.bodies.length = 0;
+    assert.deepEqual(failures, [], failures.join('\n\n'));
+  }
+}

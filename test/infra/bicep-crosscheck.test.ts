@@ -204,7 +204,7 @@ const BREAKAGES: readonly Breakage[] = [
     mentions: /FUNCTIONS_WORKER_RUNTIME/,
   },
   { title: 'a deploy-script output removed', file: 'main.bicep', from: /^output ADMIN_API_URL .*\n/m, to: '', expect: 'missing-output', mentions: /ADMIN_API_URL/ },
-  { title: 'FTP publishing left on', file: 'app/function-app.bicep', from: "name: 'ftp'\n    properties: {\n      allow: false", to: "name: 'ftp'\n    properties: {\n      allow: true", expect: 'insecure-property', mentions: /allow/ },
+  { title: 'FTP publishing left on', file: 'app/function-app.bicep', from: "name: 'ftp'\n    location: location\n    properties: {\n      allow: false", to: "name: 'ftp'\n    location: location\n    properties: {\n      allow: true", expect: 'insecure-property', mentions: /allow/ },
 ];
 
 function brokenCopy(name: string, breakages: readonly Breakage[]): string {

@@ -4,6 +4,7 @@ import type { BaseShape, FolderCounts, FolderShape, ItemShape, ShapeContext } fr
 import type { RequestContext } from '../request-context';
 import { EwsError, responseMessage } from '../soap';
 import { StoreError } from '../model';
+import { readExtendedPath, type ExtendedPath } from '../extended-properties';
 import { attr, child, childText, children, parseBoolean, type Element } from '../xml';
 
 /** An operation: the request element in, the inner XML of the m:XxxResponse element out. */
@@ -26,6 +27,13 @@ function additionalProperties(shape: Element | undefined): Set<string> {
   return result;
 }
 
+/** The ExtendedFieldURIs in AdditionalProperties. */
+function extendedProperties(shape: Element | undefined): ExtendedPath[] {
+  const holder = shape ? child(shape, 'AdditionalProperties') : undefined;
+  if (!holder) return [];
+  return children(holder, 'ExtendedFieldURI').map(readExtendedPath);
+}
+
 export function readItemShape(shape: Element | undefined, context: ShapeContext): ItemShape {
   const base = (childText(shape ?? ({} as Element), 'BaseShape') ?? 'Default') as BaseShape;
   const bodyType = (shape && childText(shape, 'BodyType')) as ItemShape['bodyType'] | undefined;
@@ -35,12 +43,13 @@ export function readItemShape(shape: Element | undefined, context: ShapeContext)
     bodyType: bodyType === 'HTML' || bodyType === 'Text' ? bodyType : 'Best',
     includeMimeContent: shape ? (parseBoolean(childText(shape, 'IncludeMimeContent')) ?? false) : false,
     context,
+    extended: extendedProperties(shape),
   };
 }
 
 export function readFolderShape(shape: Element | undefined): FolderShape {
   const base = (shape && childText(shape, 'BaseShape')) ?? 'Default';
-  return { base: base === 'IdOnly' || base === 'AllProperties' ? base : 'Default', additional: additionalProperties(shape) };
+  return { base: base === 'IdOnly' || base === 'AllProperties' ? base : 'Default', additional: additionalProperties(shape), extended: extendedProperties(shape) };
 }
 
 /** Converts store failures to EWS errors so each response message carries the right code. */

@@ -112,6 +112,22 @@ function encodeAlternate(format: IdFormat, decoded: DecodedId): string {
   }
 }
 
+/**
+ * Decodes an alternate id. Entry ids carry their store's identity, not an address: when the
+ * Mailbox attribute names another mailbox, the owner is found among the organisation's stores.
+ */
+function decodeOwned(ctx: Parameters<Operation>[0], format: IdFormat, id: string, mailboxAddress: string): DecodedId | undefined {
+  const named = ctx.store.getMailbox(mailboxAddress)?.smtpAddress ?? mailboxAddress;
+  const direct = decodeAlternate(format, id, named);
+  if (direct || format === 'EwsId' || format === 'EwsLegacyId' || format === 'OwaId') return direct;
+  for (const mailbox of ctx.store.mailboxes(ctx.caller.organisationId)) {
+    if (mailbox.smtpAddress === named) continue;
+    const decoded = decodeAlternate(format, id, mailbox.smtpAddress);
+    if (decoded) return decoded;
+  }
+  return undefined;
+}
+
 export const convertId: Operation = (ctx, request) => {
   const destination = attr(request, 'DestinationFormat') as IdFormat;
   const sources = children(child(request, 'SourceIds') ?? request).filter((e) => e.localName === 'AlternateId');
@@ -121,10 +137,12 @@ export const convertId: Operation = (ctx, request) => {
       const format = attr(source, 'Format') as IdFormat;
       const mailboxAddress = (attr(source, 'Mailbox') ?? '').toLowerCase();
       if (!FORMATS.has(format) || !FORMATS.has(destination)) throw new EwsError('ErrorInvalidIdMalformed');
-      const decoded = decodeAlternate(format, attr(source, 'Id') ?? '', mailboxAddress);
+      const decoded = decodeOwned(ctx, format, attr(source, 'Id') ?? '', mailboxAddress);
       if (!decoded) throw new EwsError('ErrorInvalidIdMalformed');
+      // The id names its own mailbox: the answer carries the real owner's primary address even
+      // when the request's Mailbox attribute named another one (or an alias), as Exchange does.
       const mailbox = ctx.store.getMailbox(decoded.mailbox);
-      if (!mailbox || (mailboxAddress && ctx.store.getMailbox(mailboxAddress) !== mailbox)) throw new EwsError('ErrorInvalidIdMalformed');
+      if (!mailbox) throw new EwsError('ErrorInvalidIdMalformed');
       if (!canOpen(ctx, mailbox)) throw new EwsError('ErrorAccessDenied');
       const converted = encodeAlternate(destination, decoded);
       out += responseMessage(

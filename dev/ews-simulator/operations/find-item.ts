@@ -1,17 +1,18 @@
 /**
- * FindItem: restrictions (comparisons, Exists, Contains, And/Or/Not), SortOrder, paging
+ * FindItem: restrictions (comparisons, Exists, Contains, And/Or/Not; see restrictions.ts) on
+ * FieldURIs and MAPI tags, SortOrder, paging
  * (IndexedPageItemView, FractionalPageItemView, CalendarView) with TotalItemsInView and
  * IncludesLastItemInRange.
  */
 import { itemXml } from '../item-xml';
-import type { Item } from '../model';
+import { comparable, constantFor, itemProperty, itemSize, pathXml, readExtendedPath } from '../extended-properties';
+import type { CalendarItem, EwsStore, Item } from '../model';
+import { expandSeries, occurrenceView } from '../recurrence';
 import { folderIdElements, resolveFolder } from '../request-context';
-import { EwsError } from '../soap';
-import { attr, child, children, esc, parseBoolean, type Element } from '../xml';
+import { EwsError, messageXmlValues } from '../soap';
+import { attr, child, parseBoolean } from '../xml';
 import { readItemShape, responseMessages, type Operation } from './common';
-
-type Value = string | number | boolean | undefined;
-type Predicate = (item: Item) => boolean;
+import { optionalRestriction, readSortOrder, unsupportedPath, type PathResolver, type Value } from './restrictions';
 
 /** Property getters usable in restrictions and sort orders. Dates compare as epoch ms. */
 const GETTERS: Record<string, (item: Item) => Value> = {
@@ -26,7 +27,7 @@ const GETTERS: Record<string, (item: Item) => Value> = {
   'item:HasAttachments': (i) => i.attachments.some((a) => !a.isInline),
   'item:Categories': (i) => i.categories.join('\u0000'),
   'item:Body': (i) => i.body.content,
-  'item:Size': (i) => i.body.content.length + i.subject.length,
+  'item:Size': (i) => itemSize(i),
   'message:IsRead': (i) => (i.kind === 'message' ? i.isRead : undefined),
   'message:From': (i) => (i.kind === 'message' ? i.from?.address.toLowerCase() : undefined),
   'message:Sender': (i) => (i.kind === 'message' ? i.sender?.address.toLowerCase() : undefined),
@@ -47,15 +48,7 @@ const DATE_FIELDS = new Set(['item:DateTimeReceived', 'item:DateTimeCreated', 'i
 const BOOLEAN_FIELDS = new Set(['message:IsRead', 'item:HasAttachments', 'message:IsDraft']);
 const NUMBER_FIELDS = new Set(['item:Size']);
 
-function pathOf(element: Element): { uri: string; getter: (item: Item) => Value } {
-  const path = children(element).find((e) => e.localName === 'FieldURI' || e.localName === 'IndexedFieldURI' || e.localName === 'ExtendedFieldURI');
-  const uri = path ? (attr(path, 'FieldURI') ?? '') : '';
-  const getter = GETTERS[uri];
-  if (!getter) throw new EwsError('ErrorUnsupportedPathForQuery', undefined, `<t:FieldURI FieldURI="${esc(uri)}"/>`);
-  return { uri, getter };
-}
-
-function constant(uri: string, raw: string): Value {
+function fieldConstant(uri: string, raw: string): Value {
   if (DATE_FIELDS.has(uri)) {
     const time = new Date(raw).getTime();
     if (Number.isNaN(time)) throw new EwsError('ErrorInvalidValueForProperty', `'${raw}' is not a valid date.`);
@@ -66,105 +59,54 @@ function constant(uri: string, raw: string): Value {
   return raw;
 }
 
-function compare(a: Value, b: Value): number | undefined {
-  if (a === undefined || b === undefined) return undefined;
-  if (typeof a === 'string' && typeof b === 'string') return a.localeCompare(b, 'en', { sensitivity: 'accent' });
-  if (typeof a === 'boolean' || typeof b === 'boolean') return a === b ? 0 : Number(a) - Number(b);
-  return (a as number) - (b as number);
-}
-
-const COMPARISONS: Record<string, (c: number) => boolean> = {
-  IsEqualTo: (c) => c === 0,
-  IsNotEqualTo: (c) => c !== 0,
-  IsGreaterThan: (c) => c > 0,
-  IsGreaterThanOrEqualTo: (c) => c >= 0,
-  IsLessThan: (c) => c < 0,
-  IsLessThanOrEqualTo: (c) => c <= 0,
-};
-
-export function readRestriction(element: Element): Predicate {
-  const name = element.localName ?? '';
-  const comparison = COMPARISONS[name];
-  if (comparison) {
-    const { uri, getter } = pathOf(element);
-    const operand = child(element, 'FieldURIOrConstant');
-    const constantElement = operand ? child(operand, 'Constant') : undefined;
-    if (operand && !constantElement) {
-      const other = pathOf(operand).getter;
-      return (item) => {
-        const c = compare(getter(item), other(item));
-        return c !== undefined && comparison(c);
-      };
+/** Item properties by FieldURI or by MAPI tag (ExtendedFieldURI). */
+function itemPaths(store: EwsStore): PathResolver<Item> {
+  return (path, purpose) => {
+    if (path.localName === 'ExtendedFieldURI') {
+      // Exchange restricts and sorts on any MAPI property; an item without it simply lacks the value.
+      const extended = readExtendedPath(path);
+      return { get: (item) => comparable(itemProperty(item, extended, store), extended.type), constant: (raw) => constantFor(extended.type, raw) };
     }
-    const value = constant(uri, attr(constantElement, 'Value') ?? '');
-    // IsNotEqualTo matches items without the property, like Exchange.
-    return (item) => {
-      const c = compare(getter(item), value);
-      return c === undefined ? name === 'IsNotEqualTo' : comparison(c);
-    };
-  }
-  switch (name) {
-    case 'And':
-    case 'Or': {
-      const parts = children(element).map(readRestriction);
-      return name === 'And' ? (item) => parts.every((p) => p(item)) : (item) => parts.some((p) => p(item));
-    }
-    case 'Not': {
-      const inner = children(element)[0];
-      if (!inner) throw new EwsError('ErrorInvalidRestriction');
-      const predicate = readRestriction(inner);
-      return (item) => !predicate(item);
-    }
-    case 'Exists': {
-      const { getter } = pathOf(element);
-      return (item) => {
-        const v = getter(item);
-        return v !== undefined && v !== '';
-      };
-    }
-    case 'Contains': {
-      const { getter } = pathOf(element);
-      const needle = attr(child(element, 'Constant'), 'Value') ?? '';
-      const mode = attr(element, 'ContainmentMode') ?? 'FullString';
-      const ignoreCase = (attr(element, 'ContainmentComparison') ?? 'Exact').includes('IgnoreCase');
-      const norm = (s: string): string => (ignoreCase ? s.toLowerCase() : s);
-      const n = norm(needle);
-      return (item) => {
-        const v = getter(item);
-        if (typeof v !== 'string') return false;
-        const values = v.split('\u0000').map(norm);
-        return values.some((s) =>
-          mode === 'Substring' ? s.includes(n) : mode === 'Prefixed' ? s.startsWith(n) : mode === 'PrefixOnWords' ? s.split(/\s+/).some((w) => w.startsWith(n)) : s === n,
-        );
-      };
-    }
-    default:
-      throw new EwsError('ErrorInvalidRestriction', `The simulator does not support ${name} restrictions.`);
-  }
-}
-
-function readSort(sortOrder: Element | undefined): (a: Item, b: Item) => number {
-  const orders = sortOrder ? children(sortOrder, 'FieldOrder') : [];
-  if (orders.length === 0) {
-    // Exchange's default view order: newest first.
-    return (a, b) => b.dateTimeReceived.getTime() - a.dateTimeReceived.getTime();
-  }
-  const keys = orders.map((order) => ({ getter: pathOf(order).getter, descending: attr(order, 'Order') === 'Descending' }));
-  return (a, b) => {
-    for (const key of keys) {
-      const c = compare(key.getter(a), key.getter(b)) ?? 0;
-      if (c !== 0) return key.descending ? -c : c;
-    }
-    return 0;
+    const uri = attr(path, 'FieldURI') ?? '';
+    const getter = GETTERS[uri];
+    if (!getter) throw unsupportedPath(pathXml(path), purpose);
+    return { get: getter, constant: (raw) => fieldConstant(uri, raw) };
   };
 }
+
+/**
+ * A CalendarView's items: single items overlapping the window, and for each recurring master the
+ * occurrences and exceptions overlapping it (the master itself is never in a CalendarView).
+ */
+function expandForView(items: readonly Item[], start: number, end: number): CalendarItem[] {
+  const result: CalendarItem[] = [];
+  for (const item of items) {
+    if (item.kind !== 'calendarItem') continue;
+    if (!item.recurrence) {
+      if (item.start.getTime() < end && item.end.getTime() > start) result.push(item);
+      continue;
+    }
+    for (const occurrence of expandSeries(item, new Date(end))) {
+      if (occurrence.start.getTime() < end && occurrence.end.getTime() > start) result.push(occurrenceView(item, occurrence));
+    }
+  }
+  return result;
+}
+
+/** Exchange refuses calendar views longer than two years (ErrorCalendarViewRangeTooBig). */
+const MAX_CALENDAR_VIEW_RANGE_IN_MS = 2 * 366 * 86_400_000;
+/** Exchange's default EWSFindCountLimit throttling policy value. */
+const FIND_COUNT_LIMIT = 1000;
+
+/** Exchange's default view order: newest first. */
+const NEWEST_FIRST = (a: Item, b: Item): number => b.dateTimeReceived.getTime() - a.dateTimeReceived.getTime();
 
 export const findItem: Operation = (ctx, request) => {
   const shape = readItemShape(child(request, 'ItemShape'), 'find');
   const traversal = attr(request, 'Traversal') ?? 'Shallow';
-  const restrictionElement = child(request, 'Restriction');
-  const restriction = restrictionElement && children(restrictionElement)[0] ? readRestriction(children(restrictionElement)[0]!) : undefined;
-  const sort = readSort(child(request, 'SortOrder'));
+  const paths = itemPaths(ctx.store);
+  const restriction = optionalRestriction(child(request, 'Restriction'), paths);
+  const sort = readSortOrder(child(request, 'SortOrder'), paths) ?? NEWEST_FIRST;
   const indexed = child(request, 'IndexedPageItemView');
   const fractional = child(request, 'FractionalPageItemView');
   const calendar = child(request, 'CalendarView');
@@ -177,12 +119,14 @@ export const findItem: Operation = (ctx, request) => {
       const start = new Date(attr(calendar, 'StartDate') ?? '').getTime();
       const end = new Date(attr(calendar, 'EndDate') ?? '').getTime();
       if (Number.isNaN(start) || Number.isNaN(end) || end < start) throw new EwsError('ErrorCalendarEndDateIsEarlierThanStartDate');
-      items = items
-        .filter((i) => i.kind === 'calendarItem' && i.start.getTime() < end && i.end.getTime() > start)
-        .sort((a, b) => (a as { start: Date }).start.getTime() - (b as { start: Date }).start.getTime());
+      if (end - start > MAX_CALENDAR_VIEW_RANGE_IN_MS) throw new EwsError('ErrorCalendarViewRangeTooBig', 'The specified view range exceeds the maximum range of two years.');
+      const expanded = expandForView(items, start, end).sort((a, b) => a.start.getTime() - b.start.getTime());
+      // EWSFindCountLimit: a view larger than the policy allows is refused, not cut.
+      if (expanded.length > FIND_COUNT_LIMIT) throw new EwsError('ErrorExceededFindCountLimit', 'You have exceeded the maximum number of objects that can be returned for the find operation. Use paging to reduce the result size and try your request again.', messageXmlValues({ PolicyLimit: FIND_COUNT_LIMIT }));
+      // MaxEntriesReturned cuts the view: the first entries, with IncludesLastItemInRange false.
       const max = Number(attr(calendar, 'MaxEntriesReturned') ?? Number.POSITIVE_INFINITY);
-      if (items.length > max) throw new EwsError('ErrorCalendarExpansionMaxEntriesReturned', 'The maximum number of calendar entries was exceeded.');
-      return rootFolder(items, items.length, items.length, true, shape, ctx);
+      const page = expanded.slice(0, max);
+      return rootFolder(page, page.length, expanded.length, page.length === expanded.length, shape, ctx);
     }
     if (restriction) items = items.filter(restriction);
     items = items.slice().sort(sort);

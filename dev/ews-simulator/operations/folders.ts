@@ -6,6 +6,8 @@ import { EwsError, SoapFault } from '../soap';
 import { decodeSyncState, encodeSyncState } from '../sync-state';
 import { attr, child, childText, children } from '../xml';
 import { asEwsError, folderCounts, readFolderShape, responseMessages, type Operation } from './common';
+import { optionalRestriction, unsupportedPath, type PathResolver, type Value } from './restrictions';
+import { comparable, constantFor, folderProperty, pathXml, readExtendedPath, type FolderFacts } from '../extended-properties';
 import { responseMessage } from '../soap';
 
 export const getFolder: Operation = (ctx, request) => {
@@ -26,8 +28,31 @@ function descendants(ctx: RequestContext, folder: Folder, deep: boolean): Folder
   return result;
 }
 
+const FOLDER_FIELDS: Record<string, { get: (folder: Folder, counts: () => FolderFacts) => Value; numeric?: boolean }> = {
+  'folder:DisplayName': { get: (f) => f.displayName },
+  'folder:FolderClass': { get: (f) => f.folderClass || undefined },
+  'folder:TotalCount': { get: (_f, counts) => counts().total, numeric: true },
+  'folder:ChildFolderCount': { get: (_f, counts) => counts().children, numeric: true },
+  'folder:UnreadCount': { get: (_f, counts) => counts().unread, numeric: true },
+};
+
+/** Folder properties by FieldURI or by MAPI tag (e.g. PR_CONTAINER_CLASS to list mail folders only). */
+function folderPaths(ctx: RequestContext): PathResolver<Folder> {
+  const countsOf = (folder: Folder) => () => folderCounts(ctx.store, folder);
+  return (path, purpose) => {
+    if (path.localName === 'ExtendedFieldURI') {
+      const extended = readExtendedPath(path);
+      return { get: (folder) => comparable(folderProperty(folder, countsOf(folder)(), extended, ctx.store), extended.type), constant: (raw) => constantFor(extended.type, raw) };
+    }
+    const field = FOLDER_FIELDS[attr(path, 'FieldURI') ?? ''];
+    if (!field) throw unsupportedPath(pathXml(path), purpose);
+    return { get: (folder) => field.get(folder, countsOf(folder)), constant: (raw) => (field.numeric ? constantFor('Integer', raw) : raw) };
+  };
+}
+
 export const findFolder: Operation = (ctx, request) => {
   const shape = readFolderShape(child(request, 'FolderShape'));
+  const restriction = optionalRestriction(child(request, 'Restriction'), folderPaths(ctx));
   const deep = attr(request, 'Traversal') === 'Deep';
   if (attr(request, 'Traversal') === 'SoftDeleted') throw new SoapFault('ErrorInvalidRequest', 'SoftDeleted traversal is not supported by the simulator.');
   const view = child(request, 'IndexedPageFolderView');
@@ -37,7 +62,7 @@ export const findFolder: Operation = (ctx, request) => {
   const parents = folderIdElements(child(request, 'ParentFolderIds'));
   return responseMessages('FindFolderResponseMessage', parents, (id) => {
     const parent = resolveFolder(ctx, id);
-    const all = descendants(ctx, parent, deep).filter((f) => !f.hidden || parent.hidden);
+    const all = descendants(ctx, parent, deep).filter((f) => (!f.hidden || parent.hidden) && (!restriction || restriction(f)));
     const start = fromEnd ? Math.max(0, all.length - offset - (Number.isFinite(max) ? max : all.length)) : offset;
     const page = all.slice(start, Number.isFinite(max) ? start + max : undefined);
     const last = start + page.length >= all.length;

@@ -2,7 +2,8 @@
  * `npm test` after the build: node's built-in runner over an explicit list of compiled test
  * files (Node 20 does not expand quoted globs). Arguments filter the list by substring.
  * It makes the local TLS certificate first and hands it to the test processes through
- * NODE_EXTRA_CA_CERTS, which Node reads only when a process starts.
+ * NODE_EXTRA_CA_CERTS, which Node reads only when a process starts. TEST_TIMEOUT_MS raises the
+ * per-file timeout (default 180 s) for long suites such as `npm run test:crash`.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const graphSchema = graphSchemaDir();
   const env = { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert), ...(schemaDir ? { EWS_SCHEMA_DIR: schemaDir } : {}), ...(graphSchema ? { GRAPH_SCHEMA_DIR: graphSchema } : {}) };
   const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-  const child = spawn(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files], {
+  const child = spawn(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? '180000'}`, ...files], {
     cwd: root,
     env,
     stdio: 'inherit',

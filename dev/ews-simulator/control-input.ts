@@ -397,7 +397,7 @@ const newFolder = z.strictObject({
 const moveRequest = z.strictObject({ folder: folderRefInput });
 
 const faultRule = z.strictObject({
-  kind: z.enum(['serverBusy', 'exceededConnectionCount', 'http503', 'http429', 'http500', 'latency', 'connectionReset', 'invalidSyncState']),
+  kind: z.enum(['serverBusy', 'exceededConnectionCount', 'http503', 'http429', 'http500', 'latency', 'connectionReset', 'invalidSyncState', 'responseCode']),
   operation: nonEmpty.optional(),
   principal: nonEmpty.optional(),
   probability: z.number().min(0).max(1).optional(),
@@ -405,6 +405,7 @@ const faultRule = z.strictObject({
   backOffInMs: z.number().int().min(0).max(86_400_000).optional(),
   retryAfterInSeconds: z.number().int().min(0).max(86_400).optional(),
   latencyInMs: z.number().int().min(0).max(600_000).optional(),
+  responseCode: z.string().regex(/^Error[A-Za-z]+$/).optional(),
 }) satisfies z.ZodType<NewFaultRule>;
 
 // ---- parsing ---------------------------------------------------------------------------------

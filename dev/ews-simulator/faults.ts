@@ -19,7 +19,9 @@ export type FaultKind =
   /** Destroy the TCP connection without answering. */
   | 'connectionReset'
   /** SyncFolderItems / SyncFolderHierarchy answer ErrorInvalidSyncStateData. */
-  | 'invalidSyncState';
+  | 'invalidSyncState'
+  /** A SOAP fault (HTTP 500) with any Exchange response code (`responseCode`), e.g. ErrorMailboxStoreUnavailable. */
+  | 'responseCode';
 
 /** One rule; `K` is the simulator's fault vocabulary (EWS kinds by default, the Graph simulator has its own). */
 export interface FaultRule<K extends string = FaultKind> {
@@ -36,6 +38,8 @@ export interface FaultRule<K extends string = FaultKind> {
   readonly backOffInMs?: number;
   readonly retryAfterInSeconds?: number;
   readonly latencyInMs?: number;
+  /** For kind responseCode: the Exchange code of the fault (default ErrorInternalServerError). */
+  readonly responseCode?: string;
 }
 
 export type NewFaultRule<K extends string = FaultKind> = Omit<FaultRule<K>, 'id' | 'remaining'> & { count?: number };

@@ -426,6 +426,9 @@ class EwsEndpoint {
         res.end('<html><body><h1>500 - Internal server error.</h1></body></html>');
         this.count(log.operation ?? 'Unknown', true, true);
         return 500;
+      case 'responseCode':
+        this.count(log.operation ?? 'Unknown', true, true);
+        return this.sendFault(res, new SoapFault(fault.responseCode ?? 'ErrorInternalServerError'), log);
       case 'connectionReset':
         req.socket.destroy();
         this.count(log.operation ?? 'Unknown', true, true);

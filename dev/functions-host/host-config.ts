@@ -15,6 +15,12 @@ export interface QueueHostOptions {
   readonly visibilityTimeoutInMs: number;
   readonly maxDequeueCount: number;
   readonly messageEncoding: MessageEncoding;
+  /**
+   * How long a received message stays invisible while its function runs; renewed at half-time while
+   * it runs, so only a host that died leaves it hidden, and for at most this long. Not a host.json
+   * setting (the Functions host uses 10 minutes); the local host lets tests shorten it.
+   */
+  readonly processingLeaseInMs: number;
 }
 
 export interface HostJsonOptions {
@@ -22,6 +28,9 @@ export interface HostJsonOptions {
   readonly queues: QueueHostOptions;
   readonly functionTimeoutInMs?: number;
 }
+
+/** The Functions host keeps a message it is processing invisible for 10 minutes. */
+export const DEFAULT_PROCESSING_LEASE_IN_MS = 600_000;
 
 export class HostConfigurationError extends Error {
   readonly code = 'HostConfigurationError';
@@ -84,6 +93,7 @@ export function readHostJson(projectRoot: string): HostJsonOptions {
       visibilityTimeoutInMs: timeSpan(queues, 'visibilityTimeout', 0, 'extensions.queues'),
       maxDequeueCount: positiveInteger(queues, 'maxDequeueCount', 5, 'extensions.queues'),
       messageEncoding: encoding,
+      processingLeaseInMs: DEFAULT_PROCESSING_LEASE_IN_MS,
     },
     ...(typeof functionTimeout === 'string' ? { functionTimeoutInMs: parseTimeSpan(functionTimeout, 'functionTimeout') } : {}),
   };

@@ -1,11 +1,14 @@
 /**
- * `node dist/dev/functions-host/main.js [--port N] [--settings FILE] [--with-azurite]`
+ * `node dist/dev/functions-host/main.js [--port N] [--settings FILE] [--with-azurite] [--queue-lease-seconds N] [--queue-batch-size N] [--app FILE ...]`
  *
  * Starts the local Functions host the way `func start` would: settings from
  * local.settings.json (else local.settings.example.json), port from Host.LocalHttpPort
  * (else 7071), the app from package.json "main". --with-azurite also starts Azurite on its
  * usual ports with data kept in .dev/azurite. Ctrl+C stops it gracefully; a second Ctrl+C
- * exits at once.
+ * exits at once. --queue-lease-seconds shortens how long a message being processed stays hidden
+ * (renewed while it runs; default 600 as in Azure): what a crash test needs so a killed host's
+ * messages come back quickly; --queue-batch-size N takes N messages at a time (several hosts then
+ * share a burst). --app loads only the given function files (repeatable).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +25,9 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       settings: { type: 'string' },
       'with-azurite': { type: 'boolean', default: false },
+      'queue-lease-seconds': { type: 'string' },
+      'queue-batch-size': { type: 'string' },
+      app: { type: 'string', multiple: true },
     },
   });
   const root = projectRoot();
@@ -40,6 +46,11 @@ async function main(): Promise<void> {
     port: args.port !== undefined ? Number(args.port) : (settings.port ?? 7071),
     settings: settings.values,
     functionKeys: keys,
+    queues: {
+      ...(args['queue-lease-seconds'] !== undefined ? { processingLeaseInMs: Number(args['queue-lease-seconds']) * 1000 } : {}),
+      ...(args['queue-batch-size'] !== undefined ? { batchSize: Number(args['queue-batch-size']), newBatchThreshold: 0 } : {}),
+    },
+    ...(args.app && args.app.length > 0 ? { appEntryPoints: args.app } : {}),
   }).catch(async (error: unknown) => {
     await azurite?.close();
     throw error;

@@ -19,8 +19,6 @@ import type { QueueHostOptions } from './host-config';
 import type { HostLogSink } from './host-log';
 import type { InvocationTracker } from './invocations';
 
-/** How long a received message stays hidden while its function runs (the host's default). */
-const PROCESSING_VISIBILITY_IN_SECONDS = 600;
 const MINIMUM_POLLING_INTERVAL_IN_MS = 100;
 
 export class QueueTriggerConfigurationError extends Error {
@@ -152,7 +150,7 @@ export class QueueTrigger {
       try {
         const response = await this.queue.receiveMessages({
           numberOfMessages: host.batchSize,
-          visibilityTimeout: PROCESSING_VISIBILITY_IN_SECONDS,
+          visibilityTimeout: Math.max(1, Math.ceil(host.processingLeaseInMs / 1000)),
           abortSignal: this.abort.signal,
         });
         messages = response.receivedMessageItems;
@@ -201,6 +199,7 @@ export class QueueTrigger {
       return;
     }
     let succeeded = false;
+    const renewal = this.keepHidden(message);
     try {
       const { text, value } = decodeQueueMessage(message.messageText, host.messageEncoding);
       const triggerMetadata = {
@@ -222,6 +221,8 @@ export class QueueTrigger {
       succeeded = true;
     } catch (error) {
       if (error instanceof QueueMessageDecodingError) log('error', `Queue '${queueName}': message ${message.messageId}: ${error.message}`);
+    } finally {
+      await renewal.stop();
     }
     if (this.released) return;
     try {
@@ -231,6 +232,32 @@ export class QueueTrigger {
     } catch (error) {
       log('warn', `Queue '${queueName}': could not settle message ${message.messageId}: ${(error as Error).message}`);
     }
+  }
+
+  /** Renews the message's invisibility at half its lease while the function runs (as the host's queue listener does). */
+  private keepHidden(message: DequeuedMessageItem): { stop(): Promise<void> } {
+    const leaseInSeconds = Math.max(1, Math.ceil(this.settings.host.processingLeaseInMs / 1000));
+    let pending: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      pending = pending.then(async () => {
+        const entry = this.inFlight.get(message.messageId);
+        if (!entry || this.released) return;
+        try {
+          const renewed = await this.queue.updateMessage(message.messageId, entry.popReceipt, undefined, leaseInSeconds);
+          if (renewed.popReceipt) entry.popReceipt = renewed.popReceipt;
+        } catch (error) {
+          this.settings.log('warn', `Queue '${this.settings.queueName}': could not renew message ${message.messageId}: ${(error as Error).message}`);
+        }
+      });
+    }, (leaseInSeconds * 1000) / 2);
+    // An abandoned invocation (host closed mid-run) may never end: its renewals must not keep the process alive.
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await pending;
+      },
+    };
   }
 
   private currentPopReceipt(message: DequeuedMessageItem): string {

@@ -144,6 +144,7 @@ export class SecretVault {
         409,
         'Conflict',
         `Secret ${name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.`,
+        'ObjectIsDeletedButRecoverable',
       );
     }
     const now = this.now();

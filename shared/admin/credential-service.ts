@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { pemBundleBlocks } from '../auth/certificate-pem';
-import { validationProblem } from '../http/problem';
+import { HttpProblem, validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
 import { SecretString } from '../logging';
 import { secretNames } from '../secrets/secret-names';
@@ -132,15 +132,22 @@ export async function setGroupCredentials(
     ...(credential.certificateThumbprint ? { certificateThumbprint: credential.certificateThumbprint } : {}),
   };
   const previous = group.credential;
-  const { after } = await updateOptimistically(
-    () => loadGroup(deps, principal, tenantId, groupId),
-    undefined,
-    (current) => {
-      const { etag: _etag, ...record } = current;
-      return { ...record, credential: reference, updatedAt: at };
-    },
-    (next, etag) => deps.groups.replace(next, etag),
-  );
+  let after: Stored<GroupRecord>;
+  try {
+    ({ after } = await updateOptimistically(
+      () => loadGroup(deps, principal, tenantId, groupId),
+      undefined,
+      (current) => {
+        const { etag: _etag, ...record } = current;
+        return { ...record, credential: reference, updatedAt: at };
+      },
+      (next, etag) => deps.groups.replace(next, etag),
+    ));
+  } catch (error) {
+    // The group was deleted while the secret was being written: the secret must not outlive it.
+    if (error instanceof HttpProblem && error.status === 404) await deps.vault.deleteSecret(secretName).catch(() => undefined);
+    throw error;
+  }
   // Switching between client secret and certificate leaves the old kind's secret unused. The new
   // credential is already in force, so a Key Vault failure here must not answer "nothing was
   // changed": the audit entry names the secret left behind instead.

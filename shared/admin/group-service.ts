@@ -263,6 +263,12 @@ export async function deleteGroup(
   const rowsRemoved = await deps.groupData.removeAll(tenantId, groupId);
   const mailboxesRemoved = await deps.mailboxes.deleteAllInGroup(tenantId, groupId);
   await deps.groups.delete(disabled);
+  // A credential PUT or signing-key rotation racing this delete may have written a secret after the
+  // deletions above; with the row gone nothing would name it again. (A write landing after this sweep
+  // finds the group gone and removes its own secret: credential-service.ts.)
+  for (const name of [...secretNames.groupCredentials(tenantId, groupId), secretNames.webhookSigningKey(tenantId, groupId)]) {
+    await deps.vault.deleteSecret(name).catch(() => undefined);
+  }
   await recordAudit(deps, principal, tenantId, 'group.deleted', groupPath(tenantId, groupId), {
     externalId: group.externalId,
     mailboxesRemoved,

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfidentialClientApplication, type Configuration, type INetworkModule } from '@azure/msal-node';
+import { boundedNetworkClient } from './bounded-network-client';
 import { SecretString } from '../logging/secret-string';
 import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
@@ -100,7 +101,8 @@ function msalConfiguration(options: AppOnlyTokenOptions, authority: URL): Config
     },
     system: {
       loggerOptions: { piiLoggingEnabled: false, loggerCallback: () => undefined },
-      ...(options.networkClient ? { networkClient: options.networkClient } : {}),
+      // Every Entra call bounded in time and size (MSAL's own client has no POST timeout).
+      networkClient: options.networkClient ?? boundedNetworkClient,
     },
   };
 }

@@ -6,6 +6,7 @@
  * is picked up without a restart and without failing a sync.
  */
 import { ConfidentialClientApplication, type Configuration, type ICachePlugin, type INetworkModule } from '@azure/msal-node';
+import { boundedNetworkClient } from './bounded-network-client';
 import type { SecretString } from '../logging/secret-string';
 import type { SecretEntry, SecretStore } from '../secrets/secret-store';
 import { secretNames } from '../secrets/secret-names';
@@ -87,7 +88,8 @@ export class ConnectorApp {
       ...(cachePlugin ? { cache: { cachePlugin } } : {}),
       system: {
         loggerOptions: { piiLoggingEnabled: false, loggerCallback: () => undefined },
-        ...(this.#options.networkClient ? { networkClient: this.#options.networkClient } : {}),
+        // Every Entra call bounded in time and size (MSAL's own client has no POST timeout).
+        networkClient: this.#options.networkClient ?? boundedNetworkClient,
       },
     };
     return new ConfidentialClientApplication(configuration);

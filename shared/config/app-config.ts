@@ -47,6 +47,11 @@ export interface AppConfig {
     readonly maxConcurrencyPerAccount: number;
     /** Concurrent syncs per connector tenant (1-200). */
     readonly maxConcurrencyPerTenant: number;
+    /** Mailbox lease lifetime (renewed while a job runs). */
+    readonly leaseDurationInMs: number;
+    readonly configCacheTtlInMs: number;
+    /** Base delay before a job that found its mailbox busy runs again. */
+    readonly busyRetryDelayInMs: number;
   };
   readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
   readonly operations: {
@@ -95,6 +100,9 @@ const settingsSchema = z
     SYNC_MAX_CONCURRENCY_PER_ACCOUNT: z.coerce.number().int().min(1).max(27, 'must be at most 27 (Exchange\'s default EWSMaxConcurrency per account)').default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_ACCOUNT'))),
     // A full pool is checked slot by slot (one table request each), so the cap stays modest.
     SYNC_MAX_CONCURRENCY_PER_TENANT: z.coerce.number().int().min(1).max(200).default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_TENANT'))),
+    SYNC_CONFIG_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(Number(defaultOf('SYNC_CONFIG_CACHE_TTL_MS'))),
+    SYNC_LEASE_DURATION_MS: z.coerce.number().int().min(2_000).max(600_000).default(Number(defaultOf('SYNC_LEASE_DURATION_MS'))),
+    SYNC_BUSY_RETRY_DELAY_MS: z.coerce.number().int().min(100).max(300_000).default(Number(defaultOf('SYNC_BUSY_RETRY_DELAY_MS'))),
     DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(Number(defaultOf('DELIVERY_MAX_ATTEMPTS'))),
     DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(Number(defaultOf('DELIVERY_RETRY_BASE_DELAY_SECONDS'))),
     DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(Number(defaultOf('DELIVERY_WEBHOOK_TIMEOUT_MS'))),
@@ -165,6 +173,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       timeBudgetInMs: s.SYNC_TIME_BUDGET_MS,
       maxConcurrencyPerAccount: s.SYNC_MAX_CONCURRENCY_PER_ACCOUNT,
       maxConcurrencyPerTenant: s.SYNC_MAX_CONCURRENCY_PER_TENANT,
+      leaseDurationInMs: s.SYNC_LEASE_DURATION_MS,
+      configCacheTtlInMs: s.SYNC_CONFIG_CACHE_TTL_MS,
+      busyRetryDelayInMs: s.SYNC_BUSY_RETRY_DELAY_MS,
     },
     delivery: {
       maxAttempts: s.DELIVERY_MAX_ATTEMPTS,

@@ -76,7 +76,6 @@ export async function postWebhook(request: WebhookRequest, options: WebhookSende
     const settle = (outcome: DeliveryOutcome) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
       resolve(outcome);
     };
     const outgoing = send(target.url, requestOptions, (response: IncomingMessage) => {
@@ -88,10 +87,12 @@ export async function postWebhook(request: WebhookRequest, options: WebhookSende
       else if (status >= 300 && status < 400) settle(failure('Redirect', `The target answered ${status} (redirects are not followed).`, status));
       else settle(failure('HttpStatus', `The target answered ${status}.`, status));
     });
+    // The deadline covers the whole exchange: after an early status, a body that drips still ends at timeoutInMs.
     const timer = setTimeout(() => {
       settle(failure('Timeout', `The target did not answer within ${timeoutInMs} ms.`));
       outgoing.destroy();
     }, timeoutInMs);
+    outgoing.on('close', () => clearTimeout(timer));
     outgoing.on('error', (error: NodeJS.ErrnoException) => settle(failure('NetworkError', `The target could not be reached (${error.code ?? error.message}).`)));
     outgoing.end(body);
   });

@@ -8,6 +8,7 @@
  *   ErrorInternalServerError for names it does not know; we read the raw fault body instead.
  * - Any other status or a network error → a SoapFaultDetails holding only a message and HttpStatusCode;
  *   the headers and network error code are recovered from the RecordingTransport's record.
+ * - Answers the transport guard refused (timeout, size, DTD, not SOAP) carry the refusal in that record.
  */
 import type { ServiceError, ServiceResponse, ServiceResponseException } from 'ews-javascript-api';
 import { ewsApi } from './ews-api';
@@ -84,6 +85,9 @@ export function responseCodeError(code: EwsResponseCode, message: string, detail
 }
 
 function classifyTransportFailure(failure: TransportFailure, operation: string, thrown: unknown): EwsError {
+  const refusal = failure.refusal;
+  if (refusal?.code === 'Timeout') return new EwsUnavailableError('Timeout', `${operation}: ${refusal.message}`);
+  if (refusal) return new EwsProtocolError(`${operation}: ${refusal.message}`, { code: refusal.code, ...(failure.status !== undefined ? { httpStatus: failure.status } : {}) });
   const status = failure.status;
   if (status === undefined) return classifyNetworkFailure(failure, operation, thrown);
   const diagnostics = failure.headers['x-ms-diagnostics'];

@@ -143,12 +143,19 @@ export class EwsEndpointNotFoundError extends EwsError {
   }
 }
 
-/** The server's answer could not be understood (not SOAP, unexpected status, unparseable XML). */
+/**
+ * ProtocolError: unexpected status or unreadable answer. The others are the transport guard's refusals
+ * (shared/http/outbound-guard.ts): ResponseTooLarge, UnexpectedContentType, XmlDtdRefused, MalformedResponse.
+ */
+export type EwsProtocolCode = 'ProtocolError' | 'ResponseTooLarge' | 'UnexpectedContentType' | 'XmlDtdRefused' | 'MalformedResponse';
+
+/** The server's answer could not be understood (not SOAP, unexpected status, unparseable XML, too large). */
 export class EwsProtocolError extends EwsError {
   readonly kind = 'protocol' as const;
+  declare readonly code: EwsProtocolCode;
 
-  constructor(message: string, options: EwsErrorOptions = {}) {
-    super('ProtocolError', message, options);
+  constructor(message: string, options: EwsErrorOptions & { readonly code?: EwsProtocolCode } = {}) {
+    super(options.code ?? 'ProtocolError', message, options);
   }
 }
 

@@ -7,7 +7,8 @@ import type { ExchangeCredentials, ExchangeService, ExchangeVersion } from 'ews-
 import type { SecretString } from '../logging/secret-string';
 import { classifyEwsFailure } from './error-classifier';
 import { ewsApi } from './ews-api';
-import { EwsAuthenticationError, EwsConfigurationError } from './errors';
+import { settleWithin } from '../http/outbound-guard';
+import { EwsAuthenticationError, EwsConfigurationError, EwsUnavailableError } from './errors';
 import type { SoapRequestContext } from './soap/request-builder';
 import { RecordingTransport, type TransportSettings } from './transport';
 
@@ -55,8 +56,10 @@ export interface MailboxClientOptions {
   readonly mailbox: string;
   /** Defaults: basic/ntlm → impersonation, bearer → appOnly. */
   readonly access?: MailboxAccess;
-  /** Per HTTP request. Default 100,000 ms (the EWS Managed API's default). */
+  /** Per HTTP request, total (a slow-dripping answer ends too). Default 100,000 ms (the EWS Managed API's default). */
   readonly timeoutInMs?: number;
+  /** Largest response body accepted, cut off while it arrives. Default 32 MiB (DEFAULT_MAX_RESPONSE_BYTES). */
+  readonly maxResponseBytes?: number;
   readonly userAgent?: string;
   /** RequestServerVersion header. Default Exchange2013_SP1 (Exchange 2013+ and Exchange Online). */
   readonly requestedServerVersion?: EwsServerVersion;
@@ -85,6 +88,8 @@ export interface MailboxClient {
 
 export const DEFAULT_EWS_TIMEOUT_IN_MS = 100_000;
 export const DEFAULT_USER_AGENT = 'ExchangeConnector/0.1';
+/** Time after the transport's deadline for the library to hand back the refusal. */
+const SETTLE_GRACE_IN_MS = 2_000;
 
 // Authentication is applied by our transport (headers or the NTLM handshake), so ews-javascript-api's
 // credential object must not write an Authorization header of its own. Defined on first use (lazy ews-javascript-api).
@@ -149,7 +154,13 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
     if (credential.kind === 'basic') headers.Authorization = basicAuthorization(credential.username, credential.password);
     if (credential.kind === 'bearer') headers.Authorization = 'Bearer ' + (await credential.getToken()).reveal();
     const ntlm = credential.kind === 'ntlm' ? { username: credential.username, password: credential.password.reveal() } : undefined;
-    return { timeoutInMs, headers, ...(ntlm ? { ntlm } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
+    return {
+      timeoutInMs,
+      headers,
+      ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      ...(ntlm ? { ntlm } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    };
   }
 
   function exchangeService(transport: RecordingTransport): ExchangeService {
@@ -168,7 +179,8 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
     for (let attempt = 1; ; attempt++) {
       const transport = new RecordingTransport(await transportSettings());
       try {
-        return await call(transport);
+        // The transport aborts at timeoutInMs; this bound holds even if the library never settles its promise.
+        return await settleWithin(call(transport), timeoutInMs + SETTLE_GRACE_IN_MS, () => new EwsUnavailableError('Timeout', `${operation}: no result within ${timeoutInMs} ms.`));
       } catch (thrown: unknown) {
         const error = classifyEwsFailure(thrown, transport.failure, operation);
         const canRefresh = credential.kind === 'bearer' && credential.onUnauthorized !== undefined && attempt === 1;

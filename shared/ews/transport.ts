@@ -1,14 +1,32 @@
 /**
- * The HTTP layer under ews-javascript-api. ews-javascript-api turns HTTP failures into a
- * SoapFaultDetails that drops the headers (Retry-After, WWW-Authenticate) and the network error
- * code; this transport keeps what the failed exchange really looked like so the classifier can
- * name the failure. One transport serves one EWS call, so concurrent calls never mix records.
+ * The HTTP layer under ews-javascript-api, and the guard between a hostile server and the library.
+ *
+ * Guard: every exchange has a total deadline (timeoutInMs, aborting the socket: a slow drip or a
+ * server that never answers ends on time) and a response size cap (maxResponseBytes, enforced while
+ * the body arrives). Before the library parses anything, a success answer must be XML (Content-Type),
+ * free of any DTD, and a complete SOAP envelope; a 500 reaches the library only when it is a complete
+ * SOAP fault. Whatever fails those checks reaches the library as a neutral status-0 failure, which its
+ * error path handles without parsing (ews-javascript-api 0.15 otherwise throws a TypeError outside its
+ * promise chain for a non-SOAP 500: docs/ews-client.md), and the transport records the refusal so the
+ * classifier names it.
+ *
+ * Record: ews-javascript-api turns HTTP failures into a SoapFaultDetails that drops the headers
+ * (Retry-After, WWW-Authenticate) and the network error code; this transport keeps what the failed
+ * exchange really looked like. One transport serves one EWS call, so concurrent calls never mix records.
  */
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import type { AxiosRequestConfig } from 'axios';
 import type { XhrApi } from '@ewsjs/xhr';
 import type { IXHRApi, IXHROptions, IXHRProgress } from 'ews-javascript-api';
 import { SpanKind, withSpan } from '../telemetry/tracing';
+import {
+  acceptsXmlContentType,
+  deadline,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  soapEnvelopeProblem,
+  xmlHazard,
+  type OutboundRefusal,
+} from '../http/outbound-guard';
 
 // @ewsjs/xhr (axios, cookie and NTLM agents: ~120 modules) is required with the first request, not at start-up.
 let xhrApiClass: typeof XhrApi | undefined;
@@ -27,12 +45,17 @@ export interface TransportFailure {
   /** Node/axios error code when no answer came (ECONNREFUSED, ECONNRESET, ECONNABORTED, ENOTFOUND, CERT_HAS_EXPIRED, ...). */
   readonly networkCode: string | undefined;
   readonly message: string | undefined;
+  /** Set when the guard refused the answer (or cut it off) before the library could read it. */
+  readonly refusal?: OutboundRefusal;
 }
 
 type XhrResult = ReturnType<IXHRApi['xhr']>;
 
 export interface TransportSettings {
+  /** Total time for one HTTP exchange (NTLM handshake included). */
   readonly timeoutInMs: number;
+  /** Largest response body accepted. Default DEFAULT_MAX_RESPONSE_BYTES (32 MiB). */
+  readonly maxResponseBytes?: number;
   /** Headers sent with every request (Authorization for Basic/Bearer, X-AnchorMailbox, User-Agent). */
   readonly headers: Readonly<Record<string, string>>;
   /** NTLM handshake credentials; the password is revealed only into the handshake. */
@@ -44,47 +67,122 @@ export interface TransportSettings {
 /** A resolver with dns.lookup's shape (what http.request's `lookup` option takes). */
 export type NodeStyleLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions | number | undefined, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => void;
 
+/** What the library receives instead of an answer the guard refused: its error path reads no body for status 0. */
+function neutralFailure(refusal: OutboundRefusal): Record<string, unknown> {
+  return {
+    status: 0,
+    message: refusal.message,
+    statusText: refusal.code,
+    headers: {},
+    responseText: '',
+    getResponseHeader: () => null,
+    getAllResponseHeaders: () => '',
+  };
+}
+
+function isSizeCutOff(thrown: unknown): boolean {
+  return isRecord(thrown) && typeof thrown.message === 'string' && /maxContentLength size of \d+ exceeded/.test(thrown.message);
+}
+
+/** Refusal for a status-200 answer, or undefined when the library may parse it. */
+export function successRefusal(contentType: string | undefined, body: string): OutboundRefusal | undefined {
+  if (!acceptsXmlContentType(contentType)) return { code: 'UnexpectedContentType', message: 'The answer is not XML (unexpected Content-Type).' };
+  return xmlHazard(body) ?? soapEnvelopeProblem(body);
+}
+
+/** Refusal for a status-500 answer: only a complete SOAP fault without a DTD may reach the library. */
+export function faultRefusal(body: string | undefined): OutboundRefusal | undefined {
+  const text = body ?? '';
+  return xmlHazard(text) ?? soapEnvelopeProblem(text) ?? (/<(?:\w+:)?Fault[\s>]/.test(text) ? undefined : { code: 'MalformedResponse', message: 'The HTTP 500 answer is not a SOAP fault.' });
+}
+
 export class RecordingTransport implements IXHRApi {
   failure: TransportFailure | undefined;
-  readonly #inner: XhrApi;
+  readonly #settings: TransportSettings;
 
   constructor(settings: TransportSettings) {
-    this.#inner = new (xhrApi())({ timeout: settings.timeoutInMs, headers: { ...settings.headers }, ...(settings.lookup ? { lookup: settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}) });
-    if (settings.ntlm) this.#inner.useNtlmAuthentication(settings.ntlm.username, settings.ntlm.password);
+    this.#settings = settings;
   }
 
   get apiName(): string {
-    return this.#inner.apiName;
+    return 'guarded;' + this.#inner(new AbortController().signal).apiName;
+  }
+
+  #inner(signal: AbortSignal): XhrApi {
+    const maxResponseBytes = this.#settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    // The options reach axios for the request and for the NTLM handshake (NtlmProvider copies them).
+    const inner = new (xhrApi())({
+      timeout: this.#settings.timeoutInMs,
+      headers: { ...this.#settings.headers },
+      maxContentLength: maxResponseBytes,
+      maxRedirects: 0,
+      signal,
+      ...(this.#settings.lookup ? { lookup: this.#settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}),
+    });
+    if (this.#settings.ntlm) inner.useNtlmAuthentication(this.#settings.ntlm.username, this.#settings.ntlm.password);
+    return inner;
   }
 
   async xhr(options: IXHROptions, progress?: (data: IXHRProgress) => void): XhrResult {
-    this.failure = undefined;
     // One client span per EWS call, named by its operation (never by mailbox: spans are searched by name).
     const operation = ewsOperationOf(options.data);
     const host = hostOf(options.url);
     return withSpan(`EWS ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'ews', 'rpc.method': operation, 'http.request.method': 'POST', ...(host ? { 'server.address': host } : {}) } }, async (span) => {
       try {
-        const response = await this.#inner.xhr(options, progress);
+        const response = await this.#guardedXhr(options, progress);
         span.setAttribute('http.response.status_code', response.status);
         return response;
       } catch (thrown: unknown) {
-        this.failure = describeTransportFailure(thrown);
-        if (this.failure.status !== undefined) span.setAttribute('http.response.status_code', this.failure.status);
+        if (this.failure?.status !== undefined) span.setAttribute('http.response.status_code', this.failure.status);
         throw thrown;
       }
     });
   }
 
-  xhrStream(options: IXHROptions, progress: (data: IXHRProgress) => void): XhrResult {
-    return this.#inner.xhrStream(options, progress);
+  async #guardedXhr(options: IXHROptions, progress?: (data: IXHRProgress) => void): XhrResult {
+    this.failure = undefined;
+    const controller = new AbortController();
+    const timer = deadline(this.#settings.timeoutInMs, controller);
+    try {
+      const response = await this.#inner(controller.signal).xhr(options, progress);
+      const headers = normaliseHeaders((response as unknown as { headers?: unknown }).headers);
+      const body = typeof response.responseText === 'string' ? response.responseText : '';
+      const refusal = successRefusal(headers['content-type'], body);
+      if (!refusal) return response;
+      this.failure = { status: 200, headers, bodyText: undefined, networkCode: undefined, message: refusal.message, refusal };
+      throw neutralFailure(refusal);
+    } catch (thrown: unknown) {
+      if (this.failure?.refusal) throw thrown;
+      if (timer.expired()) return this.#refuse({ code: 'Timeout', message: `No complete answer within ${this.#settings.timeoutInMs} ms.` });
+      if (isSizeCutOff(thrown)) return this.#refuse({ code: 'ResponseTooLarge', message: `The answer exceeded ${this.#settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES} bytes and was cut off.` });
+      const failure = describeTransportFailure(thrown);
+      this.failure = failure;
+      // The library parses a 500's body (ProcessWebException) and throws outside its promise chain when it is not SOAP.
+      const refusal = failure.status === 500 ? faultRefusal(failure.bodyText) : undefined;
+      if (refusal) {
+        // A bare 500 stays a server error (retryable); a DTD is refused as such.
+        this.failure = refusal.code === 'XmlDtdRefused' ? { ...failure, bodyText: undefined, refusal } : { ...failure, bodyText: undefined };
+        throw neutralFailure(refusal);
+      }
+      throw thrown;
+    } finally {
+      timer.cancel();
+    }
   }
 
-  disconnect(): void {
-    this.#inner.disconnect();
+  #refuse(refusal: OutboundRefusal): never {
+    this.failure = { status: undefined, headers: {}, bodyText: undefined, networkCode: undefined, message: refusal.message, refusal };
+    throw neutralFailure(refusal);
   }
+
+  /** Streaming (EWS streaming notifications) is not used by the connector and would bypass the guard. */
+  xhrStream(): XhrResult {
+    return Promise.reject(new Error('Streaming EWS requests are not supported by the guarded transport.'));
+  }
+
+  disconnect(): void {}
 }
 
-/** The first element inside the SOAP Body: the EWS operation (SyncFolderItems, GetItem, ...). */
 function ewsOperationOf(body: unknown): string {
   if (typeof body !== 'string') return 'request';
   const match = /<(?:[\w-]+:)?Body\b[^>]*>\s*<(?:[\w-]+:)?([A-Za-z]+)/.exec(body.slice(0, 8192));

@@ -3,6 +3,7 @@
  * so that values travel only as SecretString, what comes back describes a secret without holding
  * its value (safe to log or return), and failures arrive as typed errors with codes.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenCredential } from '@azure/core-auth';
 import { SecretClient, type DeletedSecret, type SecretProperties } from '@azure/keyvault-secrets';
 import type { ConnectorEnvironment } from '../config';
@@ -128,6 +129,9 @@ export function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/** A soft-deleted name: recover, then write; a deletion still in progress gets a second chance. */
+const MAX_REUSE_ATTEMPTS = 3;
+
 class KeyVaultSecretStore implements SecretStore {
   readonly vaultUrl: string;
 
@@ -138,8 +142,49 @@ class KeyVaultSecretStore implements SecretStore {
     this.vaultUrl = client.vaultUrl;
   }
 
+  /**
+   * Writing a name that is soft-deleted is refused by Key Vault (409, ObjectIsDeletedButRecoverable)
+   * until the secret is recovered or purged, and the product reuses names (a group's credential kind
+   * switched back, a user signing in again after deleting the registration, a group re-created with
+   * the same external id). Purge is impossible here (the vault has purge protection), so the store
+   * recovers the name, keeps the versions that came back unreadable (disabled), and writes the new
+   * version. Needs secrets/recover/action and secrets/update/action: both in Key Vault Secrets Officer
+   * (data actions Microsoft.KeyVault/vaults/secrets/*), the role infra/ grants the app.
+   */
   async setSecret(name: string, value: SecretString, options: SetSecretOptions = {}): Promise<SecretReference> {
     assertValidSecretName(name);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.setOnce(name, value, options);
+      } catch (error: unknown) {
+        if (!(error instanceof SecretNameConflictError) || attempt >= MAX_REUSE_ATTEMPTS) throw error;
+        await this.recoverForReuse(name);
+      }
+    }
+  }
+
+  private async recoverForReuse(name: string): Promise<void> {
+    // Versions created before this second are the deleted secret's; a concurrent writer's new version is not.
+    const recoveryStartedAt = Math.floor(Date.now() / 1000) * 1000;
+    try {
+      await this.recoverDeletedSecret(name);
+    } catch (error: unknown) {
+      // 404: the deletion has not finished (Key Vault deletes asynchronously) or another writer recovered it first;
+      // 409: it is live again. Either way the next write attempt decides.
+      if (error instanceof SecretNotFoundError || error instanceof SecretNameConflictError) {
+        await sleep(this.pollIntervalInMs ?? 1_000);
+        return;
+      }
+      throw error;
+    }
+    for await (const version of this.listVersions(name)) {
+      if (version.enabled && version.createdAt !== undefined && version.createdAt.getTime() < recoveryStartedAt) {
+        await this.updateSecretProperties(name, version.version, { enabled: false });
+      }
+    }
+  }
+
+  private async setOnce(name: string, value: SecretString, options: SetSecretOptions): Promise<SecretReference> {
     const stored = await this.call('set', name, () =>
       this.client.setSecret(name, value.reveal(), {
         expiresOn: options.expiresOn,

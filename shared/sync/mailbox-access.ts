@@ -45,6 +45,8 @@ export interface MailboxAccessOptions {
   readonly graphTimeoutInMs?: number;
   /** Injectable fetch for Graph calls (tests). */
   readonly graphFetch?: typeof fetch;
+  /** Largest EWS answer accepted (default 32 MiB); tests lower it. */
+  readonly ewsMaxResponseBytes?: number;
 }
 
 export interface MailboxIdentity {
@@ -118,6 +120,7 @@ export async function openMailboxClient(group: GroupRecord, mailbox: MailboxIden
     mailbox: mailbox.smtpAddress,
     access: group.mailboxAccessType,
     ...(options.ewsTimeoutInMs !== undefined ? { timeoutInMs: options.ewsTimeoutInMs } : {}),
+    ...(options.ewsMaxResponseBytes !== undefined ? { maxResponseBytes: options.ewsMaxResponseBytes } : {}),
     allowInsecureHttp: options.environment === 'development',
     // Every connection re-checks that the host resolves to public addresses only (production).
     lookup: publicOnlyLookup(options.environment),

@@ -74,12 +74,10 @@ async function markDelegatedUserForReauthentication(event: DelegatedCredentialsR
 }
 
 /** The concurrency caps from the app settings (SYNC_MAX_CONCURRENCY_PER_ACCOUNT / _PER_TENANT). */
-export function syncLimitsFrom(sync: AppConfig['sync']): Pick<SyncLimits, 'perAccount' | 'perTenant'> {
-  return { perAccount: sync.maxConcurrencyPerAccount, perTenant: sync.maxConcurrencyPerTenant };
+export function syncLimitsFrom(sync: AppConfig['sync']): Pick<SyncLimits, 'perAccount' | 'perTenant' | 'leaseDurationInMs' | 'busyRetryDelayInMs'> {
+  return { perAccount: sync.maxConcurrencyPerAccount, perTenant: sync.maxConcurrencyPerTenant, leaseDurationInMs: sync.leaseDurationInMs, busyRetryDelayInMs: sync.busyRetryDelayInMs };
 }
 
-/** How long a sync worker trusts a tenant or group record it read: a disable takes effect within this. */
-export const CONFIG_CACHE_TTL_IN_MS = 30_000;
 
 /** How long a read secret version is kept in memory (versions are immutable; this only bounds how long it stays in the process). */
 export const SECRET_CACHE_TTL_IN_MS = 5 * 60_000;
@@ -125,8 +123,8 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
     access,
     scheduler: { tenants, groups, mailboxes, schedule: new SyncScheduleRepository(storage), jobs },
     worker: {
-      tenants: { find: cachedLookup((id: string) => tenants.find(id), CONFIG_CACHE_TTL_IN_MS) },
-      groups: { find: cachedLookup((tenantId: string, groupId: string) => groups.find(tenantId, groupId), CONFIG_CACHE_TTL_IN_MS) },
+      tenants: { find: cachedLookup((id: string) => tenants.find(id), config.sync.configCacheTtlInMs) },
+      groups: { find: cachedLookup((tenantId: string, groupId: string) => groups.find(tenantId, groupId), config.sync.configCacheTtlInMs) },
       mailboxes,
       states: new SyncStateRepository(storage),
       leases: new LeaseRepository(storage),

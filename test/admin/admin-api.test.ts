@@ -7,7 +7,7 @@ import { projectRoot } from '../../dev/project-paths';
 import { SecretString } from '../../shared/logging';
 import { DeliveryStatusRepository, TableStorage } from '../../shared/storage';
 import { SyncStateRepository } from '../../shared/storage/sync-state-repository';
-import { startAdminStack } from './admin-stack';
+import { createGroupThroughApi, createTenantThroughApi, impersonationGroupBody, startAdminStack } from './admin-stack';
 import type { AdminStack, ApiResponse } from './admin-stack';
 
 let stack: AdminStack;
@@ -24,26 +24,11 @@ function pointers(response: ApiResponse): string[] {
   return (response.body?.errors ?? []).map((e: { pointer: string }) => e.pointer);
 }
 
-async function createTenant(displayName = 'Contoso'): Promise<string> {
-  const created = await stack.request('POST', '/api/admin/tenants', { body: { displayName } });
-  assert.equal(created.status, 201, created.text);
-  return created.body.id;
-}
+const createTenant = (displayName = 'Contoso'): Promise<string> => createTenantThroughApi(stack, displayName);
 
-const impersonationGroup = (externalId: string) => ({
-  name: 'Sales',
-  externalId,
-  mailboxAccessType: 'impersonation',
-  ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
-  impersonation: { serviceAccount: 'svc-connector@contoso.com', authScheme: 'ntlm' },
-  folders: ['mail', 'calendar'],
-});
+const impersonationGroup = (externalId: string) => impersonationGroupBody(externalId, { folders: ['mail', 'calendar'] });
 
-async function createGroup(tenantId: string, body: object = impersonationGroup(`ext-${Math.random()}`)): Promise<string> {
-  const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body });
-  assert.equal(created.status, 201, created.text);
-  return created.body.id;
-}
+const createGroup = (tenantId: string, body: object = impersonationGroup(`ext-${Math.random()}`)): Promise<string> => createGroupThroughApi(stack, tenantId, body);
 
 describe('authentication', () => {
   test('no token: 401 with a Bearer challenge and a problem body', async () => {

@@ -71,3 +71,29 @@ export async function startAdminStack(extraSettings: Record<string, string> = {}
     close: () => stack.close(),
   };
 }
+
+/** A group body with an impersonation service account (NTLM) and the given external id. */
+export function impersonationGroupBody(externalId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'Sales',
+    externalId,
+    mailboxAccessType: 'impersonation',
+    ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx',
+    impersonation: { serviceAccount: 'svc-connector@contoso.com', authScheme: 'ntlm' },
+    ...extra,
+  };
+}
+
+/** Creates a tenant through the API and returns its id (asserting 201). */
+export async function createTenantThroughApi(stack: AdminStack, displayName = 'Contoso'): Promise<string> {
+  const created = await stack.request('POST', '/api/admin/tenants', { body: { displayName } });
+  if (created.status !== 201) throw new Error(`POST /tenants: ${created.status} ${created.text}`);
+  return created.body.id;
+}
+
+/** Creates a group through the API and returns its id (asserting 201). */
+export async function createGroupThroughApi(stack: AdminStack, tenantId: string, body: object): Promise<string> {
+  const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body });
+  if (created.status !== 201) throw new Error(`POST /groups: ${created.status} ${created.text}`);
+  return created.body.id;
+}

@@ -305,6 +305,27 @@ describe('delegated users: invitation, sign-in, token lifecycle', () => {
     assert.equal((await stack.request('GET', `/api/admin/tenants/${tenantId}/delegated-users`)).body.items.length, 0);
     await assert.rejects(stack.inProcess.tokens.acquireEwsToken({ tenantId, mailbox: 'alice@contoso.com' }), (error: unknown) => error instanceof ReauthenticationRequiredError && error.reason === 'NotSignedIn');
   });
+
+  test('after deleting registrations the same user signs in again, twice over: the soft-deleted token cache name is reused', async () => {
+    const name = secretNames.userTokenCache(tenantId, d.users.alice.objectId);
+    for (let round = 1; round <= 2; round++) {
+      // Key Vault keeps the deleted cache under soft delete: a plain write of the name would be refused (409).
+      assert.ok((await stack.secrets.getDeletedSecret(name)).name, `round ${round}: the cache is soft-deleted`);
+      const invitation = await invite('alice@contoso.com');
+      // The password was changed by an earlier test of this suite.
+      const result = await signInThrough(invitation.link, { ...d.users.alice, password: 'Alice-Pass2' });
+      assert.equal(result.status, 200, result.html);
+      assert.equal(result.code, 'SignInCompleted');
+      const cache = JSON.parse((await stack.secrets.getSecret(name)).reveal()) as { RefreshToken: Record<string, unknown> };
+      assert.equal(Object.keys(cache.RefreshToken).length, 1, 'a fresh cache, not the deleted one');
+      const check = await checkMailboxAccess(ewsClientFor('alice@contoso.com'));
+      assert.equal(check.ok, true, check.ok ? '' : check.error.message);
+      const deleted = await stack.request('DELETE', `/api/admin/tenants/${tenantId}/registrations`);
+      assert.equal(deleted.status, 200, deleted.text);
+      assert.equal(deleted.body.tokenCaches, 1);
+      assert.equal(await stack.secrets.findSecret(name), undefined);
+    }
+  });
 });
 
 describe('credential expiry', () => {

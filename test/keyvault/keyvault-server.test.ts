@@ -182,6 +182,9 @@ describe('local Key Vault with the real SecretClient', () => {
 
     const reuse = await errorFrom(() => client.setSecret('soft-deleted', 'other'));
     assert.equal(reuse.statusCode, 409, 'a soft-deleted name cannot be reused');
+    // As Key Vault answers: error code Conflict, inner error ObjectIsDeletedButRecoverable.
+    assert.equal(reuse.code, 'Conflict');
+    assert.equal((reuse as { details?: { error?: { innerError?: { code?: string } } } }).details?.error?.innerError?.code, 'ObjectIsDeletedButRecoverable');
 
     const recovered = await (await client.beginRecoverDeletedSecret('soft-deleted')).pollUntilDone();
     assert.equal(recovered.name, 'soft-deleted');

@@ -116,6 +116,8 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
     EWS_DEFAULT_URL: ews?.url ?? EXCHANGE_ONLINE_EWS_URL,
     // Tests read debug lines (per-job details) from `logs`; the host keeps them off the console.
     LOG_LEVEL: 'debug',
+    // Tests change groups and sync at once: workers read them fresh (production reuses them 30 s).
+    SYNC_CONFIG_CACHE_TTL_MS: '0',
     ...(graph ? { GRAPH_ENDPOINT: graph.origin } : {}),
     ...options.extraSettings,
   };

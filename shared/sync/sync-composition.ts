@@ -22,6 +22,8 @@ import { LeaseRepository } from '../storage/lease-repository';
 import { SyncScheduleRepository } from '../storage/sync-schedule-repository';
 import { SyncStateRepository } from '../storage/sync-state-repository';
 import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
+import { markConnectorEchoes } from '../write/echo-marking';
+import { WriteStore } from '../write/write-store';
 import { createEwsMailboxSource } from './ews-mailbox-source';
 import { openMailboxClient } from './mailbox-access';
 import type { MailboxAccessOptions } from './mailbox-access';
@@ -94,7 +96,8 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       states: new SyncStateRepository(storage),
       leases: new LeaseRepository(storage),
       jobs,
-      outbox: overrides.outbox ?? deliveryOutbox(),
+      // Echoes of the connector's own writes are marked (or dropped) before delivery: shared/write/echo-marking.ts.
+      outbox: markConnectorEchoes(overrides.outbox ?? deliveryOutbox(), new WriteStore(storage)),
       openSource: async (group, mailbox) => createEwsMailboxSource(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access)),
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
       delegatedUsers: new DelegatedUsersRepository(storage),

@@ -40,6 +40,7 @@ import {
   type ExchangeService,
 } from 'ews-javascript-api';
 import { EwsResponseError, createThrottlingPolicy, getItems, withRetries } from '../ews';
+import { xmlText } from '../ews/operations/send-message';
 import type { MailboxClient, ThrottlingPolicy } from '../ews';
 import { toMailboxSourceError } from '../sync/ews-mailbox-source';
 import { MARKER_EXTERNAL_ID, MARKER_OPERATION_ID } from './mailbox-writer';
@@ -89,17 +90,24 @@ const NOT_FOUND_CODES = new Set(['ErrorItemNotFound', 'ErrorInvalidIdMalformed',
 /** Response codes about the mailbox or the service, not the request: the throttling policy and the worker handle these. */
 const PASSING_KINDS = new Set(['throttled', 'unavailable', 'authentication', 'disabled', 'tls', 'endpointNotFound', 'configuration']);
 
+/**
+ * ews-javascript-api writes element text and attribute values into the SOAP request unescaped
+ * (see send-message.ts): every string from the application goes through xmlText, and versions,
+ * which become a ChangeKey attribute, must be base64 (anything else cannot be current anyway).
+ */
+const CHANGE_KEY = /^[A-Za-z0-9+/=]{1,512}$/;
+
 function dateTime(iso: string): DateTime {
   return new DateTime(new Date(iso).toISOString());
 }
 
 function body(value: { contentType: 'text' | 'html'; content: string }): MessageBody {
-  return new MessageBody(value.contentType === 'html' ? BodyType.HTML : BodyType.Text, value.content);
+  return new MessageBody(value.contentType === 'html' ? BodyType.HTML : BodyType.Text, xmlText(value.content));
 }
 
 function setCategories(item: Item, categories: readonly string[]): void {
   const list = new StringList();
-  for (const category of categories) list.Add(category);
+  for (const category of categories) list.Add(xmlText(category));
   item.Categories = list;
 }
 
@@ -127,41 +135,41 @@ function recurrencePattern(fields: CalendarFields): Recurrence | undefined {
 }
 
 function applyCalendar(item: Appointment, fields: CalendarFields): void {
-  if (fields.subject !== undefined) item.Subject = fields.subject;
+  if (fields.subject !== undefined) item.Subject = xmlText(fields.subject);
   if (fields.body !== undefined) item.Body = body(fields.body);
   if (fields.start !== undefined) item.Start = dateTime(fields.start);
   if (fields.end !== undefined) item.End = dateTime(fields.end);
   if (fields.isAllDayEvent !== undefined) item.IsAllDayEvent = fields.isAllDayEvent;
-  if (fields.location !== undefined) item.Location = fields.location;
+  if (fields.location !== undefined) item.Location = xmlText(fields.location);
   if (fields.categories !== undefined) setCategories(item, fields.categories);
   if (fields.requiredAttendees !== undefined) {
     item.RequiredAttendees.Clear();
-    for (const attendee of fields.requiredAttendees) item.RequiredAttendees.Add(attendee);
+    for (const attendee of fields.requiredAttendees) item.RequiredAttendees.Add(xmlText(attendee));
   }
   if (fields.optionalAttendees !== undefined) {
     item.OptionalAttendees.Clear();
-    for (const attendee of fields.optionalAttendees) item.OptionalAttendees.Add(attendee);
+    for (const attendee of fields.optionalAttendees) item.OptionalAttendees.Add(xmlText(attendee));
   }
   const recurrence = recurrencePattern(fields);
   if (recurrence) item.Recurrence = recurrence;
 }
 
 function applyContact(item: Contact, fields: ContactFields): void {
-  if (fields.givenName !== undefined) item.GivenName = fields.givenName;
-  if (fields.surname !== undefined) item.Surname = fields.surname;
-  if (fields.displayName !== undefined) item.DisplayName = fields.displayName;
-  if (fields.companyName !== undefined) item.CompanyName = fields.companyName;
-  if (fields.jobTitle !== undefined) item.JobTitle = fields.jobTitle;
+  if (fields.givenName !== undefined) item.GivenName = xmlText(fields.givenName);
+  if (fields.surname !== undefined) item.Surname = xmlText(fields.surname);
+  if (fields.displayName !== undefined) item.DisplayName = xmlText(fields.displayName);
+  if (fields.companyName !== undefined) item.CompanyName = xmlText(fields.companyName);
+  if (fields.jobTitle !== undefined) item.JobTitle = xmlText(fields.jobTitle);
   if (fields.body !== undefined) item.Body = body(fields.body);
   if (fields.categories !== undefined) setCategories(item, fields.categories);
   const keys = [EmailAddressKey.EmailAddress1, EmailAddressKey.EmailAddress2, EmailAddressKey.EmailAddress3];
-  fields.emailAddresses?.forEach((address, index) => item.EmailAddresses._setItem(keys[index]!, new EmailAddress(address)));
-  if (fields.businessPhone !== undefined) item.PhoneNumbers._setItem(PhoneNumberKey.BusinessPhone, fields.businessPhone);
-  if (fields.mobilePhone !== undefined) item.PhoneNumbers._setItem(PhoneNumberKey.MobilePhone, fields.mobilePhone);
+  fields.emailAddresses?.forEach((address, index) => item.EmailAddresses._setItem(keys[index]!, new EmailAddress(xmlText(address))));
+  if (fields.businessPhone !== undefined) item.PhoneNumbers._setItem(PhoneNumberKey.BusinessPhone, xmlText(fields.businessPhone));
+  if (fields.mobilePhone !== undefined) item.PhoneNumbers._setItem(PhoneNumberKey.MobilePhone, xmlText(fields.mobilePhone));
 }
 
 function applyTask(item: Task, fields: TaskFields): void {
-  if (fields.subject !== undefined) item.Subject = fields.subject;
+  if (fields.subject !== undefined) item.Subject = xmlText(fields.subject);
   if (fields.body !== undefined) item.Body = body(fields.body);
   if (fields.startDate !== undefined) item.StartDate = dateTime(fields.startDate);
   if (fields.dueDate !== undefined) item.DueDate = dateTime(fields.dueDate);
@@ -178,6 +186,10 @@ function applyFields(item: Item, write: WriteFields): void {
 
 function versionOf(item: Item): ItemVersion {
   return { itemId: item.Id.UniqueId, version: item.Id.ChangeKey };
+}
+
+async function masterVersion(service: ExchangeService, itemId: string): Promise<string> {
+  return (await Item.Bind(service, new ItemId(itemId), new PropertySet(BasePropertySet.IdOnly))).Id.ChangeKey;
 }
 
 async function bindTarget(service: ExchangeService, target: ItemTarget): Promise<Item> {
@@ -211,17 +223,13 @@ export function createEwsMailboxWriter(client: MailboxClient, options: EwsMailbo
     }
   }
 
+  /** The item as it is now, for a conflict result; for an occurrence, its series master (what the application holds). */
   async function currentState(target: ItemTarget): Promise<WriteOutcome> {
-    const id = target.occurrenceIndex === undefined ? target.itemId : await occurrenceId(target);
-    const [result] = await withRetries(() => getItems(client, [id], { bodyType: 'text' }), policy, retryOptions).catch((error: unknown) => {
+    const [result] = await withRetries(() => getItems(client, [target.itemId], { bodyType: 'text' }), policy, retryOptions).catch((error: unknown) => {
       throw toMailboxSourceError(error);
     });
     if (!result || !result.ok) return { kind: 'conflict', current: undefined, currentVersion: undefined };
     return { kind: 'conflict', current: result.value, currentVersion: result.value.changeKey };
-  }
-
-  async function occurrenceId(target: ItemTarget): Promise<string> {
-    return client.execute('GetItem', async (service) => (await bindTarget(service, target)).Id.UniqueId);
   }
 
   async function findByMarker(itemType: Exclude<WriteItemType, 'message'>, marker: ExtendedPropertyDefinition, value: string): Promise<ItemVersion | undefined> {
@@ -231,7 +239,7 @@ export function createEwsMailboxWriter(client: MailboxClient, options: EwsMailbo
           client.execute('FindItem', async (service) => {
             const view = new ItemView(2);
             view.PropertySet = new PropertySet(BasePropertySet.IdOnly);
-            const found = await service.FindItems(new FolderId(FOLDERS[itemType]), new SearchFilter.IsEqualTo(marker, value), view);
+            const found = await service.FindItems(new FolderId(FOLDERS[itemType]), new SearchFilter.IsEqualTo(marker, xmlText(value)), view);
             const first = found.Items[0];
             return first ? versionOf(first) : undefined;
           }),
@@ -253,8 +261,8 @@ export function createEwsMailboxWriter(client: MailboxClient, options: EwsMailbo
         const item: Item = write.itemType === 'calendarItem' ? new Appointment(service) : write.itemType === 'contact' ? new Contact(service) : new Task(service);
         applyFields(item, write);
         // The markers go in the same CreateItem: a crash after Exchange's answer still leaves them findable.
-        item.SetExtendedProperty(OPERATION_MARKER, request.operationId);
-        if (request.externalId !== undefined) item.SetExtendedProperty(EXTERNAL_ID_MARKER, request.externalId);
+        item.SetExtendedProperty(OPERATION_MARKER, xmlText(request.operationId));
+        if (request.externalId !== undefined) item.SetExtendedProperty(EXTERNAL_ID_MARKER, xmlText(request.externalId));
         if (item instanceof Appointment) await item.Save(WellKnownFolderName.Calendar, SEND_INVITATIONS[request.invitations]);
         else await item.Save(FOLDERS[write.itemType]);
         return { kind: 'written', ...versionOf(item) };
@@ -262,38 +270,50 @@ export function createEwsMailboxWriter(client: MailboxClient, options: EwsMailbo
     },
 
     update(target, expectedVersion, write, invitations) {
+      if (!CHANGE_KEY.test(expectedVersion)) return currentState(target);
       return step(
         'UpdateItem',
         async (service) => {
           const item = await bindTarget(service, target);
-          // Exchange compares the ChangeKey we send (the application's) with the item's: NeverOverwrite never forces.
-          item.Id.ChangeKey = expectedVersion;
+          if (target.occurrenceIndex !== undefined) {
+            // The application knows the series by its master's version (sync reports the master): check that one.
+            const before = await masterVersion(service, target.itemId);
+            if (before !== expectedVersion) return { kind: 'conflict', current: undefined, currentVersion: undefined };
+          } else {
+            // Exchange compares the ChangeKey we send (the application's) with the item's: NeverOverwrite never forces.
+            item.Id.ChangeKey = expectedVersion;
+          }
           applyFields(item, write);
           if (item instanceof Appointment) await item.Update(ConflictResolutionMode.NeverOverwrite, SEND_UPDATES[invitations]);
           else await item.Update(ConflictResolutionMode.NeverOverwrite);
           if (target.occurrenceIndex === undefined) return { kind: 'written', ...versionOf(item) };
           // An exception changes its master, and sync reports the master: its new version is ours too.
-          const master = await Item.Bind(service, new ItemId(target.itemId), new PropertySet(BasePropertySet.IdOnly));
-          return { kind: 'written', ...versionOf(item), related: [versionOf(master)] };
+          const master = { itemId: target.itemId, version: await masterVersion(service, target.itemId) };
+          return { kind: 'written', ...master, related: [master, versionOf(item)] };
         },
         () => currentState(target),
       );
     },
 
     async delete(target, expectedVersion, invitations) {
+      if (!CHANGE_KEY.test(expectedVersion)) return currentState(target);
       const outcome = await step('DeleteItem', async (service) => {
         const item = await bindTarget(service, target);
+        const current = target.occurrenceIndex !== undefined ? await masterVersion(service, target.itemId) : item.Id.ChangeKey;
         // DeleteItem takes no ChangeKey precondition: compare first, so a stale version deletes nothing.
-        if (item.Id.ChangeKey !== expectedVersion) return { kind: 'conflict', current: undefined, currentVersion: item.Id.ChangeKey };
+        if (current !== expectedVersion) return { kind: 'conflict', current: undefined, currentVersion: current };
         const id = item.Id.UniqueId;
         if (item instanceof Appointment) await item.Delete(DeleteMode.MoveToDeletedItems, SEND_CANCELLATIONS[invitations]);
         else await item.Delete(DeleteMode.MoveToDeletedItems);
-        return { kind: 'deleted', itemId: id };
+        if (target.occurrenceIndex === undefined) return { kind: 'deleted', itemId: id };
+        // One occurrence removed: the master changed, and that is what sync reports.
+        return { kind: 'deleted', itemId: id, related: [{ itemId: target.itemId, version: await masterVersion(service, target.itemId) }] };
       });
       return outcome.kind === 'conflict' && outcome.current === undefined ? currentState(target) : outcome;
     },
 
     apply(target, operation: MailOperation, expectedVersion) {
+      if (expectedVersion !== undefined && !CHANGE_KEY.test(expectedVersion)) return currentState(target);
       const mode = expectedVersion === undefined ? ConflictResolutionMode.AutoResolve : ConflictResolutionMode.NeverOverwrite;
       return step(
         operation.kind === 'move' ? 'MoveItem' : 'UpdateItem',

@@ -31,7 +31,7 @@ export interface ItemTarget {
 
 export type WriteOutcome =
   | ({ readonly kind: 'written'; readonly related?: readonly ItemVersion[] } & ItemVersion)
-  | { readonly kind: 'deleted'; readonly itemId: string }
+  | { readonly kind: 'deleted'; readonly itemId: string; readonly related?: readonly ItemVersion[] }
   /** The expected version is stale: nothing was written; the item as it is now. */
   | { readonly kind: 'conflict'; readonly current: ChangeItem | undefined; readonly currentVersion: string | undefined }
   | { readonly kind: 'notFound'; readonly message: string }

@@ -96,12 +96,17 @@ const version = token(512).describe('The ChangeKey (EWS) or ETag (Graph) the app
 
 export const writeOperationRequest = z
   .discriminatedUnion('operation', [
-    z.strictObject({ ...common, operation: z.literal('create'), itemType: z.literal('calendarItem'), externalId: token(255).optional(), fields: calendarFields, sendInvitations: invitations }),
-    z.strictObject({ ...common, operation: z.literal('create'), itemType: z.literal('contact'), externalId: token(255).optional(), fields: contactFields }),
-    z.strictObject({ ...common, operation: z.literal('create'), itemType: z.literal('task'), externalId: token(255).optional(), fields: taskFields }),
-    z.strictObject({ ...common, operation: z.literal('update'), itemType: z.literal('calendarItem'), item: itemReference, expectedVersion: version, fields: calendarFields.omit({ recurrence: true }), sendInvitations: invitations }),
-    z.strictObject({ ...common, operation: z.literal('update'), itemType: z.literal('contact'), item: itemReference, expectedVersion: version, fields: contactFields }),
-    z.strictObject({ ...common, operation: z.literal('update'), itemType: z.literal('task'), item: itemReference, expectedVersion: version, fields: taskFields }),
+    // Zod 4 nests discriminated unions: operation first, then the item type.
+    z.discriminatedUnion('itemType', [
+      z.strictObject({ ...common, operation: z.literal('create'), itemType: z.literal('calendarItem'), externalId: token(255).optional(), fields: calendarFields, sendInvitations: invitations }),
+      z.strictObject({ ...common, operation: z.literal('create'), itemType: z.literal('contact'), externalId: token(255).optional(), fields: contactFields }),
+      z.strictObject({ ...common, operation: z.literal('create'), itemType: z.literal('task'), externalId: token(255).optional(), fields: taskFields }),
+    ]),
+    z.discriminatedUnion('itemType', [
+      z.strictObject({ ...common, operation: z.literal('update'), itemType: z.literal('calendarItem'), item: itemReference, expectedVersion: version, fields: calendarFields.omit({ recurrence: true }), sendInvitations: invitations }),
+      z.strictObject({ ...common, operation: z.literal('update'), itemType: z.literal('contact'), item: itemReference, expectedVersion: version, fields: contactFields }),
+      z.strictObject({ ...common, operation: z.literal('update'), itemType: z.literal('task'), item: itemReference, expectedVersion: version, fields: taskFields }),
+    ]),
     z.strictObject({ ...common, operation: z.literal('delete'), itemType: z.enum(WRITE_ITEM_TYPES), item: itemReference, expectedVersion: version, sendInvitations: invitations }),
     z.strictObject({ ...common, operation: z.literal('setReadState'), item: itemReference, isRead: z.boolean(), expectedVersion: version.optional() }),
     z.strictObject({ ...common, operation: z.literal('setFlag'), item: itemReference, flag: z.enum(['notFlagged', 'flagged', 'complete']), expectedVersion: version.optional() }),

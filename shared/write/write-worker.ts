@@ -238,6 +238,7 @@ async function bookkeeping(deps: WriteWorkerDependencies, record: Stored<Operati
       return finish(deps, record, now, { status: 'succeeded', itemId: outcome.itemId, version: outcome.version, externalId });
     }
     case 'deleted':
+      for (const related of outcome.related ?? []) await deps.store.recordWrite(key, related.itemId, related.version, record.operationId);
       return finish(deps, record, now, { status: 'succeeded', itemId: outcome.itemId, externalId });
     case 'conflict':
       return finish(deps, record, now, {

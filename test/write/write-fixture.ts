@@ -93,7 +93,8 @@ export async function startWriteWorld(): Promise<WriteWorld> {
         await new MailboxesRepository(storage).create({ tenantId: tenant, groupId: group, smtpAddress: mailbox, enabled: true, status: 'pending', counts: { created: 0, updated: 0, deleted: 0 }, createdAt: at, updatedAt: at });
       }
       useSyncOverrides({ outbox: syncOutbox });
-      useWriteOverrides({ outbox: resultOutbox });
+      // Short re-queue delays: the crash test's redelivered job meets the dead worker's lease once.
+      useWriteOverrides({ outbox: resultOutbox, limits: { busyRetryDelayInMs: 1_000 } });
     },
   });
   const storage = new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(stack.azurite.connectionString) } });

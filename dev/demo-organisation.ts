@@ -49,10 +49,18 @@ interface Listed<T> {
   readonly items: readonly T[];
 }
 
+/**
+ * The operator binds the demo tenant to Contoso's Entra tenant as a Connector.Admin (an audited
+ * action; docs/security.md): the local identity provider already holds Contoso's admin consent.
+ * A tenant kept from before bindings had to be proved is re-confirmed the same way.
+ */
 async function findOrCreateTenant(api: AdminApiClient, entraTenantId: string): Promise<string> {
-  const tenants = await api.call<Listed<{ id: string; displayName: string }>>('GET', '/tenants?limit=100');
+  const tenants = await api.call<Listed<{ id: string; displayName: string; entraTenantId?: string; entraTenantBoundBy?: string }>>('GET', '/tenants?limit=100');
   const existing = tenants.items.find((t) => t.displayName === 'Contoso');
-  if (existing) return existing.id;
+  if (existing) {
+    if (existing.entraTenantId !== entraTenantId || !existing.entraTenantBoundBy) await api.call('PATCH', `/tenants/${existing.id}`, { entraTenantId });
+    return existing.id;
+  }
   const created = await api.call<{ id: string }>('POST', '/tenants', { displayName: 'Contoso', entraTenantId });
   return created.id;
 }
@@ -97,7 +105,7 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
     log(`Demo organisation found: tenant ${tenantId}, group ${group.id}`);
   }
   stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, group.id));
-  const delegatedGroupId = await findOrCreateDelegatedGroup(api, tenantId, stack.ewsSimulator.url, stack.webhookReceiver.url, log);
+  const delegatedGroupId = await findOrCreateDelegatedGroup(api, tenantId, stack.webhookReceiver.url, log);
   stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, delegatedGroupId));
   const connectionTest = await api
     .call<DemoOrganisation['connectionTest']>('POST', `/tenants/${tenantId}/groups/${group.id}/connection-tests`, { targetMailbox: mailboxes[0] })
@@ -113,14 +121,14 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
  * re-authentication emails go out from the dispatch mailbox (the local identity provider has
  * Contoso's admin consent for the connector app, which app-only sending needs).
  */
-async function findOrCreateDelegatedGroup(api: AdminApiClient, tenantId: string, ewsUrl: string, webhookUrl: string, log: (line: string) => void): Promise<string> {
+async function findOrCreateDelegatedGroup(api: AdminApiClient, tenantId: string, webhookUrl: string, log: (line: string) => void): Promise<string> {
   const existing = await findGroup(api, tenantId, DEMO_DELEGATED_GROUP_EXTERNAL_ID);
   if (existing) return existing;
+  // No ewsUrl: users' tokens for the connector app go only to Exchange Online (EWS_DEFAULT_URL, the simulator here).
   const group = await api.call<{ id: string }>('POST', `/tenants/${tenantId}/groups`, {
     name: 'Contoso field staff (each user signs in)',
     externalId: DEMO_DELEGATED_GROUP_EXTERNAL_ID,
     mailboxAccessType: 'delegated',
-    ewsUrl,
     folders: ['mail'],
     pollIntervalMinutes: 1,
     initialSync: { kind: 'all' },

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Provision Exchange Connector in Azure and deploy the app, with the az CLI only.
 #
-#   AZURE_ENV_NAME=prod AZURE_LOCATION=westeurope CONNECTOR_APP_CLIENT_ID=<guid> infra/deploy.sh
+#   AZURE_ENV_NAME=prod AZURE_LOCATION=westeurope CONNECTOR_APP_CLIENT_ID=<guid> ADMIN_API_AUDIENCE=<guid> infra/deploy.sh
 #
 # Steps: 1) who deploys (user or service principal) and whether this environment's Key Vault
 # is soft-deleted (then it is recovered); 2) az deployment sub create (infra/main.bicep,
@@ -23,6 +23,7 @@ Environment:
   AZURE_ENV_NAME           required  environment name (resource names, tags)
   AZURE_LOCATION           required  Azure region offering Flex Consumption (main.bicep lists them)
   CONNECTOR_APP_CLIENT_ID  required  client id of the multi-tenant connector Entra app
+  ADMIN_API_AUDIENCE       required  client id of the admin API app (aud of its v2.0 tokens)
   AZURE_SUBSCRIPTION_ID    optional  subscription to use (default: az account show)
   AZURE_RESOURCE_GROUP     optional  resource group name (default: rg-<AZURE_ENV_NAME>)
   AZURE_PRINCIPAL_ID       optional  object id that gets Key Vault Administrator
@@ -32,7 +33,6 @@ Environment:
   KEY_VAULT_NAME_SALT      optional  up to 7 letters/digits: a new vault name kv-<token>-<salt>
   KEY_VAULT_CREATE_MODE    optional  default | recover (default: recover when this environment's
                                      vault is soft-deleted, else default)
-  ADMIN_API_AUDIENCE       optional  default api://exchange-connector
   ADMIN_API_TENANT_ID      optional  default: the subscription's tenant
   CUSTOM_PUBLIC_BASE_URL   optional  https origin of a custom domain in front of the app
   DEPLOY_RETRY_ATTEMPTS    optional  tries while roles propagate (default 8)
@@ -290,6 +290,7 @@ if [ "$dry_run" = true ]; then
   AZURE_ENV_NAME="${AZURE_ENV_NAME:-<AZURE_ENV_NAME>}"
   AZURE_LOCATION="${AZURE_LOCATION:-<AZURE_LOCATION>}"
   CONNECTOR_APP_CLIENT_ID="${CONNECTOR_APP_CLIENT_ID:-<CONNECTOR_APP_CLIENT_ID>}"
+  ADMIN_API_AUDIENCE="${ADMIN_API_AUDIENCE:-<ADMIN_API_AUDIENCE>}"
 else
   need az
 fi
@@ -304,6 +305,7 @@ check_value() { # name, value, extended regex, what it must be
 check_value AZURE_ENV_NAME "$AZURE_ENV_NAME" '[A-Za-z0-9-]{1,64}' 'letters, digits and hyphens, at most 64'
 check_value AZURE_LOCATION "$AZURE_LOCATION" '[a-z0-9]+' 'a region name such as westeurope'
 check_value CONNECTOR_APP_CLIENT_ID "${CONNECTOR_APP_CLIENT_ID:-}" '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?' 'a client id (GUID)'
+check_value ADMIN_API_AUDIENCE "${ADMIN_API_AUDIENCE:-}" '([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?' 'the admin API app client id (GUID)'
 check_value KEY_VAULT_NAME_SALT "${KEY_VAULT_NAME_SALT:-}" '[A-Za-z0-9]{0,7}' 'up to 7 letters and digits'
 check_value KEY_VAULT_CREATE_MODE "${KEY_VAULT_CREATE_MODE:-}" '(default|recover)?' 'default or recover'
 check_value AZURE_PRINCIPAL_TYPE "${AZURE_PRINCIPAL_TYPE:-}" '(User|ServicePrincipal|Group)?' 'User, ServicePrincipal or Group'
@@ -313,9 +315,10 @@ deployment_name="exchange-connector-$AZURE_ENV_NAME"
 
 if [ "$skip_infra" = false ]; then
   : "${CONNECTOR_APP_CLIENT_ID:?set CONNECTOR_APP_CLIENT_ID (client id of the connector Entra app)}"
+  : "${ADMIN_API_AUDIENCE:?set ADMIN_API_AUDIENCE (client id of the admin API app; its v2.0 tokens carry it as aud)}"
   detect_principal
   detect_deleted_vault
-  export AZURE_ENV_NAME AZURE_LOCATION CONNECTOR_APP_CLIENT_ID AZURE_PRINCIPAL_ID AZURE_PRINCIPAL_TYPE KEY_VAULT_CREATE_MODE
+  export AZURE_ENV_NAME AZURE_LOCATION CONNECTOR_APP_CLIENT_ID ADMIN_API_AUDIENCE AZURE_PRINCIPAL_ID AZURE_PRINCIPAL_TYPE KEY_VAULT_CREATE_MODE
   resolve_parameters
   common=(--name "$deployment_name" --location "$AZURE_LOCATION"
           --template-file "$ROOT/infra/main.bicep" --parameters "@$WORK/main.parameters.json")

@@ -93,8 +93,10 @@ param keyVaultCreateMode string = 'default'
 @description('Client id of the product\'s multi-tenant Entra app (admin consent and per-user sign-in).')
 param connectorAppClientId string
 
-@description('Audience that admin API tokens must carry: the admin app\'s application ID URI or client id.')
-param adminApiAudience string = 'api://exchange-connector'
+@minLength(36)
+@maxLength(36)
+@description('Application (client) id of the admin API app registration: the aud of its v2.0 tokens (requestedAccessTokenVersion 2). Not the api:// URI.')
+param adminApiAudience string
 
 @description('Entra tenant that issues admin tokens; empty = the tenant of this subscription.')
 param adminApiTenantId string = ''

@@ -68,6 +68,7 @@ export const MESSAGE_TEXT: Record<string, string> = {
   ErrorInvalidServerVersion: 'The specified server version is invalid.',
   ErrorInvalidRestriction: 'The restriction is invalid.',
   ErrorUnsupportedPathForQuery: 'The property path is not supported for queries.',
+  ErrorCalendarViewRangeTooBig: 'The specified view range exceeds the maximum range of two years.',
   ErrorUnsupportedPathForSortGroup: 'The property path is not supported for sorting or grouping.',
   ErrorInvalidIndexedPagingParameters: 'The paging parameters are invalid.',
   ErrorInternalServerError: 'An internal server error occurred. The operation failed.',

@@ -3,6 +3,7 @@ import type { IdentityProviderContext } from './context';
 import { DirectoryError } from './directory';
 import { jsonResult, type HttpResult } from './http-kit';
 import type { AppRegistrationSeed, InteractionRequiredCode, TenantSeed, UserSeed } from './model';
+import { accessTokenAudience } from './tokens';
 import type { AccessTokenRequest } from './tokens';
 
 export interface UserAccessTokenRequest {
@@ -71,7 +72,7 @@ export function createIdentityControl(ctx: IdentityProviderContext): IdentityCon
       const roles = request.roles ?? (resource ? (user.appRoleAssignments[resource.appId] ?? []) : []);
       return minter.mint({
         tenantId: user.tenantId,
-        audience: request.audience,
+        audience: accessTokenAudience(resource, request.audience),
         oid: user.objectId,
         upn: user.userPrincipalName,
         name: user.displayName,

@@ -5,7 +5,12 @@ export const DEMO_IDENTITY = {
   operatorTenantId: '00000000-0000-4000-8000-000000000001',
   operatorDomain: 'operator.example.com',
   appIdentity: { clientId: 'c0ffee00-0000-4000-8000-00000000a99a', clientSecret: 'local-dev-app-secret' },
-  adminApi: { appId: 'c0ffee00-0000-4000-8000-00000000ad01', audience: 'api://exchange-connector' },
+  /**
+   * The admin API app as docs/deployment.md registers it: identifier URI api://exchange-connector
+   * (clients ask for api://exchange-connector/.default) and requestedAccessTokenVersion 2, so its
+   * tokens are v2.0 with `aud` = the app's client id — the value ADMIN_API_AUDIENCE must hold.
+   */
+  adminApi: { appId: 'c0ffee00-0000-4000-8000-00000000ad01', identifierUri: 'api://exchange-connector', audience: 'c0ffee00-0000-4000-8000-00000000ad01' },
   connectorApp: { clientId: 'c0ffee00-0000-4000-8000-00000000c0de', clientSecret: 'local-dev-connector-secret' },
   contosoTenantId: '00000000-0000-4000-8000-0000000000d1',
   users: {
@@ -49,7 +54,8 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
         appId: d.adminApi.appId,
         displayName: 'Exchange Connector Admin API',
         homeTenantId: d.operatorTenantId,
-        identifierUris: [d.adminApi.audience],
+        identifierUris: [d.adminApi.identifierUri],
+        requestedAccessTokenVersion: 2,
         exposedScopes: ['user_impersonation'],
         appRoles: [
           { value: 'Connector.Admin', displayName: 'Administer every connector tenant', allowedMemberTypes: ['User', 'Application'] },
@@ -77,7 +83,7 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
         password: d.users.operatorAdmin.password,
         displayName: 'Operator Admin',
         isTenantAdmin: true,
-        appRoleAssignments: [{ resource: d.adminApi.audience, roles: ['Connector.Admin'] }],
+        appRoleAssignments: [{ resource: d.adminApi.identifierUri, roles: ['Connector.Admin'] }],
       },
       {
         objectId: d.users.operatorTenantAdmin.objectId,
@@ -85,7 +91,7 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
         userPrincipalName: d.users.operatorTenantAdmin.upn,
         password: d.users.operatorTenantAdmin.password,
         displayName: 'Operator Tenant Admin',
-        appRoleAssignments: [{ resource: d.adminApi.audience, roles: ['Connector.TenantAdmin'] }],
+        appRoleAssignments: [{ resource: d.adminApi.identifierUri, roles: ['Connector.TenantAdmin'] }],
       },
       { objectId: d.users.contosoAdmin.objectId, tenantId: d.contosoTenantId, userPrincipalName: d.users.contosoAdmin.upn, password: d.users.contosoAdmin.password, displayName: 'Contoso Admin', isTenantAdmin: true },
       { objectId: d.users.alice.objectId, tenantId: d.contosoTenantId, userPrincipalName: d.users.alice.upn, password: d.users.alice.password, displayName: 'Alice Anders' },

@@ -77,6 +77,7 @@ function storedApp(seed: AppRegistrationSeed, firstParty: boolean): StoredApp {
     certificates: (seed.certificates ?? []).map(storedCertificate),
     redirectUris: [...(seed.redirectUris ?? [])],
     identifierUris: [...(seed.identifierUris ?? [])],
+    ...(seed.requestedAccessTokenVersion ? { requestedAccessTokenVersion: seed.requestedAccessTokenVersion } : {}),
     appRoles: [...(seed.appRoles ?? [])],
     exposedScopes: [...(seed.exposedScopes ?? [])],
     requiredResourceAccess: [...(seed.requiredResourceAccess ?? [])],

@@ -58,6 +58,12 @@ export interface AppRegistrationSeed {
   readonly redirectUris?: readonly string[];
   /** Application ID URIs, when the app is itself an API (api://exchange-connector). */
   readonly identifierUris?: readonly string[];
+  /**
+   * The API's `api.requestedAccessTokenVersion` (manifest accessTokenAcceptedVersion). 2: access
+   * tokens for it are v2.0 and their `aud` is the API's client id, whatever identifier URI the
+   * client named in its scope — as Entra does. Absent: the audience is the resource as named.
+   */
+  readonly requestedAccessTokenVersion?: 1 | 2;
   readonly appRoles?: readonly AppRoleDefinition[];
   /** Delegated scopes the API exposes. */
   readonly exposedScopes?: readonly string[];
@@ -127,6 +133,7 @@ export interface StoredApp {
   certificates: StoredCertificate[];
   redirectUris: string[];
   identifierUris: string[];
+  requestedAccessTokenVersion?: 1 | 2;
   appRoles: AppRoleDefinition[];
   exposedScopes: string[];
   requiredResourceAccess: RequiredResourceAccess[];

@@ -6,7 +6,7 @@ import { entraErrors } from './entra-errors';
 import { GRAPH_APP_ID, OIDC_SCOPES } from './first-party-apps';
 import type { StoredApp, StoredUser } from './model';
 import { parseScopeRequest, requestedDelegatedScopes, type ScopeRequest } from './scopes';
-import { clientInfo, newOpaqueToken, type ClientAuthMethod } from './tokens';
+import { accessTokenAudience, clientInfo, newOpaqueToken, type ClientAuthMethod } from './tokens';
 
 export type TokenResponse = Record<string, string | number>;
 
@@ -62,7 +62,7 @@ function clientCredentials(ctx: IdentityProviderContext, request: TokenRequest):
   // Entra's real behaviour: without granted application permissions the token is still issued, without `roles`;
   // the resource (Exchange) then refuses it. Only a missing service principal fails here (AADSTS700016, above).
   const roles = ctx.directory.grantedApplicationPermissions(tenant.id, client.app.appId, scopeRequest.resource.appId);
-  const accessToken = ctx.minter.appOnlyAccessToken({ tenantId: tenant.id, client: client.app, audience: scopeRequest.audience, roles, authMethod: client.method });
+  const accessToken = ctx.minter.appOnlyAccessToken({ tenantId: tenant.id, client: client.app, audience: accessTokenAudience(scopeRequest.resource, scopeRequest.audience), roles, authMethod: client.method });
   const lifetime = ctx.minter.accessTokenLifetimeInSeconds;
   return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
 }
@@ -135,7 +135,7 @@ function delegatedResponse(ctx: IdentityProviderContext, grant: DelegatedGrant):
   const resourceScopes = grant.scopes.filter((s) => !OIDC_SCOPES.has(s));
   const shortValues = resourceScopes.map((s) => s.slice(s.lastIndexOf('/') + 1));
   const roles = grant.user.appRoleAssignments[grant.resource.appId] ?? [];
-  const accessToken = ctx.minter.delegatedAccessToken({ user: grant.user, client: grant.client, audience: grant.audience, scopes: shortValues, roles, authMethod: grant.method });
+  const accessToken = ctx.minter.delegatedAccessToken({ user: grant.user, client: grant.client, audience: accessTokenAudience(grant.resource, grant.audience), scopes: shortValues, roles, authMethod: grant.method });
   const lifetime = ctx.minter.accessTokenLifetimeInSeconds;
   const response: TokenResponse = { token_type: 'Bearer', scope: resourceScopes.join(' '), expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
   if (grant.scopes.includes('offline_access')) {

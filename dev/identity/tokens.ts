@@ -21,9 +21,21 @@ export interface AccessTokenRequest {
   readonly extraClaims?: Readonly<Record<string, unknown>>;
 }
 
+/** Entra's built-in role template ids (the same in every tenant). */
+export const GLOBAL_ADMINISTRATOR_ROLE = '62e90394-69f5-4237-9190-012177145e10';
+export const DEFAULT_USER_ROLE = 'b79fbf4d-3ef9-4689-8143-76b194e85509';
+
 export type ClientAuthMethod = 'none' | 'secret' | 'certificate';
 
 const ACR: Record<ClientAuthMethod, string> = { none: '0', secret: '1', certificate: '2' };
+
+/**
+ * The `aud` Entra puts in an access token for `resource` requested as `requested`: the API's client
+ * id when the API accepts v2.0 tokens (requestedAccessTokenVersion 2), else the resource as named.
+ */
+export function accessTokenAudience(resource: Pick<StoredApp, 'appId' | 'requestedAccessTokenVersion'> | undefined, requested: string): string {
+  return resource?.requestedAccessTokenVersion === 2 ? resource.appId : requested;
+}
 
 /** A stable id derived from parts (service principal object ids, pairwise subjects). */
 export function derivedId(...parts: string[]): string {
@@ -136,6 +148,9 @@ export class TokenMinter {
       oid: user.objectId,
       preferred_username: user.userPrincipalName,
       sub: pairwiseSubject(user.objectId, client.appId),
+      // Directory roles (role template ids), as Entra emits them for apps whose registration asks
+      // for them (groupMembershipClaims DirectoryRole): every member holds the default user role.
+      wids: user.isTenantAdmin ? [GLOBAL_ADMINISTRATOR_ROLE, DEFAULT_USER_ROLE] : [DEFAULT_USER_ROLE],
     };
     delete claims.aio;
     if (params.nonce) claims.nonce = params.nonce;

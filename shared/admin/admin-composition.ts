@@ -19,7 +19,7 @@ function appOnlyTokens(config: AppConfig): AppOnlyTokenSource {
     async acquire({ entraTenantId, clientId, credential }) {
       const material: AppCredentialMaterial = credential.kind === 'clientSecret' ? { kind: 'secret', secret: credential.clientSecret } : certificateCredentialMaterial(credential.pem);
       // A connection test must prove the stored credential works now, not that a token was cached.
-      const token = await acquireAppOnlyToken({ authorityHost: config.identity.authorityHost, tenantId: entraTenantId, clientId, credential: material }, { forceRefresh: true });
+      const token = await acquireAppOnlyToken({ authorityHost: config.identity.authorityHost, tenantId: entraTenantId, clientId, credential: material, resource: config.ews.resource }, { forceRefresh: true });
       return token.token;
     },
   };
@@ -33,6 +33,7 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
   return {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
+    connectorAppClientId: config.connectorApp.clientId,
     authenticator: createAdminTokenValidator({ authorityHost: config.identity.authorityHost, tenantId: config.adminApi.tenantId, audience: config.adminApi.audience }),
     tenants: new TenantsRepository(storage),
     groups: new GroupsRepository(storage),

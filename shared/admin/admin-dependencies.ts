@@ -14,7 +14,10 @@ export type CredentialVault = Pick<SecretStore, 'setSecret' | 'getSecret' | 'del
 /** Everything the admin operations use; built once per process (see admin-composition.ts). */
 export interface AdminDependencies {
   readonly environment: ConnectorEnvironment;
+  /** Exchange Online's EWS endpoint (EWS_DEFAULT_URL): the only place the connector app's tokens go. */
   readonly defaultEwsUrl: string;
+  /** The product's multi-tenant app (CONNECTOR_APP_CLIENT_ID): app-only groups must use their own app instead. */
+  readonly connectorAppClientId?: string;
   readonly authenticator: AdminAuthenticator;
   readonly tenants: TenantsRepository;
   readonly groups: GroupsRepository;

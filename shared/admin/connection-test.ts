@@ -4,6 +4,8 @@ import type { EwsCredential, EwsError } from '../ews';
 import type { SecretString } from '../logging';
 import type { CredentialReference, GroupRecord } from '../storage';
 import { credentialExpiryNotice } from '../consent/credential-status';
+import { publicOnlyLookup, resolveTarget, TargetAddressError } from '../delivery/address-policy';
+import { groupEwsUrl } from '../sync/mailbox-access';
 import { probeEndpoint } from './endpoint-probe';
 import { groupPath } from './group-service';
 import type { ConnectionTestResponse, ConnectionTestStepName } from './schemas';
@@ -142,6 +144,17 @@ function checkExpiry(group: GroupRecord, reference: CredentialReference, now: Da
   };
 }
 
+async function addressRefusal(ewsUrl: string, environment: ConnectorEnvironment): Promise<string | undefined> {
+  if (environment === 'development') return undefined;
+  try {
+    await resolveTarget(ewsUrl, environment);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TargetAddressError) return error.message;
+    throw error;
+  }
+}
+
 const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
 
 class StepRecorder {
@@ -206,7 +219,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
   return {
     async run(group, targetMailbox) {
       const startedAt = new Date().toISOString();
-      const ewsUrl = group.ewsUrl ?? options.defaultEwsUrl;
+      const ewsUrl = groupEwsUrl(group, options.defaultEwsUrl);
       const steps = new StepRecorder();
       const warnings: string[] = [];
       const finish = (): ConnectionTestResponse => {
@@ -231,6 +244,15 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
       if (configurationProblem) {
         steps.add('configuration', 'failed', configurationProblem, 0, 'ConfigurationIncomplete');
         steps.skipRest('Skipped: fix the configuration first.');
+        return finish();
+      }
+      // Production: the host must resolve to public addresses only, checked before any credential is
+      // read or anything is sent, and again at every connection (publicOnlyLookup). The answer
+      // depends only on DNS, never on what listens there: no port scanning through connection tests.
+      const refused = await addressRefusal(ewsUrl, options.environment);
+      if (refused) {
+        steps.add('configuration', 'failed', `The EWS URL is not allowed: ${refused} Nothing was sent to it.`, 0, 'TargetAddressNotAllowed');
+        steps.skipRest('Skipped: the EWS URL is not allowed.');
         return finish();
       }
       const reference = group.credential;
@@ -260,7 +282,8 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
         return finish();
       }
 
-      const probe = await steps.time(() => probeEndpoint(ewsUrl, probeTimeoutInMs));
+      const lookup = publicOnlyLookup(options.environment);
+      const probe = await steps.time(() => probeEndpoint(ewsUrl, probeTimeoutInMs, lookup));
       if (!probe.value.reachable) {
         steps.add('endpointReachable', 'failed', probe.value.message, probe.durationInMs, probe.value.code);
         steps.skipRest('Skipped: the EWS endpoint is not reachable.');
@@ -281,6 +304,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
             access: group.mailboxAccessType === 'appOnly' ? 'appOnly' : 'impersonation',
             timeoutInMs: ewsTimeoutInMs,
             allowInsecureHttp: options.environment === 'development',
+            lookup,
           });
           return { ok: true as const, folder: await getFolder(client, { distinguished: 'inbox' }) };
         } catch (error) {

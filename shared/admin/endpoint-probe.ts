@@ -1,5 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { TARGET_ADDRESS_REFUSED } from '../delivery/address-policy';
+import type { NodeStyleLookup } from '../ews/transport';
 
 export type ProbeResult =
   | { readonly reachable: true; readonly httpStatus: number }
@@ -18,6 +21,10 @@ const TLS_CODES = new Set([
 ]);
 
 function describeFailure(code: string, host: string, timeoutInMs: number): { code: string; message: string } {
+  if (code === TARGET_ADDRESS_REFUSED) {
+    // Said the same way whatever listens there: a connection test must not become a port scanner.
+    return { code: 'TargetAddressNotAllowed', message: `${host} resolves to an address that is not allowed (only public addresses are); nothing was sent to it.` };
+  }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return { code: 'HostNotFound', message: `The host name ${host} could not be resolved (DNS). Check the EWS URL's host name.` };
   }
@@ -35,7 +42,7 @@ function describeFailure(code: string, host: string, timeoutInMs: number): { cod
  * answers 401 with its challenge. DNS, TCP and TLS failures are told apart so the message
  * says what to fix. No credentials are sent.
  */
-export function probeEndpoint(ewsUrl: string, timeoutInMs: number): Promise<ProbeResult> {
+export function probeEndpoint(ewsUrl: string, timeoutInMs: number, lookup?: NodeStyleLookup): Promise<ProbeResult> {
   const url = new URL(ewsUrl);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
@@ -45,7 +52,7 @@ export function probeEndpoint(ewsUrl: string, timeoutInMs: number): Promise<Prob
       settled = true;
       resolve(result);
     };
-    const req = send(url, { method: 'GET', headers: { 'user-agent': 'ExchangeConnector-ConnectionTest/0.1' }, agent: false }, (res) => {
+    const req = send(url, { method: 'GET', headers: { 'user-agent': 'ExchangeConnector-ConnectionTest/0.1' }, agent: false, ...(lookup ? { lookup: lookup as LookupFunction } : {}) }, (res) => {
       res.resume();
       finish({ reachable: true, httpStatus: res.statusCode ?? 0 });
       req.destroy();

@@ -43,10 +43,19 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
     if (!group.ewsUrl) problems.push({ pointer: '/ewsUrl', detail: 'is required when mailboxAccessType is impersonation (your Exchange server\'s EWS URL)' });
   } else if (group.mailboxAccessType === 'appOnly') {
     requireOnly('appOnly');
+    if (deps.connectorAppClientId && group.appOnly?.clientId.toLowerCase() === deps.connectorAppClientId.toLowerCase()) {
+      problems.push({ pointer: '/appOnly/clientId', detail: "must be your own app registration's client ID, not the connector's app (the connector app is used through admin consent and delegated groups)" });
+    }
   } else {
     requireOnly(undefined);
+    if (group.ewsUrl) {
+      problems.push({
+        pointer: '/ewsUrl',
+        detail: `must not be set for delegated groups: users' tokens for the connector app are sent only to Exchange Online (${deps.defaultEwsUrl})`,
+      });
+    }
   }
-  if (group.ewsUrl) {
+  if (group.ewsUrl && group.mailboxAccessType !== 'delegated') {
     const problem = outboundUrlProblem(group.ewsUrl, deps.environment, '/ewsUrl');
     if (problem) problems.push(problem);
   }
@@ -65,17 +74,26 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
 }
 
 /**
- * Outside development, a webhook URL that is new or changed must pass the delivery address policy
- * now (https, and every resolved address public), so an admin learns at once instead of from dead letters.
+ * Outside development, every administrator-supplied URL that is new or changed (webhook, queue
+ * account, EWS) must pass the outbound address policy now (https, and every resolved address
+ * public), so an admin learns at once instead of from dead letters or failed syncs.
  * An unchanged URL is not re-resolved: a passing DNS hiccup must not block unrelated edits, and
  * every send checks the target again anyway.
  */
 async function deliveryTargetProblems(next: GroupRecord, previous: GroupRecord | undefined, deps: AdminDependencies): Promise<FieldProblem[]> {
   // Development has only the scheme rule (groupProblems): http to loopback, https anywhere, no DNS needed.
-  if (deps.environment === 'development' || next.delivery?.kind !== 'webhook') return [];
-  if (previous?.delivery?.kind === 'webhook' && previous.delivery.url === next.delivery.url) return [];
-  const problem = await webhookTargetProblem(next.delivery.url, deps, '/delivery/url');
-  return problem ? [problem] : [];
+  if (deps.environment === 'development') return [];
+  const checks: { pointer: string; url: string }[] = [];
+  if (next.delivery?.kind === 'webhook' && !(previous?.delivery?.kind === 'webhook' && previous.delivery.url === next.delivery.url)) {
+    checks.push({ pointer: '/delivery/url', url: next.delivery.url });
+  }
+  if (next.delivery?.kind === 'queue' && next.delivery.accountUrl && !(previous?.delivery?.kind === 'queue' && previous.delivery.accountUrl === next.delivery.accountUrl)) {
+    checks.push({ pointer: '/delivery/accountUrl', url: next.delivery.accountUrl });
+  }
+  // The EWS URL gets the same policy as webhooks: the connector sends the customer's credentials there.
+  if (next.ewsUrl && next.ewsUrl !== previous?.ewsUrl) checks.push({ pointer: '/ewsUrl', url: next.ewsUrl });
+  const problems = await Promise.all(checks.map((check) => webhookTargetProblem(check.url, deps, check.pointer)));
+  return problems.filter((problem): problem is FieldProblem => problem !== undefined);
 }
 
 export async function listGroups(

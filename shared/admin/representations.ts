@@ -8,6 +8,8 @@ export function tenantView(tenant: TenantRecord): TenantResponse {
     id: tenant.id,
     displayName: tenant.displayName,
     ...(tenant.entraTenantId ? { entraTenantId: tenant.entraTenantId } : {}),
+    ...(tenant.entraTenantId && tenant.entraTenantBoundBy ? { entraTenantBoundBy: tenant.entraTenantBoundBy } : {}),
+    ...(tenant.allowSharedEntraTenant ? { allowSharedEntraTenant: true } : {}),
     status: tenant.status,
     createdAt: tenant.createdAt,
     updatedAt: tenant.updatedAt,

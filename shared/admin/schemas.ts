@@ -4,6 +4,7 @@
  * from them, so the document cannot drift from what the API accepts.
  */
 import { z } from 'zod';
+import { QUEUE_CONNECTION_SETTING } from '../delivery/queue-connection-setting';
 
 /** Rejects control characters and unpaired surrogates (they break storage and logs). */
 function isCleanText(value: string): boolean {
@@ -42,16 +43,23 @@ export const tenantStatus = z.enum(['active', 'suspended']);
 export const createTenantRequest = z
   .strictObject({
     displayName: text(256),
-    entraTenantId: entraId.optional(),
+    entraTenantId: entraId.optional().meta({
+      description:
+        "Connector.Admin only, audited. Normally left out: the customer's admin proves the binding by granting admin consent (POST .../consent).",
+    }),
+    allowSharedEntraTenant: z.boolean().optional().meta({
+      description: 'Connector.Admin only: allow this tenant to use an Entra tenant another connector tenant is already bound to.',
+    }),
     status: tenantStatus.default('active'),
   })
-  .meta({ id: 'CreateTenantRequest' });
+  .meta({ id: 'CreateTenantRequest', description: 'Connector.Admin only.' });
 
 export const updateTenantRequest = z
   .strictObject({
     displayName: text(256).optional(),
-    entraTenantId: entraId.nullable().optional().meta({ description: 'null removes it.' }),
-    status: tenantStatus.optional(),
+    entraTenantId: entraId.nullable().optional().meta({ description: 'Connector.Admin only (audited); null removes the binding. Tenant admins get 403.' }),
+    allowSharedEntraTenant: z.boolean().optional().meta({ description: 'Connector.Admin only.' }),
+    status: tenantStatus.optional().meta({ description: 'Connector.Admin only: suspending and lifting a suspension. Tenant admins get 403.' }),
   })
   .meta({ id: 'UpdateTenantRequest', description: 'Fields present are changed; others are kept.' });
 
@@ -60,6 +68,10 @@ export const tenantResponse = z
     id: z.string(),
     displayName: z.string(),
     entraTenantId: z.string().optional(),
+    entraTenantBoundBy: z.enum(['adminConsent', 'operator']).optional().meta({
+      description: "How the Entra tenant binding was proved: the customer's administrator signed in and consented (adminConsent), or a Connector.Admin set it (operator).",
+    }),
+    allowSharedEntraTenant: z.boolean().optional(),
     status: tenantStatus,
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -95,7 +107,11 @@ export const deliveryTarget = z
     z.strictObject({
       kind: z.literal('queue'),
       queueName: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a Storage queue name (3-63 lower-case letters, digits, hyphens)'),
-      connection: z.string().regex(/^[A-Za-z0-9_]{1,128}$/, 'must be an app setting name').optional().meta({ description: 'App setting holding a connection string (local development).' }),
+      connection: z
+        .string()
+        .regex(QUEUE_CONNECTION_SETTING, 'must name an app setting the operator provided for queue targets: CUSTOMER_QUEUE or CUSTOMER_QUEUE_<name>')
+        .optional()
+        .meta({ description: 'An operator-provided app setting (CUSTOMER_QUEUE or CUSTOMER_QUEUE_<name>) holding a connection string. No other app setting can be named.' }),
       accountUrl: httpUrl.optional().meta({ description: 'The queue service URL, e.g. https://account.queue.core.windows.net (reached with the app\'s identity).' }),
       processAndDelete,
     }),

@@ -7,6 +7,7 @@ import { preconditionFailed, updateOptimistically } from './concurrency';
 import { assertOperatorAdmin, assertTenantAccess, tenantNotFound } from './principal';
 import type { AdminPrincipal } from './principal';
 import type { CreateTenantRequest, UpdateTenantRequest } from './schemas';
+import { bindingConflict, entraTenantTaken } from './tenant-binding';
 
 export function tenantPath(tenantId: string): string {
   return `/tenants/${tenantId}`;
@@ -30,17 +31,45 @@ export async function listTenants(deps: AdminDependencies, principal: AdminPrinc
 export async function createTenant(deps: AdminDependencies, principal: AdminPrincipal, input: CreateTenantRequest): Promise<Stored<TenantRecord>> {
   assertOperatorAdmin(principal);
   const at = deps.now().toISOString();
+  const entraTenantId = input.entraTenantId?.toLowerCase();
   const tenant: TenantRecord = {
     id: randomUUID(),
     displayName: input.displayName,
-    ...(input.entraTenantId ? { entraTenantId: input.entraTenantId.toLowerCase() } : {}),
+    ...(entraTenantId ? { entraTenantId, entraTenantBoundBy: 'operator' as const } : {}),
+    ...(input.allowSharedEntraTenant ? { allowSharedEntraTenant: true } : {}),
     status: input.status,
     createdAt: at,
     updatedAt: at,
   };
+  if (entraTenantId) {
+    const conflict = await bindingConflict(deps.tenants, entraTenantId, tenant);
+    if (conflict) throw entraTenantTaken(conflict);
+  }
   const created = await deps.tenants.create(tenant);
   await recordAudit(deps, principal, tenant.id, 'tenant.created', tenantPath(tenant.id), auditDetailsOf({ ...input }));
+  if (entraTenantId) await recordAudit(deps, principal, tenant.id, 'tenant.entraTenantBound', tenantPath(tenant.id), { entraTenantId, method: 'operator' });
   return created;
+}
+
+/** Fields only a Connector.Admin may change: the Entra binding decides whose mailboxes the connector app's tokens reach. */
+const OPERATOR_ONLY_FIELDS = ['entraTenantId', 'allowSharedEntraTenant', 'status'] as const;
+
+function assertMayChange(principal: AdminPrincipal, input: UpdateTenantRequest): void {
+  if (principal.scope.kind === 'all') return;
+  const fields = OPERATOR_ONLY_FIELDS.filter((field) => input[field] !== undefined);
+  if (fields.length === 0) return;
+  const details: Record<(typeof OPERATOR_ONLY_FIELDS)[number], string> = {
+    entraTenantId: "only a Connector.Admin may set or change it; the customer's administrator proves the binding by granting admin consent (POST .../consent)",
+    allowSharedEntraTenant: 'only a Connector.Admin may change it',
+    status: 'only a Connector.Admin may suspend a tenant or lift a suspension',
+  };
+  throw new HttpProblem(
+    403,
+    'OperatorAdminRequired',
+    'Operator admin role required',
+    `Only callers with the Connector.Admin role may change ${fields.join(', ')}.`,
+    fields.map((field) => ({ pointer: `/${field}`, detail: details[field] })),
+  );
 }
 
 export async function updateTenant(
@@ -51,15 +80,25 @@ export async function updateTenant(
   ifMatch: string | undefined,
 ): Promise<Stored<TenantRecord>> {
   await loadTenant(deps, principal, tenantId);
-  const { after } = await updateOptimistically(
+  assertMayChange(principal, input);
+  const { before, after } = await updateOptimistically(
     () => loadTenant(deps, principal, tenantId),
     ifMatch,
-    (current) => {
-      const { etag: _etag, entraTenantId: currentEntraId, ...rest } = current;
+    async (current) => {
+      const { etag: _etag, entraTenantId: currentEntraId, entraTenantBoundBy: currentBoundBy, allowSharedEntraTenant: currentShared, ...rest } = current;
       const entraTenantId = input.entraTenantId === null ? undefined : (input.entraTenantId?.toLowerCase() ?? currentEntraId);
+      const allowSharedEntraTenant = input.allowSharedEntraTenant ?? currentShared;
+      const rebound = entraTenantId !== currentEntraId;
+      if (entraTenantId && (rebound || (currentShared && !allowSharedEntraTenant))) {
+        const conflict = await bindingConflict(deps.tenants, entraTenantId, { id: tenantId, allowSharedEntraTenant });
+        if (conflict) throw entraTenantTaken(conflict);
+      }
+      // An operator naming the binding (new, or the same value to confirm one stored before bindings were proved) vouches for it.
+      const boundBy = rebound || (input.entraTenantId && !currentBoundBy) ? 'operator' : currentBoundBy;
       return {
         ...rest,
-        ...(entraTenantId ? { entraTenantId } : {}),
+        ...(entraTenantId ? { entraTenantId, ...(boundBy ? { entraTenantBoundBy: boundBy } : {}) } : {}),
+        ...(allowSharedEntraTenant ? { allowSharedEntraTenant: true } : {}),
         displayName: input.displayName ?? current.displayName,
         status: input.status ?? current.status,
         updatedAt: deps.now().toISOString(),
@@ -68,6 +107,13 @@ export async function updateTenant(
     (next, etag) => deps.tenants.replace(next, etag),
   );
   await recordAudit(deps, principal, tenantId, 'tenant.updated', tenantPath(tenantId), auditDetailsOf({ ...input }));
+  if (before.entraTenantId !== after.entraTenantId || before.entraTenantBoundBy !== after.entraTenantBoundBy) {
+    await recordAudit(deps, principal, tenantId, after.entraTenantId ? 'tenant.entraTenantBound' : 'tenant.entraTenantUnbound', tenantPath(tenantId), {
+      entraTenantId: after.entraTenantId ?? null,
+      previousEntraTenantId: before.entraTenantId ?? null,
+      method: 'operator',
+    });
+  }
   return after;
 }
 

@@ -12,11 +12,14 @@ import { secretNames } from '../secrets/secret-names';
 import { EntraAuthError } from './entra-errors';
 
 export const EWS_DELEGATED_SCOPE = 'https://outlook.office365.com/EWS.AccessAsUser.All';
+const GLOBAL_EWS_RESOURCE = 'https://outlook.office365.com';
 
 export interface ConnectorAppOptions {
   readonly clientId: string;
   /** https://login.microsoftonline.com, or the local identity provider. */
   readonly authorityHost: string;
+  /** Exchange Online's token resource in the deployment's cloud (config.ews.resource). Default the global cloud's. */
+  readonly ewsResource?: string;
   readonly vault: Pick<SecretStore, 'getSecretEntry'>;
   /** How long a secret read from Key Vault is reused. Default 5 minutes. */
   readonly secretCacheTimeInMs?: number;
@@ -33,6 +36,10 @@ export interface ConnectorAppSecretFacts {
 export class ConnectorApp {
   readonly clientId: string;
   readonly authorityHost: string;
+  /** Exchange Online's token resource (https://outlook.office365.com in the global cloud). */
+  readonly ewsResource: string;
+  /** The delegated EWS scope users consent to: `${ewsResource}/EWS.AccessAsUser.All`. */
+  readonly ewsDelegatedScope: string;
   readonly #options: ConnectorAppOptions;
   #secret: { entry: SecretEntry; readAt: number } | undefined;
 
@@ -41,6 +48,8 @@ export class ConnectorApp {
     if (host.protocol !== 'https:') throw new EntraAuthError('EntraError', 'The authority host must use https (MSAL refuses other schemes).');
     this.clientId = options.clientId;
     this.authorityHost = `${host.origin}${host.pathname.replace(/\/+$/, '')}`;
+    this.ewsResource = (options.ewsResource ?? GLOBAL_EWS_RESOURCE).replace(/\/+$/, '');
+    this.ewsDelegatedScope = `${this.ewsResource}/EWS.AccessAsUser.All`;
     this.#options = options;
   }
 

@@ -11,7 +11,11 @@ import { SecretString } from '../logging/secret-string';
 import type { SecretStore } from '../secrets/secret-store';
 import { secretNames } from '../secrets/secret-names';
 
-export type ConsentStatePurpose = 'adminConsent' | 'signIn';
+/**
+ * adminConsent: Entra's /adminconsent redirect comes back with it. adminConsentVerify: the
+ * administrator's OpenID sign-in that proves which Entra tenant consented. signIn: a user's sign-in.
+ */
+export type ConsentStatePurpose = 'adminConsent' | 'adminConsentVerify' | 'signIn';
 
 export interface ConsentStateClaims {
   readonly purpose: ConsentStatePurpose;
@@ -161,7 +165,7 @@ function parseWire(encoded: string): WirePayload {
     throw new ConsentStateError('StateMalformed', 'The state is not one this service issued.');
   }
   const wire = parsed as Partial<WirePayload> | null;
-  if (!wire || (wire.p !== 'adminConsent' && wire.p !== 'signIn') || typeof wire.t !== 'string' || typeof wire.i !== 'string' || typeof wire.x !== 'number') {
+  if (!wire || (wire.p !== 'adminConsent' && wire.p !== 'adminConsentVerify' && wire.p !== 'signIn') || typeof wire.t !== 'string' || typeof wire.i !== 'string' || typeof wire.x !== 'number') {
     throw new ConsentStateError('StateMalformed', 'The state is not one this service issued.');
   }
   return wire as WirePayload;

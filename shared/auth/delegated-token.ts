@@ -18,7 +18,7 @@
 import { SecretString } from '../logging/secret-string';
 import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
-import { ConnectorApp, EWS_DELEGATED_SCOPE, isClientSecretProblem } from './connector-app';
+import { ConnectorApp, isClientSecretProblem } from './connector-app';
 import { EntraAuthError, toEntraAuthError } from './entra-errors';
 import type { EntraErrorCode } from './entra-errors';
 import { UserTokenCacheStore } from './token-cache-store';
@@ -148,7 +148,7 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
     const accounts = await application.getTokenCache().getAllAccounts();
     const account = accounts.find((candidate) => candidate.homeAccountId.toLowerCase() === identity.homeAccountId.toLowerCase());
     if (!plugin.loaded() || !account) return 'no-cache';
-    const result = await application.acquireTokenSilent({ account, scopes: [EWS_DELEGATED_SCOPE], forceRefresh });
+    const result = await application.acquireTokenSilent({ account, scopes: [deps.connectorApp.ewsDelegatedScope], forceRefresh });
     if (!result?.accessToken) throw new EntraAuthError('EntraError', 'Entra returned no access token.');
     return { token: new SecretString(result.accessToken), expiresOn: result.expiresOn ?? undefined };
   }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { SecretString } from '../logging/secret-string';
 import { ConfigurationError } from './errors';
+import { MICROSOFT_CLOUD_NAMES, MICROSOFT_CLOUDS } from './microsoft-clouds';
+import type { MicrosoftCloudName } from './microsoft-clouds';
 import { SETTINGS } from './settings-catalogue';
 
 export type ConnectorEnvironment = 'production' | 'development';
@@ -28,7 +30,11 @@ export interface AppConfig {
   };
   readonly adminApi: { readonly audience: string; readonly tenantId: string };
   readonly connectorApp: { readonly clientId: string };
-  readonly ews: { readonly defaultUrl: string };
+  /**
+   * Exchange Online in the deployment's Microsoft cloud (MICROSOFT_CLOUD): `defaultUrl` is the only
+   * URL the connector app's tokens are sent to; `resource` is the audience of Exchange tokens.
+   */
+  readonly ews: { readonly defaultUrl: string; readonly resource: string; readonly cloud: MicrosoftCloudName };
   readonly sync: {
     readonly timeBudgetInMs: number;
     /** Concurrent syncs per service account / app-only application / delegated user (1-27). */
@@ -60,11 +66,16 @@ const settingsSchema = z
     AZURE_CLIENT_ID: nonEmpty,
     AZURE_TENANT_ID: z.string().optional(),
     AZURE_CLIENT_SECRET: z.string().optional(),
-    AZURE_AUTHORITY_HOST: httpsUrl.default(defaultOf('AZURE_AUTHORITY_HOST') ?? ''),
-    ADMIN_API_AUDIENCE: nonEmpty,
+    MICROSOFT_CLOUD: z.enum(MICROSOFT_CLOUD_NAMES, { error: `must be one of ${MICROSOFT_CLOUD_NAMES.join(', ')}` }).default('global'),
+    AZURE_AUTHORITY_HOST: httpsUrl.optional(),
+    // v2.0 access tokens (the admin API app sets requestedAccessTokenVersion 2) carry the client id as aud.
+    ADMIN_API_AUDIENCE: z
+      .string()
+      .trim()
+      .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the admin API app's Application (client) ID, a GUID: its v2.0 tokens carry that as aud, never the api:// identifier URI"),
     ADMIN_API_TENANT_ID: nonEmpty,
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
-    EWS_DEFAULT_URL: anyHttpUrl.default(defaultOf('EWS_DEFAULT_URL') ?? ''),
+    EWS_DEFAULT_URL: anyHttpUrl.optional(),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
     // Exchange's default EWSMaxConcurrency is 27 per account: more concurrent syncs only earn ErrorExceededConnectionCount.
     SYNC_MAX_CONCURRENCY_PER_ACCOUNT: z.coerce.number().int().min(1).max(27, 'must be at most 27 (Exchange\'s default EWSMaxConcurrency per account)').default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_ACCOUNT'))),
@@ -113,6 +124,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     );
   }
   const s = parsed.data;
+  const cloud = MICROSOFT_CLOUDS[s.MICROSOFT_CLOUD];
   return {
     environment: s.CONNECTOR_ENVIRONMENT,
     publicBaseUrl: s.PUBLIC_BASE_URL.replace(/\/+$/, ''),
@@ -122,11 +134,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       clientId: s.AZURE_CLIENT_ID,
       tenantId: s.AZURE_TENANT_ID,
       clientSecret: s.AZURE_CLIENT_SECRET ? new SecretString(s.AZURE_CLIENT_SECRET) : undefined,
-      authorityHost: s.AZURE_AUTHORITY_HOST.replace(/\/+$/, ''),
+      authorityHost: (s.AZURE_AUTHORITY_HOST ?? cloud.authorityHost).replace(/\/+$/, ''),
     },
     adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
-    ews: { defaultUrl: s.EWS_DEFAULT_URL },
+    ews: { defaultUrl: s.EWS_DEFAULT_URL ?? cloud.ewsUrl, resource: cloud.ewsResource, cloud: s.MICROSOFT_CLOUD },
     sync: {
       timeBudgetInMs: s.SYNC_TIME_BUDGET_MS,
       maxConcurrencyPerAccount: s.SYNC_MAX_CONCURRENCY_PER_ACCOUNT,

@@ -3,3 +3,5 @@ export type { AppConfig, StorageConfig, ConnectorEnvironment } from './app-confi
 export { ConfigurationError } from './errors';
 export { SETTINGS } from './settings-catalogue';
 export type { SettingDescription, SettingGroup } from './settings-catalogue';
+export { MICROSOFT_CLOUDS } from './microsoft-clouds';
+export type { MicrosoftCloud, MicrosoftCloudName } from './microsoft-clouds';

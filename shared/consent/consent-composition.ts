@@ -22,7 +22,7 @@ export function createConsentDependencies(config: AppConfig): ConsentDependencie
   const credential = createAppCredential(config.identity);
   const storage = new TableStorage({ storage: config.storage, credential });
   const vault = createSecretStore(config.keyVault.url, credential, { environment: config.environment });
-  const connectorApp = new ConnectorApp({ clientId: config.connectorApp.clientId, authorityHost: config.identity.authorityHost, vault });
+  const connectorApp = new ConnectorApp({ clientId: config.connectorApp.clientId, authorityHost: config.identity.authorityHost, ewsResource: config.ews.resource, vault });
   const tokenCaches = new UserTokenCacheStore(vault);
   const users = new DelegatedUsersRepository(storage);
   const log = createLogger({ component: 'delegated-tokens' });
@@ -50,7 +50,7 @@ export function createConsentDependencies(config: AppConfig): ConsentDependencie
     audit: new AuditRepository(storage),
     tokenCaches,
     vault,
-    mailer: connectorAppMailer(connectorApp, { allowInsecureHttp: config.environment === 'development' }),
+    mailer: connectorAppMailer(connectorApp, { ewsUrl: config.ews.defaultUrl, environment: config.environment }),
     tokens,
     syncJobs: storageSyncJobQueue(createQueueClient(config.storage, SYNC_JOBS_QUEUE, credential)),
     invitationLifetimeInHours: 7 * 24,

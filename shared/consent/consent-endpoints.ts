@@ -10,7 +10,7 @@ import type { Logger } from '../logging';
 import { completeAdminConsent } from './admin-consent';
 import { consentDependencies } from './consent-composition';
 import type { ConsentDependencies } from './consent-dependencies';
-import { redirectResponse, resultPageResponse } from './result-page';
+import { browserStepResponse, resultPageResponse } from './result-page';
 import type { ResultPage } from './result-page';
 import { completeSignIn, startSignIn } from './sign-in';
 
@@ -31,18 +31,11 @@ function pageHandler(name: string, run: (deps: ConsentDependencies, query: URLSe
 }
 
 export function adminConsentCallbackHandler(dependencies: () => ConsentDependencies = consentDependencies): HttpHandler {
-  return pageHandler('admin consent callback', async (deps, query) => resultPageResponse(await completeAdminConsent(deps, query)), dependencies);
+  return pageHandler('admin consent callback', async (deps, query) => browserStepResponse(await completeAdminConsent(deps, query)), dependencies);
 }
 
 export function signInStartHandler(dependencies: () => ConsentDependencies = consentDependencies): HttpHandler {
-  return pageHandler(
-    'sign-in start',
-    async (deps, query) => {
-      const start = await startSignIn(deps, query);
-      return start.kind === 'redirect' ? redirectResponse(start.location) : resultPageResponse(start.page);
-    },
-    dependencies,
-  );
+  return pageHandler('sign-in start', async (deps, query) => browserStepResponse(await startSignIn(deps, query)), dependencies);
 }
 
 export function signInCallbackHandler(dependencies: () => ConsentDependencies = consentDependencies): HttpHandler {

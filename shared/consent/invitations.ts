@@ -4,6 +4,7 @@
  * stored. The product can email the invitation from the tenant's sender mailbox.
  */
 import { createHash, randomInt } from 'node:crypto';
+import { verifiedEntraTenant } from '../admin/tenant-binding';
 import { HttpProblem, validationProblem } from '../http/problem';
 import type { GroupRecord, TenantRecord } from '../storage';
 import type { InvitationPurpose, InvitationRecord } from '../storage/invitations-repository';
@@ -84,7 +85,7 @@ export async function issueInvitation(
   const link = signInStartUrl(deps.publicBaseUrl, tenant.id, code);
   const created = await deps.invitations.create(record);
   if (options.email) {
-    const emailOutcome = await emailInvitation(deps, tenant, group, record, { link, code, ...options.email });
+    const emailOutcome = await emailInvitation(deps, tenant, record, { link, code, ...options.email });
     const { etag } = created;
     record = { ...record, email: emailOutcome };
     await deps.invitations.replace(record, etag);
@@ -95,18 +96,17 @@ export async function issueInvitation(
 async function emailInvitation(
   deps: ConsentDependencies,
   tenant: TenantRecord,
-  group: GroupRecord,
   invitation: InvitationRecord,
   content: { link: string; code: string; adminName?: string; message?: string; reason?: string },
 ): Promise<{ sentAt?: string; error?: string }> {
   const settings = await deps.consents.findSettings(tenant.id);
   if (!settings?.senderMailbox) return { error: 'No sender mailbox is configured (PUT .../consent-settings).' };
-  if (!tenant.entraTenantId) return { error: "The tenant's Entra tenant is not known yet (grant admin consent first)." };
+  const entraTenantId = verifiedEntraTenant(tenant);
+  if (!entraTenantId) return { error: "The tenant's Entra tenant is not verified yet: an administrator of the organisation must grant admin consent first (POST .../consent)." };
   try {
     const subject = invitation.purpose === 'reauthentication' ? 'Please sign in again to keep your mailbox connected' : (settings.invitationSubject ?? 'Connect your mailbox');
     await deps.mailer.send({
-      entraTenantId: tenant.entraTenantId,
-      ewsUrl: group.ewsUrl ?? deps.defaultEwsUrl,
+      entraTenantId,
       senderMailbox: settings.senderMailbox,
       to: invitation.mailbox,
       subject,

@@ -36,3 +36,10 @@ export function resultPageResponse(page: ResultPage): HttpResponseInit {
 export function redirectResponse(location: string): HttpResponseInit {
   return { status: 302, headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } };
 }
+
+/** What a browser endpoint answers: send the browser on to Entra, or show a result page. */
+export type BrowserStep = { readonly kind: 'redirect'; readonly location: string } | { readonly kind: 'page'; readonly page: ResultPage };
+
+export function browserStepResponse(step: BrowserStep): HttpResponseInit {
+  return step.kind === 'redirect' ? redirectResponse(step.location) : resultPageResponse(step.page);
+}

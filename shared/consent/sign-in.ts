@@ -6,8 +6,8 @@
  * invitation accepted, resumes a mailbox that was waiting for the user and queues its sync at
  * once (best effort: the group's next poll syncs it anyway).
  */
+import { verifiedEntraTenant } from '../admin/tenant-binding';
 import { ConsentStateError } from '../auth/consent-state';
-import { EWS_DELEGATED_SCOPE } from '../auth/connector-app';
 import { toEntraAuthError } from '../auth/entra-errors';
 import { userTokenCacheSecretName } from '../auth/token-cache-store';
 import type { Logger } from '../logging';
@@ -20,10 +20,17 @@ import { newSyncJob } from '../sync/sync-jobs';
 import type { ConsentDependencies } from './consent-dependencies';
 import { invitationIdOf, invitationState, normaliseInvitationCode } from './invitations';
 import { signInRedirectUri } from './redirect-uris';
-import type { ResultPage } from './result-page';
+import type { BrowserStep, ResultPage } from './result-page';
 import { stateProblemPage } from './state-pages';
 
-export type SignInStart = { readonly kind: 'redirect'; readonly location: string } | { readonly kind: 'page'; readonly page: ResultPage };
+const tenantNotVerified: ResultPage = {
+  status: 409,
+  code: 'TenantNotVerified',
+  title: 'Not ready yet',
+  message: "Your organisation's administrator has not connected it yet (admin consent). Ask your administrator, then open this link again.",
+};
+
+export type SignInStart = BrowserStep;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,11 +60,14 @@ export async function startSignIn(deps: ConsentDependencies, query: URLSearchPar
   if (problem) return { kind: 'page', page: problem };
   const tenant = await deps.tenants.find(invitation.tenantId);
   if (!tenant) return { kind: 'page', page: invalidInvitation };
-  const issued = await deps.states.issue({ purpose: 'signIn', tenantId: tenant.id, invitationId: invitation.id, ...(tenant.entraTenantId ? { entraTenantId: tenant.entraTenantId } : {}) });
+  // Users sign in only into the organisation the tenant is provably bound to (docs/security.md).
+  const entraTenantId = verifiedEntraTenant(tenant);
+  if (!entraTenantId) return { kind: 'page', page: tenantNotVerified };
+  const issued = await deps.states.issue({ purpose: 'signIn', tenantId: tenant.id, invitationId: invitation.id, entraTenantId });
   const { challenge } = await deps.states.pkce(issued.stateId);
-  const application = await deps.connectorApp.application(tenant.entraTenantId);
+  const application = await deps.connectorApp.application(entraTenantId);
   const location = await application.getAuthCodeUrl({
-    scopes: [EWS_DELEGATED_SCOPE],
+    scopes: [deps.connectorApp.ewsDelegatedScope],
     redirectUri: signInRedirectUri(deps.publicBaseUrl),
     codeChallenge: challenge,
     codeChallengeMethod: 'S256',
@@ -103,7 +113,7 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const application = await deps.connectorApp.application(tenant.entraTenantId);
   let result;
   try {
-    result = await application.acquireTokenByCode({ code: authCode, scopes: [EWS_DELEGATED_SCOPE], redirectUri: signInRedirectUri(deps.publicBaseUrl), codeVerifier: verifier, nonce, state: query.get('state')! }, { code: authCode, state: query.get('state')! });
+    result = await application.acquireTokenByCode({ code: authCode, scopes: [deps.connectorApp.ewsDelegatedScope], redirectUri: signInRedirectUri(deps.publicBaseUrl), codeVerifier: verifier, nonce, state: query.get('state')! }, { code: authCode, state: query.get('state')! });
   } catch (error: unknown) {
     const entra = toEntraAuthError(error, { ...(tenant.entraTenantId ? { tenantId: tenant.entraTenantId } : {}), clientId: deps.connectorApp.clientId });
     return { status: 400, code: 'SignInFailed', title: 'Sign-in could not be completed', message: `${entra.message} Open your invitation link to try again.` };
@@ -114,8 +124,8 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const username = (claimString(idClaims, 'preferred_username') ?? claimString(idClaims, 'upn') ?? '').toLowerCase();
   if (claimString(idClaims, 'nonce') !== nonce) return { status: 400, code: 'NonceMismatch', title: 'Sign-in could not be completed', message: 'The sign-in response did not match this request. Open your invitation link again.' };
   if (!tid || !oid) return { status: 400, code: 'SignInFailed', title: 'Sign-in could not be completed', message: 'Entra ID did not identify the user.' };
-  const expectedTenant = claims.entraTenantId ?? tenant.entraTenantId;
-  if (expectedTenant && expectedTenant.toLowerCase() !== tid) {
+  const expectedTenant = verifiedEntraTenant(tenant);
+  if (!expectedTenant || expectedTenant.toLowerCase() !== tid || (claims.entraTenantId && claims.entraTenantId.toLowerCase() !== tid)) {
     return { status: 403, code: 'WrongOrganisation', title: 'Wrong organisation', message: 'You signed in with an account of another organisation. Sign in with your work account.' };
   }
   if (username !== invitation.mailbox) {

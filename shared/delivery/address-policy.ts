@@ -4,6 +4,8 @@
  * and the send connects to exactly the addresses that were checked (no second DNS lookup that
  * a rebinding attacker could answer differently).
  */
+import { lookup as lookupCallback } from 'node:dns';
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import type { ConnectorEnvironment } from '../config';
@@ -75,4 +77,52 @@ export async function resolveTarget(raw: string, environment: ConnectorEnvironme
   const refused = addresses.find((a) => !isPublicAddress(a.address));
   if (refused) throw new TargetAddressError(`The target host ${hostname} resolves to a private, loopback or link-local address (${refused.address}); only public addresses are allowed.`);
   return { url, addresses };
+}
+
+/** The error code a refused connection reports (network layers pass `code` through). */
+export const TARGET_ADDRESS_REFUSED = 'ETARGETNOTALLOWED';
+
+type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+export type GuardedLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions | number | undefined, callback: LookupCallback) => void;
+
+/**
+ * A `lookup` for http(s) requests and axios that refuses, at connect time, any host that resolves
+ * to a non-public address (outside development). It is the resolution the socket then uses, so a
+ * host that answered a public address when it was configured and a private one now (DNS
+ * rebinding), or a redirect to a private host, never gets a connection. The error says only that
+ * the address is not allowed: whether something listens there is never learned.
+ */
+export function publicOnlyLookup(environment: ConnectorEnvironment): GuardedLookup {
+  return (hostname, options, callback) => {
+    const wantsAll = typeof options === 'object' && options !== null && options.all === true;
+    const family = typeof options === 'number' ? options : (options?.family ?? 0);
+    lookupCallback(hostname, { all: true, verbatim: true, family: family as 0 | 4 | 6 }, (error, addresses) => {
+      if (error) return callback(error, wantsAll ? [] : '');
+      const refused = environment === 'development' ? undefined : addresses.find((a) => !isPublicAddress(a.address));
+      if (refused || addresses.length === 0) {
+        const denied: NodeJS.ErrnoException = new Error(`${hostname} resolves to an address that is not allowed (only public addresses are).`);
+        denied.code = TARGET_ADDRESS_REFUSED;
+        return callback(denied, wantsAll ? [] : '');
+      }
+      if (wantsAll) return callback(null, addresses);
+      const first = addresses[0]!;
+      return callback(null, first.address, first.family);
+    });
+  };
+}
+
+/**
+ * Sockets skip the resolver for IP literals, so publicOnlyLookup never sees them: this refuses a
+ * URL whose host is a non-public literal (or a loopback name) outside development, before connecting.
+ */
+export function literalTargetRefused(raw: string, environment: ConnectorEnvironment): boolean {
+  if (environment === 'development') return false;
+  let hostname: string;
+  try {
+    hostname = new URL(raw).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return true;
+  }
+  if (isLoopbackName(hostname)) return true;
+  return isIP(hostname) !== 0 && !isPublicAddress(hostname);
 }

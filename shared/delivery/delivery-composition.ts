@@ -53,6 +53,7 @@ export function createDeliveryServices(config: AppConfig): DeliveryServices {
     openMailboxClient(group, { smtpAddress: mailbox }, {
       environment: config.environment,
       defaultEwsUrl: config.ews.defaultUrl,
+      ewsResource: config.ews.resource,
       authorityHost: config.identity.authorityHost,
       readSecret: (name, version) => vault.getSecret(name, { version }),
     });

@@ -4,6 +4,7 @@ import type { ConnectorEnvironment } from '../config';
 import { resolveTarget, TargetAddressError } from './address-policy';
 import type { HostResolver } from './address-policy';
 import { failure } from './delivery-outcome';
+import { isAllowedQueueConnectionSetting } from './queue-connection-setting';
 import type { DeliveryOutcome } from './delivery-outcome';
 import type { ChangeBatch } from './change-batch';
 import { queueMessageParts, QueueMessageTooLargeError } from './queue-message-parts';
@@ -26,6 +27,10 @@ export interface QueueTargetSenderOptions {
 
 function queueClientFor(target: QueueTarget, options: QueueTargetSenderOptions): QueueClient | DeliveryOutcome {
   if (target.connection) {
+    // Re-checked here: groups stored before the rule existed must not keep their old reach.
+    if (!isAllowedQueueConnectionSetting(target.connection)) {
+      return failure('NoTarget', `The queue target names the app setting ${target.connection}; only CUSTOMER_QUEUE or CUSTOMER_QUEUE_<name> settings may be used.`);
+    }
     const connectionString = (options.settings ?? process.env)[target.connection];
     if (!connectionString) return failure('NoTarget', `The app setting ${target.connection} named by the queue target is not set.`);
     return new QueueClient(connectionString, target.queueName);

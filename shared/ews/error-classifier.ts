@@ -110,6 +110,9 @@ function classifyNetworkFailure(failure: TransportFailure, operation: string, th
   const text = `${operation}: ${message}`;
   if (code && TLS_ERROR_CODES.has(code)) return new EwsTlsError(code, text);
   switch (code) {
+    case 'ETARGETNOTALLOWED':
+      // The outbound address policy refused the host at connect time (shared/delivery/address-policy.ts).
+      return new EwsConfigurationError('TargetAddressNotAllowed', `${operation}: the EWS host resolves to an address that is not allowed (only public addresses are)`);
     case 'ENOTFOUND':
       return new EwsEndpointNotFoundError('HostNotFound', text);
     case 'EAI_AGAIN':

@@ -152,7 +152,7 @@ export class EwsProtocolError extends EwsError {
   }
 }
 
-export type EwsConfigurationCode = 'InsecureEndpoint' | 'InvalidEndpoint' | 'InvalidArgument' | 'UnsupportedAccess';
+export type EwsConfigurationCode = 'InsecureEndpoint' | 'InvalidEndpoint' | 'InvalidArgument' | 'UnsupportedAccess' | 'TargetAddressNotAllowed';
 
 /** The call was never sent because our own settings or arguments are wrong. */
 export class EwsConfigurationError extends EwsError {

@@ -60,6 +60,8 @@ export interface MailboxClientOptions {
   readonly requestedServerVersion?: EwsServerVersion;
   /** Allow http:// — only to a loopback host, and only where the caller's environment is development. */
   readonly allowInsecureHttp?: boolean;
+  /** Host name resolution for every connection; the outbound address policy (publicOnlyLookup) refuses private addresses here. */
+  readonly lookup?: TransportSettings['lookup'];
 }
 
 export interface MailboxClient {
@@ -135,7 +137,7 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
     if (credential.kind === 'basic') headers.Authorization = basicAuthorization(credential.username, credential.password);
     if (credential.kind === 'bearer') headers.Authorization = 'Bearer ' + (await credential.getToken()).reveal();
     const ntlm = credential.kind === 'ntlm' ? { username: credential.username, password: credential.password.reveal() } : undefined;
-    return { timeoutInMs, headers, ...(ntlm ? { ntlm } : {}) };
+    return { timeoutInMs, headers, ...(ntlm ? { ntlm } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
   }
 
   function exchangeService(transport: RecordingTransport): ExchangeService {

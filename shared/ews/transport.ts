@@ -4,6 +4,8 @@
  * code; this transport keeps what the failed exchange really looked like so the classifier can
  * name the failure. One transport serves one EWS call, so concurrent calls never mix records.
  */
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
+import type { AxiosRequestConfig } from 'axios';
 import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
 
 /** What a failed HTTP exchange looked like: either the server's answer, or the network error. */
@@ -26,14 +28,19 @@ export interface TransportSettings {
   readonly headers: Readonly<Record<string, string>>;
   /** NTLM handshake credentials; the password is revealed only into the handshake. */
   readonly ntlm?: { readonly username: string; readonly password: string };
+  /** Resolves host names for every connection (the outbound address policy checks each address here). */
+  readonly lookup?: NodeStyleLookup;
 }
+
+/** A resolver with dns.lookup's shape (what http.request's `lookup` option takes). */
+export type NodeStyleLookup = (hostname: string, options: LookupOneOptions | LookupAllOptions | number | undefined, callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => void;
 
 export class RecordingTransport implements IXHRApi {
   failure: TransportFailure | undefined;
   readonly #inner: XhrApi;
 
   constructor(settings: TransportSettings) {
-    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers } });
+    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers }, ...(settings.lookup ? { lookup: settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}) });
     if (settings.ntlm) this.#inner.useNtlmAuthentication(settings.ntlm.username, settings.ntlm.password);
   }
 

@@ -20,6 +20,8 @@ export interface AdminConsentRecord {
   readonly requestedBy: { readonly objectId: string; readonly name: string };
   /** Entra's error and description when refused. */
   readonly error?: { readonly code: string; readonly description: string };
+  /** Granted: the administrator whose validated id_token proved the Entra tenant. */
+  readonly grantedBy?: { readonly objectId: string; readonly name: string };
 }
 
 export interface ConsentSettingsRecord {
@@ -46,6 +48,7 @@ const consentCodec: EntityCodec<AdminConsentRecord> = {
     at: record.at,
     requestedBy: JSON.stringify(record.requestedBy),
     error: record.error ? JSON.stringify(record.error) : undefined,
+    grantedBy: record.grantedBy ? JSON.stringify(record.grantedBy) : undefined,
   }),
   fromEntity: (entity) => ({
     tenantId: stringColumn(entity, 'tenantId') ?? '',
@@ -54,6 +57,7 @@ const consentCodec: EntityCodec<AdminConsentRecord> = {
     at: stringColumn(entity, 'at') ?? '',
     requestedBy: jsonColumn(entity, 'requestedBy', { objectId: '', name: '' }),
     error: jsonColumn<AdminConsentRecord['error']>(entity, 'error', undefined),
+    grantedBy: jsonColumn<AdminConsentRecord['grantedBy']>(entity, 'grantedBy', undefined),
   }),
 };
 

@@ -8,12 +8,22 @@ export type TenantStatus = 'active' | 'suspended';
 export interface TenantRecord {
   readonly id: string;
   readonly displayName: string;
-  /** The customer's Entra tenant, where one is known (app-only and delegated access). */
+  /**
+   * The customer's Entra tenant, where one is known (delegated access, product mail). Only a
+   * verified admin consent or a Connector.Admin sets it (docs/security.md): the connector app's
+   * tokens for this Entra tenant are used on this connector tenant's behalf.
+   */
   readonly entraTenantId?: string;
+  /** How the binding was proved: the customer's admin signed in (adminConsent) or a Connector.Admin set it (operator). */
+  readonly entraTenantBoundBy?: EntraTenantBinding;
+  /** A Connector.Admin allowed this tenant to share its Entra tenant with other connector tenants. */
+  readonly allowSharedEntraTenant?: boolean;
   readonly status: TenantStatus;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
+
+export type EntraTenantBinding = 'adminConsent' | 'operator';
 
 export type MailboxAccessType = 'impersonation' | 'appOnly' | 'delegated';
 export type SyncFolderKind = 'mail' | 'calendar' | 'contacts' | 'tasks';

@@ -1,6 +1,6 @@
 import { EntityTable } from './entity-table';
 import type { EntityCodec, EntityKey, Stored } from './entity-table';
-import type { TenantRecord, TenantStatus } from './records';
+import type { EntraTenantBinding, TenantRecord, TenantStatus } from './records';
 import { stringColumn } from './table-storage';
 import type { Page, PageRequest, TableStorage } from './table-storage';
 import { encodeKeyPart } from './table-keys';
@@ -20,6 +20,8 @@ const tenantCodec: EntityCodec<TenantRecord> = {
     id: tenant.id,
     displayName: tenant.displayName,
     entraTenantId: tenant.entraTenantId,
+    entraTenantBoundBy: tenant.entraTenantBoundBy,
+    allowSharedEntraTenant: tenant.allowSharedEntraTenant,
     status: tenant.status,
     createdAt: tenant.createdAt,
     updatedAt: tenant.updatedAt,
@@ -28,6 +30,8 @@ const tenantCodec: EntityCodec<TenantRecord> = {
     id: stringColumn(entity, 'id') ?? '',
     displayName: stringColumn(entity, 'displayName') ?? '',
     entraTenantId: stringColumn(entity, 'entraTenantId'),
+    entraTenantBoundBy: stringColumn(entity, 'entraTenantBoundBy') as EntraTenantBinding | undefined,
+    allowSharedEntraTenant: entity.allowSharedEntraTenant === true ? true : undefined,
     status: (stringColumn(entity, 'status') ?? 'active') as TenantStatus,
     createdAt: stringColumn(entity, 'createdAt') ?? '',
     updatedAt: stringColumn(entity, 'updatedAt') ?? '',

@@ -11,6 +11,7 @@ import { delegatedEwsCredential } from '../auth/delegated-token';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import type { AppCredentialMaterial } from '../auth/app-only-token';
 import type { ConnectorEnvironment } from '../config';
+import { literalTargetRefused, publicOnlyLookup } from '../delivery/address-policy';
 import { createMailboxClient } from '../ews';
 import type { EwsCredential, MailboxClient } from '../ews';
 import { SecretString } from '../logging/secret-string';
@@ -20,9 +21,16 @@ import { MailboxSourceError } from './mailbox-source';
 
 export interface MailboxAccessOptions {
   readonly environment: ConnectorEnvironment;
+  /**
+   * Exchange Online's EWS endpoint in the deployment's Microsoft cloud (EWS_DEFAULT_URL). The only
+   * URL the connector app's own tokens (delegated groups) are ever sent to; the default for
+   * app-only groups that name no URL.
+   */
   readonly defaultEwsUrl: string;
   /** Entra authority host (https://login.microsoftonline.com, or the local identity provider). */
   readonly authorityHost: string;
+  /** Exchange Online's token resource in the deployment's cloud (config.ews.resource); default the global cloud's. */
+  readonly ewsResource?: string;
   readonly readSecret: (name: string, version: string) => Promise<SecretString>;
   /** Per-user tokens of delegated groups (ReauthenticationRequiredError when the user must sign in again). Without it, delegated groups fail with a Configuration error. */
   readonly delegatedTokens?: DelegatedTokenProvider | undefined;
@@ -74,16 +82,34 @@ export async function groupEwsCredential(group: GroupRecord, mailbox: MailboxIde
     clientId: group.appOnly.clientId,
     credential: appCredentialMaterial(reference, secret),
     credentialVersion: `${reference.secretName}/${reference.secretVersion}`,
+    ...(options.ewsResource ? { resource: options.ewsResource } : {}),
   });
+}
+
+/**
+ * Where a group's EWS calls go. Delegated groups use the connector app's tokens, so they go to
+ * Exchange Online only, whatever the group row says (docs/security.md); a URL an administrator
+ * supplied is used only with the customer's own credentials (service account, own app).
+ */
+export function groupEwsUrl(group: GroupRecord, defaultEwsUrl: string): string {
+  if (group.mailboxAccessType === 'delegated') return defaultEwsUrl;
+  return group.ewsUrl ?? defaultEwsUrl;
 }
 
 /** An EWS client bound to one mailbox of the group, with the group's access type. */
 export async function openMailboxClient(group: GroupRecord, mailbox: MailboxIdentity, options: MailboxAccessOptions): Promise<MailboxClient> {
+  const ewsUrl = groupEwsUrl(group, options.defaultEwsUrl);
+  // A row stored before the outbound address policy (or written around the API) must not reach private space.
+  if (literalTargetRefused(ewsUrl, options.environment)) {
+    throw configurationError('The EWS URL points at a private, loopback or link-local address; only public addresses are allowed. Change the group\'s ewsUrl.');
+  }
   const credential = await groupEwsCredential(group, mailbox, options);
-  return createMailboxClient(group.ewsUrl ?? options.defaultEwsUrl, credential, {
+  return createMailboxClient(ewsUrl, credential, {
     mailbox: mailbox.smtpAddress,
     access: group.mailboxAccessType,
     ...(options.ewsTimeoutInMs !== undefined ? { timeoutInMs: options.ewsTimeoutInMs } : {}),
     allowInsecureHttp: options.environment === 'development',
+    // Every connection re-checks that the host resolves to public addresses only (production).
+    lookup: publicOnlyLookup(options.environment),
   });
 }

@@ -82,6 +82,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
   const access: MailboxAccessOptions = {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
+    ewsResource: config.ews.resource,
     authorityHost: config.identity.authorityHost,
     readSecret: (name, version) => vault.getSecret(name, { version }),
     delegatedTokens: lazyDelegatedTokenProvider(delegatedTokenProvider),

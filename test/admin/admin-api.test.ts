@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { devStateDir, ensureDevCertificate } from '../../dev/certs';
@@ -59,7 +60,10 @@ describe('authentication', () => {
     assert.match(forged.headers.get('www-authenticate') ?? '', /invalid_token/);
     const wrongAudience = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: 'https://outlook.office365.com', roles: ['Connector.Admin'] });
     assert.equal((await stack.request('GET', '/api/admin/ping', { token: wrongAudience })).status, 401);
-    const noRole = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: 'api://exchange-connector', roles: [] });
+    // Entra issues the admin API's v2.0 tokens with aud = its client id; the identifier URI is never an aud.
+    const uriAudience = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: 'api://exchange-connector', roles: ['Connector.Admin'] });
+    assert.equal((await stack.request('GET', '/api/admin/ping', { token: uriAudience })).status, 401);
+    const noRole = stack.idp.control.issueAccessToken({ tenantId: '00000000-0000-4000-8000-000000000001', audience: DEMO_IDENTITY.adminApi.appId, roles: [] });
     const forbidden = await stack.request('GET', '/api/admin/ping', { token: noRole });
     assert.equal(forbidden.status, 403);
     assert.equal(forbidden.headers.get('www-authenticate'), null);
@@ -154,7 +158,7 @@ describe('groups', () => {
     assert.deepEqual(group.credentials, { credentialSet: false });
 
     const appOnly = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
-      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: 'c0ffee00-0000-4000-8000-00000000c0de' } },
+      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000a7' } },
     });
     assert.equal(appOnly.status, 201, appOnly.text);
     assert.equal(appOnly.body.ewsUrl, 'https://outlook.office365.com/EWS/Exchange.asmx', 'app-only groups default to the configured EWS URL');
@@ -411,7 +415,7 @@ describe('credentials', () => {
     assert.deepEqual(pointers(wrongType), ['/password']);
 
     const appOnly = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
-      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: 'c0ffee00-0000-4000-8000-00000000c0de' } },
+      body: { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000a7' } },
     });
     const appUrl = `/api/admin/tenants/${tenantId}/groups/${appOnly.body.id}/credentials`;
     const secretSet = await stack.request('PUT', appUrl, { body: { clientSecret } });

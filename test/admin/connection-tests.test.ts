@@ -8,7 +8,8 @@ import type { AdminStack } from './admin-stack';
 import { freeLoopbackPort } from '../support/free-port';
 
 const CONTOSO_TENANT = DEMO_IDENTITY.contosoTenantId;
-const CONNECTOR_APP = DEMO_IDENTITY.connectorApp;
+/** The customer's own app registration (app-only groups never use the connector's multi-tenant app). */
+const CUSTOMER_APP = { clientId: '00000000-0000-4000-8000-0000000000a7', clientSecret: 'contoso-own-app-secret' };
 const SERVICE_ACCOUNT = { upn: 'svc-connector@contoso.com', password: 'Svc-Connector-Pass1' };
 
 let stack: AdminStack;
@@ -21,7 +22,14 @@ async function closedPortUrl(): Promise<string> {
 
 before(async () => {
   stack = await startAdminStack();
-  stack.idp.control.grantAdminConsent(CONTOSO_TENANT, CONNECTOR_APP.clientId);
+  stack.idp.control.addApp({
+    appId: CUSTOMER_APP.clientId,
+    displayName: 'Contoso line-of-business app',
+    homeTenantId: CONTOSO_TENANT,
+    secrets: [{ value: CUSTOMER_APP.clientSecret }],
+    requiredResourceAccess: [{ resource: 'https://outlook.office365.com', applicationPermissions: ['full_access_as_app'] }],
+  });
+  stack.idp.control.grantAdminConsent(CONTOSO_TENANT, CUSTOMER_APP.clientId);
   ews = await startEwsSimulator({
     identity: { authorityHost: stack.idp.url },
     seed: (store) => {
@@ -66,7 +74,7 @@ async function impersonationGroup(credential: { password: string; expiresOn?: st
 
 async function appOnlyGroup(clientSecret: string, expiresOn?: string): Promise<string> {
   const created = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
-    body: { name: 'Online', externalId: `app-${++counter}`, mailboxAccessType: 'appOnly', ewsUrl: ews.url, appOnly: { entraTenantId: CONTOSO_TENANT, clientId: CONNECTOR_APP.clientId } },
+    body: { name: 'Online', externalId: `app-${++counter}`, mailboxAccessType: 'appOnly', ewsUrl: ews.url, appOnly: { entraTenantId: CONTOSO_TENANT, clientId: CUSTOMER_APP.clientId } },
   });
   assert.equal(created.status, 201, created.text);
   assert.equal((await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${created.body.id}/credentials`, { body: { clientSecret, ...(expiresOn ? { expiresOn } : {}) } })).status, 200);
@@ -161,7 +169,7 @@ describe('connection tests against the Exchange simulator', () => {
   });
 
   test('app-only: token acquisition and every EWS step pass with the right client secret', async () => {
-    const groupId = await appOnlyGroup(CONNECTOR_APP.clientSecret);
+    const groupId = await appOnlyGroup(CUSTOMER_APP.clientSecret);
     const result = await runTest(groupId, 'alice@contoso.com');
     assert.equal(result.outcome, 'passed', JSON.stringify(result.steps, null, 1));
     assert.equal(result.byName.tokenAcquisition?.status, 'passed');
@@ -177,8 +185,8 @@ describe('connection tests against the Exchange simulator', () => {
   });
 
   test('app-only: an expired client secret is explained (AADSTS7000222)', async () => {
-    const expiring = stack.idp.control.addSecret(CONNECTOR_APP.clientId, { value: 'soon-expired-secret-value', displayName: 'expiring' });
-    stack.idp.control.expireSecret(CONNECTOR_APP.clientId, expiring.keyId);
+    const expiring = stack.idp.control.addSecret(CUSTOMER_APP.clientId, { value: 'soon-expired-secret-value', displayName: 'expiring' });
+    stack.idp.control.expireSecret(CUSTOMER_APP.clientId, expiring.keyId);
     const groupId = await appOnlyGroup(expiring.value);
     const result = await runTest(groupId, 'alice@contoso.com');
     assert.equal(result.byName.tokenAcquisition?.code, 'ClientSecretExpired', result.byName.tokenAcquisition?.message);
@@ -200,7 +208,7 @@ describe('connection tests against the Exchange simulator', () => {
   test('an app-only client secret expiring within 30/14/7 days passes with a warning', async () => {
     const day = 24 * 3600_000;
     for (const [daysLeft, expected] of [[25, /expires in 25 days/], [10, /expires in 10 days/], [3, /expires in 3 days/]] as const) {
-      const groupId = await appOnlyGroup(CONNECTOR_APP.clientSecret, new Date(Date.now() + daysLeft * day - 60_000).toISOString());
+      const groupId = await appOnlyGroup(CUSTOMER_APP.clientSecret, new Date(Date.now() + daysLeft * day - 60_000).toISOString());
       const result = await runTest(groupId, 'alice@contoso.com');
       assert.equal(result.outcome, 'passed', statuses(result));
       assert.equal(result.byName.credentialExpiry?.status, 'passed');
@@ -208,7 +216,7 @@ describe('connection tests against the Exchange simulator', () => {
       assert.match(result.warnings?.[0] ?? '', expected);
       assert.match(result.warnings?.[0] ?? '', /client secret .*new client secret in Entra.*\/credentials/);
     }
-    const later = await appOnlyGroup(CONNECTOR_APP.clientSecret, new Date(Date.now() + 90 * day).toISOString());
+    const later = await appOnlyGroup(CUSTOMER_APP.clientSecret, new Date(Date.now() + 90 * day).toISOString());
     const fine = await runTest(later, 'alice@contoso.com');
     assert.equal(fine.warnings, undefined, 'no warning 90 days out');
     assert.match(fine.byName.credentialExpiry?.message ?? '', /valid until/);
@@ -219,7 +227,7 @@ describe('connection tests against the Exchange simulator', () => {
     const refused = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${delegated.body.id}/connection-tests`, { body: {} });
     assert.equal(refused.status, 409);
     const logs = stack.logs.join('\n');
-    for (const secret of [SERVICE_ACCOUNT.password, CONNECTOR_APP.clientSecret]) assert.ok(!logs.includes(secret));
+    for (const secret of [SERVICE_ACCOUNT.password, CUSTOMER_APP.clientSecret]) assert.ok(!logs.includes(secret));
     assert.match(await stack.dumpTables(), /connectionTest\.run/, 'connection tests are audited');
   });
 });

@@ -11,7 +11,8 @@ let validator: AdminTokenValidator;
 
 before(async () => {
   idp = await startTestIdentityProvider();
-  validator = createAdminTokenValidator({ authorityHost: idp.url, tenantId: d.operatorTenantId, audience: AUDIENCE, alternateAudiences: [d.adminApi.appId] });
+  // As production composes it (shared/admin/admin-composition.ts): one audience, ADMIN_API_AUDIENCE = the API's client id.
+  validator = createAdminTokenValidator({ authorityHost: idp.url, tenantId: d.operatorTenantId, audience: AUDIENCE });
 });
 
 after(async () => {
@@ -154,4 +155,25 @@ test('an unreachable authority is AuthorityUnavailable (503), not a caller error
     assert.equal(error.status, 503);
     return true;
   });
+});
+
+test("a token Entra issues for api://exchange-connector/.default (v2.0: aud = the API's client id) is accepted; the URI as aud is not", async () => {
+  // Through the token endpoint, as a calling service would: client credentials for the identifier URI's .default.
+  const response = await fetch(`${idp.url}/${d.operatorTenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: d.appIdentity.clientId, client_secret: d.appIdentity.clientSecret, scope: `${d.adminApi.identifierUri}/.default` }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  const accessToken = ((await response.json()) as { access_token: string }).access_token;
+  const claims = JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { aud: string; ver: string; iss: string };
+  assert.equal(claims.aud, d.adminApi.appId);
+  assert.equal(claims.ver, '2.0');
+  assert.equal(claims.iss, `${idp.url}/${d.operatorTenantId}/v2.0`);
+  // Valid audience and issuer: what remains is that this app holds no admin role (403, not 401).
+  assert.equal((await rejection(`Bearer ${accessToken}`)).code, 'Forbidden');
+
+  const user = idp.control.issueUserAccessToken({ user: d.users.operatorAdmin.upn, audience: d.adminApi.identifierUri });
+  assert.equal((await validator.validate(`Bearer ${user}`)).scope.kind, 'all');
+  const uriAudience = operatorToken({ audience: d.adminApi.identifierUri });
+  assert.equal((await rejection(`Bearer ${uriAudience}`)).code, 'Unauthorized');
 });

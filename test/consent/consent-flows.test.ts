@@ -4,6 +4,7 @@ import { ConsentStateSigner } from '../../shared/auth/consent-state';
 import { ReauthenticationRequiredError, delegatedEwsCredential } from '../../shared/auth/delegated-token';
 import { createMailboxClient, checkMailboxAccess } from '../../shared/ews';
 import { secretNames } from '../../shared/secrets/secret-names';
+import { answerAdminConsent as answerConsentInBrowser } from '../support/admin-consent-browser';
 import { d, resultCode, startConsentStack } from './consent-stack';
 import type { ConsentStack } from './consent-stack';
 
@@ -20,25 +21,16 @@ after(async () => {
   await stack?.close();
 });
 
+/** Many test tenants share Contoso: a Connector.Admin allows it (the binding rule is tested in security-binding.test.ts). */
 async function createTenant(displayName: string, entraTenantId?: string): Promise<string> {
-  const created = await stack.request('POST', '/api/admin/tenants', { displayName, ...(entraTenantId ? { entraTenantId } : {}) });
+  const created = await stack.request('POST', '/api/admin/tenants', { displayName, allowSharedEntraTenant: true, ...(entraTenantId ? { entraTenantId } : {}) });
   assert.equal(created.status, 201, created.text);
   return created.body.id as string;
 }
 
-/** Follows an admin-consent link as the customer's admin would (dev auto sign-in), then opens the callback. */
-async function answerAdminConsent(url: string, admin: { upn: string; password: string }, decision: 'accept' | 'decline'): Promise<{ callback: string; status: number; code: string | undefined; html: string }> {
-  const authorize = new URL(url);
-  authorize.searchParams.set('login_hint', admin.upn);
-  authorize.searchParams.set('dev_password', admin.password);
-  authorize.searchParams.set('dev_consent', decision);
-  const answer = await fetch(authorize, { redirect: 'manual' });
-  assert.equal(answer.status, 302, await answer.text());
-  const callback = answer.headers.get('location')!;
-  assert.ok(callback.startsWith(`${stack.baseUrl}/api/consent/admin/callback?`), callback);
-  const page = await fetch(callback);
-  const html = await page.text();
-  return { callback, status: page.status, code: resultCode(html), html };
+/** Follows an admin-consent link as the customer's admin would (both legs: consent prompt, then the proving sign-in). */
+function answerAdminConsent(url: string, admin: { upn: string; password: string }, decision: 'accept' | 'decline', tweakSignIn?: (signIn: URL) => void) {
+  return answerConsentInBrowser(url, admin, { decision, ...(tweakSignIn ? { tweakSignIn } : {}) });
 }
 
 async function openCallback(url: string): Promise<{ status: number; code: string | undefined; html: string }> {
@@ -89,10 +81,15 @@ describe('admin consent to the connector app', () => {
     // The link names Contoso's authority; an admin of Fabrikam answering through /organizations comes back with tenant=Fabrikam.
     const url = new URL(link.body.url);
     url.pathname = url.pathname.replace(d.contosoTenantId, 'organizations');
-    const result = await answerAdminConsent(url.href, { upn: 'admin@fabrikam.com', password: 'Fabrikam-Admin-Pass1' }, 'accept');
-    assert.equal(result.status, 403);
-    assert.equal(result.code, 'StateWrongTenant');
+    // The sign-in that proves the grant is sent to Contoso's authority too; the attacker reroutes it to /organizations as well.
+    const result = await answerAdminConsent(url.href, { upn: 'admin@fabrikam.com', password: 'Fabrikam-Admin-Pass1' }, 'accept', (signIn) => {
+      signIn.pathname = signIn.pathname.replace(d.contosoTenantId, 'organizations');
+    });
+    // The code was issued by /organizations but is redeemed at Contoso's authority (the link's), so Entra refuses it.
+    assert.equal(result.status, 400, result.html);
+    assert.equal(result.code, 'AdminVerificationFailed');
     assert.equal((await stack.request('GET', `/api/admin/tenants/${tenantId}/consent`)).body.status, 'notRequested');
+    assert.equal((await stack.request('GET', `/api/admin/tenants/${tenantId}`)).body.entraTenantId, d.contosoTenantId);
   });
 
   test('forged, altered, expired, wrong-purpose and missing states are refused with a page', async () => {
@@ -313,7 +310,7 @@ describe('delegated users: invitation, sign-in, token lifecycle', () => {
 describe('credential expiry', () => {
   test('group secrets expiring within 7/30 days and the connector app secret are listed', async () => {
     const tenantId = await createTenant('Expiring', d.contosoTenantId);
-    const group = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: d.connectorApp.clientId } });
+    const group = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { name: 'Online', externalId: 'online', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: '00000000-0000-4000-8000-0000000000e1' } });
     const soon = new Date(Date.now() + 5 * 24 * 3600_000).toISOString();
     const set = await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${group.body.id}/credentials`, { clientSecret: 'customer-secret-value', expiresOn: soon });
     assert.ok(set.status === 200 || set.status === 201, set.text);

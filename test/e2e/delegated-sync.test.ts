@@ -25,6 +25,7 @@ import { SecretString } from '../../shared/logging';
 import { createQueueClient } from '../../shared/storage';
 import { newSyncJob, storageSyncJobQueue, SYNC_JOBS_QUEUE } from '../../shared/sync/sync-jobs';
 import type { SyncJobQueue } from '../../shared/sync/sync-jobs';
+import { answerAdminConsent } from '../support/admin-consent-browser';
 import { eventually, resultCode } from '../support/eventually';
 import { requestJson } from '../support/http-json';
 import type { JsonResponse } from '../support/http-json';
@@ -87,12 +88,7 @@ before(async () => {
   tenantId = tenant.body.id;
   // Admin consent lets the product email invitations and re-authentication links from a Contoso mailbox.
   const consent = await api('POST', `/tenants/${tenantId}/consent`);
-  const authorize = new URL(consent.body.url);
-  authorize.searchParams.set('login_hint', d.users.contosoAdmin.upn);
-  authorize.searchParams.set('dev_password', d.users.contosoAdmin.password);
-  authorize.searchParams.set('dev_consent', 'accept');
-  const granted = await fetch(authorize, { redirect: 'manual' });
-  assert.equal(resultCode(await (await fetch(granted.headers.get('location')!)).text()), 'AdminConsentGranted');
+  assert.equal((await answerAdminConsent(consent.body.url, d.users.contosoAdmin)).code, 'AdminConsentGranted');
   const settings = await api('PUT', `/tenants/${tenantId}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true, emailReauthentication: true });
   assert.equal(settings.status, 200, settings.text);
 

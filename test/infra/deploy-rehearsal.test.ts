@@ -147,6 +147,7 @@ function rehearse(stage: ReturnType<typeof newStage>, args: readonly string[], e
       AZURE_ENV_NAME: 'rehearsal',
       AZURE_LOCATION: 'westeurope',
       CONNECTOR_APP_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+      ADMIN_API_AUDIENCE: '22222222-3333-4444-5555-666666666666',
       ...SECRETS,
       ...env,
     },
@@ -289,6 +290,7 @@ describe('deploy rehearsal (infra/deploy.sh against a stand-in az)', { skip: hav
       ['KEY_VAULT_NAME_SALT', '.*|x'],
       ['AZURE_PRINCIPAL_TYPE', 'Owner'],
       ['CONNECTOR_APP_CLIENT_ID', '$(id)'],
+      ['ADMIN_API_AUDIENCE', 'api://x; az group delete'],
     ] as const) {
       const stage = newStage(`hostile-${name}`);
       const r = rehearse(stage, ['--package', stage.zip], { [name]: value });

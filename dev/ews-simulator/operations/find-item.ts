@@ -9,7 +9,7 @@ import { comparable, constantFor, itemProperty, itemSize, pathXml, readExtendedP
 import type { CalendarItem, EwsStore, Item } from '../model';
 import { expandSeries, occurrenceView } from '../recurrence';
 import { folderIdElements, resolveFolder } from '../request-context';
-import { EwsError } from '../soap';
+import { EwsError, messageXmlValues } from '../soap';
 import { attr, child, parseBoolean } from '../xml';
 import { readItemShape, responseMessages, type Operation } from './common';
 import { optionalRestriction, readSortOrder, unsupportedPath, type PathResolver, type Value } from './restrictions';
@@ -93,6 +93,11 @@ function expandForView(items: readonly Item[], start: number, end: number): Cale
   return result;
 }
 
+/** Exchange refuses calendar views longer than two years (ErrorCalendarViewRangeTooBig). */
+const MAX_CALENDAR_VIEW_RANGE_IN_MS = 2 * 366 * 86_400_000;
+/** Exchange's default EWSFindCountLimit throttling policy value. */
+const FIND_COUNT_LIMIT = 1000;
+
 /** Exchange's default view order: newest first. */
 const NEWEST_FIRST = (a: Item, b: Item): number => b.dateTimeReceived.getTime() - a.dateTimeReceived.getTime();
 
@@ -114,10 +119,14 @@ export const findItem: Operation = (ctx, request) => {
       const start = new Date(attr(calendar, 'StartDate') ?? '').getTime();
       const end = new Date(attr(calendar, 'EndDate') ?? '').getTime();
       if (Number.isNaN(start) || Number.isNaN(end) || end < start) throw new EwsError('ErrorCalendarEndDateIsEarlierThanStartDate');
-      items = expandForView(items, start, end).sort((a, b) => a.start.getTime() - b.start.getTime());
+      if (end - start > MAX_CALENDAR_VIEW_RANGE_IN_MS) throw new EwsError('ErrorCalendarViewRangeTooBig', 'The specified view range exceeds the maximum range of two years.');
+      const expanded = expandForView(items, start, end).sort((a, b) => a.start.getTime() - b.start.getTime());
+      // EWSFindCountLimit: a view larger than the policy allows is refused, not cut.
+      if (expanded.length > FIND_COUNT_LIMIT) throw new EwsError('ErrorExceededFindCountLimit', 'You have exceeded the maximum number of objects that can be returned for the find operation. Use paging to reduce the result size and try your request again.', messageXmlValues({ PolicyLimit: FIND_COUNT_LIMIT }));
+      // MaxEntriesReturned cuts the view: the first entries, with IncludesLastItemInRange false.
       const max = Number(attr(calendar, 'MaxEntriesReturned') ?? Number.POSITIVE_INFINITY);
-      if (items.length > max) throw new EwsError('ErrorCalendarExpansionMaxEntriesReturned', 'The maximum number of calendar entries was exceeded.');
-      return rootFolder(items, items.length, items.length, true, shape, ctx);
+      const page = expanded.slice(0, max);
+      return rootFolder(page, page.length, expanded.length, page.length === expanded.length, shape, ctx);
     }
     if (restriction) items = items.filter(restriction);
     items = items.slice().sort(sort);

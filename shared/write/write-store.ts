@@ -20,7 +20,9 @@ import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
 import type { OperationState, WriteOperationRequest } from './write-operation';
 import type { ChangeItem } from '../delivery/change-batch';
 
-export const WRITE_OPERATIONS_TABLE = 'writeoperations';
+import { WRITE_OPERATIONS_TABLE } from '../storage/group-data-store';
+
+export { WRITE_OPERATIONS_TABLE };
 
 export interface WriteBackSettings {
   /** Drop the echoes of the connector's own writes from the sync stream instead of marking them. */

@@ -170,7 +170,11 @@ describe('write-back of other kinds', () => {
     assert.equal(read.status, 'succeeded', JSON.stringify(read));
     const categorised = await world.waitFor((await world.submit({ idempotencyKey: 'mail-1-cat', operation: 'setCategories', item: { itemId: delivered.id }, categories: ['CRM', 'Order'] })).operationId);
     assert.equal(categorised.status, 'succeeded', JSON.stringify(categorised));
+    const flagged = await world.waitFor((await world.submit({ idempotencyKey: 'mail-1-flag', operation: 'setFlag', item: { itemId: delivered.id }, flag: 'flagged' })).operationId);
+    assert.equal(flagged.status, 'succeeded', JSON.stringify(flagged));
     const item = await world.control('GET', `/items/${encodeURIComponent(delivered.id)}`);
+    const flag = (item.extendedProperties ?? []).find((p: any) => /0x1090/i.test(JSON.stringify(p)));
+    assert.match(JSON.stringify(flag), /"2"|:2\b/, `PR_FLAG_STATUS flagged (2): ${JSON.stringify(item.extendedProperties)}`);
     assert.equal(item.isRead, true);
     assert.deepEqual(item.categories, ['CRM', 'Order']);
     const moved = await world.waitFor((await world.submit({ idempotencyKey: 'mail-1-move', operation: 'move', item: { itemId: delivered.id }, destinationFolder: 'deleteditems' })).operationId);

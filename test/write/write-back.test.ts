@@ -233,6 +233,17 @@ describe('idempotency keys and attackers', () => {
     assert.equal((await world.submit(request)).operationId, operationId);
   });
 
+  it('throttling: a long ServerBusy back-off re-queues the operation with a visibility delay instead of sleeping; it succeeds on the next attempt', async () => {
+    await world.control('POST', '/faults', { kind: 'serverBusy', operation: 'CreateItem', count: 1, backOffInMs: 3_000 });
+    const accepted = await world.submit({ idempotencyKey: 'throttled-task', operation: 'create', itemType: 'task', fields: { subject: 'After a back-off' } });
+    const done = await world.waitFor(accepted.operationId);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    assert.equal(done.attempts, 2);
+    assert.ok(world.stack.logs.some((line) => line.includes('Write re-queued after a passing failure') && line.includes('ErrorServerBusy')), 'the first attempt was re-queued');
+    const tasks = (await world.control('GET', `/mailboxes/${ALICE}/folders/tasks`)).items ?? [];
+    assert.equal(tasks.filter((t: any) => t.subject === 'After a back-off').length, 1);
+  });
+
   it('validation names every field at fault', async () => {
     const response = await world.api('POST', `/api/admin/tenants/${world.tenantId}/groups/${world.groupId}/mailboxes/${ALICE}/operations`, {
       idempotencyKey: 'has space',

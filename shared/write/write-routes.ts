@@ -16,7 +16,7 @@ import { writeRuntime } from './write-composition';
 import { operationView, writeOperationRequest } from './write-operation';
 import type { WriteOperationRequest } from './write-operation';
 import { operationViewOf } from './write-worker';
-import type { MailboxKey, OperationRecord } from './write-store';
+import type { MailboxKey } from './write-store';
 
 /** Table Storage holds the request in one column (64 KiB); bodies and attendee lists fit well below. */
 export const MAX_WRITE_REQUEST_BYTES = 32 * 1024;
@@ -67,15 +67,15 @@ export const writeRoutes: readonly AdminRoute[] = [
           const runtime = writeRuntime();
           const candidate = randomUUID();
           const operationId = await runtime.store.claimKey(key, body.idempotencyKey, candidate);
-          let record: OperationRecord | undefined = operationId === candidate ? undefined : await runtime.store.findOperation(key, operationId);
-          if (record && !sameRequest(record.request, body)) {
+          const existing = operationId === candidate ? undefined : await runtime.store.findOperation(key, operationId);
+          // The key's owner may have crashed before storing its operation: whoever stores it first wins.
+          const { record, inserted } = existing
+            ? { record: existing, inserted: false }
+            : await runtime.store.insertOperation({ ...key, operationId, request: body, status: 'queued', attempts: 0, acceptedAt: deps.now().toISOString() });
+          if (!sameRequest(record.request, body)) {
             throw new HttpProblem(409, 'IdempotencyKeyReused', 'Idempotency key already used', 'This idempotency key was used for a different request in this mailbox; choose a new key.', [{ pointer: '/idempotencyKey', detail: 'was used for a different request' }]);
           }
-          if (!record) {
-            record = { ...key, operationId, request: body, status: 'queued', attempts: 0, acceptedAt: deps.now().toISOString() };
-            await runtime.store.saveOperation(record);
-            await recordAudit(deps, principal, params.tenantId, 'write.accepted', operationLocation(key, operationId).replace(/^\/api/, ''), { operation: body.operation, operationId });
-          }
+          if (inserted) await recordAudit(deps, principal, params.tenantId, 'write.accepted', operationLocation(key, operationId).replace(/^\/api/, ''), { operation: body.operation, operationId });
           // A repeat of a request whose message may have been lost (crash after the save): sending again is harmless.
           if (record.status === 'queued') await runtime.jobs.enqueue({ v: 1, ...key, operationId, enqueuedAt: deps.now().toISOString() });
           return { status: 202, body: operationViewOf(record), location: operationLocation(key, operationId) };

@@ -112,15 +112,26 @@ export class WriteStore {
     }
   }
 
-  async saveOperation(record: OperationRecord, etag?: string): Promise<Stored<OperationRecord>> {
+  async saveOperation(input: OperationRecord, etag?: string): Promise<Stored<OperationRecord>> {
+    // Callers often hold a Stored<OperationRecord>: its etag is the row's, not part of the record.
+    const { etag: _etag, ...record } = input as Stored<OperationRecord>;
+    void _etag;
     const row: Row = { tenantId: record.tenantId, groupId: record.groupId, mailbox: record.mailbox, rowKey: opRow(record.operationId), value: record.status, data: JSON.stringify(record), attempts: record.attempts };
     const stored = etag === undefined ? await this.#table.upsert(row) : await this.#table.replace(row, etag);
     return { ...record, etag: stored.etag };
   }
 
-  async createOperation(record: OperationRecord): Promise<Stored<OperationRecord>> {
-    const stored = await this.#table.create({ tenantId: record.tenantId, groupId: record.groupId, mailbox: record.mailbox, rowKey: opRow(record.operationId), value: record.status, data: JSON.stringify(record), attempts: record.attempts });
-    return { ...record, etag: stored.etag };
+  /** Inserts the operation unless one with its id exists; returns what is stored, and whether this call stored it. */
+  async insertOperation(record: OperationRecord): Promise<{ readonly record: Stored<OperationRecord>; readonly inserted: boolean }> {
+    try {
+      const stored = await this.#table.create({ tenantId: record.tenantId, groupId: record.groupId, mailbox: record.mailbox, rowKey: opRow(record.operationId), value: record.status, data: JSON.stringify(record), attempts: record.attempts });
+      return { record: { ...record, etag: stored.etag }, inserted: true };
+    } catch (error) {
+      if (!(error instanceof EntityConflictError)) throw error;
+      const existing = await this.findOperation(record, record.operationId);
+      if (!existing) throw error;
+      return { record: existing, inserted: false };
+    }
   }
 
   async findOperation(mailbox: MailboxKey, operationId: string): Promise<Stored<OperationRecord> | undefined> {
@@ -150,6 +161,11 @@ export class WriteStore {
 
   async saveSettings(tenantId: string, groupId: string, settings: WriteBackSettings): Promise<void> {
     await this.#table.upsert({ tenantId, groupId, mailbox: '', rowKey: 'settings', value: 'settings', data: JSON.stringify(settings) });
+  }
+
+  /** Withdraws a write recorded in advance (delete, move, read state) that did not happen. */
+  async forgetWrite(mailbox: MailboxKey, itemId: string, version: string): Promise<void> {
+    await this.#table.delete(this.#key(mailbox, echoRow(itemId, version)), 'echo').catch(() => undefined);
   }
 
   /** The operation that wrote this version of the item, if the connector wrote it. */

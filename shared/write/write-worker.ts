@@ -212,18 +212,32 @@ async function carryOut(writer: MailboxWriter, request: WriteOperationRequest, r
     }
     case 'delete':
       // Echo first: sync may see the deletion before our bookkeeping runs.
-      await deps.store.recordWrite(key, resolved.target.itemId, 'deleted', record.operationId);
-      return writer.delete(resolved.target, request.expectedVersion, request.sendInvitations);
+      return announced(deps, key, resolved.target, 'deleted', record.operationId, () => writer.delete(resolved.target, request.expectedVersion, request.sendInvitations));
     case 'setReadState':
-      await deps.store.recordWrite(key, resolved.target.itemId, `read=${request.isRead}`, record.operationId);
-      return writer.apply(resolved.target, { kind: 'setReadState', isRead: request.isRead }, request.expectedVersion);
+      return announced(deps, key, resolved.target, `read=${request.isRead}`, record.operationId, () => writer.apply(resolved.target, { kind: 'setReadState', isRead: request.isRead }, request.expectedVersion));
     case 'setFlag':
       return writer.apply(resolved.target, { kind: 'setFlag', flag: request.flag }, request.expectedVersion);
     case 'setCategories':
       return writer.apply(resolved.target, { kind: 'setCategories', categories: request.categories }, request.expectedVersion);
     case 'move':
-      await deps.store.recordWrite(key, resolved.target.itemId, 'deleted', record.operationId);
-      return writer.apply(resolved.target, { kind: 'move', destinationFolder: request.destinationFolder }, request.expectedVersion);
+      // A move shows in the source folder's sync as a deletion.
+      return announced(deps, key, resolved.target, 'deleted', record.operationId, () => writer.apply(resolved.target, { kind: 'move', destinationFolder: request.destinationFolder }, request.expectedVersion));
+  }
+}
+
+/**
+ * Records the echo before the write (sync may read the change before our bookkeeping) and
+ * withdraws it when nothing was written, so a later user change is never taken for ours. A crash
+ * in between leaves the row: the worst case is one user change of that kind marked as ours.
+ */
+async function announced(deps: WriteWorkerDependencies, key: MailboxKey, target: ItemTarget, version: string, operationId: string, write: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
+  await deps.store.recordWrite(key, target.itemId, version, operationId);
+  let outcome: WriteOutcome | undefined;
+  try {
+    outcome = await write();
+    return outcome;
+  } finally {
+    if (outcome === undefined || (outcome.kind !== 'written' && outcome.kind !== 'deleted')) await deps.store.forgetWrite(key, target.itemId, version);
   }
 }
 

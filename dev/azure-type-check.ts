@@ -852,6 +852,24 @@ export interface TypeCheckReport {
   readonly typesDir: string;
   readonly resourcesChecked: number;
   readonly findings: readonly TypeFinding[];
+  /** Findings about the UNVERIFIED_TYPES below: printed on every run, never counted as passed. */
+  readonly unverified: readonly TypeFinding[];
+}
+
+/**
+ * Resource types infra/ deploys for which ../shared/azure-types has no type definitions at that
+ * API version. Type files can only be added to ../shared from outside this repository (its
+ * SOURCES.md says how), so until they are these resources are reported as unverified on every
+ * run, each with the reason it is deployed. Any other type without definitions is a finding.
+ */
+export const UNVERIFIED_TYPES: Readonly<Record<string, string>> = {
+  'Microsoft.Insights/actionGroups@2023-01-01': 'operator alert e-mail (infra/core/operations.bicep, docs/operations.md)',
+  'Microsoft.Insights/scheduledQueryRules@2023-12-01': 'operator alert rules: dead letters, poison queues, failure rate',
+  'Microsoft.Insights/workbooks@2023-06-01': 'the operations workbook',
+};
+
+function isAboutUnverifiedType(finding: TypeFinding): boolean {
+  return Object.keys(UNVERIFIED_TYPES).some((type) => finding.message.includes(`(${type})`));
 }
 
 /** Checks every resource body and module call in every .bicep file under infraDir. */
@@ -862,6 +880,7 @@ export function checkAzureTypes(infraDir: string, typesDir: string): TypeCheckRe
       typesDir,
       resourcesChecked: 0,
       findings: [{ rule: 'unknown-resource-type', file: '.', line: 0, path: '', message: `no Azure type definitions at ${typesDir}: nothing could be checked` }],
+      unverified: [],
     };
   }
   const types = new AzureTypes(typesDir);
@@ -883,5 +902,5 @@ export function checkAzureTypes(infraDir: string, typesDir: string): TypeCheckRe
       findings.push({ rule: 'unreadable-construct', file: relPath, line: 0, path: '', message: `${declared} resource declarations but the reader understood ${resources.length}` });
     }
   }
-  return { typesDir, resourcesChecked: checked, findings };
+  return { typesDir, resourcesChecked: checked, findings: findings.filter((f) => !isAboutUnverifiedType(f)), unverified: findings.filter(isAboutUnverifiedType) };
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- <name-filter>...]`: runs every registered benchmark one after another,
  * prints a table and writes the results as JSON to bench-results/<timestamp>.json and
- * bench-results/latest.json.
+ * bench-results/latest.json. A filter selects the benchmarks whose name contains it (several
+ * filters: any of them); `npm run bench -- --list` prints the names without running anything.
  *
  * To add a benchmark suite: export `benchmarks: Benchmark[]` from a module and add one loader
  * line to BENCHMARK_SUITES below. Benchmarks run sequentially in this process, so each one
@@ -142,12 +143,42 @@ export function writeReport(report: BenchReport, directory = join(projectRoot(),
   return { path, latestPath };
 }
 
+export const BENCH_USAGE = [
+  'Usage: npm run bench [-- [--list] [<name-filter>...]]',
+  '  <name-filter>  run the benchmarks whose name contains it (several: any of them), e.g. npm run bench -- sync',
+  '  --list         print the benchmarks (filtered, if filters are given) without running them',
+].join('\n');
+
+/** Names, padded, with what each measures: what `--list` prints. */
+export function formatList(benchmarks: readonly Benchmark[]): string {
+  const width = Math.max(0, ...benchmarks.map((b) => b.name.length));
+  return benchmarks.map((b) => `${b.name.padEnd(width)}  ${b.description}`).join('\n');
+}
+
+export function selectBenchmarks(all: readonly Benchmark[], filters: readonly string[]): Benchmark[] {
+  return all.filter((benchmark) => filters.length === 0 || filters.some((filter) => benchmark.name.includes(filter)));
+}
+
 async function main(): Promise<void> {
-  const filters = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(BENCH_USAGE);
+    return;
+  }
+  const unknownOption = args.find((arg) => arg.startsWith('-') && arg !== '--list');
+  if (unknownOption) {
+    console.error(`Unknown option ${unknownOption}.\n${BENCH_USAGE}`);
+    process.exit(2);
+  }
+  const filters = args.filter((arg) => arg !== '--list');
   const all = (await Promise.all(BENCHMARK_SUITES.map((load) => load()))).flat();
-  const selected = all.filter((benchmark) => filters.length === 0 || filters.some((filter) => benchmark.name.includes(filter)));
+  const selected = selectBenchmarks(all, filters);
+  if (args.includes('--list')) {
+    console.log(formatList(selected));
+    return;
+  }
   if (selected.length === 0) {
-    console.error(`No benchmark matched. Available: ${all.map((b) => b.name).join(', ')}`);
+    console.error(`No benchmark matched. Available (npm run bench -- --list):\n${formatList(all)}`);
     process.exit(1);
   }
   const report = await runBenchmarks(selected);

@@ -3,11 +3,17 @@
  * on-premises style group (service account with impersonation, NTLM) over the simulator's
  * Contoso mailboxes. It is created through the admin API, as an administrator would, and
  * only once: a restart finds it and leaves it as it is.
+ *
+ * A restart finds it by the tenant ID the API assigned, recorded in .dev/demo-organisation.json
+ * (docs/consent.md reads it too). Never by display name: the admin API walkthrough creates a
+ * second tenant named "Contoso" with the same Entra tenant, and a lookup by name attached the
+ * demo to whichever came first in the listing (duplicate groups, overwritten consent settings,
+ * a receiver that knew the wrong signing secret).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DEMO_MAILBOXES, DEMO_SERVICE_ACCOUNT } from './ews-simulator/seed/demo';
-import type { LocalStack } from './local-stack';
+import { DEMO_ALERT_CONTACT, type LocalStack } from './local-stack';
 
 export const DEMO_GROUP_EXTERNAL_ID = 'contoso-onprem';
 export const DEMO_DELEGATED_GROUP_EXTERNAL_ID = 'contoso-field';
@@ -25,6 +31,43 @@ export interface DemoOrganisation {
 
 export interface SeedDemoOptions {
   readonly log?: (line: string) => void;
+  /** Where the demo tenant's ID is recorded; default `<stateDir>/demo-organisation.json`, in memory when ephemeral. */
+  readonly recordPath?: string;
+}
+
+/** What .dev/demo-organisation.json holds: the IDs the admin API assigned to the demo. */
+export interface DemoOrganisationRecord {
+  readonly tenantId: string;
+  readonly groupId?: string;
+  readonly delegatedGroupId?: string;
+}
+
+export const DEMO_RECORD_FILE = 'demo-organisation.json';
+const DEMO_TENANT_NAME = 'Contoso';
+const DEMO_ENTRA_TENANT_ID = '00000000-0000-4000-8000-0000000000d1';
+
+/** Ephemeral stacks (tests) have no state directory: their record lives as long as the stack. */
+const ephemeralRecords = new WeakMap<LocalStack, DemoOrganisationRecord>();
+
+interface DemoRecordStore {
+  read(): DemoOrganisationRecord | undefined;
+  write(record: DemoOrganisationRecord): void;
+}
+
+function demoRecordStore(stack: LocalStack, recordPath: string | undefined): DemoRecordStore {
+  const path = recordPath ?? (stack.stateDir ? join(stack.stateDir, DEMO_RECORD_FILE) : undefined);
+  if (!path) return { read: () => ephemeralRecords.get(stack), write: (record) => void ephemeralRecords.set(stack, record) };
+  return {
+    read: () => {
+      if (!existsSync(path)) return undefined;
+      const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<DemoOrganisationRecord>;
+      return typeof parsed.tenantId === 'string' ? (parsed as DemoOrganisationRecord) : undefined;
+    },
+    write: (record) => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `${JSON.stringify(record, null, 2)}\n`);
+    },
+  };
 }
 
 class AdminApiClient {
@@ -34,12 +77,20 @@ class AdminApiClient {
   ) {}
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const found = await this.find<T>(method, path, body);
+    if (found === undefined) throw new Error(`${method} /admin${path} answered 404`);
+    return found;
+  }
+
+  /** Like `call`, but a 404 answers undefined (a recorded tenant deleted since). */
+  async find<T>(method: string, path: string, body?: unknown): Promise<T | undefined> {
     const response = await fetch(`${this.baseUrl}/admin${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
+    if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`${method} /admin${path} answered ${response.status}: ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
@@ -50,19 +101,33 @@ interface Listed<T> {
 }
 
 /**
- * The operator binds the demo tenant to Contoso's Entra tenant as a Connector.Admin (an audited
- * action; docs/security.md): the local identity provider already holds Contoso's admin consent.
- * A tenant kept from before bindings had to be proved is re-confirmed the same way.
+ * The recorded tenant if it still exists; otherwise a new one. State made before the record
+ * existed is adopted only when exactly one demo-looking tenant (one holding the demo group's
+ * externalId) exists, else the demo starts afresh rather than guess. The operator binds the demo
+ * tenant to Contoso's Entra tenant as a Connector.Admin (an audited action; docs/security.md): the
+ * local identity provider already holds Contoso's admin consent. A tenant kept from before
+ * bindings had to be proved is re-confirmed the same way.
  */
-async function findOrCreateTenant(api: AdminApiClient, entraTenantId: string): Promise<string> {
-  const tenants = await api.call<Listed<{ id: string; displayName: string; entraTenantId?: string; entraTenantBoundBy?: string }>>('GET', '/tenants?limit=100');
-  const existing = tenants.items.find((t) => t.displayName === 'Contoso');
-  if (existing) {
-    if (existing.entraTenantId !== entraTenantId || !existing.entraTenantBoundBy) await api.call('PATCH', `/tenants/${existing.id}`, { entraTenantId });
-    return existing.id;
+async function findOrCreateTenant(api: AdminApiClient, records: DemoRecordStore): Promise<string> {
+  const recorded = records.read();
+  const existing = recorded ? await api.find<{ id: string; entraTenantId?: string; entraTenantBoundBy?: string }>('GET', `/tenants/${recorded.tenantId}`) : undefined;
+  const adopted = existing ? existing.id : recorded ? undefined : await soleUnrecordedDemoTenant(api);
+  if (adopted) {
+    const tenant = existing ?? (await api.call<{ entraTenantId?: string; entraTenantBoundBy?: string }>('GET', `/tenants/${adopted}`));
+    if (tenant.entraTenantId !== DEMO_ENTRA_TENANT_ID || !tenant.entraTenantBoundBy) await api.call('PATCH', `/tenants/${adopted}`, { entraTenantId: DEMO_ENTRA_TENANT_ID });
   }
-  const created = await api.call<{ id: string }>('POST', '/tenants', { displayName: 'Contoso', entraTenantId });
-  return created.id;
+  const tenantId = adopted ?? (await api.call<{ id: string }>('POST', '/tenants', { displayName: DEMO_TENANT_NAME, entraTenantId: DEMO_ENTRA_TENANT_ID })).id;
+  records.write({ tenantId });
+  return tenantId;
+}
+
+async function soleUnrecordedDemoTenant(api: AdminApiClient): Promise<string | undefined> {
+  const tenants = await api.call<Listed<{ id: string; displayName: string }>>('GET', '/tenants?limit=200');
+  const candidates: string[] = [];
+  for (const tenant of tenants.items.filter((t) => t.displayName === DEMO_TENANT_NAME)) {
+    if (await findGroup(api, tenant.id, DEMO_GROUP_EXTERNAL_ID)) candidates.push(tenant.id);
+  }
+  return candidates.length === 1 ? candidates[0] : undefined;
 }
 
 async function findGroup(api: AdminApiClient, tenantId: string, externalId: string): Promise<string | undefined> {
@@ -90,7 +155,8 @@ async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: 
 export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoOptions = {}): Promise<DemoOrganisation> {
   const log = options.log ?? (() => undefined);
   const api = new AdminApiClient(stack.apiBaseUrl, stack.adminToken(600));
-  const tenantId = await findOrCreateTenant(api, '00000000-0000-4000-8000-0000000000d1');
+  const records = demoRecordStore(stack, options.recordPath);
+  const tenantId = await findOrCreateTenant(api, records);
   const group = await findOrCreateGroup(api, tenantId, stack.ewsSimulator.url, stack.webhookReceiver.url);
   // Alice signs in herself in the delegated group; the service account serves everyone else.
   const serviceAccountMailboxes = DEMO_MAILBOXES.filter((m) => m.address !== DEMO_DELEGATED_MAILBOX);
@@ -107,6 +173,7 @@ export async function seedDemoOrganisation(stack: LocalStack, options: SeedDemoO
   stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, group.id));
   const delegatedGroupId = await findOrCreateDelegatedGroup(api, tenantId, stack.webhookReceiver.url, log);
   stack.useSigningSecret(await webhookSigningSecret(api, stack, tenantId, delegatedGroupId));
+  records.write({ tenantId, groupId: group.id, delegatedGroupId });
   const connectionTest = await api
     .call<DemoOrganisation['connectionTest']>('POST', `/tenants/${tenantId}/groups/${group.id}/connection-tests`, { targetMailbox: mailboxes[0] })
     .catch((error: unknown) => {
@@ -126,7 +193,7 @@ async function findOrCreateDelegatedGroup(api: AdminApiClient, tenantId: string,
   if (existing) return existing;
   // No ewsUrl: users' tokens for the connector app go only to Exchange Online (EWS_DEFAULT_URL, the simulator here).
   const group = await api.call<{ id: string }>('POST', `/tenants/${tenantId}/groups`, {
-    name: 'Contoso field staff (each user signs in)',
+    name: 'Contoso field staff',
     externalId: DEMO_DELEGATED_GROUP_EXTERNAL_ID,
     mailboxAccessType: 'delegated',
     folders: ['mail'],
@@ -135,7 +202,7 @@ async function findOrCreateDelegatedGroup(api: AdminApiClient, tenantId: string,
     delivery: { kind: 'webhook', url: webhookUrl },
   });
   await api.call('POST', `/tenants/${tenantId}/groups/${group.id}/mailboxes`, { smtpAddress: DEMO_DELEGATED_MAILBOX, displayName: 'Alice Anders' });
-  await api.call('PUT', `/tenants/${tenantId}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true, emailReauthentication: true });
+  await api.call('PUT', `/tenants/${tenantId}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', emailInvitations: true, emailReauthentication: true, alertContacts: [DEMO_ALERT_CONTACT] });
   log(`Delegated demo group created: ${group.id} (${DEMO_DELEGATED_MAILBOX} waits for an invitation)`);
   return group.id;
 }

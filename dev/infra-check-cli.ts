@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { SETTINGS } from '../shared/config/settings-catalogue';
 import { ROLE_NEED_RULES } from '../test/infra/role-needs';
-import { checkAzureTypes } from './azure-type-check';
+import { checkAzureTypes, UNVERIFIED_TYPES } from './azure-type-check';
 import { buildBicep, checkInfrastructure, deriveRoleNeeds, type Finding } from './infra-check';
 import { azureTypesDir, projectRoot } from './project-paths';
 
@@ -18,6 +18,10 @@ function main(): void {
   const typesDir = azureTypesDir();
   const types = checkAzureTypes(infraDir, typesDir);
   console.log(`type check: ${types.resourcesChecked} resources against the Azure type definitions in ${typesDir}`);
+  for (const finding of types.unverified) console.log(`UNVERIFIED infra/${finding.file}:${finding.line}: ${finding.message}`);
+  if (types.unverified.length > 0) {
+    console.log(`${types.unverified.length} resource${types.unverified.length === 1 ? '' : 's'} NOT verified: ../shared/azure-types has no definitions for ${Object.keys(UNVERIFIED_TYPES).join(', ')} (listed in dev/azure-type-check.ts UNVERIFIED_TYPES; add their types files to ../shared to check them)`);
+  }
 
   const build = buildBicep(join(infraDir, 'main.bicep'));
   if (build.status === 'skipped') console.log(`bicep build: skipped: ${build.reason}`);

@@ -27,6 +27,9 @@ import { createSecretStore, secretNames } from '../shared/secrets';
 
 export type LocalStackMode = 'persistent' | 'ephemeral';
 
+/** The demo tenant's alert contact: the Contoso admin, with a mailbox in the simulator. */
+export const DEMO_ALERT_CONTACT = 'admin@contoso.com';
+
 export interface LocalStackOptions {
   readonly projectRoot: string;
   readonly mode: LocalStackMode;
@@ -36,6 +39,8 @@ export interface LocalStackOptions {
   readonly settingsOverrides?: Readonly<Record<string, string>>;
   /** Identity provider tweaks for tests, e.g. short-lived access tokens so every use refreshes them. */
   readonly identity?: { readonly accessTokenLifetimeInSeconds?: number };
+  /** Function keys for an ephemeral host (persistent stacks keep theirs in .dev/functions-host). */
+  readonly functionKeys?: { readonly masterKey?: string };
   readonly log?: (line: string) => void;
 }
 
@@ -109,6 +114,32 @@ async function closeAll(started: readonly Closable[]): Promise<void> {
   }
 }
 
+/**
+ * The receiver prints a line per batch; an initial sync delivers dozens at once. Lines arriving
+ * within two seconds of each other become one ("12 batches, 422 records for ..."); a lone batch
+ * and refusals print as they are.
+ */
+function coalescedReceiverLines(print: (line: string) => void): (line: string) => void {
+  let pending: string[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    const lines = pending;
+    pending = [];
+    timer = undefined;
+    if (lines.length <= 2) return lines.forEach(print);
+    const records = lines.reduce((sum, line) => sum + Number(/: (\d+) records?/.exec(line)?.[1] ?? 0), 0);
+    const mailboxes = [...new Set(lines.map((line) => / for (\S+?):/.exec(line)?.[1]).filter(Boolean))];
+    print(`${lines.length} batches, ${records} records for ${mailboxes.join(', ')} (signatures verified; GET /received lists them)`);
+  };
+  return (line) => {
+    if (!line.startsWith('batch ')) return print(line);
+    pending.push(line);
+    clearTimeout(timer);
+    timer = setTimeout(flush, 2000);
+    timer.unref();
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const persistent = options.mode === 'persistent';
   const state = devStateDir(options.projectRoot);
@@ -118,7 +149,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const azurite = await startAzurite(persistent ? { inMemory: false, location: join(state, 'azurite') } : { inMemory: true });
     started.push(azurite);
-    log(`Azurite          blob ${azurite.blobEndpoint}  queue ${azurite.queueEndpoint}  table ${azurite.tableEndpoint}`);
 
     const hostPort = persistent ? PERSISTENT_PORTS.functionsHost : await freePort();
     const publicBaseUrl = `http://localhost:${hostPort}`;
@@ -131,7 +161,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
     });
     started.push(identity);
-    log(`Identity (Entra) ${identity.url}`);
 
     const keyVault = await startKeyVaultServer({
       port: persistent ? PERSISTENT_PORTS.keyVault : 0,
@@ -142,27 +171,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'keyvault.json') } : {}),
     });
     started.push(keyVault);
-    log(`Key Vault        ${keyVault.url}`);
 
     const demoSeed = demoOrganisationSeed();
     const ewsSimulator = await startEwsSimulator({
       port: persistent ? PERSISTENT_PORTS.ewsSimulator : 0,
       identity: { authorityHost: identity.url },
-      seed: (store) => void demoSeed.apply(store),
+      seed: (store) => {
+        demoSeed.apply(store);
+        // Contoso's admin reads the connector's alert notices (credential expiry, failing mailboxes) here.
+        store.addMailbox({ smtpAddress: DEMO_ALERT_CONTACT, displayName: 'Contoso Admin', password: 'Contoso-Admin-Pass1', entraObjectId: DEMO_IDENTITY.users.contosoAdmin.objectId });
+      },
       // Kept across restarts so ids and the SyncStates the app stored stay valid.
       ...(persistent ? { persistPath: join(state, 'ews-simulator.json') } : {}),
     });
     started.push(ewsSimulator);
-    log(`EWS simulator    ${ewsSimulator.url}  (control API ${ewsSimulator.controlUrl})`);
 
     const signingSecrets = new Set<string>();
     const webhookReceiver = await startWebhookReceiver({
       port: persistent ? PERSISTENT_PORTS.webhookReceiver : 0,
       secret: () => [...signingSecrets],
-      print: (line) => log(`webhook receiver: ${line}`),
+      print: coalescedReceiverLines((line) => log(`webhook receiver: ${line}`)),
     });
     started.push(webhookReceiver);
-    log(`Webhook receiver ${webhookReceiver.url}  (the demo customer application)`);
 
     const base = readLocalSettings(options.projectRoot).values;
     const settings: Record<string, string> = {
@@ -179,6 +209,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
       CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
       EWS_DEFAULT_URL: ewsSimulator.url,
+      // `LOG_LEVEL=debug npm start` wins over local.settings.json.
+      ...(process.env['LOG_LEVEL'] ? { LOG_LEVEL: process.env['LOG_LEVEL'] } : {}),
       ...options.settingsOverrides,
     };
 
@@ -186,12 +218,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     let functionsHost: FunctionsHost | undefined;
     if (options.withFunctionsHost ?? true) {
-      const keys = persistent ? ensureLocalFunctionKeys(join(state, 'functions-host')).keys : undefined;
+      const keys = persistent ? ensureLocalFunctionKeys(join(state, 'functions-host')).keys : options.functionKeys;
       functionsHost = await startFunctionsHost({ projectRoot: options.projectRoot, port: hostPort, settings, ...(keys ? { functionKeys: keys } : {}) });
       started.push(functionsHost);
-      log(`Functions host   ${functionsHost.url}/api  (${functionsHost.functions.length} functions)`);
+
     }
 
+    // One line: the welcome lists the URLs a newcomer uses; Azurite's ports are only here.
+    log(`Local stack up: Azurite (blob/queue/table ${[azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint].map((u) => new URL(u).port).join('/')}), identity provider, Key Vault, EWS simulator, webhook receiver${functionsHost ? `, Functions host (${functionsHost.functions.length} functions)` : ''}`);
     return {
       settings,
       azurite,

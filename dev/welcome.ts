@@ -1,32 +1,34 @@
+import { writeAdminToken } from './admin-token';
 import type { DemoOrganisation } from './demo-organisation';
 import { DEMO_MAILBOXES, DEMO_SERVICE_ACCOUNT } from './ews-simulator/seed/demo';
 import { DEMO_IDENTITY } from './identity/demo-seed';
 import type { LocalStack } from './local-stack';
 
-/** What a newcomer needs after `npm start`: where everything is and a token to try it with. */
+/**
+ * What a newcomer needs after `npm start`: where everything is and a token to try it with. Kept
+ * short (the whole start stays under 40 lines before the first sync summary); the token is
+ * also written to .dev/admin-token, and `npm run token` prints a fresh one.
+ */
 export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
   const api = stack.apiBaseUrl;
+  const token = stack.adminToken();
+  if (stack.stateDir) writeAdminToken(token);
+  const test = demo.connectionTest;
+  const failedSteps = test?.steps.filter((s) => s.status === 'failed').map((s) => `${s.name}: ${s.message}`) ?? [];
   const lines = [
     '',
     'Exchange Connector is running locally.',
-    '',
-    `  Health        curl ${api}/health`,
-    `  Admin ping    curl -H "Authorization: Bearer $ADMIN_TOKEN" ${api}/admin/ping`,
-    `  OpenAPI       ${api}/openapi.json`,
-    `  Identity      ${stack.identity.url}  (Entra stand-in; operator tenant ${DEMO_IDENTITY.operatorTenantId})`,
-    `  Key Vault     ${stack.keyVault.url}`,
-    `  EWS           ${stack.ewsSimulator.url}  (control API ${stack.ewsSimulator.controlUrl})`,
-    '',
-    `  Demo tenant   ${demo.tenantId} (Contoso), group ${demo.groupId} (impersonation over NTLM as ${DEMO_SERVICE_ACCOUNT.userPrincipalName})`,
+    `  API           ${api}/health, ${api}/openapi.json, ${api}/admin/... (Bearer $ADMIN_TOKEN)`,
+    `  Identity      ${stack.identity.url} (operator tenant ${DEMO_IDENTITY.operatorTenantId})   Key Vault ${stack.keyVault.url}`,
+    `  EWS           ${stack.ewsSimulator.url} (control ${stack.ewsSimulator.controlUrl})   Receiver ${stack.webhookReceiver.url}`,
+    `  Demo tenant   ${demo.tenantId} (Contoso; IDs in .dev/demo-organisation.json)`,
+    `  Groups        ${demo.groupId} (impersonation as ${DEMO_SERVICE_ACCOUNT.userPrincipalName}), ${demo.delegatedGroupId} (delegated: docs/consent.md)`,
     `  Mailboxes     ${DEMO_MAILBOXES.map((m) => `${m.address} / ${m.password}`).join(', ')}`,
-    `  Delegated     group ${demo.delegatedGroupId}: invite alice@contoso.com and let her sign in (docs/consent.md)`,
-    `  Connection test: ${demo.connectionTest ? `${demo.connectionTest.outcome} (${demo.connectionTest.steps.map((s) => `${s.name} ${s.status}`).join(', ')})` : 'not run'}`,
+    `  Connection test ${test ? test.outcome : 'not run'}${failedSteps.length ? `: ${failedSteps.join('; ')}` : ''}`,
     '',
-    'Admin bearer token (operator admin, Connector.Admin, valid 12 hours):',
-    '',
-    `export ADMIN_TOKEN=${stack.adminToken()}`,
-    '',
-    'Ctrl+C stops everything.',
+    `export ADMIN_TOKEN=${token}`,
+    `  (operator admin, valid 12 hours; also in .dev/admin-token: export ADMIN_TOKEN=$(cat .dev/admin-token); npm run token prints a fresh one)`,
+    'The first sync starts on the next minute; a summary line follows. LOG_LEVEL=debug npm start shows every invocation. Ctrl+C stops everything.',
   ];
   console.log(lines.join('\n'));
 }

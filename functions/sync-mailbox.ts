@@ -23,6 +23,6 @@ defineStorageQueueFunction('sync-mailbox', {
       throw error;
     }
     const outcome = await runSyncJob(job, { ...syncRuntime().worker, log });
-    log.info('Sync job finished', { outcome: outcome.kind });
+    log.debug('Sync job finished', { outcome: outcome.kind });
   },
 });

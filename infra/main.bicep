@@ -121,6 +121,9 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
+@description('Operator email for Azure Monitor alerts (dead letters, poison queues, failure rate, expiring credentials); empty: no notifications.')
+param alertEmail string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -176,6 +179,19 @@ module monitoring 'core/monitoring.bicep' = {
     applicationInsightsName: 'appi-${resourceToken}'
     location: location
     tags: tags
+  }
+}
+
+// Workbook and Azure Monitor alert rules (dead letters, poison queues, failure rate, expiring credentials).
+module operations 'core/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    namePrefix: resourceToken
   }
 }
 

@@ -10,7 +10,7 @@ import { registeredFunctions, type RegisteredFunction } from '../../shared/runti
 import { appEntryPoints, loadApp, resolveAppSettingExpression } from './app-loader';
 import { isAuthorized, presentedKey, type FunctionKeys } from './function-keys';
 import { readHostJson, type HostJsonOptions, type QueueHostOptions } from './host-config';
-import { consoleHostLog, type HostLogSink } from './host-log';
+import { consoleHostLog, withoutTestModeWarnings, type HostLogSink } from './host-log';
 import { buildHttpRoutes, HttpRouter, readBody, requestHeaders } from './http-router';
 import { InvocationTracker, type InvocationRecord } from './invocations';
 import { queueConnectionString, QueueTrigger } from './queue-trigger';
@@ -187,10 +187,10 @@ export async function startFunctionsHost(options: StartFunctionsHostOptions): Pr
       routePrefix: options.routePrefix ?? fromFile.routePrefix,
       queues: { ...fromFile.queues, ...options.queues },
     };
-    // @azure/functions prints "Failed to detect the Azure Functions runtime ... test mode" and one
-    // "Skipping call to register function" per function here: expected outside the real worker
-    // (the library has no switch to silence it); the registry below is what this host serves.
-    loadApp(options.projectRoot, options.appEntryPoints ?? appEntryPoints(options.projectRoot));
+    // @azure/functions warns about "test mode" once per function here: expected outside the real
+    // worker (the library has no switch); the registry below is what this host serves.
+    const loaded = withoutTestModeWarnings(() => loadApp(options.projectRoot, options.appEntryPoints ?? appEntryPoints(options.projectRoot)));
+    if (loaded.suppressed > 0) log('debug', `@azure/functions is in test mode outside the Functions worker (${loaded.suppressed} warnings hidden); this host serves the recorded registrations`);
     const functions = [...registeredFunctions()];
     const tracker = new InvocationTracker(log, hostJson.functionTimeoutInMs);
     const keys = options.functionKeys ?? {};
@@ -251,7 +251,8 @@ async function serve(options: StartFunctionsHostOptions, parts: HostParts): Prom
   for (const timer of triggers.timers.values()) timer.start();
 
   const functions = describe(parts.functions, router, baseUrl, triggers);
-  log('info', `Functions host listening on ${baseUrl}\nFunctions:\n${functions.map((f) => `  ${f.name}: ${f.detail}`).join('\n')}`);
+  log('info', `Functions host listening on ${baseUrl} (${functions.length} functions)`);
+  log('debug', `Functions:\n${functions.map((f) => `  ${f.name}: ${f.detail}`).join('\n')}`);
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

@@ -99,7 +99,7 @@ export class InvocationTracker {
       done: new Promise<void>((resolve) => (settle = resolve)),
     };
     this.remember(record);
-    this.log('info', `Executing 'Functions.${request.functionName}' (Reason='${request.reason}', Id=${invocationId})`);
+    this.log('debug', `Executing 'Functions.${request.functionName}' (Reason='${request.reason}', Id=${invocationId})`);
     const overdue = this.functionTimeoutInMs === undefined ? undefined : setTimeout(() => {
       this.log('error', `Invocation of '${request.functionName}' (Id=${invocationId}) exceeded functionTimeout (${this.functionTimeoutInMs} ms): Azure would stop it and restart the worker`);
     }, this.functionTimeoutInMs);
@@ -156,7 +156,7 @@ export class InvocationTracker {
     record.endedAt = new Date();
     const durationInMs = record.endedAt.getTime() - record.startedAt.getTime();
     if (status === 'succeeded') {
-      this.log('info', `Executed 'Functions.${record.functionName}' (Succeeded, Id=${record.invocationId}, Duration=${durationInMs}ms)`);
+      this.log('debug', `Executed 'Functions.${record.functionName}' (Succeeded, Id=${record.invocationId}, Duration=${durationInMs}ms)`);
     } else {
       record.error = error instanceof Error ? error.message : String(error);
       const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

@@ -100,7 +100,7 @@ export class QueueTrigger {
   async start(): Promise<void> {
     await this.queue.createIfNotExists();
     const { functionName, queueName, host, log } = this.settings;
-    log('info', `Queue '${functionName}': listening on '${queueName}' (batchSize ${host.batchSize}, newBatchThreshold ${host.newBatchThreshold}, maxDequeueCount ${host.maxDequeueCount})`);
+    log('debug', `Queue '${functionName}': listening on '${queueName}' (batchSize ${host.batchSize}, newBatchThreshold ${host.newBatchThreshold}, maxDequeueCount ${host.maxDequeueCount})`);
     this.loop = this.poll();
   }
 

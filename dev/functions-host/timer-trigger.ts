@@ -70,7 +70,7 @@ export class TimerTrigger {
 
   start(): void {
     const { functionName, schedule, log } = this.settings;
-    log('info', `Timer '${functionName}': schedule ${schedule.description}, next run at ${schedule.next(new Date()).toISOString()}`);
+    log('debug', `Timer '${functionName}': schedule ${schedule.description}, next run at ${schedule.next(new Date()).toISOString()}`);
     if (this.settings.options.runOnStartup) {
       this.current = this.invoke(new Date(), false, 'Timer fired at startup (runOnStartup)').then(() => this.arm());
     } else this.arm();

@@ -16,6 +16,12 @@ export interface ReceivedBatch {
   readonly batch: ChangeBatch;
 }
 
+/** A signed notice (credentialExpiring, mailboxFailing) rather than a change batch. */
+export interface ReceivedEvent {
+  readonly receivedAt: string;
+  readonly event: { readonly type: string; readonly eventId: string; readonly tenantId: string; readonly groupId: string; readonly message: string } & Record<string, unknown>;
+}
+
 export interface WebhookReceiverOptions {
   /** Default 8446; 0 picks a free port. */
   readonly port?: number;
@@ -34,6 +40,8 @@ export interface WebhookReceiverOptions {
 export interface RunningWebhookReceiver {
   readonly url: string;
   received(): ReceivedBatch[];
+  /** Signed events (GET /events). */
+  events(): ReceivedEvent[];
   /** Requests refused (bad signature, replay), with the reason. */
   refused(): { reason: string; at: string }[];
   close(): Promise<void>;
@@ -82,6 +90,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   };
   const print = options.print ?? ((line: string) => console.log(line));
   const received: ReceivedBatch[] = [];
+  const events: ReceivedEvent[] = [];
   const refused: { reason: string; at: string }[] = [];
   const seenBatchIds = new Set<string>();
 
@@ -93,6 +102,10 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 
   const server = createServer(async (request, response) => {
     try {
+      if (request.method === 'GET' && request.url === '/events') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(events));
+        return;
+      }
       if (request.method === 'GET' && request.url === '/received') {
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received));
         return;
@@ -109,7 +122,16 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       );
       const check = checks.find((c) => c.valid) ?? checks[0] ?? { valid: false as const, reason: 'no secret configured' };
       if (!check.valid) return refuse(response, 401, `signature ${check.reason}`);
-      const batch = JSON.parse(body.toString('utf8')) as ChangeBatch;
+      const parsed = JSON.parse(body.toString('utf8')) as ChangeBatch | ReceivedEvent['event'];
+      if ('type' in parsed && typeof parsed.type === 'string') {
+        events.push({ receivedAt: new Date().toISOString(), event: parsed });
+        if (events.length > keep) events.shift();
+        // JSON.stringify keeps a hostile message on one line, quoted: it cannot forge other output.
+        print(`event ${parsed.type} for group ${String(parsed.groupId).slice(0, 36)}: ${JSON.stringify(String(parsed.message).slice(0, 500))}`);
+        response.writeHead(204).end();
+        return;
+      }
+      const batch = parsed as ChangeBatch;
       const batchId = (request.headers[BATCH_ID_HEADER] as string | undefined) ?? batch.batchId;
       const override = options.respondWith?.();
       if (override !== undefined) {
@@ -139,6 +161,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}/`,
     received: () => [...received],
+    events: () => [...events],
     refused: () => [...refused],
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { z } from 'zod';
 import { HttpProblem, problemResponse, validationProblem } from '../http/problem';
+import type { FieldProblem } from '../http/problem';
 import { invocationLogger } from '../logging';
 import type { Logger } from '../logging';
 import { StorageError } from '../storage';
@@ -60,7 +61,7 @@ export interface AdminOperation {
   run(request: HttpRequest, context: RunContext): Promise<OperationResult>;
 }
 
-interface RunContext {
+export interface RunContext {
   readonly principal: AdminPrincipal;
   readonly params: Readonly<Record<RouteParam, string>>;
   readonly deps: AdminDependencies;
@@ -71,18 +72,23 @@ export interface OperationSpec<Q, B> extends Omit<OperationDescription, 'query' 
   readonly query?: z.ZodType<Q>;
   readonly body?: z.ZodType<B>;
   readonly maxBodyBytes?: number;
+  /**
+   * The rules that span fields, run on the raw body when the schema already failed, so one
+   * answer names every field at fault (the handler runs them again on the parsed body).
+   */
+  readonly crossFieldProblems?: (raw: unknown, context: RunContext) => Promise<readonly FieldProblem[]> | readonly FieldProblem[];
   handle(input: OperationInput<Q, B>): Promise<OperationResult>;
 }
 
 /** Declares one operation: its schemas (validated here, and published in OpenAPI) and its handler. */
 export function operation<Q = undefined, B = undefined>(spec: OperationSpec<Q, B>): AdminOperation {
   const maxBodyBytes = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const { handle, ...described } = spec;
+  const { handle, crossFieldProblems, ...described } = spec;
   return {
     description: { ...described, maxBodyBytes, anonymous: false },
     async run(request, context) {
       const query = spec.query ? parseQuery(spec.query, request.query) : (undefined as Q);
-      const body = spec.body ? await parseBody(spec.body, request, maxBodyBytes) : (undefined as B);
+      const body = spec.body ? await parseBody(spec.body, request, maxBodyBytes, async (raw) => (await crossFieldProblems?.(raw, context)) ?? []) : (undefined as B);
       const ifMatch = request.headers.get('if-match') ?? undefined;
       return handle({ ...context, query, body, ifMatch });
     },
@@ -147,7 +153,7 @@ function payloadTooLarge(maxBodyBytes: number): HttpProblem {
   return new HttpProblem(413, 'PayloadTooLarge', 'Request body too large', `The body may be at most ${maxBodyBytes} bytes.`);
 }
 
-async function parseBody<B>(schema: z.ZodType<B>, request: HttpRequest, maxBodyBytes: number): Promise<B> {
+async function parseBody<B>(schema: z.ZodType<B>, request: HttpRequest, maxBodyBytes: number, crossFieldProblems: (raw: unknown) => Promise<readonly FieldProblem[]>): Promise<B> {
   const declaredLength = Number(request.headers.get('content-length') ?? '0');
   if (Number.isFinite(declaredLength) && declaredLength > maxBodyBytes) throw payloadTooLarge(maxBodyBytes);
   const bytes = Buffer.from(await request.arrayBuffer());
@@ -163,8 +169,14 @@ async function parseBody<B>(schema: z.ZodType<B>, request: HttpRequest, maxBodyB
     throw new HttpProblem(400, 'InvalidJson', 'The body is not valid JSON', 'Send a UTF-8 encoded JSON document.', [{ pointer: '', detail: 'is not valid JSON' }]);
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw validationProblem(fieldProblemsOf(parsed.error));
+  if (!parsed.success) throw validationProblem(withoutOverlaps(fieldProblemsOf(parsed.error), await crossFieldProblems(json)));
   return parsed.data;
+}
+
+/** Cross-field problems about a field the schema already faulted (or inside it) would say the same twice. */
+function withoutOverlaps(schemaProblems: readonly FieldProblem[], more: readonly FieldProblem[]): FieldProblem[] {
+  const related = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+  return [...schemaProblems, ...more.filter((extra) => !schemaProblems.some((known) => related(known.pointer, extra.pointer)))];
 }
 
 // ---- Errors --------------------------------------------------------------------------------
@@ -249,7 +261,10 @@ export function adminHttpHandler(route: AdminRoute, dependencies: () => Promise<
       const params = parseParams(route.params, request.params);
       const scoped = log.with({ tenantId: params.tenantId, groupId: params.groupId, actor: principal.objectId });
       const result = await op.run(request, { principal, params, deps, log: scoped });
-      scoped.info('admin request', { method: request.method, route: route.route, status: result.status });
+      // One line per call: changes at info, reads at debug (a console polling the API stays quiet).
+      const line = { method: request.method, route: route.route, status: result.status };
+      if (request.method === 'GET') scoped.debug('admin request', line);
+      else scoped.info('admin request', line);
       return json(result, request.url);
     } catch (error) {
       const problem =

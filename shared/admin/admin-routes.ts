@@ -7,8 +7,8 @@ import type { Page, Stored } from '../storage';
 import { operation } from './admin-endpoint';
 import type { AdminRoute, OperationInput, ResponseDescription } from './admin-endpoint';
 import { runConnectionTest } from './connection-test-service';
-import { setGroupCredentials } from './credential-service';
-import { createGroup, deleteGroup, groupPath, listGroups, loadGroup, updateGroup } from './group-service';
+import { credentialBodyProblems, setGroupCredentials } from './credential-service';
+import { createGroup, createGroupBodyProblems, deleteGroup, groupPath, listGroups, loadGroup, updateGroup, updateGroupBodyProblems } from './group-service';
 import { createMailbox, deleteMailbox, importMailboxes, listMailboxes, loadMailbox, mailboxPath, updateMailbox } from './mailbox-service';
 import { auditView, credentialView, groupView, mailboxView, tenantView } from './representations';
 import {
@@ -198,6 +198,7 @@ export const groupRoutes: readonly AdminRoute[] = [
         summary: 'Create a group',
         tags: ['Groups'],
         body: createGroupRequest,
+        crossFieldProblems: createGroupBodyProblems,
         responses: { 201: { description: 'Created.', schema: groupResponse }, 400: invalid, 404: notFound, 409: { description: 'The external ID is taken in this tenant.' }, ...common },
         handle: async (input) => {
           const group = await createGroup(input.deps, input.principal, input.params.tenantId, input.body);
@@ -229,6 +230,7 @@ export const groupRoutes: readonly AdminRoute[] = [
         summary: 'Change a group (externalId and mailboxAccessType are read-only)',
         tags: ['Groups'],
         body: updateGroupRequest,
+        crossFieldProblems: updateGroupBodyProblems,
         responses: { 200: { description: 'Updated.', schema: groupResponse }, 400: invalid, 404: notFound, 412: changed, ...common },
         handle: async (input) => {
           const group = await updateGroup(input.deps, input.principal, input.params.tenantId, input.params.groupId, input.body, input.ifMatch);
@@ -267,6 +269,7 @@ export const groupRoutes: readonly AdminRoute[] = [
         summary: 'Set or rotate the group\'s credential (write-only; stored in Key Vault)',
         tags: ['Credentials'],
         body: setCredentialsRequest,
+        crossFieldProblems: credentialBodyProblems,
         responses: {
           200: { description: 'Stored; the new Key Vault version is in use.', schema: credentialStateResponse },
           400: invalid,

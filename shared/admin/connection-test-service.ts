@@ -1,4 +1,5 @@
 import { HttpProblem } from '../http/problem';
+import { recordConnectionTestFailure } from '../telemetry/metrics';
 import type { AdminDependencies } from './admin-dependencies';
 import { recordAudit } from './audit-trail';
 import { groupPath, loadGroup } from './group-service';
@@ -28,6 +29,8 @@ export async function runConnectionTest(
     target = first.items[0]?.smtpAddress;
   }
   const result = await deps.connectionTester.run(group, target);
+  const failed = result.steps.find((step) => step.status === 'failed');
+  if (failed) recordConnectionTestFailure(failed.code ?? 'Failed', failed.name, { tenantId, groupId });
   await recordAudit(deps, principal, tenantId, 'connectionTest.run', `${groupPath(tenantId, groupId)}/connection-tests`, {
     outcome: result.outcome,
     targetMailbox: target ?? null,

@@ -28,6 +28,16 @@ const ACCEPTED_FIELD: Record<GroupRecord['mailboxAccessType'], readonly ('passwo
   delegated: [],
 };
 
+/** The access-type rules applied to a credentials body the schema refused, so the answer names these fields too. */
+export async function credentialBodyProblems(raw: unknown, context: { deps: AdminDependencies; principal: AdminPrincipal; params: Readonly<Record<'tenantId' | 'groupId', string>> }): Promise<FieldProblem[]> {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const group = await loadGroup(context.deps, context.principal, context.params.tenantId, context.params.groupId).catch(() => undefined);
+  if (!group) return [];
+  // Only presence matters to these rules: a value of the wrong type is the schema's to report.
+  const present = Object.fromEntries(['password', 'clientSecret', 'certificate', 'expiresOn'].filter((field) => (raw as Record<string, unknown>)[field] !== undefined).map((field) => [field, '']));
+  return credentialFieldProblems(group, present as SetCredentialsRequest);
+}
+
 function credentialFieldProblems(group: GroupRecord, input: SetCredentialsRequest): FieldProblem[] {
   const accepted = ACCEPTED_FIELD[group.mailboxAccessType];
   if (accepted.length === 0) {

@@ -29,8 +29,31 @@ export async function loadGroup(deps: AdminDependencies, principal: AdminPrincip
   return group;
 }
 
+/** What the cross-field rules read: a stored group, or as much of a raw request body as has the right types. */
+type GroupShape = Partial<Pick<GroupRecord, 'mailboxAccessType' | 'ewsUrl' | 'impersonation' | 'appOnly' | 'delivery'>>;
+
+/**
+ * The cross-field rules applied to a create body the schema refused, so the answer names these
+ * fields too. Only values of the right type are looked at; the schema reports the others.
+ */
+export function createGroupBodyProblems(raw: unknown, { deps }: { deps: Pick<AdminDependencies, 'environment' | 'connectorAppClientId' | 'defaultEwsUrl'> }): FieldProblem[] {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const body = raw as Record<string, unknown>;
+  const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+  const accessTypes: readonly unknown[] = ['impersonation', 'appOnly', 'delegated'];
+  const delivery = body['delivery'];
+  const shape = {
+    ...(accessTypes.includes(body['mailboxAccessType']) ? { mailboxAccessType: body['mailboxAccessType'] } : {}),
+    ...(typeof body['ewsUrl'] === 'string' ? { ewsUrl: body['ewsUrl'] } : {}),
+    ...(isObject(body['impersonation']) ? { impersonation: body['impersonation'] } : {}),
+    ...(isObject(body['appOnly']) ? { appOnly: body['appOnly'] } : {}),
+    ...(isObject(delivery) && ['webhook', 'queue'].includes((delivery as { kind?: unknown }).kind as string) ? { delivery } : {}),
+  } as GroupShape;
+  return groupProblems(shape, deps);
+}
+
 /** The rules that span fields: which access settings each access type needs, and URL policy. */
-function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProblem[] {
+function groupProblems(group: GroupShape, deps: Pick<AdminDependencies, 'environment' | 'connectorAppClientId' | 'defaultEwsUrl'>): FieldProblem[] {
   const problems: FieldProblem[] = [];
   const requireOnly = (needed: 'impersonation' | 'appOnly' | undefined) => {
     for (const field of ['impersonation', 'appOnly'] as const) {
@@ -46,7 +69,7 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
     if (deps.connectorAppClientId && group.appOnly?.clientId.toLowerCase() === deps.connectorAppClientId.toLowerCase()) {
       problems.push({ pointer: '/appOnly/clientId', detail: "must be your own app registration's client ID, not the connector's app (the connector app is used through admin consent and delegated groups)" });
     }
-  } else {
+  } else if (group.mailboxAccessType === 'delegated') {
     requireOnly(undefined);
     if (group.ewsUrl) {
       problems.push({
@@ -66,7 +89,7 @@ function groupProblems(group: GroupRecord, deps: AdminDependencies): FieldProble
       : delivery?.kind === 'queue' && delivery.accountUrl
         ? { pointer: '/delivery/accountUrl', url: delivery.accountUrl }
         : undefined;
-  if (deliveryUrl) {
+  if (deliveryUrl && typeof deliveryUrl.url === 'string') {
     const problem = outboundUrlProblem(deliveryUrl.url, deps.environment, deliveryUrl.pointer);
     if (problem) problems.push(problem);
   }
@@ -94,6 +117,13 @@ async function deliveryTargetProblems(next: GroupRecord, previous: GroupRecord |
   if (next.ewsUrl && next.ewsUrl !== previous?.ewsUrl) checks.push({ pointer: '/ewsUrl', url: next.ewsUrl });
   const problems = await Promise.all(checks.map((check) => webhookTargetProblem(check.url, deps, check.pointer)));
   return problems.filter((problem): problem is FieldProblem => problem !== undefined);
+}
+
+/** Every rule at once, so one answer names every field at fault; the address policy only where the URL itself passed. */
+async function allGroupProblems(next: GroupRecord, previous: GroupRecord | undefined, deps: AdminDependencies): Promise<FieldProblem[]> {
+  const problems = groupProblems(next, deps);
+  if (problems.some((problem) => problem.pointer.startsWith('/delivery'))) return problems;
+  return [...problems, ...(await deliveryTargetProblems(next, previous, deps))];
 }
 
 export async function listGroups(
@@ -131,15 +161,22 @@ export async function createGroup(
     createdAt: at,
     updatedAt: at,
   };
-  const problems = groupProblems(group, deps);
-  if (problems.length === 0) problems.push(...(await deliveryTargetProblems(group, undefined, deps)));
+  const problems = await allGroupProblems(group, undefined, deps);
   if (problems.length > 0) throw validationProblem(problems);
   const created = await deps.groups.create(group);
   await recordAudit(deps, principal, tenantId, 'group.created', groupPath(tenantId, group.id), auditDetailsOf({ ...input }));
   return created;
 }
 
-function readOnlyProblems(current: GroupRecord, input: UpdateGroupRequest): FieldProblem[] {
+/** The read-only rules applied to a change body the schema refused, so the answer names these fields too. */
+export async function updateGroupBodyProblems(raw: unknown, context: { deps: AdminDependencies; principal: AdminPrincipal; params: Readonly<Record<'tenantId' | 'groupId', string>> }): Promise<FieldProblem[]> {
+  if (typeof raw !== 'object' || raw === null) return [];
+  // An unknown group answers 404 once the body is valid; here it just has no read-only fields to compare.
+  const current = await loadGroup(context.deps, context.principal, context.params.tenantId, context.params.groupId).catch(() => undefined);
+  return current ? readOnlyProblems(current, raw as Pick<UpdateGroupRequest, 'externalId' | 'mailboxAccessType'>) : [];
+}
+
+function readOnlyProblems(current: GroupRecord, input: Pick<UpdateGroupRequest, 'externalId' | 'mailboxAccessType'>): FieldProblem[] {
   const problems: FieldProblem[] = [];
   if (input.externalId !== undefined && input.externalId !== current.externalId) {
     problems.push({ pointer: '/externalId', detail: 'is read-only after creation; create a new group to use another external ID' });
@@ -163,7 +200,6 @@ export async function updateGroup(
     ifMatch,
     async (current) => {
       const readOnly = readOnlyProblems(current, input);
-      if (readOnly.length > 0) throw validationProblem(readOnly);
       const { etag: _etag, ewsUrl, delivery, ...rest } = current;
       const nextEwsUrl = input.ewsUrl === null ? undefined : (input.ewsUrl ?? ewsUrl);
       const nextDelivery = input.delivery === null ? undefined : (input.delivery ?? delivery);
@@ -180,8 +216,7 @@ export async function updateGroup(
         enabled: input.enabled ?? current.enabled,
         updatedAt: deps.now().toISOString(),
       };
-      const problems = groupProblems(next, deps);
-      if (problems.length === 0) problems.push(...(await deliveryTargetProblems(next, current, deps)));
+      const problems = [...readOnly, ...(await allGroupProblems(next, current, deps))];
       if (problems.length > 0) throw validationProblem(problems);
       return next;
     },

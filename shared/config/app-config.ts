@@ -43,6 +43,12 @@ export interface AppConfig {
     readonly maxConcurrencyPerTenant: number;
   };
   readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
+  readonly operations: {
+    readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+    readonly summaryIntervalInSeconds: number;
+    readonly telemetryExporter: 'auto' | 'azureMonitor' | 'console' | 'otlp' | 'none';
+    readonly persistentFailureAfterInMinutes: number;
+  };
 }
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
@@ -84,6 +90,10 @@ const settingsSchema = z
     DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(Number(defaultOf('DELIVERY_MAX_ATTEMPTS'))),
     DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(Number(defaultOf('DELIVERY_RETRY_BASE_DELAY_SECONDS'))),
     DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(Number(defaultOf('DELIVERY_WEBHOOK_TIMEOUT_MS'))),
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    LOG_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(Number(defaultOf('LOG_SUMMARY_INTERVAL_SECONDS'))),
+    TELEMETRY_EXPORTER: z.enum(['auto', 'azureMonitor', 'console', 'otlp', 'none']).default('auto'),
+    ALERT_PERSISTENT_FAILURE_MINUTES: z.coerce.number().int().min(10).max(10_080).default(Number(defaultOf('ALERT_PERSISTENT_FAILURE_MINUTES'))),
   })
   .superRefine((s, ctx) => {
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
@@ -148,6 +158,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxAttempts: s.DELIVERY_MAX_ATTEMPTS,
       retryBaseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS,
       webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
+    },
+    operations: {
+      logLevel: s.LOG_LEVEL,
+      summaryIntervalInSeconds: s.LOG_SUMMARY_INTERVAL_SECONDS,
+      telemetryExporter: s.TELEMETRY_EXPORTER,
+      persistentFailureAfterInMinutes: s.ALERT_PERSISTENT_FAILURE_MINUTES,
     },
   };
 }

@@ -3,7 +3,7 @@
  * against this catalogue, the README and local.settings.example.json document it, and the
  * infrastructure test checks that the Bicep sets every setting marked `requiredInAzure`.
  */
-export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent';
+export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent' | 'operations';
 
 export interface SettingDescription {
   readonly name: string;
@@ -62,4 +62,14 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: 'Delay before the first retry; doubles per attempt (with jitter), capped at one hour.' },
   { name: 'DELIVERY_WEBHOOK_TIMEOUT_MS', group: 'delivery', requiredInAzure: false, defaultValue: '10000',
     description: 'How long a webhook receiver has to answer a delivery.' },
+  { name: 'LOG_LEVEL', group: 'operations', requiredInAzure: false, defaultValue: 'info', localExample: 'info',
+    description: "debug, info, warn or error. At info a healthy app logs one line per admin change, initial-sync progress and a periodic summary; per-invocation and per-job details are at debug." },
+  { name: 'LOG_SUMMARY_INTERVAL_SECONDS', group: 'operations', requiredInAzure: false, defaultValue: '60',
+    description: 'Seconds between the summary lines (mailboxes synced, items, batches delivered, failures) each instance logs while there is activity; 0 turns them off.' },
+  { name: 'TELEMETRY_EXPORTER', group: 'operations', requiredInAzure: false, defaultValue: 'auto',
+    description: "Where metrics and traces go: auto (Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set, else nowhere), azureMonitor, console, otlp (OTEL_EXPORTER_OTLP_ENDPOINT), none. docs/operations.md." },
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', group: 'operations', requiredInAzure: true,
+    description: 'Application Insights connection string (set by the Bicep). Telemetry is sent with the managed identity (AZURE_CLIENT_ID): the resource has local authentication disabled.' },
+  { name: 'ALERT_PERSISTENT_FAILURE_MINUTES', group: 'operations', requiredInAzure: false, defaultValue: '240',
+    description: "A mailbox failing to sync for longer than this gets a notice to the tenant's alert contacts and an event to its group's delivery target (10-10080)." },
 ];

@@ -105,9 +105,10 @@ export const adminConsentRoutes: readonly AdminRoute[] = [
           await loadTenant(deps, principal, params.tenantId);
           const consent = consentDependencies();
           const senderMailbox = body.senderMailbox?.toLowerCase();
-          await consent.consents.saveSettings({ ...body, ...(senderMailbox ? { senderMailbox } : {}), tenantId: params.tenantId, updatedAt: deps.now().toISOString() });
-          await deps.audit.append({ tenantId: params.tenantId, actor: actorOf(principal), action: 'consentSettings.updated', target: `/tenants/${params.tenantId}/consent-settings`, details: { senderMailbox: senderMailbox ?? null, emailInvitations: body.emailInvitations, emailReauthentication: body.emailReauthentication } }, deps.now());
-          return { status: 200, body: { ...body, ...(senderMailbox ? { senderMailbox } : {}) } };
+          const alertContacts = body.alertContacts ? [...new Set(body.alertContacts.map((address) => address.toLowerCase()))] : undefined;
+          await consent.consents.saveSettings({ ...body, ...(senderMailbox ? { senderMailbox } : {}), ...(alertContacts ? { alertContacts } : {}), tenantId: params.tenantId, updatedAt: deps.now().toISOString() });
+          await deps.audit.append({ tenantId: params.tenantId, actor: actorOf(principal), action: 'consentSettings.updated', target: `/tenants/${params.tenantId}/consent-settings`, details: { senderMailbox: senderMailbox ?? null, emailInvitations: body.emailInvitations, emailReauthentication: body.emailReauthentication, alertContacts: alertContacts?.length ?? 0 } }, deps.now());
+          return { status: 200, body: { ...body, ...(senderMailbox ? { senderMailbox } : {}), ...(alertContacts ? { alertContacts } : {}) } };
         },
       }),
     ],

@@ -25,6 +25,11 @@ export const consentSettingsRequest = z
     emailReauthentication: z.boolean().default(false),
     invitationSubject: text(200).optional(),
     invitationMessage: text(2000).optional(),
+    alertContacts: z
+      .array(smtpAddress)
+      .max(20)
+      .optional()
+      .meta({ description: 'Who is emailed (from senderMailbox) when a group credential expires in 30, 14 or 7 days or has expired, and when a mailbox keeps failing.' }),
   })
   .meta({ id: 'ConsentSettings' });
 export type ConsentSettingsRequest = z.output<typeof consentSettingsRequest>;

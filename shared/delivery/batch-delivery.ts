@@ -3,6 +3,7 @@
  * success (status, claim-check cleanup, process-and-delete), a retry scheduled through the
  * queue, or a dead letter after the last attempt.
  */
+import { groupAttributes, recordDeliveryAttempt, recordSyncLag, SpanKind, SpanStatusCode, withSpan } from '../telemetry';
 import { randomUUID } from 'node:crypto';
 import type { TokenCredential } from '@azure/identity';
 import type { ConnectorEnvironment } from '../config';
@@ -171,6 +172,22 @@ async function deadLetter(message: DeliveryMessage, batch: ChangeBatch, outcome:
   return id;
 }
 
+/** A change older than this when the connector first saw it is an initial-sync item, not lag. */
+const LAG_HORIZON_IN_MS = 24 * 3600 * 1000;
+
+/** Per record: from the change in the mailbox (the item's last modification, else when the connector saw it) to now, acknowledged. */
+function syncLagInSeconds(batch: ChangeBatch, acknowledgedAt: Date): number[] {
+  const lags: number[] = [];
+  for (const record of batch.records) {
+    if (record.fullResync || !record.occurredAt) continue;
+    const observed = Date.parse(record.occurredAt);
+    const modified = record.item?.lastModifiedAt ? Date.parse(record.item.lastModifiedAt) : NaN;
+    const changedAt = Number.isFinite(modified) && modified <= observed && observed - modified < LAG_HORIZON_IN_MS ? modified : observed;
+    if (Number.isFinite(changedAt)) lags.push((acknowledgedAt.getTime() - changedAt) / 1000);
+  }
+  return lags;
+}
+
 export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDependencies, log: Logger): Promise<DeliveryResult> {
   const parsed = deliveryMessageSchema.safeParse(rawMessage);
   if (!parsed.success || (!parsed.data.batch && !parsed.data.blobName)) {
@@ -190,7 +207,16 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
     return { kind: 'dropped', reason: loaded.reason };
   }
   const batch = loaded.batch;
-  const outcome = await sendToTarget(group, batch, message, deps);
+  const target = group.delivery?.kind ?? 'none';
+  const dimensions = { tenantId: group.tenantId, groupId: group.id };
+  const outcome = await withSpan(`deliver ${target}`, { kind: SpanKind.CLIENT, attributes: { ...groupAttributes(dimensions), 'connector.delivery.target': target, 'connector.delivery.attempt': message.attempt, 'connector.delivery.records': batch.records.length } }, async (span) => {
+    const result = await sendToTarget(group, batch, message, deps);
+    if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.code });
+    return result;
+  });
+  const lastAttempt = message.attempt >= deps.retrySchedule.maxAttempts;
+  recordDeliveryAttempt(dimensions, target, outcome.ok ? { ok: true } : { ok: false, code: outcome.code, deadLettered: lastAttempt });
+  if (outcome.ok) recordSyncLag(syncLagInSeconds(batch, deps.now()), dimensions);
   if (outcome.ok) {
     // The target has acknowledged: from here on nothing may throw, or the host would send the batch again.
     await bestEffort('recording the delivery status', scoped, () => deps.status.recordSuccess(group.tenantId, group.id, deps.now()));
@@ -204,7 +230,7 @@ export async function deliverBatch(rawMessage: unknown, deps: BatchDeliveryDepen
       // Delivery is done and acknowledged; a failed delete only leaves the message in the Inbox.
       scoped.warn('process-and-delete failed', { error });
     }
-    scoped.info('batch delivered', { records: batch.records.length, target: group.delivery?.kind, processedAndDeleted, ...(outcome.partCount !== undefined ? { parts: outcome.partCount } : {}) });
+    scoped.debug('batch delivered', { records: batch.records.length, target: group.delivery?.kind, processedAndDeleted, ...(outcome.partCount !== undefined ? { parts: outcome.partCount } : {}) });
     return { kind: 'delivered', processedAndDeleted };
   }
   // Status is for display; the retry or dead letter below is what must happen.

@@ -93,3 +93,27 @@ export async function sendToQueueTarget(
   }
   return { ok: true, ...progress(parts.length) };
 }
+
+/**
+ * Sends one small JSON event (credentialExpiring, mailboxFailing) to the customer's queue, with
+ * the same address policy and credentials as change batches.
+ */
+export async function sendEventToQueueTarget(target: QueueTarget, event: object, options: QueueTargetSenderOptions): Promise<DeliveryOutcome> {
+  if (target.accountUrl && !target.connection) {
+    try {
+      await resolveTarget(target.accountUrl, options.environment, options.resolver);
+    } catch (error) {
+      if (error instanceof TargetAddressError) return failure('TargetAddressNotAllowed', error.message);
+      throw error;
+    }
+  }
+  const client = queueClientFor(target, options);
+  if (!(client instanceof QueueClient)) return client;
+  try {
+    await client.sendMessage(Buffer.from(JSON.stringify(event), 'utf8').toString('base64'));
+    return { ok: true };
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    return failure('QueueSendFailed', `The target queue refused the event (${status ?? 'network error'}).`, status);
+  }
+}

@@ -6,6 +6,7 @@
  */
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import type { AxiosRequestConfig } from 'axios';
+import { SpanKind, withSpan } from '../telemetry/tracing';
 import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
 
 /** What a failed HTTP exchange looked like: either the server's answer, or the network error. */
@@ -50,12 +51,20 @@ export class RecordingTransport implements IXHRApi {
 
   async xhr(options: IXHROptions, progress?: (data: IXHRProgress) => void): XhrResult {
     this.failure = undefined;
-    try {
-      return await this.#inner.xhr(options, progress);
-    } catch (thrown: unknown) {
-      this.failure = describeTransportFailure(thrown);
-      throw thrown;
-    }
+    // One client span per EWS call, named by its operation (never by mailbox: spans are searched by name).
+    const operation = ewsOperationOf(options.data);
+    const host = hostOf(options.url);
+    return withSpan(`EWS ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'ews', 'rpc.method': operation, 'http.request.method': 'POST', ...(host ? { 'server.address': host } : {}) } }, async (span) => {
+      try {
+        const response = await this.#inner.xhr(options, progress);
+        span.setAttribute('http.response.status_code', response.status);
+        return response;
+      } catch (thrown: unknown) {
+        this.failure = describeTransportFailure(thrown);
+        if (this.failure.status !== undefined) span.setAttribute('http.response.status_code', this.failure.status);
+        throw thrown;
+      }
+    });
   }
 
   xhrStream(options: IXHROptions, progress: (data: IXHRProgress) => void): XhrResult {
@@ -64,6 +73,22 @@ export class RecordingTransport implements IXHRApi {
 
   disconnect(): void {
     this.#inner.disconnect();
+  }
+}
+
+/** The first element inside the SOAP Body: the EWS operation (SyncFolderItems, GetItem, ...). */
+function ewsOperationOf(body: unknown): string {
+  if (typeof body !== 'string') return 'request';
+  const match = /<(?:[\w-]+:)?Body\b[^>]*>\s*<(?:[\w-]+:)?([A-Za-z]+)/.exec(body.slice(0, 8192));
+  return match?.[1] ?? 'request';
+}
+
+function hostOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
   }
 }
 

@@ -26,6 +26,18 @@ export interface Logger {
 
 export type LogSink = (level: LogLevel, line: string) => void;
 
+const LEVEL_ORDER: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** LOG_LEVEL (debug, info, warn, error; default info), read per line so a test or host can change it. */
+export function minimumLogLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const value = env['LOG_LEVEL']?.trim().toLowerCase();
+  return value === 'debug' || value === 'info' || value === 'warn' || value === 'error' ? value : 'info';
+}
+
+export function isLevelEnabled(level: LogLevel, minimum: LogLevel = minimumLogLevel()): boolean {
+  return LEVEL_ORDER[level] >= LEVEL_ORDER[minimum];
+}
+
 class StructuredLogger implements Logger {
   constructor(
     private readonly sink: LogSink,
@@ -49,6 +61,8 @@ class StructuredLogger implements Logger {
   }
 
   private write(level: LogLevel, message: string, fields?: LogFields): void {
+    // Filtered before redaction and JSON: debug lines cost nothing when LOG_LEVEL is info.
+    if (!isLevelEnabled(level)) return;
     // Redaction happens here, on every line, so no caller can forget it.
     const record = { level, msg: redactText(message), ...(redactValue(this.context) as object), ...(fields ? (redactValue(fields) as object) : {}) };
     this.sink(level, JSON.stringify(record));

@@ -32,6 +32,8 @@ export interface ConsentSettingsRecord {
   readonly emailReauthentication: boolean;
   readonly invitationSubject?: string;
   readonly invitationMessage?: string;
+  /** Who gets credential-expiry and persistent-failure notices (sent from senderMailbox). */
+  readonly alertContacts?: readonly string[];
   readonly updatedAt: string;
 }
 
@@ -64,10 +66,11 @@ const consentCodec: EntityCodec<AdminConsentRecord> = {
 const settingsCodec: EntityCodec<ConsentSettingsRecord> = {
   kind: 'ConsentSettings',
   keyOf: (record) => ({ partitionKey: encodeKeyPart(record.tenantId), rowKey: SETTINGS_ROW }),
-  toColumns: (record) => ({ ...record }),
+  toColumns: (record) => ({ ...record, alertContacts: record.alertContacts?.length ? JSON.stringify(record.alertContacts) : undefined }),
   fromEntity: (entity) => ({
     tenantId: stringColumn(entity, 'tenantId') ?? '',
     senderMailbox: stringColumn(entity, 'senderMailbox'),
+    alertContacts: jsonColumn<readonly string[] | undefined>(entity, 'alertContacts', undefined),
     emailInvitations: booleanColumn(entity, 'emailInvitations') ?? false,
     emailReauthentication: booleanColumn(entity, 'emailReauthentication') ?? false,
     invitationSubject: stringColumn(entity, 'invitationSubject'),

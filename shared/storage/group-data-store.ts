@@ -7,6 +7,7 @@
  * Every removal is idempotent (absent rows are not errors), so a deletion that failed midway is
  * completed by running it again.
  */
+import { ALERT_NOTICES_TABLE } from './alert-notices-repository';
 import { odata } from '@azure/data-tables';
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { DEAD_LETTERS_TABLE } from './dead-letter-repository';
@@ -35,6 +36,7 @@ export interface GroupDataRemoved {
   readonly writeOperationRows: number;
   readonly invitations: number;
   readonly delegatedUsers: number;
+  readonly alertNotices: number;
 }
 
 export interface LinkedDelegatedUser {
@@ -83,6 +85,7 @@ export class GroupDataStore {
       suppressedDeletions: await this.#deleteRows(SUPPRESSED_DELETIONS_TABLE, partitionPrefixFilter(joinKeyParts(tenant, group, ''))),
       writeOperationRows: await this.#deleteRows(WRITE_OPERATIONS_TABLE, partitionPrefixFilter(joinKeyParts(tenant, group, ''))),
       invitations: await this.#deleteRows(INVITATIONS_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
+      alertNotices: await this.#deleteRows(ALERT_NOTICES_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
       delegatedUsers:
         delegatedUsers.size === 0 ? 0 : await this.#deleteRows(DELEGATED_USERS_TABLE, odata`PartitionKey eq ${tenant}`, (row) => delegatedUsers.has(row.rowKey)),
     };

@@ -1,3 +1,4 @@
+import { currentTraceCarrier } from '../telemetry/tracing';
 import { QueueClient } from '@azure/storage-queue';
 import type { TokenCredential } from '@azure/identity';
 import type { StorageConfig } from '../config';
@@ -34,11 +35,21 @@ export interface SendQueueMessageOptions {
   readonly timeToLiveInSeconds?: number;
 }
 
+const MAX_QUEUE_MESSAGE_CHARS = 64 * 1024;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Sends `value` as a base64 JSON message, creating the queue on first use. */
 export async function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
-  const text = encodeQueueMessage(value);
+  // Our own queues' messages are JSON objects whose readers ignore unknown fields: the W3C trace
+  // context rides along so the function taking the message continues the sender's trace.
+  const traced = isPlainObject(value) ? encodeQueueMessage({ ...value, ...currentTraceCarrier() }) : undefined;
+  // A message that fits only without its trace context is sent without it: the trace breaks, nothing is lost.
+  const text = traced !== undefined && traced.length <= MAX_QUEUE_MESSAGE_CHARS ? traced : encodeQueueMessage(value);
   // Queue messages are capped at 64 KiB of (base64) text.
-  if (text.length > 64 * 1024) throw new RangeError('queue message exceeds 64 KiB once encoded');
+  if (text.length > MAX_QUEUE_MESSAGE_CHARS) throw new RangeError('queue message exceeds 64 KiB once encoded');
   const send = () =>
     client.sendMessage(text, {
       ...(options.visibilityTimeoutInSeconds !== undefined ? { visibilityTimeout: options.visibilityTimeoutInSeconds } : {}),

@@ -58,6 +58,6 @@ export async function scheduleDueGroups(deps: SchedulerDependencies, now: Date =
       deps.log?.error('Could not enqueue the sync jobs of a group', { tenantId: group.tenantId, groupId: group.id, error: error instanceof Error ? error.message : String(error) });
     }
   }
-  deps.log?.info('Scheduled due groups', { groupsDue, jobsEnqueued, pausedMailboxes: paused });
+  deps.log?.debug('Scheduled due groups', { groupsDue, jobsEnqueued, pausedMailboxes: paused });
   return { groupsDue, jobsEnqueued, pausedMailboxes: paused };
 }

@@ -28,6 +28,7 @@ import { OutboxRejectedError, syncMailbox } from './sync-engine';
 import type { SyncTotals } from './sync-engine';
 import { newSyncJob } from './sync-jobs';
 import type { SyncJob, SyncJobQueue } from './sync-jobs';
+import { recordItemsSynced, recordMailboxSynced, recordPages, recordThrottled } from '../telemetry/metrics';
 
 export interface SyncWorkerDependencies {
   readonly tenants: TenantsRepository;
@@ -215,6 +216,10 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     };
     const previous = await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox);
     const baseInPass = previous?.continuationPending ? previous.itemsSyncedInPass : 0;
+    const dimensions = { tenantId: job.tenantId, groupId: job.groupId };
+    // A mailbox never synced successfully is in its initial sync: the long work worth showing progress for.
+    const initial = mailbox.lastSuccessfulSyncAt === undefined;
+    const progress = initialSyncProgress(initial ? log : undefined, baseInPass, now);
     try {
       const folders = syncedFolders(await folderKindsFor(group, job.mailbox, deps.delegatedUsers));
       const source = await deps.openSource(group, mailbox);
@@ -229,9 +234,14 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
           source,
           deadlineInMs: now().getTime() + deps.timeBudgetInMs,
           heartbeat,
-          onProgress: (totals) => saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' }),
+          onProgress: async (totals) => {
+            await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' });
+            progress.report(baseInPass + delivered(totals));
+          },
         },
       );
+      recordItemsSynced(delivered(result.totals), dimensions, initial);
+      recordPages(result.totals.pages, dimensions);
       await updateStatus(deps, mailbox, { status: 'ok', lastError: undefined, succeededAt: now().toISOString(), totals: result.totals });
       if (result.fullResyncFolders.length > 0) log?.warn('Sync state was invalid; full re-sync started', { folders: result.fullResyncFolders.join(',') });
       if (!result.complete) {
@@ -241,7 +251,9 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
         return { kind: 'continued', totals: result.totals };
       }
       await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: false });
-      log?.info('Mailbox synced', { ...result.totals });
+      log?.debug('Mailbox synced', { ...result.totals });
+      progress.done(baseInPass + delivered(result.totals));
+      recordMailboxSynced('completed');
       return { kind: 'completed', totals: result.totals };
     } catch (thrown) {
       if (thrown instanceof LeaseLostError || thrown instanceof SyncStateConflictError) {
@@ -254,6 +266,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
         const delayInMs = Math.max(1_000, error.retryAfterInMs ?? limits.throttledDelayInMs);
         await deps.jobs.enqueue({ ...job, reason: 'retry', enqueuedAt: now().toISOString() }, { delayInMs });
         await saveProgress(deps, job, now, { continuationPending: true, continuationReason: 'throttled' });
+        recordThrottled(delayInMs / 1000, dimensions);
         log?.warn('Throttled by Exchange; job re-queued with a delay', { delayInMs, errorCode: error.sourceCode ?? error.code });
         return { kind: 'throttled', delayInMs };
       }
@@ -270,6 +283,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
         log?.info('Mailbox paused until its user signs in again', { errorCode: failure.code, detail: failure.message });
         return { kind: 'paused', code: failure.code, message: failure.message };
       }
+      recordMailboxSynced('failed');
       log?.warn('Mailbox sync failed', { errorCode: failure.code, status: failure.status, detail: failure.message });
       return { kind: 'failed', code: failure.code, message: failure.message };
     }
@@ -277,6 +291,29 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     await slotsApi.releaseAll(slots).catch(() => undefined);
     await deps.leases.release(lease).catch(() => undefined);
   }
+}
+
+/** Time between progress lines of one initial sync: often enough to see it move, rarely enough to stay calm. */
+const PROGRESS_INTERVAL_IN_MS = 15_000;
+
+/**
+ * Progress of an initial sync (possibly spread over continuations): a line every 15 s with the
+ * item count and rate, and one when it completes. Later syncs are quiet (the periodic summary covers them).
+ */
+function initialSyncProgress(log: Logger | undefined, itemsBefore: number, now: () => Date): { report(items: number): void; done(items: number): void } {
+  const startedAt = now().getTime();
+  let lastLineAt = startedAt;
+  const rate = (items: number) => Math.round((items - itemsBefore) / Math.max(0.001, (now().getTime() - startedAt) / 1000));
+  return {
+    report(items) {
+      if (!log || now().getTime() - lastLineAt < PROGRESS_INTERVAL_IN_MS) return;
+      lastLineAt = now().getTime();
+      log.info(`Initial sync in progress: ${items.toLocaleString('en-US')} items so far (${rate(items)} items/s)`, { items });
+    },
+    done(items) {
+      log?.info(`Initial sync complete: ${items.toLocaleString('en-US')} items in ${((now().getTime() - startedAt) / 1000).toFixed(1)} s (${rate(items)} items/s)`, { items });
+    },
+  };
 }
 
 function delivered(totals: SyncTotals): number {

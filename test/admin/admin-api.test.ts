@@ -200,6 +200,26 @@ describe('groups', () => {
     assert.deepEqual(pointers(accessType), ['/mailboxAccessType']);
   });
 
+  test('a body with four mistakes gets one answer naming all four (schema and cross-field rules together)', async () => {
+    const tenantId = await createTenant();
+    // pollIntervalMinutes and the unknown field are schema faults; the missing impersonation
+    // settings and the http EWS URL are cross-field rules, which used to show only after the
+    // schema faults were fixed.
+    const response = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
+      body: { name: 'Sales', externalId: 'four-faults', mailboxAccessType: 'impersonation', ewsUrl: 'http://mail.contoso.com/EWS/Exchange.asmx', pollIntervalMinutes: 0, colour: 'blue' },
+    });
+    assert.equal(response.status, 400, response.text);
+    assert.deepEqual(pointers(response).sort(), ['/colour', '/ewsUrl', '/impersonation', '/pollIntervalMinutes']);
+    const patch = await stack.request('PATCH', `/api/admin/tenants/${tenantId}/groups/${await createGroup(tenantId)}`, {
+      body: { externalId: 'changed', delivery: { kind: 'webhook', url: 'ftp://erp.contoso.com/hook' } },
+    });
+    assert.deepEqual(pointers(patch).sort(), ['/delivery/url', '/externalId'], 'read-only and URL rules are reported together on update');
+    const credentials = await stack.request('PUT', `/api/admin/tenants/${tenantId}/groups/${await createGroup(tenantId)}/credentials`, { body: { clientSecret: 'not-for-impersonation', expiresOn: 'next tuesday' } });
+    assert.equal(credentials.status, 400);
+    assert.deepEqual(pointers(credentials).sort(), ['/clientSecret', '/expiresOn'], 'the wrong credential kind and the bad date in one answer');
+    assert.doesNotMatch(credentials.text, /not-for-impersonation/);
+  });
+
   test('access-type rules and URL policy are reported per field', async () => {
     const tenantId = await createTenant();
     const missing = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body: { name: 'X', externalId: 'x', mailboxAccessType: 'impersonation' } });
@@ -215,7 +235,7 @@ describe('groups', () => {
     const mixed = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
       body: { name: 'D', externalId: 'd', mailboxAccessType: 'delegated', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000d2' }, folders: ['mail', 'mail'] },
     });
-    assert.deepEqual(pointers(mixed).sort(), ['/folders']);
+    assert.deepEqual(pointers(mixed).sort(), ['/appOnly', '/folders'], 'the schema fault and the access-type rule in one answer');
     const mixed2 = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, {
       body: { name: 'D', externalId: 'd', mailboxAccessType: 'delegated', appOnly: { entraTenantId: '00000000-0000-4000-8000-0000000000d1', clientId: '00000000-0000-4000-8000-0000000000d2' } },
     });

@@ -104,6 +104,8 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
     ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
     CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
     EWS_DEFAULT_URL: ews?.url ?? EXCHANGE_ONLINE_EWS_URL,
+    // Tests read debug lines (per-job details) from `logs`; the host keeps them off the console.
+    LOG_LEVEL: 'debug',
     ...options.extraSettings,
   };
   const appCredential = createAppCredential({

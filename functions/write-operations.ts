@@ -29,6 +29,6 @@ defineStorageQueueFunction('write-operation', {
       throw error;
     }
     const outcome = await runWriteJob(job, { ...writeRuntime().worker, log });
-    log.info('Write job finished', { outcome: outcome.kind, ...(outcome.kind === 'completed' ? { status: outcome.status } : { reason: outcome.reason }) });
+    log.debug('Write job finished', { outcome: outcome.kind, ...(outcome.kind === 'completed' ? { status: outcome.status } : { reason: outcome.reason }) });
   },
 });

@@ -10,7 +10,8 @@ import { sendQueueMessage } from '../storage/queue-client-factory';
 export const WRITE_OPERATIONS_QUEUE = 'write-operations';
 const MAX_DELAY_IN_SECONDS = 7 * 24 * 3600;
 
-const writeJobSchema = z.strictObject({
+// Not strict: sendQueueMessage adds the W3C trace context (traceparent) to every message.
+const writeJobSchema = z.object({
   v: z.literal(1),
   tenantId: z.string().min(1).max(64),
   groupId: z.string().min(1).max(64),

@@ -123,7 +123,9 @@ async function deliveryTargetProblems(next: GroupRecord, previous: GroupRecord |
 async function allGroupProblems(next: GroupRecord, previous: GroupRecord | undefined, deps: AdminDependencies): Promise<FieldProblem[]> {
   const problems = groupProblems(next, deps);
   if (problems.some((problem) => problem.pointer.startsWith('/delivery'))) return problems;
-  return [...problems, ...(await deliveryTargetProblems(next, previous, deps))];
+  // A URL the scheme rule already refused is not looked up as well: one problem per field.
+  const named = new Set(problems.map((problem) => problem.pointer));
+  return [...problems, ...(await deliveryTargetProblems(next, previous, deps)).filter((problem) => !named.has(problem.pointer))];
 }
 
 export async function listGroups(

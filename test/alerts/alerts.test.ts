@@ -54,7 +54,9 @@ before(async () => {
   assert.equal((await api('PUT', `/tenants/${demo.tenantId}/groups/${demo.groupId}/credentials`, { password: DEMO_SERVICE_ACCOUNT.password, expiresOn })).status, 200);
   assert.equal((await api('PATCH', `/tenants/${demo.tenantId}/groups/${demo.groupId}`, { name: HOSTILE_NAME })).status, 200);
   // Another tenant with its own alert contact (bob) and nothing expiring.
-  const other = await api('POST', '/tenants', { displayName: 'Contoso', entraTenantId: '00000000-0000-4000-8000-0000000000d1' });
+  // Bound to another Entra tenant: one Entra tenant binds one connector tenant.
+  const other = await api('POST', '/tenants', { displayName: 'Contoso', entraTenantId: '00000000-0000-4000-8000-0000000000f2' });
+  assert.equal(other.status, 201, other.text);
   assert.equal((await api('PUT', `/tenants/${other.body.id}/consent-settings`, { senderMailbox: 'dispatch@contoso.com', alertContacts: ['bob@contoso.com'] })).status, 200);
 });
 

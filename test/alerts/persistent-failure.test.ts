@@ -19,7 +19,7 @@ async function* each<T>(items: readonly T[]): AsyncIterableIterator<T> {
 }
 
 function world(options: { mailboxes: MailboxRecord[]; tenantStatus?: TenantRecord['status']; failEvents?: boolean }) {
-  const tenant = { id: 't1', displayName: 'Contoso', entraTenantId: '00000000-0000-4000-8000-0000000000d1', status: options.tenantStatus ?? 'active', createdAt: '', updatedAt: '', etag: '' } as unknown as TenantRecord & { etag: string };
+  const tenant = { id: 't1', displayName: 'Contoso', entraTenantId: '00000000-0000-4000-8000-0000000000d1', entraTenantBoundBy: 'operator', status: options.tenantStatus ?? 'active', createdAt: '', updatedAt: '', etag: '' } as unknown as TenantRecord & { etag: string };
   const group = { tenantId: 't1', id: 'g1', name: 'Field staff', externalId: 'x', mailboxAccessType: 'impersonation', ewsUrl: 'https://mail.contoso.com/EWS/Exchange.asmx', folders: ['mail'], pollIntervalMinutes: 5, initialSync: { kind: 'all' }, enabled: true, delivery: { kind: 'webhook', url: 'https://erp.contoso.com/hook' }, createdAt: '', updatedAt: '' } as unknown as GroupRecord;
   const mails: MailToSend[] = [];
   const events: AlertEvent[] = [];

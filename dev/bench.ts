@@ -46,6 +46,10 @@ export interface Benchmark {
 export const BENCHMARK_SUITES: readonly (() => Promise<readonly Benchmark[]>)[] = [
   async () => (await import('./ews-simulator/bench.js')).benchmarks,
   async () => (await import('./sync-bench.js')).benchmarks,
+  async () => (await import('./idle-tick-bench.js')).benchmarks,
+  async () => (await import('./cold-start-bench.js')).benchmarks,
+  async () => (await import('./graph-simulator/bench.js')).benchmarks,
+  async () => (await import('./graph-sync-bench.js')).benchmarks,
 ];
 
 interface RecordedMetric extends BenchMetric {

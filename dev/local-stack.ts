@@ -1,12 +1,14 @@
 /**
  * The whole product running locally: Azurite, the identity provider, the Key Vault server, the
- * EWS simulator and the local Functions host running the app, wired together with exactly the
+ * EWS simulator, the Graph simulator (same mailbox store) and the local Functions host running the app, wired together with exactly the
  * settings an Azure deployment would have, only with local URLs and credentials.
  *
  * `npm start` runs it persistent (fixed ports, state under .dev/); the end-to-end test runs it
  * ephemeral (random ports, in memory). Callers must have NODE_EXTRA_CA_CERTS pointing at the
  * dev certificate before Node starts, because the app talks HTTPS to the vault and the IdP.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -15,9 +17,10 @@ import { devStateDir, ensureDevCertificate, type DevCertificate } from './certs'
 import { startEwsSimulator, type EwsSimulator } from './ews-simulator/server';
 import { demoOrganisationSeed } from './ews-simulator/seed/demo';
 import { startFunctionsHost, type FunctionsHost } from './functions-host/host';
+import { startGraphSimulator, type GraphSimulator } from './graph-simulator/server';
 import { ensureLocalFunctionKeys, readLocalSettings } from './functions-host/local-settings';
 import { startIdentityProvider, type RunningIdentityProvider } from './identity/server';
-import { DEMO_IDENTITY, demoIdentitySeed } from './identity/demo-seed';
+import { DEMO_IDENTITY, demoIdentitySeed, ensureAdminConsoleRegistration } from './identity/demo-seed';
 import { startKeyVaultServer, type RunningKeyVaultServer } from './keyvault/keyvault-server';
 import { startWebhookReceiver, type RunningWebhookReceiver } from './webhook-receiver/receiver';
 import { createAppCredential } from '../shared/auth/azure-credential';
@@ -50,6 +53,8 @@ export interface LocalStack {
   readonly identity: RunningIdentityProvider;
   readonly keyVault: RunningKeyVaultServer;
   readonly ewsSimulator: EwsSimulator;
+  /** Microsoft Graph stand-in over the EWS simulator's store (one mailbox, two protocols). */
+  readonly graphSimulator: GraphSimulator;
   readonly functionsHost?: FunctionsHost;
   /** The customer application's stand-in: verifies signatures with any secret given to `useSigningSecret`. */
   readonly webhookReceiver: RunningWebhookReceiver;
@@ -63,7 +68,18 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-const PERSISTENT_PORTS = { functionsHost: 7071, keyVault: 8443, identity: 8444, ewsSimulator: 8445, webhookReceiver: 8446 } as const;
+const PERSISTENT_PORTS = { functionsHost: 7071, keyVault: 8443, identity: 8444, ewsSimulator: 8445, webhookReceiver: 8446, graphSimulator: 8447 } as const;
+
+/** The Graph simulator's delta-token key, kept in the state dir so stored deltaLinks survive a restart. */
+function persistentKey(path: string): Buffer {
+  if (existsSync(path)) {
+    const saved = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+    if (saved.length >= 32) return saved;
+  }
+  const key = randomBytes(32);
+  writeFileSync(path, key.toString('base64'), { mode: 0o600 });
+  return key;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -161,6 +177,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(persistent ? { persistPath: join(state, 'identity.json') } : {}),
     });
     started.push(identity);
+    // State persisted by an older `npm start` predates the console's SPA registration.
+    ensureAdminConsoleRegistration(identity.control, [publicBaseUrl, `http://127.0.0.1:${hostPort}`]);
 
     const keyVault = await startKeyVaultServer({
       port: persistent ? PERSISTENT_PORTS.keyVault : 0,
@@ -186,6 +204,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     started.push(ewsSimulator);
 
+    const graphSimulator = await startGraphSimulator({
+      port: persistent ? PERSISTENT_PORTS.graphSimulator : 0,
+      tls: certificate,
+      identity: { authorityHost: identity.url },
+      store: ewsSimulator.store,
+      ...(persistent ? { deltaTokenKey: persistentKey(join(state, 'graph-simulator-key')) } : {}),
+    });
+    started.push(graphSimulator);
+
     const signingSecrets = new Set<string>();
     const webhookReceiver = await startWebhookReceiver({
       port: persistent ? PERSISTENT_PORTS.webhookReceiver : 0,
@@ -208,7 +235,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ADMIN_API_AUDIENCE: DEMO_IDENTITY.adminApi.audience,
       ADMIN_API_TENANT_ID: DEMO_IDENTITY.operatorTenantId,
       CONNECTOR_APP_CLIENT_ID: DEMO_IDENTITY.connectorApp.clientId,
+      ADMIN_CONSOLE_CLIENT_ID: DEMO_IDENTITY.adminConsole.clientId,
       EWS_DEFAULT_URL: ewsSimulator.url,
+      // Graph groups talk to the Graph simulator (same mailbox store as the EWS simulator).
+      GRAPH_ENDPOINT: graphSimulator.origin,
       // `LOG_LEVEL=debug npm start` wins over local.settings.json.
       ...(process.env['LOG_LEVEL'] ? { LOG_LEVEL: process.env['LOG_LEVEL'] } : {}),
       ...options.settingsOverrides,
@@ -232,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       identity,
       keyVault,
       ewsSimulator,
+      graphSimulator,
       functionsHost,
       webhookReceiver,
       useSigningSecret: (secret) => {

@@ -18,6 +18,12 @@ export function ewsSchemaDir(): string | undefined {
   return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'ews-validate.xsd')));
 }
 
+/** Microsoft Graph's v1.0 CSDL: GRAPH_SCHEMA_DIR, else ../shared/graph-schema beside the project; undefined when absent. */
+export function graphSchemaDir(): string | undefined {
+  const candidates = [process.env.GRAPH_SCHEMA_DIR, resolve(projectRoot(), '..', 'shared', 'graph-schema')];
+  return candidates.find((dir): dir is string => !!dir && existsSync(join(dir, 'v1.0.csdl')));
+}
+
 /** Azure's Bicep type definitions: AZURE_TYPES_DIR, else ../shared/azure-types beside the project. */
 export function azureTypesDir(): string {
   return process.env.AZURE_TYPES_DIR ?? resolve(projectRoot(), '..', 'shared', 'azure-types');

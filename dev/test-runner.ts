@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
-import { ewsSchemaDir, projectRoot } from './project-paths';
+import { ewsSchemaDir, graphSchemaDir, projectRoot } from './project-paths';
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   }
   const cert = await ensureDevCertificate(join(devStateDir(root), 'certs'));
   const schemaDir = ewsSchemaDir();
-  const env = { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert), ...(schemaDir ? { EWS_SCHEMA_DIR: schemaDir } : {}) };
+  const graphSchema = graphSchemaDir();
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert), ...(schemaDir ? { EWS_SCHEMA_DIR: schemaDir } : {}), ...(graphSchema ? { GRAPH_SCHEMA_DIR: graphSchema } : {}) };
   const concurrency = process.env.TEST_CONCURRENCY ?? '2';
   const child = spawn(process.execPath, ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files], {
     cwd: root,

@@ -18,9 +18,11 @@ export function printWelcome(stack: LocalStack, demo: DemoOrganisation): void {
   const lines = [
     '',
     'Exchange Connector is running locally.',
+    `  Admin console ${api}/admin/  (sign in as ${DEMO_IDENTITY.users.operatorAdmin.upn} / ${DEMO_IDENTITY.users.operatorAdmin.password}; first accept the local certificate at ${stack.identity.url})`,
     `  API           ${api}/health, ${api}/openapi.json, ${api}/admin/... (Bearer $ADMIN_TOKEN)`,
     `  Identity      ${stack.identity.url} (operator tenant ${DEMO_IDENTITY.operatorTenantId})   Key Vault ${stack.keyVault.url}`,
     `  EWS           ${stack.ewsSimulator.url} (control ${stack.ewsSimulator.controlUrl})   Receiver ${stack.webhookReceiver.url}`,
+    `  Graph         ${stack.graphSimulator.url} (control ${stack.graphSimulator.controlUrl}; same mailboxes as EWS)`,
     `  Demo tenant   ${demo.tenantId} (Contoso; IDs in .dev/demo-organisation.json)`,
     `  Groups        ${demo.groupId} (impersonation as ${DEMO_SERVICE_ACCOUNT.userPrincipalName}), ${demo.delegatedGroupId} (delegated: docs/consent.md)`,
     `  Mailboxes     ${DEMO_MAILBOXES.map((m) => `${m.address} / ${m.password}`).join(', ')}`,

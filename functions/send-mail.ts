@@ -16,6 +16,6 @@ defineStorageQueueFunction('send-mail', {
   handler: async (message: unknown, context: InvocationContext): Promise<void> => {
     // EWS failures throw: the host retries (maxDequeueCount 5) and then moves the message to outbound-mail-poison.
     const services = deliveryServices();
-    await sendOutboundMail(message, { groups: services.groups, blobs: services.blobs, mailboxClients: services.mailboxClients }, invocationLogger(context));
+    await sendOutboundMail(message, { groups: services.groups, blobs: services.blobs, mailboxClients: services.mailboxClients, graphMailboxes: services.graphMailboxes }, invocationLogger(context));
   },
 });

@@ -34,6 +34,7 @@ Environment:
   KEY_VAULT_CREATE_MODE    optional  default | recover (default: recover when this environment's
                                      vault is soft-deleted, else default)
   ADMIN_API_TENANT_ID      optional  default: the subscription's tenant
+  ADMIN_CONSOLE_CLIENT_ID  optional  client id the admin console signs in as: the admin API app's (docs/deployment.md)
   CUSTOM_PUBLIC_BASE_URL   optional  https origin of a custom domain in front of the app
   DEPLOY_RETRY_ATTEMPTS    optional  tries while roles propagate (default 8)
   DEPLOY_RETRY_DELAY_SECONDS      optional  first wait (default 15), doubled each time

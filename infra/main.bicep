@@ -101,6 +101,9 @@ param adminApiAudience string
 @description('Entra tenant that issues admin tokens; empty = the tenant of this subscription.')
 param adminApiTenantId string = ''
 
+@description('Client id of the admin web console\'s SPA app registration; empty = /api/admin/ says the console is not configured.')
+param adminConsoleClientId string = ''
+
 @allowed([
   'production'
   'development'
@@ -236,6 +239,7 @@ module functionApp 'app/function-app.bicep' = {
     adminApiAudience: adminApiAudience
     adminApiTenantId: empty(adminApiTenantId) ? tenant().tenantId : adminApiTenantId
     connectorAppClientId: connectorAppClientId
+    adminConsoleClientId: adminConsoleClientId
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }
@@ -254,9 +258,9 @@ output KEY_VAULT_NAME string = keyVault.outputs.name
 output KEY_VAULT_URL string = keyVault.outputs.uri
 output PUBLIC_BASE_URL string = baseUrl
 output ADMIN_API_URL string = '${baseUrl}/${routePrefix}/admin'
-// The admin console (a single-page app) signs in at this address: register it as a SPA
-// redirect URI on the admin API app registration (docs/deployment.md).
-output ADMIN_CONSOLE_URL string = '${baseUrl}/admin/'
+// The admin console (a single-page app served by the admin-console function under the route
+// prefix) signs in at this address: register it as a SPA redirect URI (docs/deployment.md).
+output ADMIN_CONSOLE_URL string = '${baseUrl}/${routePrefix}/admin/'
 output OPENAPI_URL string = '${baseUrl}/${routePrefix}/openapi.json'
 output HEALTH_URL string = '${baseUrl}/${routePrefix}/health'
 output CONSENT_CALLBACK_URL string = '${baseUrl}/${routePrefix}/${redirectRoutes.adminConsentCallback}'

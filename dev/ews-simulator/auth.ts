@@ -181,15 +181,33 @@ export interface BearerOptions {
   readonly jwksUri: (tenantId: string) => string;
 }
 
+/** Signing keys per tenant, fetched from the issuer's JWKS once and cached (shared with the Graph simulator). */
+export class TenantKeySets {
+  private readonly keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+  constructor(private readonly jwksUri: (tenantId: string) => string) {}
+
+  get(tenantId: string): ReturnType<typeof createRemoteJWKSet> {
+    let keys = this.keySets.get(tenantId);
+    if (!keys) {
+      keys = createRemoteJWKSet(new URL(this.jwksUri(tenantId)), { cooldownDuration: 1000 });
+      this.keySets.set(tenantId, keys);
+    }
+    return keys;
+  }
+}
+
 /** OAuth Bearer tokens (RS256, aud https://outlook.office365.com, tid = organisation's tenant). */
 export class BearerAuthenticator implements Authenticator {
   readonly scheme = 'Bearer' as const;
-  private readonly keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  private readonly keys: TenantKeySets;
 
   constructor(
     private readonly store: EwsStore,
-    private readonly options: BearerOptions,
-  ) {}
+    options: BearerOptions,
+  ) {
+    this.keys = new TenantKeySets(options.jwksUri);
+  }
 
   offered(): string[] {
     return [
@@ -207,7 +225,7 @@ export class BearerAuthenticator implements Authenticator {
     if (!org || !org.authentication.oauth) return this.reject('2000007;reason="The token tenant is not known to this organization.";error_category="invalid_tenant"', 'unknown tenant');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keySet(unverifiedTenant), { audience: EWS_AUDIENCE, algorithms: ['RS256'], clockTolerance: 300 }));
+      ({ payload } = await jwtVerify(token, this.keys.get(unverifiedTenant), { audience: EWS_AUDIENCE, algorithms: ['RS256'], clockTolerance: 300 }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return this.reject('2000003;reason="The token has expired.";error_category="invalid_lifetime"', 'expired');
       if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'aud') return this.reject('2000001;reason="The audience claim value is invalid.";error_category="invalid_resource"', 'bad audience');
@@ -236,21 +254,14 @@ export class BearerAuthenticator implements Authenticator {
     return this.store.mailboxes(organisationId).find((m) => m.entraObjectId === oid.toLowerCase());
   }
 
-  private keySet(tenantId: string): ReturnType<typeof createRemoteJWKSet> {
-    let keys = this.keySets.get(tenantId);
-    if (!keys) {
-      keys = createRemoteJWKSet(new URL(this.options.jwksUri(tenantId)), { cooldownDuration: 1000 });
-      this.keySets.set(tenantId, keys);
-    }
-    return keys;
-  }
 
   private reject(diagnostics: string, reason: string): AuthOutcome {
     return { kind: 'rejected', status: 401, wwwAuthenticate: [...this.offered(), ], diagnostics, reason };
   }
 }
 
-function tenantOf(token: string): string | undefined {
+/** The `tid` claim of a JWT before verification (to pick the tenant's keys), lower case. */
+export function tenantOf(token: string): string | undefined {
   const parts = token.split('.');
   if (parts.length !== 3) return undefined;
   try {

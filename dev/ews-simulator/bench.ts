@@ -87,7 +87,7 @@ const SOAP_HEAD =
   '<soap:Header><t:RequestServerVersion Version="Exchange2013_SP1"/></soap:Header><soap:Body>';
 const SOAP_TAIL = '</soap:Body></soap:Envelope>';
 
-function syncFolderItemsBody(syncState: string | undefined, pageSize: number): string {
+export function syncFolderItemsBody(syncState: string | undefined, pageSize: number): string {
   return (
     `${SOAP_HEAD}<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>` +
     '<m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId>' +
@@ -96,14 +96,16 @@ function syncFolderItemsBody(syncState: string | undefined, pageSize: number): s
   );
 }
 
-function getItemBody(ids: readonly string[]): string {
+/** GetItem with Text bodies: Default shape, or AllProperties + item:Body (what the connector asks for). */
+export function getItemBody(ids: readonly string[], shape: 'Default' | 'AllProperties' = 'Default'): string {
+  const extra = shape === 'AllProperties' ? '<t:AdditionalProperties><t:FieldURI FieldURI="item:Body"/></t:AdditionalProperties>' : '';
   return (
-    `${SOAP_HEAD}<m:GetItem><m:ItemShape><t:BaseShape>Default</t:BaseShape><t:BodyType>Text</t:BodyType></m:ItemShape>` +
+    `${SOAP_HEAD}<m:GetItem><m:ItemShape><t:BaseShape>${shape}</t:BaseShape><t:BodyType>Text</t:BodyType>${extra}</m:ItemShape>` +
     `<m:ItemIds>${ids.map((id) => `<t:ItemId Id="${id}"/>`).join('')}</m:ItemIds></m:GetItem>${SOAP_TAIL}`
   );
 }
 
-function post(url: string, agent: Agent, authorization: string, body: string): Promise<string> {
+export function post(url: string, agent: Agent, authorization: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,

@@ -52,8 +52,8 @@ function mailboxJson(mailbox: Mailbox): Record<string, unknown> {
   return { ...rest, hasPassword: password !== undefined, folderCount: folders.size };
 }
 
-/** The request body as parsed JSON (an object); the shape is checked by control-input.ts. */
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The request body as parsed JSON (an object); the shape is checked by control-input.ts. Also used by the Graph simulator's control API. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
   const received = await readRequestBody(req, MAX_CONTROL_BODY_BYTES);
   if (received === 'tooLarge') throw new HttpProblem(413, 'PayloadTooLarge', 'Payload too large', `Control requests are limited to ${MAX_CONTROL_BODY_BYTES} bytes.`);
   const text = received.toString('utf8');

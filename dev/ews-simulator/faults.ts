@@ -21,9 +21,10 @@ export type FaultKind =
   /** SyncFolderItems / SyncFolderHierarchy answer ErrorInvalidSyncStateData. */
   | 'invalidSyncState';
 
-export interface FaultRule {
+/** One rule; `K` is the simulator's fault vocabulary (EWS kinds by default, the Graph simulator has its own). */
+export interface FaultRule<K extends string = FaultKind> {
   readonly id: string;
-  readonly kind: FaultKind;
+  readonly kind: K;
   /** EWS operation name (e.g. "SyncFolderItems"); absent = every operation. */
   readonly operation?: string;
   /** Caller principal (UPN / app id) or acting mailbox address; absent = everyone. */
@@ -37,7 +38,7 @@ export interface FaultRule {
   readonly latencyInMs?: number;
 }
 
-export type NewFaultRule = Omit<FaultRule, 'id' | 'remaining'> & { count?: number };
+export type NewFaultRule<K extends string = FaultKind> = Omit<FaultRule<K>, 'id' | 'remaining'> & { count?: number };
 
 /** mulberry32: small, fast, deterministic. */
 export function seededRandom(seed: number): () => number {
@@ -54,10 +55,12 @@ export function seededRandom(seed: number): () => number {
 export interface FaultMatch {
   readonly operation: string;
   readonly principals: readonly string[];
+  /** Rules of these kinds do not apply to this request (and are not used up by it). */
+  readonly skipKinds?: readonly string[];
 }
 
-export class FaultInjector {
-  private rules: FaultRule[] = [];
+export class FaultInjector<K extends string = FaultKind> {
+  private rules: FaultRule<K>[] = [];
   private nextId = 1;
   private random: () => number;
 
@@ -65,14 +68,14 @@ export class FaultInjector {
     this.random = seededRandom(seed);
   }
 
-  add(rule: NewFaultRule): FaultRule {
+  add(rule: NewFaultRule<K>): FaultRule<K> {
     const { count, ...rest } = rule;
-    const stored: FaultRule = { ...rest, id: `fault-${this.nextId++}`, ...(count !== undefined ? { remaining: count } : {}) };
+    const stored: FaultRule<K> = { ...rest, id: `fault-${this.nextId++}`, ...(count !== undefined ? { remaining: count } : {}) };
     this.rules.push(stored);
     return stored;
   }
 
-  list(): readonly FaultRule[] {
+  list(): readonly FaultRule<K>[] {
     return this.rules;
   }
 
@@ -88,11 +91,12 @@ export class FaultInjector {
   }
 
   /** Faults that fire for this request, in rule order (latency first so it can combine with others). */
-  pick(match: FaultMatch): FaultRule[] {
-    const fired: FaultRule[] = [];
+  pick(match: FaultMatch): FaultRule<K>[] {
+    const fired: FaultRule<K>[] = [];
     const principals = match.principals.map((p) => p.toLowerCase());
     for (const rule of this.rules) {
       if (rule.operation && rule.operation !== match.operation) continue;
+      if (match.skipKinds?.includes(rule.kind)) continue;
       if (rule.principal && !principals.includes(rule.principal.toLowerCase())) continue;
       if (rule.remaining !== undefined && rule.remaining <= 0) continue;
       if (rule.probability !== undefined && rule.probability < 1 && this.random() >= rule.probability) continue;

@@ -187,6 +187,12 @@ export interface ItemBase {
   internetMessageId?: string;
   /** In-reply-to / references, kept verbatim for MIME output. */
   inReplyTo?: string;
+  /**
+   * The id this item had when it was first created, kept through moves (a move gives a new id).
+   * Undefined until the item is moved. Graph's immutable ids (Prefer: IdType="ImmutableId") are
+   * derived from it, so they stay the same across moves as in Exchange Online.
+   */
+  immutableOrigin?: string;
   /** MAPI properties clients set themselves (CreateItem/UpdateItem ExtendedProperty); undefined when none. */
   extendedProperties?: StoredExtendedProperty[];
 }

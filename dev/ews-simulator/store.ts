@@ -457,6 +457,9 @@ export class InMemoryEwsStore implements EwsStore {
     copy.version = 1;
     copy.lastModifiedTime = this.now();
     copy.attachments = item.attachments.map((a) => ({ ...a, id: encodeId('attachment', owner, ++this.counter) }));
+    // A move within the mailbox keeps the item's identity (Graph immutable ids follow it); a copy, or a
+    // move to another mailbox, is a new item there.
+    copy.immutableOrigin = how === 'Moved' && owner === item.mailbox ? (item.immutableOrigin ?? item.id) : undefined;
     if (how === 'Moved') this.remove(item, source);
     this.insert(copy, destination);
     if (owner !== item.mailbox) {
@@ -669,6 +672,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           extendedProperties,
           from: input.from || undefined,
           sender: (input.sender ?? input.from) || undefined,
@@ -704,6 +708,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           extendedProperties,
           start: input.start,
           end: input.end,
@@ -742,6 +747,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           extendedProperties,
           givenName: input.givenName || undefined,
           surname: input.surname || undefined,
@@ -774,6 +780,7 @@ export class InMemoryEwsStore implements EwsStore {
           attachments,
           internetMessageId,
           inReplyTo,
+          immutableOrigin: undefined,
           extendedProperties,
           dueDate: input.dueDate || undefined,
           startDate: input.startDate || undefined,

@@ -27,6 +27,8 @@ export interface IdentityControl {
   removeSecret(appId: string, keyId: string): void;
   addCertificate(appId: string, certificate: { certificatePem: string; expiresAt?: string }): { keyId: string; thumbprintSha1: string; thumbprintSha256: string };
   addRedirectUri(appId: string, redirectUri: string): void;
+  /** A redirect URI of the "Single-page application" platform (public client, cross-origin redemption). */
+  addSpaRedirectUri(appId: string, redirectUri: string): void;
   addUser(seed: UserSeed): { objectId: string };
   /** Changes the password and voids the user's refresh tokens (AADSTS50173). */
   setPassword(user: string, password: string): void;
@@ -56,6 +58,7 @@ export function createIdentityControl(ctx: IdentityProviderContext): IdentityCon
     removeSecret: (appId, keyId) => directory.removeSecret(appId, keyId),
     addCertificate: (appId, certificate) => directory.addCertificate(appId, certificate),
     addRedirectUri: (appId, redirectUri) => directory.addRedirectUri(appId, redirectUri),
+    addSpaRedirectUri: (appId, redirectUri) => directory.addSpaRedirectUri(appId, redirectUri),
     addUser: (seed) => ({ objectId: directory.addUser(seed).objectId }),
     setPassword: (user, password) => directory.setPassword(user, password),
     setInteractionRequired: (user, code) => directory.setInteractionRequired(user, code),

@@ -1,4 +1,6 @@
-import type { IdentitySeed } from './model';
+import type { IdentityControl } from './control';
+import { DirectoryError } from './directory';
+import type { AppRegistrationSeed, IdentitySeed } from './model';
 
 /** The local stack's identities; the README and `npm start` print these. Development values only. */
 export const DEMO_IDENTITY = {
@@ -12,6 +14,8 @@ export const DEMO_IDENTITY = {
    */
   adminApi: { appId: 'c0ffee00-0000-4000-8000-00000000ad01', identifierUri: 'api://exchange-connector', audience: 'c0ffee00-0000-4000-8000-00000000ad01' },
   connectorApp: { clientId: 'c0ffee00-0000-4000-8000-00000000c0de', clientSecret: 'local-dev-connector-secret' },
+  /** The admin web console: a single-page application (public client, no secret). */
+  adminConsole: { clientId: 'c0ffee00-0000-4000-8000-00000000c051', scope: 'api://exchange-connector/user_impersonation' },
   contosoTenantId: '00000000-0000-4000-8000-0000000000d1',
   users: {
     operatorAdmin: { upn: 'admin@operator.example.com', password: 'Operator-Admin-Pass1', objectId: '0a000000-0000-4000-8000-0000000000a1' },
@@ -28,6 +32,31 @@ export interface DemoSeedOptions {
   readonly connectorOrigins?: readonly string[];
   /** Pre-grant Contoso's admin consent to the connector app (default false: onboarding shows the consent flow). */
   readonly contosoAdminConsent?: boolean;
+}
+
+/** The console's SPA registration: redirects back to /api/admin/ on the given origins; signs in operator-tenant users to the admin API. */
+export function adminConsoleApp(origins: readonly string[]): AppRegistrationSeed {
+  return {
+    appId: DEMO_IDENTITY.adminConsole.clientId,
+    displayName: 'Exchange Connector admin console',
+    homeTenantId: DEMO_IDENTITY.operatorTenantId,
+    spaRedirectUris: origins.map((origin) => `${origin}/api/admin/`),
+    requiredResourceAccess: [{ resource: DEMO_IDENTITY.adminApi.audience, delegatedPermissions: ['user_impersonation'] }],
+  };
+}
+
+/**
+ * State persisted by an older `npm start` lacks the console's registration: add it (and the
+ * operator tenant's consent to it) when missing, so signing in to the console works without a reset.
+ */
+export function ensureAdminConsoleRegistration(control: IdentityControl, origins: readonly string[]): void {
+  try {
+    control.addApp(adminConsoleApp(origins));
+  } catch (error) {
+    if (!(error instanceof DirectoryError)) throw error;
+    for (const uri of adminConsoleApp(origins).spaRedirectUris ?? []) control.addSpaRedirectUri(DEMO_IDENTITY.adminConsole.clientId, uri);
+  }
+  control.grantAdminConsent(DEMO_IDENTITY.operatorTenantId, DEMO_IDENTITY.adminConsole.clientId);
 }
 
 /**
@@ -71,9 +100,15 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
         redirectUris: origins.flatMap((origin) => [`${origin}/api/consent/admin/callback`, `${origin}/api/consent/signin/callback`]),
         requiredResourceAccess: [
           { resource: 'https://outlook.office365.com', applicationPermissions: ['full_access_as_app'], delegatedPermissions: ['EWS.AccessAsUser.All'] },
-          { resource: 'https://graph.microsoft.com', delegatedPermissions: ['User.Read'] },
+          // Graph back end (Exchange Online after EWS): app-only mailbox permissions, and delegated ones for signed-in users.
+          {
+            resource: 'https://graph.microsoft.com',
+            applicationPermissions: ['Mail.ReadWrite', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'],
+            delegatedPermissions: ['User.Read', 'Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Calendars.ReadWrite.Shared', 'Contacts.ReadWrite', 'Contacts.ReadWrite.Shared', 'Tasks.ReadWrite', 'Tasks.ReadWrite.Shared', 'User.ReadBasic.All'],
+          },
         ],
       },
+      adminConsoleApp(origins),
     ],
     users: [
       {
@@ -100,6 +135,7 @@ export function demoIdentitySeed(options: DemoSeedOptions = {}): IdentitySeed {
     ],
     consents: [
       { kind: 'admin', tenantId: d.operatorTenantId, clientAppId: d.connectorApp.clientId },
+      { kind: 'admin', tenantId: d.operatorTenantId, clientAppId: d.adminConsole.clientId },
       ...(options.contosoAdminConsent ? [{ kind: 'admin' as const, tenantId: d.contosoTenantId, clientAppId: d.connectorApp.clientId }] : []),
     ],
   };

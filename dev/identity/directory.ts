@@ -76,6 +76,7 @@ function storedApp(seed: AppRegistrationSeed, firstParty: boolean): StoredApp {
     secrets: (seed.secrets ?? []).map(storedSecret),
     certificates: (seed.certificates ?? []).map(storedCertificate),
     redirectUris: [...(seed.redirectUris ?? [])],
+    spaRedirectUris: [...(seed.spaRedirectUris ?? [])],
     identifierUris: [...(seed.identifierUris ?? [])],
     ...(seed.requestedAccessTokenVersion ? { requestedAccessTokenVersion: seed.requestedAccessTokenVersion } : {}),
     appRoles: [...(seed.appRoles ?? [])],
@@ -262,7 +263,19 @@ export class Directory {
   }
 
   isRedirectUriRegistered(app: StoredApp, redirectUri: string): boolean {
-    return app.redirectUris.some((registered) => redirectUriMatches(registered, redirectUri));
+    return app.redirectUris.some((registered) => redirectUriMatches(registered, redirectUri)) || this.isSpaRedirectUri(app, redirectUri);
+  }
+
+  /** A redirect URI of the SPA platform: its codes are redeemed by the browser as a public client. */
+  isSpaRedirectUri(app: StoredApp, redirectUri: string): boolean {
+    return (app.spaRedirectUris ?? []).some((registered) => redirectUriMatches(registered, redirectUri));
+  }
+
+  addSpaRedirectUri(appId: string, redirectUri: string): void {
+    const app = this.#ownApp(appId);
+    app.spaRedirectUris ??= [];
+    if (!app.spaRedirectUris.includes(redirectUri)) app.spaRedirectUris.push(redirectUri);
+    this.#changed();
   }
 
   // ---- users ------------------------------------------------------------------------

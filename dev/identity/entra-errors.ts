@@ -96,6 +96,10 @@ export const entraErrors = {
     new EntraProtocolError('invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid. (The authorization code is not recognised.)'),
   codeExpired: () =>
     new EntraProtocolError('invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'),
+  spaRedemptionNeedsOrigin: () =>
+    new EntraProtocolError('invalid_request', 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests."),
+  crossOriginRedemptionNotSpa: () =>
+    new EntraProtocolError('invalid_request', 9002326, "Cross-origin token redemption is permitted only for the 'Single-Page Application' client-type."),
   codeRedeemed: () =>
     new EntraProtocolError('invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'),
   codeClientMismatch: () =>

@@ -3,6 +3,45 @@ import type { AppRegistrationSeed } from './model';
 /** Microsoft's tenant, home of the first-party APIs. */
 export const MICROSOFT_SERVICES_TENANT_ID = 'f8cdef31-a31e-4b4a-93e4-5f571e91255a';
 
+/** Microsoft Graph application permissions (app roles) for mailbox data. */
+export const GRAPH_MAILBOX_APPLICATION_PERMISSIONS = [
+  'Mail.Read',
+  'Mail.ReadBasic.All',
+  'Mail.ReadWrite',
+  'Mail.Send',
+  'Calendars.Read',
+  'Calendars.ReadWrite',
+  'Contacts.Read',
+  'Contacts.ReadWrite',
+  'Tasks.Read.All',
+  'Tasks.ReadWrite.All',
+  'User.Read.All',
+  'User.ReadBasic.All',
+] as const;
+
+/** Microsoft Graph delegated permissions (scopes) for mailbox data; `.Shared` reaches mailboxes shared with the user. */
+export const GRAPH_MAILBOX_DELEGATED_PERMISSIONS = [
+  'Mail.Read',
+  'Mail.ReadWrite',
+  'Mail.Read.Shared',
+  'Mail.ReadWrite.Shared',
+  'Mail.Send',
+  'Mail.Send.Shared',
+  'Calendars.Read',
+  'Calendars.ReadWrite',
+  'Calendars.Read.Shared',
+  'Calendars.ReadWrite.Shared',
+  'Contacts.Read',
+  'Contacts.ReadWrite',
+  'Contacts.Read.Shared',
+  'Contacts.ReadWrite.Shared',
+  'Tasks.Read',
+  'Tasks.ReadWrite',
+  'Tasks.Read.Shared',
+  'Tasks.ReadWrite.Shared',
+  'User.ReadBasic.All',
+] as const;
+
 /**
  * The Microsoft APIs the product asks tokens for, with their real app ids and identifier
  * URIs. Like in Entra they exist in every tenant, so no seed has to register them.
@@ -42,7 +81,9 @@ export const FIRST_PARTY_APIS: readonly AppRegistrationSeed[] = [
     homeTenantId: MICROSOFT_SERVICES_TENANT_ID,
     signInAudience: 'AzureADMultipleOrgs',
     identifierUris: ['https://graph.microsoft.com'],
-    exposedScopes: ['User.Read', 'openid', 'profile', 'email', 'offline_access'],
+    // The mailbox permissions the connector's Graph back end uses (dev/graph-simulator checks them).
+    appRoles: GRAPH_MAILBOX_APPLICATION_PERMISSIONS.map((value) => ({ value, displayName: value, allowedMemberTypes: ['Application' as const] })),
+    exposedScopes: ['User.Read', 'openid', 'profile', 'email', 'offline_access', ...GRAPH_MAILBOX_DELEGATED_PERMISSIONS],
   },
 ];
 

@@ -56,6 +56,11 @@ export interface AppRegistrationSeed {
   readonly certificates?: readonly ClientCertificateSeed[];
   /** Exact redirect URIs; for http loopback hosts (localhost, 127.0.0.1) the port is ignored, as in Entra. */
   readonly redirectUris?: readonly string[];
+  /**
+   * Redirect URIs of the "Single-page application" platform: codes issued to them are redeemed
+   * by the browser itself (cross-origin, with an Origin header, no client secret: a public client).
+   */
+  readonly spaRedirectUris?: readonly string[];
   /** Application ID URIs, when the app is itself an API (api://exchange-connector). */
   readonly identifierUris?: readonly string[];
   /**
@@ -132,6 +137,8 @@ export interface StoredApp {
   secrets: StoredSecret[];
   certificates: StoredCertificate[];
   redirectUris: string[];
+  /** Absent in state persisted before SPA support: read through Directory.isSpaRedirectUri. */
+  spaRedirectUris?: string[];
   identifierUris: string[];
   requestedAccessTokenVersion?: 1 | 2;
   appRoles: AppRoleDefinition[];

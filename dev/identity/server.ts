@@ -107,7 +107,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
         return jsonResult(500, { error: 'server_error', error_description: 'The identity provider failed unexpectedly; see its log.' });
       })
       .then((result) => {
-        response.writeHead(result.status, result.headers);
+        response.writeHead(result.status, { ...result.headers, ...corsHeaders(request) });
         response.end(result.body);
       }, () => response.destroy());
   };
@@ -117,6 +117,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = request.method ?? 'GET';
     if (path.startsWith('/_control/')) return handleControlRequest(control, method, path, await readBody(request));
+    if (method === 'OPTIONS' && isCorsPath(path)) return { status: 204, headers: { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' } };
     if (path === '/') return htmlResult(200, page('Identity provider', `<p>Authority: ${escapeHtml(authorityUrl)}</p>`));
     const [, tenantPath = '', ...rest] = path.split('/');
     const endpoint = rest.join('/');
@@ -145,7 +146,7 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       case 'oauth2/token': {
         if (method !== 'POST') return methodNotAllowed();
         const form = new URLSearchParams(await readBody(request));
-        return jsonResult(200, handleTokenRequest(ctx, { segment, tenantPath, form, authorizationHeader: headerValue(request, 'authorization') }));
+        return jsonResult(200, handleTokenRequest(ctx, { segment, tenantPath, form, authorizationHeader: headerValue(request, 'authorization'), origin: headerValue(request, 'origin') }));
       }
       case 'oauth2/v2.0/authorize':
       case 'oauth2/authorize':
@@ -191,6 +192,20 @@ export async function startIdentityProvider(options: IdentityProviderOptions): P
       saveScheduled = false;
     },
   };
+}
+
+/**
+ * Browser apps (MSAL for the browser) read the discovery documents and keys and redeem codes
+ * cross-origin; Entra answers those endpoints to any origin. The HTML pages and the control API
+ * get no CORS headers: a web page must not drive them.
+ */
+function isCorsPath(path: string): boolean {
+  return /\/(oauth2\/(v2\.0\/)?token|discovery\/(v2\.0\/)?keys|(v2\.0\/)?\.well-known\/openid-configuration|discovery\/instance)$/.test(path) && !path.startsWith('/_control/');
+}
+
+function corsHeaders(request: IncomingMessage): Record<string, string> {
+  const path = new URL(request.url ?? '/', 'https://localhost').pathname.replace(/\/+$/, '');
+  return request.headers.origin && isCorsPath(path) ? { 'access-control-allow-origin': '*' } : {};
 }
 
 function methodNotAllowed(): HttpResult {

@@ -16,6 +16,8 @@ export interface TokenRequest {
   readonly tenantPath: string;
   readonly form: URLSearchParams;
   readonly authorizationHeader: string | undefined;
+  /** The browser's Origin header: present on cross-origin (SPA) redemptions only. */
+  readonly origin?: string | undefined;
 }
 
 /** "https://outlook.office365.com/EWS.AccessAsUser.All"; Graph scopes stay bare as Entra prints them. */
@@ -67,6 +69,36 @@ function clientCredentials(ctx: IdentityProviderContext, request: TokenRequest):
   return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
 }
 
+function presentsClientCredential(request: TokenRequest): boolean {
+  return request.form.has('client_secret') || request.form.has('client_assertion') || (request.authorizationHeader?.startsWith('Basic ') ?? false);
+}
+
+/**
+ * Entra's SPA rule: a code issued to a "Single-page application" redirect URI is redeemed by
+ * the browser (an Origin header, no secret: PKCE protects it); any other code must not be
+ * redeemed cross-origin.
+ */
+function codeClient(ctx: IdentityProviderContext, request: TokenRequest, code: AuthorizationCode): AuthenticatedClient {
+  const app = ctx.directory.findApp(code.clientAppId);
+  const isSpa = app !== undefined && ctx.directory.isSpaRedirectUri(app, code.redirectUri);
+  if (!isSpa) {
+    if (request.origin) throw entraErrors.crossOriginRedemptionNotSpa();
+    return authenticate(ctx, request);
+  }
+  if (!request.origin) throw entraErrors.spaRedemptionNeedsOrigin();
+  return publicSpaClient(ctx, request, code.clientAppId);
+}
+
+/** A public client: only its client_id, which must name an app with SPA redirect URIs. */
+function publicSpaClient(ctx: IdentityProviderContext, request: TokenRequest, expectedAppId: string): AuthenticatedClient {
+  const clientId = request.form.get('client_id');
+  if (!clientId) throw entraErrors.missingParameter('client_id');
+  const app = ctx.directory.findApp(clientId);
+  if (!app || app.firstParty) throw entraErrors.appNotFoundInDirectory(clientId, tenantNameOf(request));
+  if (app.appId !== expectedAppId.toLowerCase() || (app.spaRedirectUris ?? []).length === 0) throw entraErrors.crossOriginRedemptionNotSpa();
+  return { app, method: 'none' };
+}
+
 function verifyPkce(code: AuthorizationCode, verifier: string | null): void {
   if (!code.codeChallenge) return;
   if (!verifier) throw entraErrors.pkceVerifierMissing();
@@ -79,7 +111,7 @@ function authorizationCode(ctx: IdentityProviderContext, request: TokenRequest):
   if (!rawCode) throw entraErrors.missingParameter('code');
   const code = ctx.codes.get(rawCode);
   if (!code || (request.segment.kind === 'tenant' && request.segment.tenant.id !== code.tenantId)) throw entraErrors.codeInvalid();
-  const client = authenticate(ctx, request);
+  const client = codeClient(ctx, request, code);
   if (client.app.appId !== code.clientAppId) throw entraErrors.codeClientMismatch();
   if (code.redeemed) throw entraErrors.codeRedeemed();
   if (code.expiresAt <= nowInSeconds()) throw entraErrors.codeExpired();
@@ -97,7 +129,7 @@ function refreshToken(ctx: IdentityProviderContext, request: TokenRequest): Toke
   if (!raw) throw entraErrors.missingParameter('refresh_token');
   const stored = ctx.directory.findRefreshToken(raw);
   if (!stored || (request.segment.kind === 'tenant' && request.segment.tenant.id !== stored.tenantId)) throw entraErrors.refreshTokenInvalid();
-  const client = authenticate(ctx, request);
+  const client = presentsClientCredential(request) || !request.origin ? authenticate(ctx, request) : publicSpaClient(ctx, request, stored.clientAppId);
   if (client.app.appId !== stored.clientAppId) throw entraErrors.refreshTokenClientMismatch();
   const user = ctx.directory.findUser(stored.userObjectId);
   if (!user) throw entraErrors.refreshTokenInvalid();

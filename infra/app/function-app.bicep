@@ -34,6 +34,8 @@ param publicBaseUrl string = ''
 param adminApiAudience string
 param adminApiTenantId string
 param connectorAppClientId string
+@description('Empty: the admin console answers that it is not configured.')
+param adminConsoleClientId string = ''
 
 @allowed([
   512
@@ -148,6 +150,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     ADMIN_API_AUDIENCE: adminApiAudience
     ADMIN_API_TENANT_ID: adminApiTenantId
     CONNECTOR_APP_CLIENT_ID: connectorAppClientId
+    ADMIN_CONSOLE_CLIENT_ID: adminConsoleClientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   }

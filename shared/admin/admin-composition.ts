@@ -16,10 +16,10 @@ import type { AppOnlyTokenSource } from './connection-test';
 
 function appOnlyTokens(config: AppConfig): AppOnlyTokenSource {
   return {
-    async acquire({ entraTenantId, clientId, credential }) {
+    async acquire({ entraTenantId, clientId, credential, resource }) {
       const material: AppCredentialMaterial = credential.kind === 'clientSecret' ? { kind: 'secret', secret: credential.clientSecret } : certificateCredentialMaterial(credential.pem);
       // A connection test must prove the stored credential works now, not that a token was cached.
-      const token = await acquireAppOnlyToken({ authorityHost: config.identity.authorityHost, tenantId: entraTenantId, clientId, credential: material, resource: config.ews.resource }, { forceRefresh: true });
+      const token = await acquireAppOnlyToken({ authorityHost: config.identity.authorityHost, tenantId: entraTenantId, clientId, credential: material, resource: resource ?? config.ews.resource }, { forceRefresh: true });
       return token.token;
     },
   };
@@ -49,6 +49,7 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
       defaultEwsUrl: config.ews.defaultUrl,
       readSecret: (name, version) => vault.getSecret(name, { version }),
       tokens: appOnlyTokens(config),
+      graph: config.graph,
     }),
     now: () => new Date(),
   };

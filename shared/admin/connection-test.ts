@@ -10,6 +10,9 @@ import { probeEndpoint } from './endpoint-probe';
 import { groupPath } from './group-service';
 import type { ConnectionTestResponse, ConnectionTestStepName } from './schemas';
 import { outboundUrlProblem } from './url-policy';
+import type { GraphCloud } from '../graph/endpoints';
+import { groupProtocol } from '../storage/records';
+import { runGraphConnectionTest } from './graph-connection-test';
 
 type StepStatus = 'passed' | 'failed' | 'skipped';
 
@@ -28,7 +31,8 @@ export type AppOnlyClientCredential =
 
 /** Gets an app-only EWS token; failures carry an Entra-derived `code` and an actionable message. */
 export interface AppOnlyTokenSource {
-  acquire(request: { entraTenantId: string; clientId: string; credential: AppOnlyClientCredential }): Promise<SecretString>;
+  /** `resource` default: EWS (https://outlook.office365.com); Graph groups ask for the configured Graph cloud. */
+  acquire(request: { entraTenantId: string; clientId: string; credential: AppOnlyClientCredential; resource?: string }): Promise<SecretString>;
 }
 
 export interface ConnectionTesterOptions {
@@ -39,6 +43,10 @@ export interface ConnectionTesterOptions {
   readonly probeTimeoutInMs?: number;
   readonly ewsTimeoutInMs?: number;
   readonly now?: () => Date;
+  /** The configured Graph cloud, for groups with protocol 'graph' (default the global one). */
+  readonly graph?: GraphCloud;
+  /** Injectable fetch for Graph calls (tests). */
+  readonly graphFetch?: typeof fetch;
 }
 
 export interface ConnectionTester {
@@ -50,7 +58,7 @@ const EWS_DISABLED_ADVICE =
   '(Set-OrganizationConfig -EwsEnabled $true, and any EwsApplicationAccessPolicy / EwsAllowList must include this app); ' +
   'Microsoft shuts EWS down in Exchange Online on 2027-04-01, so plan a move to Microsoft Graph. On-premises: check EWS is enabled on the server (Set-WebServicesVirtualDirectory, Set-CASMailbox -EwsEnabled).';
 
-function errorCodeOf(error: unknown): string {
+export function errorCodeOf(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'Unknown';
 }
@@ -60,7 +68,7 @@ function errorMessageOf(error: unknown): string {
 }
 
 /** Entra failures explained in admin terms; the token source's typed codes decide. */
-function tokenFailureMessage(code: string, fallback: string, group: GroupRecord): string {
+export function tokenFailureMessage(code: string, fallback: string, group: GroupRecord): string {
   const app = group.appOnly ? `app ${group.appOnly.clientId} in tenant ${group.appOnly.entraTenantId}` : 'the app';
   switch (code) {
     case 'InvalidClientSecret':
@@ -132,7 +140,7 @@ const CREDENTIAL_WORDS: Record<CredentialReference['kind'], string> = { password
  * The recorded expiry (given with PUT .../credentials, or the certificate's own): expired fails
  * the test before anything is sent with it; within 30 days is a warning on a passing test.
  */
-function checkExpiry(group: GroupRecord, reference: CredentialReference, now: Date): { status: StepStatus; message: string; code?: string; warning?: string } {
+export function checkExpiry(group: GroupRecord, reference: CredentialReference, now: Date): { status: StepStatus; message: string; code?: string; warning?: string } {
   const what = CREDENTIAL_WORDS[reference.kind];
   const notice = credentialExpiryNotice(reference, now, { credentialsUrl: `/api/admin${groupPath(group.tenantId, group.id)}/credentials` });
   if (notice?.state === 'expired') return { status: 'failed', message: notice.message, code: 'CredentialExpired' };
@@ -156,9 +164,12 @@ async function addressRefusal(ewsUrl: string, environment: ConnectorEnvironment)
 }
 
 const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
+/** Graph groups: the token and its roles, the mailbox over Graph, and the app's RBAC management scope. */
+export const GRAPH_STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'graphRoles', 'mailboxReachable', 'rbacScope'];
 
-class StepRecorder {
+export class StepRecorder {
   readonly steps: StepResult[] = [];
+  constructor(private readonly order: readonly ConnectionTestStepName[] = STEP_ORDER) {}
 
   async time<T>(action: () => Promise<T>): Promise<{ value: T; durationInMs: number }> {
     const started = performance.now();
@@ -172,13 +183,13 @@ class StepRecorder {
 
   /** Every step not yet reported is skipped, with the reason. */
   skipRest(reason: string): void {
-    for (const name of STEP_ORDER) {
+    for (const name of this.order) {
       if (!this.steps.some((step) => step.name === name)) this.add(name, 'skipped', reason);
     }
   }
 
   ordered(): StepResult[] {
-    return STEP_ORDER.map((name) => this.steps.find((step) => step.name === name)).filter((step): step is StepResult => step !== undefined);
+    return this.order.map((name) => this.steps.find((step) => step.name === name)).filter((step): step is StepResult => step !== undefined);
   }
 }
 
@@ -218,6 +229,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
 
   return {
     async run(group, targetMailbox) {
+      if (groupProtocol(group) === 'graph') return runGraphConnectionTest(group, targetMailbox, options);
       const startedAt = new Date().toISOString();
       const ewsUrl = groupEwsUrl(group, options.defaultEwsUrl);
       const steps = new StepRecorder();

@@ -5,6 +5,7 @@ import { secretNames } from '../secrets/secret-names';
 import { groupBatchesPrefix } from '../delivery/outbox';
 import { PreconditionFailedError } from '../storage';
 import type { GroupRecord, Page, PageRequest, Stored } from '../storage';
+import { defaultProtocol, groupProtocol } from '../storage/records';
 import type { AdminDependencies } from './admin-dependencies';
 import { auditDetailsOf, recordAudit } from './audit-trail';
 import { preconditionFailed, updateOptimistically } from './concurrency';
@@ -30,7 +31,7 @@ export async function loadGroup(deps: AdminDependencies, principal: AdminPrincip
 }
 
 /** What the cross-field rules read: a stored group, or as much of a raw request body as has the right types. */
-type GroupShape = Partial<Pick<GroupRecord, 'mailboxAccessType' | 'ewsUrl' | 'impersonation' | 'appOnly' | 'delivery'>>;
+type GroupShape = Partial<Pick<GroupRecord, 'mailboxAccessType' | 'protocol' | 'ewsUrl' | 'impersonation' | 'appOnly' | 'delivery'>>;
 
 /**
  * The cross-field rules applied to a create body the schema refused, so the answer names these
@@ -44,6 +45,7 @@ export function createGroupBodyProblems(raw: unknown, { deps }: { deps: Pick<Adm
   const delivery = body['delivery'];
   const shape = {
     ...(accessTypes.includes(body['mailboxAccessType']) ? { mailboxAccessType: body['mailboxAccessType'] } : {}),
+    ...(body['protocol'] === 'graph' || body['protocol'] === 'ews' ? { protocol: body['protocol'] } : {}),
     ...(typeof body['ewsUrl'] === 'string' ? { ewsUrl: body['ewsUrl'] } : {}),
     ...(isObject(body['impersonation']) ? { impersonation: body['impersonation'] } : {}),
     ...(isObject(body['appOnly']) ? { appOnly: body['appOnly'] } : {}),
@@ -77,6 +79,9 @@ function groupProblems(group: GroupShape, deps: Pick<AdminDependencies, 'environ
         detail: `must not be set for delegated groups: users' tokens for the connector app are sent only to Exchange Online (${deps.defaultEwsUrl})`,
       });
     }
+  }
+  if (groupProtocol(group) === 'graph' && group.mailboxAccessType === 'impersonation') {
+    problems.push({ pointer: '/protocol', detail: "graph needs mailboxAccessType appOnly or delegated: Graph has no service-account (impersonation) access; use ews for on-premises Exchange" });
   }
   if (group.ewsUrl && group.mailboxAccessType !== 'delegated') {
     const problem = outboundUrlProblem(group.ewsUrl, deps.environment, '/ewsUrl');
@@ -152,6 +157,7 @@ export async function createGroup(
     name: input.name,
     externalId: input.externalId,
     mailboxAccessType: input.mailboxAccessType,
+    protocol: input.protocol ?? defaultProtocol(input.mailboxAccessType, input.ewsUrl),
     ...(input.ewsUrl ? { ewsUrl: input.ewsUrl } : {}),
     ...(input.impersonation ? { impersonation: input.impersonation } : {}),
     ...(input.appOnly ? { appOnly: { entraTenantId: input.appOnly.entraTenantId.toLowerCase(), clientId: input.appOnly.clientId.toLowerCase() } } : {}),
@@ -210,6 +216,7 @@ export async function updateGroup(
         ...(nextEwsUrl ? { ewsUrl: nextEwsUrl } : {}),
         ...(nextDelivery ? { delivery: nextDelivery } : {}),
         name: input.name ?? current.name,
+        protocol: input.protocol ?? groupProtocol(current),
         impersonation: input.impersonation ?? current.impersonation,
         appOnly: input.appOnly ? { entraTenantId: input.appOnly.entraTenantId.toLowerCase(), clientId: input.appOnly.clientId.toLowerCase() } : current.appOnly,
         folders: input.folders ?? current.folders,

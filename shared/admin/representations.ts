@@ -1,5 +1,6 @@
 import type { AuditRecord, DeliveryStatusRecord, GroupRecord, MailboxRecord, TenantRecord } from '../storage';
 import type { MailboxSyncProgress } from '../storage/sync-state-repository';
+import { groupProtocol } from '../storage/records';
 import type { AuditEntryResponse, CredentialStateResponse, GroupResponse, MailboxResponse, TenantResponse } from './schemas';
 
 /** Stored records as the API shows them: an explicit allow-list of fields, never a spread. */
@@ -44,6 +45,7 @@ export function groupView(group: GroupRecord, defaultEwsUrl: string, delivery?: 
     name: group.name,
     externalId: group.externalId,
     mailboxAccessType: group.mailboxAccessType,
+    protocol: groupProtocol(group),
     ewsUrl: group.ewsUrl ?? defaultEwsUrl,
     ...(group.impersonation ? { impersonation: { serviceAccount: group.impersonation.serviceAccount, authScheme: group.impersonation.authScheme } } : {}),
     ...(group.appOnly ? { appOnly: { entraTenantId: group.appOnly.entraTenantId, clientId: group.appOnly.clientId } } : {}),

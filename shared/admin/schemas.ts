@@ -85,6 +85,12 @@ export const mailboxAccessType = z.enum(['impersonation', 'appOnly', 'delegated'
     'impersonation: an Exchange service account with the ApplicationImpersonation role (on-premises; Basic or NTLM). ' +
     'appOnly: an Entra app with full_access_as_app (Exchange Online). delegated: each user signs in.',
 });
+export const mailboxProtocol = z.enum(['graph', 'ews']).meta({
+  description:
+    "graph: Microsoft Graph (Exchange Online; app-only or delegated). ews: Exchange Web Services (on-premises Exchange; Exchange Online only for allow-listed apps until EWS is turned off on 2027-04-01). " +
+    'Default on creation: graph for appOnly and delegated groups on Exchange Online, ews for impersonation groups and groups with an on-premises ewsUrl. ' +
+    'Switching an existing group from ews to graph does not deliver existing items again (docs/graph.md).',
+});
 export const syncFolderKind = z.enum(['mail', 'calendar', 'contacts', 'tasks']);
 
 const impersonationSettings = z.strictObject({
@@ -137,6 +143,7 @@ export const createGroupRequest = z
     name: text(256),
     externalId: text(128).meta({ description: 'Your identifier for the group; unique in the tenant; cannot change after creation.' }),
     mailboxAccessType,
+    protocol: mailboxProtocol.optional(),
     ewsUrl: httpUrl.optional().meta({
       description: 'EWS endpoint. Required for impersonation; defaults to the configured EWS URL (Exchange Online) otherwise. https only (http on loopback in development).',
     }),
@@ -155,6 +162,7 @@ export const updateGroupRequest = z
     name: text(256).optional(),
     externalId: z.unknown().optional().meta({ description: 'Read-only after creation: sending a different value is rejected.' }),
     mailboxAccessType: z.unknown().optional().meta({ description: 'Read-only after creation (credentials are bound to it).' }),
+    protocol: mailboxProtocol.optional(),
     ewsUrl: httpUrl.nullable().optional(),
     impersonation: impersonationSettings.optional(),
     appOnly: appOnlySettings.optional(),
@@ -195,6 +203,7 @@ export const groupResponse = z
     name: z.string(),
     externalId: z.string(),
     mailboxAccessType,
+    protocol: mailboxProtocol,
     ewsUrl: z.string(),
     impersonation: impersonationSettings.optional(),
     appOnly: appOnlySettings.optional(),
@@ -319,12 +328,18 @@ export const connectionTestStepName = z.enum([
   'ewsEnabled',
   'impersonation',
   'folderAccess',
+  // Graph groups (protocol graph):
+  'graphRoles',
+  'mailboxReachable',
+  'rbacScope',
 ]);
 
 export const connectionTestResponse = z
   .strictObject({
     outcome: z.enum(['passed', 'failed']),
     ewsUrl: z.string(),
+    protocol: z.enum(['graph', 'ews']).optional().meta({ description: 'The protocol tested (the group\'s).' }),
+    graphEndpoint: z.string().optional().meta({ description: 'Graph groups: the Graph endpoint tested.' }),
     targetMailbox: z.string().optional(),
     startedAt: z.string(),
     warnings: z

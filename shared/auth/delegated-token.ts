@@ -93,6 +93,12 @@ export interface DelegatedTokenProvider {
   /** A current EWS token for the user; ReauthenticationRequiredError when only a new sign-in helps. */
   acquireEwsToken(user: DelegatedUserRef, options?: { readonly forceRefresh?: boolean }): Promise<SecretString>;
   acquireEwsTokenWithDetails(user: DelegatedUserRef, options?: { readonly forceRefresh?: boolean }): Promise<DelegatedEwsToken>;
+  /**
+   * A current Microsoft Graph token for the user (`${resource}/.default`: the Graph permissions
+   * the user consented to), from the same refresh token as the EWS one (Entra refresh tokens are
+   * good for every resource the user consented to). Optional so test doubles need not provide it.
+   */
+  acquireGraphToken?(user: DelegatedUserRef, options?: { readonly forceRefresh?: boolean; readonly resource?: string }): Promise<SecretString>;
   /** Forgets tokens held in memory for a user (after a new sign-in or deletion). */
   forget(tenantId: string, userObjectId: string): void;
 }
@@ -123,11 +129,15 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
   const now = deps.now ?? Date.now;
   const memo = new Map<string, { token: SecretString; expiresOn: Date | undefined }>();
   const memoKey = (tenantId: string, userObjectId: string): string => `${tenantId.toLowerCase()}|${userObjectId.toLowerCase()}`;
+  const forgetUser = (tenantId: string, userObjectId: string): void => {
+    const prefix = `${memoKey(tenantId, userObjectId)}|`;
+    for (const key of [...memo.keys()]) if (key.startsWith(prefix)) memo.delete(key);
+  };
 
   async function fail(user: DelegatedUserRef, identity: DelegatedUserIdentity | undefined, reason: ReauthenticationReason, message: string, cause?: EntraAuthError): Promise<never> {
     const userObjectId = identity?.userObjectId ?? user.userObjectId;
     const mailbox = identity?.link?.mailbox ?? user.mailbox;
-    if (userObjectId) memo.delete(memoKey(user.tenantId, userObjectId));
+    if (userObjectId) forgetUser(user.tenantId, userObjectId);
     if (reason !== 'AlreadyMarked' && deps.onReauthenticationRequired) {
       try {
         await deps.onReauthenticationRequired({ tenantId: user.tenantId, userObjectId, mailbox, reason, message });
@@ -142,18 +152,18 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
     return user.mailbox !== undefined ? deps.users.findByMailbox(user.tenantId, user.mailbox.toLowerCase()) : deps.users.findByObjectId(user.tenantId, user.userObjectId);
   }
 
-  async function silent(identity: DelegatedUserIdentity, forceRefresh: boolean, reloadSecret: boolean): Promise<{ token: SecretString; expiresOn: Date | undefined } | 'no-cache'> {
+  async function silent(identity: DelegatedUserIdentity, forceRefresh: boolean, reloadSecret: boolean, scope: string): Promise<{ token: SecretString; expiresOn: Date | undefined } | 'no-cache'> {
     const plugin = deps.tokenCaches.plugin({ tenantId: identity.tenantId, userObjectId: identity.userObjectId });
     const application = await deps.connectorApp.application(identity.entraTenantId, plugin, { reloadSecret });
     const accounts = await application.getTokenCache().getAllAccounts();
     const account = accounts.find((candidate) => candidate.homeAccountId.toLowerCase() === identity.homeAccountId.toLowerCase());
     if (!plugin.loaded() || !account) return 'no-cache';
-    const result = await application.acquireTokenSilent({ account, scopes: [deps.connectorApp.ewsDelegatedScope], forceRefresh });
+    const result = await application.acquireTokenSilent({ account, scopes: [scope], forceRefresh });
     if (!result?.accessToken) throw new EntraAuthError('EntraError', 'Entra returned no access token.');
     return { token: new SecretString(result.accessToken), expiresOn: result.expiresOn ?? undefined };
   }
 
-  async function acquireEwsTokenWithDetails(user: DelegatedUserRef, options: { readonly forceRefresh?: boolean } = {}): Promise<DelegatedEwsToken> {
+  async function acquireEwsTokenWithDetails(user: DelegatedUserRef, options: { readonly forceRefresh?: boolean } = {}, scope: string = deps.connectorApp.ewsDelegatedScope): Promise<DelegatedEwsToken> {
     const identity = await resolve(user);
     if (!identity) {
       return fail(user, undefined, 'NotSignedIn', `No user has signed in for ${describeRef(user)}: invite the user and have them sign in.`);
@@ -161,7 +171,8 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
     if (identity.status === 'needsReauthentication') {
       return fail(user, identity, 'AlreadyMarked', identity.lastError?.message ?? 'The user must sign in again.');
     }
-    const key = memoKey(identity.tenantId, identity.userObjectId);
+    // One memo entry per user and scope: an EWS token must never answer for Graph or the other way round.
+    const key = `${memoKey(identity.tenantId, identity.userObjectId)}|${scope}`;
     const held = memo.get(key);
     if (!options.forceRefresh && held?.expiresOn && held.expiresOn.getTime() - now() > RENEW_BEFORE_EXPIRY_IN_MS) {
       return { token: held.token, expiresOn: held.expiresOn, userObjectId: identity.userObjectId };
@@ -170,12 +181,12 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
     let outcome: Awaited<ReturnType<typeof silent>>;
     try {
       try {
-        outcome = await silent(identity, options.forceRefresh ?? false, false);
+        outcome = await silent(identity, options.forceRefresh ?? false, false, scope);
       } catch (first: unknown) {
         const entra = toEntraAuthError(first, context);
         // A rotated connector secret: the old one may be gone; read Key Vault again and retry once.
         if (!isClientSecretProblem(entra)) throw entra;
-        outcome = await silent(identity, options.forceRefresh ?? false, true);
+        outcome = await silent(identity, options.forceRefresh ?? false, true, scope);
       }
     } catch (error: unknown) {
       const entra = toEntraAuthError(error, context);
@@ -193,7 +204,8 @@ export function createDelegatedTokenProvider(deps: DelegatedTokenProviderDepende
   return {
     acquireEwsTokenWithDetails,
     acquireEwsToken: async (user, options) => (await acquireEwsTokenWithDetails(user, options)).token,
-    forget: (tenantId, userObjectId) => void memo.delete(memoKey(tenantId, userObjectId)),
+    acquireGraphToken: async (user, options) => (await acquireEwsTokenWithDetails(user, options, `${(options?.resource ?? 'https://graph.microsoft.com').replace(/\/+$/, '')}/.default`)).token,
+    forget: forgetUser,
   };
 }
 

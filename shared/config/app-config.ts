@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { SecretString } from '../logging/secret-string';
+import { GRAPH_ENDPOINT_OF_CLOUD, graphCloud, graphEndpointProblem } from '../graph/endpoints';
+import type { GraphCloud } from '../graph/endpoints';
 import { ConfigurationError } from './errors';
 import { MICROSOFT_CLOUD_NAMES, MICROSOFT_CLOUDS } from './microsoft-clouds';
 import type { MicrosoftCloudName } from './microsoft-clouds';
@@ -29,12 +31,16 @@ export interface AppConfig {
     readonly authorityHost: string;
   };
   readonly adminApi: { readonly audience: string; readonly tenantId: string };
+  /** The web console's SPA registration; absent: the console is not configured. */
+  readonly adminConsole: { readonly clientId?: string };
   readonly connectorApp: { readonly clientId: string };
   /**
    * Exchange Online in the deployment's Microsoft cloud (MICROSOFT_CLOUD): `defaultUrl` is the only
    * URL the connector app's tokens are sent to; `resource` is the audience of Exchange tokens.
    */
   readonly ews: { readonly defaultUrl: string; readonly resource: string; readonly cloud: MicrosoftCloudName };
+  /** Microsoft Graph in the deployment's cloud: where requests go and the token audience (shared/graph/endpoints.ts). */
+  readonly graph: GraphCloud;
   readonly sync: {
     readonly timeBudgetInMs: number;
     /** Concurrent syncs per service account / app-only application / delegated user (1-27). */
@@ -81,7 +87,9 @@ const settingsSchema = z
       .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "must be the admin API app's Application (client) ID, a GUID: its v2.0 tokens carry that as aud, never the api:// identifier URI"),
     ADMIN_API_TENANT_ID: nonEmpty,
     CONNECTOR_APP_CLIENT_ID: nonEmpty,
+    ADMIN_CONSOLE_CLIENT_ID: z.guid('must be a GUID (the app registration\'s client ID)').optional(),
     EWS_DEFAULT_URL: anyHttpUrl.optional(),
+    GRAPH_ENDPOINT: anyHttpUrl.optional(),
     SYNC_TIME_BUDGET_MS: z.coerce.number().int().min(10_000).max(3_600_000).default(Number(defaultOf('SYNC_TIME_BUDGET_MS'))),
     // Exchange's default EWSMaxConcurrency is 27 per account: more concurrent syncs only earn ErrorExceededConnectionCount.
     SYNC_MAX_CONCURRENCY_PER_ACCOUNT: z.coerce.number().int().min(1).max(27, 'must be at most 27 (Exchange\'s default EWSMaxConcurrency per account)').default(Number(defaultOf('SYNC_MAX_CONCURRENCY_PER_ACCOUNT'))),
@@ -99,6 +107,8 @@ const settingsSchema = z
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
       ctx.addIssue({ code: 'custom', path: ['AzureWebJobsStorage__accountName'], message: 'set this (Azure) or AzureWebJobsStorage (local connection string)' });
     }
+    const graphProblem = s.GRAPH_ENDPOINT === undefined ? undefined : graphEndpointProblem(s.GRAPH_ENDPOINT, s.CONNECTOR_ENVIRONMENT);
+    if (graphProblem) ctx.addIssue({ code: 'custom', path: ['GRAPH_ENDPOINT'], message: graphProblem });
     if (s.AZURE_CLIENT_SECRET && !s.AZURE_TENANT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AZURE_TENANT_ID'], message: 'required when AZURE_CLIENT_SECRET is set' });
     }
@@ -147,8 +157,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       authorityHost: (s.AZURE_AUTHORITY_HOST ?? cloud.authorityHost).replace(/\/+$/, ''),
     },
     adminApi: { audience: s.ADMIN_API_AUDIENCE, tenantId: s.ADMIN_API_TENANT_ID },
+    adminConsole: s.ADMIN_CONSOLE_CLIENT_ID ? { clientId: s.ADMIN_CONSOLE_CLIENT_ID } : {},
     connectorApp: { clientId: s.CONNECTOR_APP_CLIENT_ID },
     ews: { defaultUrl: s.EWS_DEFAULT_URL ?? cloud.ewsUrl, resource: cloud.ewsResource, cloud: s.MICROSOFT_CLOUD },
+    graph: graphCloud(s.GRAPH_ENDPOINT ?? GRAPH_ENDPOINT_OF_CLOUD[s.MICROSOFT_CLOUD]),
     sync: {
       timeBudgetInMs: s.SYNC_TIME_BUDGET_MS,
       maxConcurrencyPerAccount: s.SYNC_MAX_CONCURRENCY_PER_ACCOUNT,

@@ -3,7 +3,7 @@
  * against this catalogue, the README and local.settings.example.json document it, and the
  * infrastructure test checks that the Bicep sets every setting marked `requiredInAzure`.
  */
-export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'sync' | 'delivery' | 'consent' | 'operations';
+export type SettingGroup = 'runtime' | 'storage' | 'keyVault' | 'identity' | 'adminApi' | 'ews' | 'graph' | 'sync' | 'delivery' | 'consent' | 'operations';
 
 export interface SettingDescription {
   readonly name: string;
@@ -46,16 +46,20 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "Application (client) ID of the admin API app registration: the `aud` of its v2.0 access tokens (the app sets requestedAccessTokenVersion 2; clients still ask for api://exchange-connector/.default). Not the api:// URI, which Entra never puts in a v2.0 token's aud." },
   { name: 'ADMIN_API_TENANT_ID', group: 'adminApi', requiredInAzure: true, localExample: '00000000-0000-4000-8000-000000000001',
     description: "Entra tenant that issues admin tokens (the operator's tenant, where the admin app roles are assigned)." },
+  { name: 'ADMIN_CONSOLE_CLIENT_ID', group: 'adminApi', requiredInAzure: false, localExample: 'c0ffee00-0000-4000-8000-00000000c051',
+    description: 'Client ID the admin console signs in as: the admin API app registration, with <PUBLIC_BASE_URL>/api/admin/ as a single-page application redirect URI (docs/deployment.md). Unset: /api/admin/ says the console is not configured.' },
   { name: 'CONNECTOR_APP_CLIENT_ID', group: 'consent', requiredInAzure: true, localExample: 'c0ffee00-0000-4000-8000-00000000c0de',
     description: "Client ID of the product's multi-tenant Entra app used for admin consent and per-user sign-in. Its secret lives in Key Vault." },
   { name: 'EWS_DEFAULT_URL', group: 'ews', requiredInAzure: false, defaultValue: 'https://outlook.office365.com/EWS/Exchange.asmx', localExample: 'http://127.0.0.1:8445/EWS/Exchange.asmx',
     description: "Exchange Online's EWS endpoint in the MICROSOFT_CLOUD (default: that cloud's). The only URL the connector app's own tokens (delegated groups, invitation and re-authentication emails) are ever sent to; also the default for app-only groups that name no ewsUrl. Operator-controlled: no tenant setting can change where those tokens go." },
+  { name: 'GRAPH_ENDPOINT', group: 'graph', requiredInAzure: false, localExample: 'https://localhost:8447',
+    description: "Microsoft Graph endpoint for groups with protocol 'graph' (default: the MICROSOFT_CLOUD's: https://graph.microsoft.com, https://graph.microsoft.us, https://dod-graph.microsoft.us or https://microsoftgraph.chinacloudapi.cn). Only Microsoft's Graph endpoints are accepted (in development also the local Graph simulator on loopback); operator-controlled, so the app's tokens go nowhere else. Tokens are requested for that cloud's Graph audience." },
   { name: 'SYNC_TIME_BUDGET_MS', group: 'sync', requiredInAzure: false, defaultValue: '240000',
     description: 'How long one sync invocation works before it enqueues a continuation.' },
   { name: 'SYNC_MAX_CONCURRENCY_PER_ACCOUNT', group: 'sync', requiredInAzure: false, defaultValue: '10',
     description: "Concurrent mailbox syncs per service account, app-only application or delegated user (1-27). Exchange throttles each account at EWSMaxConcurrency, 27 by default; above that its requests fail with ErrorExceededConnectionCount, and the customer's other EWS clients share the same budget, so leave headroom." },
   { name: 'SYNC_MAX_CONCURRENCY_PER_TENANT', group: 'sync', requiredInAzure: false, defaultValue: '20',
-    description: 'Concurrent mailbox syncs per connector tenant, across all its groups (1-200). A job finding no free slot is re-queued with a 20-40 s delay.' },
+    description: 'Concurrent mailbox syncs per connector tenant, across all its groups (1-200). A job finding no free slot is re-queued with a 2-4 s delay.' },
   { name: 'DELIVERY_MAX_ATTEMPTS', group: 'delivery', requiredInAzure: false, defaultValue: '8',
     description: 'Delivery attempts per change batch (the first included) before it is dead-lettered.' },
   { name: 'DELIVERY_RETRY_BASE_DELAY_SECONDS', group: 'delivery', requiredInAzure: false, defaultValue: '30',

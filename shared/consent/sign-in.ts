@@ -8,6 +8,8 @@
  */
 import { verifiedEntraTenant } from '../admin/tenant-binding';
 import { ConsentStateError } from '../auth/consent-state';
+import { GLOBAL_GRAPH_RESOURCE } from '../graph/endpoints';
+import { groupProtocol } from '../storage/records';
 import { toEntraAuthError } from '../auth/entra-errors';
 import { userTokenCacheSecretName } from '../auth/token-cache-store';
 import type { Logger } from '../logging';
@@ -49,6 +51,18 @@ function unusable(record: InvitationRecord, now: Date): ResultPage | undefined {
   return undefined;
 }
 
+/**
+ * What a user consents to when signing in: Graph's delegated mailbox permissions for a group on
+ * protocol graph, EWS.AccessAsUser.All otherwise. One resource per request (Entra's rule); the
+ * refresh token then serves the connector's tokens for that resource.
+ */
+export const GRAPH_DELEGATED_SIGNIN_SCOPES: readonly string[] = ['Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite'].map((scope) => `${GLOBAL_GRAPH_RESOURCE}/${scope}`);
+
+async function signInScopes(deps: ConsentDependencies, invitation: InvitationRecord): Promise<string[]> {
+  const group = await deps.groups.find(invitation.tenantId, invitation.groupId);
+  return group && groupProtocol(group) === 'graph' ? [...GRAPH_DELEGATED_SIGNIN_SCOPES] : [deps.connectorApp.ewsDelegatedScope];
+}
+
 /** GET consent/signin?tenant=&code= */
 export async function startSignIn(deps: ConsentDependencies, query: URLSearchParams): Promise<SignInStart> {
   const tenantId = query.get('tenant') ?? '';
@@ -67,7 +81,7 @@ export async function startSignIn(deps: ConsentDependencies, query: URLSearchPar
   const { challenge } = await deps.states.pkce(issued.stateId);
   const application = await deps.connectorApp.application(entraTenantId);
   const location = await application.getAuthCodeUrl({
-    scopes: [deps.connectorApp.ewsDelegatedScope],
+    scopes: await signInScopes(deps, invitation),
     redirectUri: signInRedirectUri(deps.publicBaseUrl),
     codeChallenge: challenge,
     codeChallengeMethod: 'S256',
@@ -113,7 +127,7 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   const application = await deps.connectorApp.application(tenant.entraTenantId);
   let result;
   try {
-    result = await application.acquireTokenByCode({ code: authCode, scopes: [deps.connectorApp.ewsDelegatedScope], redirectUri: signInRedirectUri(deps.publicBaseUrl), codeVerifier: verifier, nonce, state: query.get('state')! }, { code: authCode, state: query.get('state')! });
+    result = await application.acquireTokenByCode({ code: authCode, scopes: await signInScopes(deps, invitation), redirectUri: signInRedirectUri(deps.publicBaseUrl), codeVerifier: verifier, nonce, state: query.get('state')! }, { code: authCode, state: query.get('state')! });
   } catch (error: unknown) {
     const entra = toEntraAuthError(error, { ...(tenant.entraTenantId ? { tenantId: tenant.entraTenantId } : {}), clientId: deps.connectorApp.clientId });
     return { status: 400, code: 'SignInFailed', title: 'Sign-in could not be completed', message: `${entra.message} Open your invitation link to try again.` };

@@ -12,6 +12,10 @@ import type { MailboxClient } from '../ews';
 import type { Logger } from '../logging';
 import type { DeadLetterRepository, DeliveryStatusRepository, GroupRecord, GroupsRepository } from '../storage';
 import { newestFirstRowKey } from '../storage';
+import { groupProtocol } from '../storage/records';
+import type { ProcessAndDeleteMode } from '../storage/records';
+import type { GraphMailbox } from '../graph/graph-client';
+import { deleteMessages } from '../graph/mail-actions';
 import type { HostResolver } from './address-policy';
 import type { ChangeBatch } from './change-batch';
 import { changeBatchSchema } from './change-batch';
@@ -30,6 +34,8 @@ import { postWebhook } from './webhook-sender';
 
 /** EWS access for a group's mailbox: the per-group credential resolution shared with the sync engine. */
 export type MailboxClientSource = (group: GroupRecord, mailbox: string) => Promise<MailboxClient>;
+/** Graph access for a group's mailbox (groups with protocol 'graph'), from the same credential resolution. */
+export type GraphMailboxSource = (group: GroupRecord, mailbox: string) => Promise<GraphMailbox>;
 
 export interface BatchDeliveryDependencies {
   readonly environment: ConnectorEnvironment;
@@ -42,6 +48,8 @@ export interface BatchDeliveryDependencies {
   readonly suppressedDeletions: SuppressedDeletions;
   /** Needed only for process-and-delete groups. */
   readonly mailboxClients?: MailboxClientSource;
+  /** Needed only for process-and-delete groups on Graph. */
+  readonly graphMailboxes?: GraphMailboxSource | undefined;
   /** The app's identity, for queue targets given by accountUrl. */
   readonly credential?: TokenCredential;
   readonly retrySchedule: RetrySchedule;
@@ -128,6 +136,7 @@ async function processAndDelete(group: GroupRecord, batch: ChangeBatch, deps: Ba
     .filter((r) => r.changeType === 'created' && r.folder === 'inbox' && (r.item === undefined || r.item.kind === 'message' || r.item.kind === 'meetingMessage'))
     .map((r) => r.itemId);
   if (itemIds.length === 0) return 0;
+  if (groupProtocol(group) === 'graph') return processAndDeleteOverGraph(group, batch, itemIds, mode, deps, log);
   if (!deps.mailboxClients) {
     log.warn('process-and-delete is configured but no mailbox access is wired; messages were not deleted', { count: itemIds.length });
     return 0;
@@ -145,6 +154,26 @@ async function processAndDelete(group: GroupRecord, batch: ChangeBatch, deps: Ba
         await deps.suppressedDeletions.release(ref, result.itemId);
         log.warn('process-and-delete could not delete a message', { errorCode: result.error.code });
       }
+    }
+  }
+  return deleted;
+}
+
+/** The Graph counterpart: DELETE (hardDelete) or move to Deleted Items, in $batch requests. */
+async function processAndDeleteOverGraph(group: GroupRecord, batch: ChangeBatch, itemIds: readonly string[], mode: ProcessAndDeleteMode, deps: BatchDeliveryDependencies, log: Logger): Promise<number> {
+  if (!deps.graphMailboxes) {
+    log.warn('process-and-delete is configured but no Graph mailbox access is wired; messages were not deleted', { count: itemIds.length });
+    return 0;
+  }
+  const ref = { tenantId: batch.tenantId, groupId: batch.groupId, mailbox: batch.mailbox };
+  await deps.suppressedDeletions.suppress(ref, itemIds, deps.now());
+  const client = await deps.graphMailboxes(group, batch.mailbox);
+  let deleted = 0;
+  for (const result of await deleteMessages(client, itemIds, mode)) {
+    if (result.ok) deleted++;
+    else if (result.error.code !== 'ErrorItemNotFound') {
+      await deps.suppressedDeletions.release(ref, result.itemId);
+      log.warn('process-and-delete could not delete a message', { errorCode: result.error.code });
     }
   }
   return deleted;

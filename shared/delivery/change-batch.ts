@@ -29,7 +29,7 @@ export interface ChangeRecord {
   readonly mailbox: string;
   readonly folder: SyncedFolder;
   readonly changeType: ChangeType;
-  /** EWS item id (opaque). */
+  /** Item id (opaque): the EWS item id, or the Graph immutable id when `source` is 'graph'. */
   readonly itemId: string;
   readonly changeKey?: string;
   /** True when the record comes from a full re-sync (the sync state was lost or invalid). */
@@ -40,6 +40,11 @@ export interface ChangeRecord {
   readonly isRead?: boolean;
   /** The item as it is now; absent for deleted records. */
   readonly item?: ChangeItem;
+  /**
+   * The protocol that read the change: 'graph' for Microsoft Graph; absent for EWS (records from
+   * before Graph existed look the same). Nothing else about a record depends on the protocol.
+   */
+  readonly source?: 'graph' | 'ews';
   /** `connector`: the change is the echo of a write-API operation (operationId names it); absent: made in Exchange by someone else. */
   readonly origin?: 'connector';
   readonly operationId?: string;
@@ -213,6 +218,7 @@ export const changeRecordSchema = z
     item: changeItemSchema.optional(),
     origin: z.literal('connector').optional().describe('Set when the change is the echo of a write-API operation (see operationId).'),
     operationId: z.string().optional(),
+    source: z.enum(['graph', 'ews']).optional().describe("The protocol that read the change: 'graph' (Microsoft Graph); absent for EWS."),
   })
   .meta({ id: 'ChangeRecord', title: 'Exchange Connector change record (schemaVersion 1)' });
 

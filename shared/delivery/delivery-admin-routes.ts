@@ -18,6 +18,15 @@ import { deliveryServices } from './delivery-composition';
 import { createQueueClient } from '../storage';
 import { OUTBOUND_MAIL_QUEUE } from './delivery-storage';
 import { enqueueOutboundMail, MAX_SEND_MAIL_REQUEST_BYTES, sendMailAccepted, sendMailRequest } from './outbound-mail';
+import { translateEwsIds } from '../graph/mail-actions';
+import { groupProtocol } from '../storage/records';
+
+export const graphIdsRequest = z
+  .strictObject({ ewsIds: z.array(z.string().min(1).max(512)).min(1, 'must name at least one id').max(1000) })
+  .meta({ id: 'GraphIdsRequest' });
+export const graphIdsResponse = z
+  .strictObject({ items: z.array(z.strictObject({ ewsId: z.string(), graphId: z.string().nullable() })) })
+  .meta({ id: 'GraphIdsResponse', description: 'EWS item id → Graph immutable id, in the order posted.' });
 
 const common: Record<number, ResponseDescription> = {
   401: { description: 'No valid bearer token (WWW-Authenticate: Bearer).' },
@@ -207,6 +216,43 @@ export const deliveryRoutes: readonly AdminRoute[] = [
             attachments: body.attachments?.length ?? 0,
           });
           return { status: 202, body: { id, status: 'queued' } };
+        },
+      }),
+    ],
+  },
+  {
+    name: 'admin-mailbox-graph-ids',
+    route: 'admin/tenants/{tenantId}/groups/{groupId}/mailboxes/{mailbox}/graph-ids',
+    params: ['tenantId', 'groupId', 'mailbox'],
+    operations: [
+      operation({
+        operationId: 'translateEwsIdsToGraph',
+        method: 'POST',
+        summary: 'Map EWS item ids to Microsoft Graph immutable ids (after switching a group to Graph)',
+        description:
+          'Records delivered while the group used EWS carry EWS item ids; after the switch to protocol graph, records carry Graph immutable ids. ' +
+          'Post the EWS ids you hold (at most 1000) to learn the Graph id of each item, so you can match the records you already have. ' +
+          'Delegated groups use Graph translateExchangeIds; app-only groups read each item by its REST id (translateExchangeIds is delegated-only in Graph). ' +
+          'graphId is null for an id that matches no item (deleted, or not in this mailbox).',
+        tags: ['Mail'],
+        body: graphIdsRequest,
+        responses: { 200: { description: 'One entry per posted id, in order.', schema: graphIdsResponse }, 400: { description: 'Validation failed; `errors` names each field.' }, 409: { description: 'The group does not use protocol graph, or has service-account access.' }, 502: { description: 'Graph refused or failed the lookup.' }, ...common },
+        handle: async ({ deps, principal, params, body }) => {
+          const group = await loadGroup(deps, principal, params.tenantId, params.groupId);
+          const mailbox = await loadMailbox(deps, principal, params.tenantId, params.groupId, params.mailbox);
+          if (groupProtocol(group) !== 'graph' || group.mailboxAccessType === 'impersonation') {
+            throw new HttpProblem(409, 'NotAGraphGroup', 'The group does not use Graph', "Set the group's protocol to graph (app-only or delegated access) before translating ids.");
+          }
+          const services = deliveryServices();
+          let items: { ewsId: string; graphId: string | undefined }[];
+          try {
+            const client = await services.graphMailboxes!(group, mailbox.smtpAddress);
+            items = await translateEwsIds(client, body.ewsIds, group.mailboxAccessType);
+          } catch (error) {
+            const code = (error as { code?: unknown } | null)?.code;
+            throw new HttpProblem(502, 'GraphLookupFailed', 'Graph did not translate the ids', `Graph refused or failed the lookup (${typeof code === 'string' ? code : 'error'}); try again, or check the group's Graph permissions.`);
+          }
+          return { status: 200, body: { items: items.map((item) => ({ ewsId: item.ewsId, graphId: item.graphId ?? null })) } };
         },
       }),
     ],

@@ -3,9 +3,9 @@ import { createAppCredential } from '../auth/azure-credential';
 import { appConfig } from '../config';
 import type { AppConfig } from '../config';
 import { createSecretStore } from '../secrets/secret-store';
-import { openMailboxClient } from '../sync/mailbox-access';
+import { openGraphClient, openMailboxClient } from '../sync/mailbox-access';
 import { DeadLetterRepository, DeliveryStatusRepository, GroupsRepository, TableStorage } from '../storage';
-import type { BatchDeliveryDependencies, MailboxClientSource } from './batch-delivery';
+import type { BatchDeliveryDependencies, GraphMailboxSource, MailboxClientSource } from './batch-delivery';
 import { BatchBlobStore, createBatchContainerClient, createDeliveriesQueueClient } from './delivery-storage';
 import { StorageDeliveryOutbox } from './outbox';
 import { DEFAULT_RETRY_SCHEDULE } from './retry-schedule';
@@ -33,6 +33,12 @@ export interface DeliveryServices extends BatchDeliveryDependencies {
 }
 
 let mailboxClientSource: MailboxClientSource | undefined;
+let graphMailboxSource: GraphMailboxSource | undefined;
+
+/** Graph access for delivery (groups with protocol 'graph'); wired next to useMailboxClientSource. */
+export function useGraphMailboxSource(source: GraphMailboxSource): void {
+  graphMailboxSource = source;
+}
 
 /**
  * How delivery reaches mailboxes (process-and-delete, send-mail). Wired by the module that owns
@@ -49,14 +55,16 @@ export function createDeliveryServices(config: AppConfig): DeliveryServices {
   const blobs = new BatchBlobStore(createBatchContainerClient(config.storage, credential));
   const vault = createSecretStore(config.keyVault.url, credential, { environment: config.environment });
   // The same per-group credential resolution the sync engine uses (one place: shared/sync/mailbox-access.ts).
-  const defaultSource: MailboxClientSource = (group, mailbox) =>
-    openMailboxClient(group, { smtpAddress: mailbox }, {
-      environment: config.environment,
-      defaultEwsUrl: config.ews.defaultUrl,
-      ewsResource: config.ews.resource,
-      authorityHost: config.identity.authorityHost,
-      readSecret: (name, version) => vault.getSecret(name, { version }),
-    });
+  const access = {
+    environment: config.environment,
+    defaultEwsUrl: config.ews.defaultUrl,
+    ewsResource: config.ews.resource,
+    authorityHost: config.identity.authorityHost,
+    readSecret: (name: string, version: string) => vault.getSecret(name, { version }),
+    graph: config.graph,
+  };
+  const defaultSource: MailboxClientSource = (group, mailbox) => openMailboxClient(group, { smtpAddress: mailbox }, access);
+  const defaultGraphSource: GraphMailboxSource = (group, mailbox) => openGraphClient(group, { smtpAddress: mailbox }, access);
   return {
     config,
     environment: config.environment,
@@ -70,6 +78,9 @@ export function createDeliveryServices(config: AppConfig): DeliveryServices {
     suppressedDeletions: new SuppressedDeletions(storage),
     get mailboxClients() {
       return mailboxClientSource ?? defaultSource;
+    },
+    get graphMailboxes() {
+      return graphMailboxSource ?? defaultGraphSource;
     },
     retrySchedule: settings.retrySchedule,
     webhookTimeoutInMs: settings.webhookTimeoutInMs,

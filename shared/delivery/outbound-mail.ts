@@ -10,7 +10,9 @@ import { sendMessage } from '../ews';
 import type { Logger } from '../logging';
 import type { GroupsRepository } from '../storage';
 import { sendQueueMessage } from '../storage';
-import type { MailboxClientSource } from './batch-delivery';
+import type { GraphMailboxSource, MailboxClientSource } from './batch-delivery';
+import { sendMail as graphSendMail } from '../graph/mail-actions';
+import { groupProtocol } from '../storage/records';
 import type { BatchBlobStore } from './delivery-storage';
 
 export const MAX_RECIPIENTS = 100;
@@ -71,6 +73,8 @@ export interface SendOutboundMailDependencies {
   readonly groups: Pick<GroupsRepository, 'find'>;
   readonly blobs: BatchBlobStore;
   readonly mailboxClients: MailboxClientSource | undefined;
+  /** Groups with protocol 'graph' send through Graph's sendMail. */
+  readonly graphMailboxes?: GraphMailboxSource | undefined;
 }
 
 /** Delivery was configured without mailbox access (a wiring fault of the app, not of the message). */
@@ -117,22 +121,24 @@ export async function sendOutboundMail(raw: unknown, deps: SendOutboundMailDepen
     await deps.blobs.delete(message.blobName);
     return 'dropped';
   }
-  if (!deps.mailboxClients) throw new MailboxAccessNotConfiguredError();
+  const overGraph = groupProtocol(group) === 'graph';
+  if (overGraph ? !deps.graphMailboxes : !deps.mailboxClients) throw new MailboxAccessNotConfiguredError();
   const loaded = await loadRequest(message, deps.blobs);
   if ('reason' in loaded) {
     scoped.error('outbound mail cannot be sent; dropped', { id: message.id, reason: loaded.reason });
     return 'dropped';
   }
   const request = loaded.request;
-  const client = await deps.mailboxClients(group, message.mailbox);
-  await sendMessage(client, {
+  const outgoing = {
     to: request.to,
     ...(request.cc ? { cc: request.cc } : {}),
     ...(request.bcc ? { bcc: request.bcc } : {}),
     subject: request.subject,
     body: request.body,
     ...(request.attachments ? { attachments: request.attachments } : {}),
-  });
+  };
+  if (overGraph) await graphSendMail(await deps.graphMailboxes!(group, message.mailbox), outgoing);
+  else await sendMessage(await deps.mailboxClients!(group, message.mailbox), outgoing);
   try {
     await deps.blobs.delete(message.blobName);
   } catch (error) {

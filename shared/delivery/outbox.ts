@@ -1,6 +1,6 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { z } from 'zod';
-import { encodeQueueMessage, sendQueueMessage } from '../storage';
+import { encodeTracedQueueMessage, sendEncodedQueueMessage, sendQueueMessage } from '../storage';
 import type { ChangeBatch, DeliveryOutbox, OutboxReceipt } from './change-batch';
 import type { BatchBlobStore } from './delivery-storage';
 
@@ -62,8 +62,10 @@ export class StorageDeliveryOutbox implements DeliveryOutbox {
       firstEnqueuedAt: (this.options.now?.() ?? new Date()).toISOString(),
       batch,
     };
-    if (encodeQueueMessage(message).length <= MAX_INLINE_MESSAGE_CHARS) {
-      await sendQueueMessage(this.queue, message);
+    // Serialised once: the size check and the message are the same text (a batch of 100 records with bodies is large).
+    const encoded = encodeTracedQueueMessage(message);
+    if (encoded.length <= MAX_INLINE_MESSAGE_CHARS) {
+      await sendEncodedQueueMessage(this.queue, encoded);
       return { batchId: batch.batchId, claimCheck: false };
     }
     const blobName = batchBlobName(batch);

@@ -9,7 +9,8 @@
  * - Any other status or a network error → a SoapFaultDetails holding only a message and HttpStatusCode;
  *   the headers and network error code are recovered from the RecordingTransport's record.
  */
-import { Exception, ServiceError, ServiceLocalException, ServiceResponseException, type ServiceResponse } from 'ews-javascript-api';
+import type { ServiceError, ServiceResponse, ServiceResponseException } from 'ews-javascript-api';
+import { ewsApi } from './ews-api';
 import {
   EwsAuthenticationError,
   EwsConfigurationError,
@@ -43,8 +44,10 @@ const TLS_ERROR_CODES = new Set([
 export function classifyEwsFailure(thrown: unknown, transportFailure: TransportFailure | undefined, operation: string): EwsError {
   if (thrown instanceof EwsError) return thrown;
   if (transportFailure) return classifyTransportFailure(transportFailure, operation, thrown);
-  if (thrown instanceof ServiceResponseException) return classifyServiceResponse(thrown, operation);
-  if (thrown instanceof ServiceLocalException) {
+  // Only the long-tail path throws ews-javascript-api's exceptions, and it has loaded the library then.
+  const api = ewsApi();
+  if (thrown instanceof api.ServiceResponseException) return classifyServiceResponse(thrown, operation);
+  if (thrown instanceof api.ServiceLocalException) {
     return new EwsConfigurationError('InvalidArgument', `${operation}: ${exceptionMessage(thrown)}`);
   }
   return new EwsProtocolError(`${operation}: the EWS response could not be read: ${exceptionMessage(thrown)}`, { cause: thrown });
@@ -66,7 +69,7 @@ export function serviceResponseError(response: ServiceResponse, operation: strin
 /** The name of a ServiceError enum value (numbers come from ews-javascript-api; names from the wire). */
 export function responseCodeName(code: ServiceError | undefined): EwsResponseCode {
   if (code === undefined || code === null) return 'ErrorInternalServerError';
-  return ServiceError[code] ?? `ServiceError${String(code)}`;
+  return ewsApi().ServiceError[code] ?? `ServiceError${String(code)}`;
 }
 
 /** A response code Exchange returned for a whole request, as its typed error. */
@@ -189,7 +192,8 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 }
 
 function exceptionMessage(thrown: unknown): string {
-  if (thrown instanceof Exception) return thrown.Message || thrown.constructor.name;
+  // ews-javascript-api's Exception carries `Message` (read by shape, so this never loads the library).
+  if (typeof thrown === 'object' && thrown !== null && 'Message' in thrown && typeof thrown.Message === 'string') return thrown.Message || thrown.constructor.name;
   if (thrown instanceof Error) return thrown.message;
   if (typeof thrown === 'object' && thrown !== null && 'message' in thrown && typeof thrown.message === 'string') return thrown.message;
   return String(thrown);

@@ -3,10 +3,12 @@
  * a fresh ExchangeService and transport (cheap objects), so calls on one client may run concurrently
  * and every failure is classified with the record of its own HTTP exchange.
  */
-import { ConnectingIdType, ExchangeCredentials, ExchangeService, ExchangeVersion, ImpersonatedUserId, Uri } from 'ews-javascript-api';
+import type { ExchangeCredentials, ExchangeService, ExchangeVersion } from 'ews-javascript-api';
 import type { SecretString } from '../logging/secret-string';
 import { classifyEwsFailure } from './error-classifier';
+import { ewsApi } from './ews-api';
 import { EwsAuthenticationError, EwsConfigurationError } from './errors';
+import type { SoapRequestContext } from './soap/request-builder';
 import { RecordingTransport, type TransportSettings } from './transport';
 
 /** How we log on to Exchange. Passwords and tokens stay SecretStrings until the request is built. */
@@ -73,15 +75,25 @@ export interface MailboxClient {
    * EwsError (see errors.ts). A bearer credential with onUnauthorized gets one retry after a 401.
    */
   execute<T>(operation: string, call: (service: ExchangeService) => Promise<T>): Promise<T>;
+  /**
+   * The hot path's way in (soap/fast-operations.ts): posts the SOAP envelope `build` returns over the
+   * same transport, with the same authentication, impersonation and failure classification as
+   * execute(), and resolves with the text of the HTTP 200 answer.
+   */
+  postSoap(operation: string, build: (context: SoapRequestContext) => string): Promise<string>;
 }
 
 export const DEFAULT_EWS_TIMEOUT_IN_MS = 100_000;
 export const DEFAULT_USER_AGENT = 'ExchangeConnector/0.1';
 
 // Authentication is applied by our transport (headers or the NTLM handshake), so ews-javascript-api's
-// credential object must not write an Authorization header of its own.
-class TransportAppliedCredentials extends ExchangeCredentials {
-  override PrepareWebRequest(): void {}
+// credential object must not write an Authorization header of its own. Defined on first use (lazy ews-javascript-api).
+let transportAppliedCredentials: (new () => ExchangeCredentials) | undefined;
+function credentialsAppliedByTransport(): ExchangeCredentials {
+  transportAppliedCredentials ??= class TransportAppliedCredentials extends ewsApi().ExchangeCredentials {
+    override PrepareWebRequest(): void {}
+  };
+  return new transportAppliedCredentials();
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -126,7 +138,7 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
   if (!/^[^@\s]+@[^@\s]+$/.test(mailbox)) throw new EwsConfigurationError('InvalidArgument', 'The mailbox must be an SMTP address.');
   const access = options.access ?? defaultAccess(credential);
   checkAccess(access, credential);
-  const version = ExchangeVersion[options.requestedServerVersion ?? 'Exchange2013_SP1'];
+  const versionName: EwsServerVersion = options.requestedServerVersion ?? 'Exchange2013_SP1';
   const timeoutInMs = options.timeoutInMs ?? DEFAULT_EWS_TIMEOUT_IN_MS;
   const userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
   const impersonate = access !== 'delegated';
@@ -141,31 +153,46 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
   }
 
   function exchangeService(transport: RecordingTransport): ExchangeService {
-    const service = new ExchangeService(version);
-    service.Url = new Uri(url.href);
-    service.Credentials = new TransportAppliedCredentials();
+    const api = ewsApi();
+    const service = new api.ExchangeService(api.ExchangeVersion[versionName]);
+    service.Url = new api.Uri(url.href);
+    service.Credentials = credentialsAppliedByTransport();
     service.XHRApi = transport;
     service.Timeout = timeoutInMs;
-    if (impersonate) service.ImpersonatedUserId = new ImpersonatedUserId(ConnectingIdType.SmtpAddress, mailbox);
+    if (impersonate) service.ImpersonatedUserId = new api.ImpersonatedUserId(api.ConnectingIdType.SmtpAddress, mailbox);
     return service;
   }
+
+  /** One call with one retry after a 401 when the bearer credential can refresh its token. */
+  async function withTransport<T>(operation: string, call: (transport: RecordingTransport) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const transport = new RecordingTransport(await transportSettings());
+      try {
+        return await call(transport);
+      } catch (thrown: unknown) {
+        const error = classifyEwsFailure(thrown, transport.failure, operation);
+        const canRefresh = credential.kind === 'bearer' && credential.onUnauthorized !== undefined && attempt === 1;
+        if (!(error instanceof EwsAuthenticationError) || !canRefresh) throw error;
+        await credential.onUnauthorized?.();
+      }
+    }
+  }
+
+  const soapContext: SoapRequestContext = { serverVersion: versionName, mailbox, impersonate };
 
   return {
     ewsUrl: url.href,
     mailbox,
     access,
-    async execute<T>(operation: string, call: (service: ExchangeService) => Promise<T>): Promise<T> {
-      for (let attempt = 1; ; attempt++) {
-        const transport = new RecordingTransport(await transportSettings());
-        try {
-          return await call(exchangeService(transport));
-        } catch (thrown: unknown) {
-          const error = classifyEwsFailure(thrown, transport.failure, operation);
-          const canRefresh = credential.kind === 'bearer' && credential.onUnauthorized !== undefined && attempt === 1;
-          if (!(error instanceof EwsAuthenticationError) || !canRefresh) throw error;
-          await credential.onUnauthorized?.();
-        }
-      }
+    execute<T>(operation: string, call: (service: ExchangeService) => Promise<T>): Promise<T> {
+      return withTransport(operation, (transport) => call(exchangeService(transport)));
+    },
+    postSoap(operation: string, build: (context: SoapRequestContext) => string): Promise<string> {
+      const body = build(soapContext);
+      return withTransport(operation, async (transport) => {
+        const response = await transport.xhr({ type: 'POST', url: url.href, data: body, headers: { 'Content-Type': 'text/xml; charset=utf-8', Accept: 'text/xml' } });
+        return response.responseText;
+      });
     },
   };
 }

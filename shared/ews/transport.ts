@@ -6,8 +6,16 @@
  */
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import type { AxiosRequestConfig } from 'axios';
+import type { XhrApi } from '@ewsjs/xhr';
+import type { IXHRApi, IXHROptions, IXHRProgress } from 'ews-javascript-api';
 import { SpanKind, withSpan } from '../telemetry/tracing';
-import { XhrApi, type IXHRApi, type IXHROptions, type IXHRProgress } from 'ews-javascript-api';
+
+// @ewsjs/xhr (axios, cookie and NTLM agents: ~120 modules) is required with the first request, not at start-up.
+let xhrApiClass: typeof XhrApi | undefined;
+function xhrApi(): typeof XhrApi {
+  xhrApiClass ??= (require('@ewsjs/xhr') as { XhrApi: typeof XhrApi }).XhrApi;
+  return xhrApiClass;
+}
 
 /** What a failed HTTP exchange looked like: either the server's answer, or the network error. */
 export interface TransportFailure {
@@ -41,7 +49,7 @@ export class RecordingTransport implements IXHRApi {
   readonly #inner: XhrApi;
 
   constructor(settings: TransportSettings) {
-    this.#inner = new XhrApi({ timeout: settings.timeoutInMs, headers: { ...settings.headers }, ...(settings.lookup ? { lookup: settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}) });
+    this.#inner = new (xhrApi())({ timeout: settings.timeoutInMs, headers: { ...settings.headers }, ...(settings.lookup ? { lookup: settings.lookup as unknown as AxiosRequestConfig['lookup'] } : {}) });
     if (settings.ntlm) this.#inner.useNtlmAuthentication(settings.ntlm.username, settings.ntlm.password);
   }
 

@@ -32,7 +32,7 @@ export type { AdminConsentRecord, ConsentSettingsRecord } from './consents-repos
 export { DelegatedUsersRepository } from './delegated-users-repository';
 export type { DelegatedUserRecord, DelegatedUserLink, DelegatedUserStatus } from './delegated-users-repository';
 export type { NewAuditEntry } from './audit-repository';
-export { createQueueClient, encodeQueueMessage, decodeQueueMessage, sendQueueMessage } from './queue-client-factory';
+export { createQueueClient, encodeQueueMessage, encodeTracedQueueMessage, decodeQueueMessage, sendQueueMessage, sendEncodedQueueMessage } from './queue-client-factory';
 export type { SendQueueMessageOptions } from './queue-client-factory';
 export type * from './records';
 export { DeadLetterRepository, DEAD_LETTERS_TABLE } from './dead-letter-repository';

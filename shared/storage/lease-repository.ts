@@ -80,6 +80,14 @@ export class LeaseRepository {
     const key: EntityKey = { partitionKey: scope, rowKey: name };
     const now = this.#now().getTime();
     const row: LeaseRow = { scope, name, holder, expiresAtInMs: now + durationInMs };
+    // A released lease is deleted, so the usual case is a free row: one insert takes it (one Table
+    // operation instead of read + write). Only when the row exists is it read and, if lapsed, replaced.
+    try {
+      const created = await this.#table.create(row);
+      return toLease(row, created.etag);
+    } catch (error) {
+      if (!(error instanceof EntityConflictError)) throw error;
+    }
     const existing = await this.#table.find(key);
     try {
       if (!existing) {
@@ -97,6 +105,18 @@ export class LeaseRepository {
         const winner = await this.#table.find(key);
         return { held: true, holder: winner?.holder ?? 'unknown', heldUntil: new Date(winner?.expiresAtInMs ?? now + durationInMs) };
       }
+      throw error;
+    }
+  }
+
+  /** Takes the lease only if no row exists (one insert); undefined when one does, whoever holds it. */
+  async tryCreate(scope: string, name: string, holder: string, durationInMs: number): Promise<Lease | undefined> {
+    const row: LeaseRow = { scope, name, holder, expiresAtInMs: this.#now().getTime() + durationInMs };
+    try {
+      const created = await this.#table.create(row);
+      return toLease(row, created.etag);
+    } catch (error) {
+      if (error instanceof EntityConflictError) return undefined;
       throw error;
     }
   }

@@ -42,12 +42,23 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Sends `value` as a base64 JSON message, creating the queue on first use. */
-export async function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
-  // Our own queues' messages are JSON objects whose readers ignore unknown fields: the W3C trace
-  // context rides along so the function taking the message continues the sender's trace.
+/**
+ * The message text for `value`. Our own queues' messages are JSON objects whose readers ignore
+ * unknown fields: the W3C trace context rides along so the function taking the message continues
+ * the sender's trace. A message that fits only without its trace context goes without it: the
+ * trace breaks, nothing is lost.
+ */
+export function encodeTracedQueueMessage(value: unknown): string {
   const traced = isPlainObject(value) ? encodeQueueMessage({ ...value, ...currentTraceCarrier() }) : undefined;
-  // A message that fits only without its trace context is sent without it: the trace breaks, nothing is lost.
-  const text = traced !== undefined && traced.length <= MAX_QUEUE_MESSAGE_CHARS ? traced : encodeQueueMessage(value);
+  return traced !== undefined && traced.length <= MAX_QUEUE_MESSAGE_CHARS ? traced : encodeQueueMessage(value);
+}
+
+export function sendQueueMessage(client: QueueClient, value: unknown, options: SendQueueMessageOptions = {}): Promise<string> {
+  return sendEncodedQueueMessage(client, encodeTracedQueueMessage(value), options);
+}
+
+/** Sends text already made by encodeTracedQueueMessage (a caller that measured it need not serialise twice). */
+export async function sendEncodedQueueMessage(client: QueueClient, text: string, options: SendQueueMessageOptions = {}): Promise<string> {
   // Queue messages are capped at 64 KiB of (base64) text.
   if (text.length > MAX_QUEUE_MESSAGE_CHARS) throw new RangeError('queue message exceeds 64 KiB once encoded');
   const send = () =>

@@ -28,6 +28,8 @@ export type EntraTenantBinding = 'adminConsent' | 'operator';
 export type MailboxAccessType = 'impersonation' | 'appOnly' | 'delegated';
 export type SyncFolderKind = 'mail' | 'calendar' | 'contacts' | 'tasks';
 export type EwsAuthScheme = 'basic' | 'ntlm';
+/** How the connector talks to a group's mailboxes. */
+export type MailboxProtocol = 'graph' | 'ews';
 
 /**
  * Where changes go. A slot the delivery work fills in: add fields to these variants (or new
@@ -85,6 +87,8 @@ export interface GroupRecord {
   /** The customer's own identifier for the group; unique in the tenant, fixed at creation. */
   readonly externalId: string;
   readonly mailboxAccessType: MailboxAccessType;
+  /** Absent: 'ews' (every group stored before Graph support was an EWS group). */
+  readonly protocol?: MailboxProtocol;
   /** Absent: the configured default (config.ews.defaultUrl). */
   readonly ewsUrl?: string;
   readonly impersonation?: ImpersonationSettings;
@@ -97,6 +101,29 @@ export interface GroupRecord {
   readonly credential?: CredentialReference;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** The protocol a group's mailboxes are read with. */
+export function groupProtocol(group: Pick<GroupRecord, 'protocol'>): MailboxProtocol {
+  return group.protocol ?? 'ews';
+}
+
+const EXCHANGE_ONLINE_EWS_HOSTS = new Set(['outlook.office365.com', 'outlook.office.com']);
+
+/**
+ * The protocol a new group gets when the admin names none: Graph for app-only and delegated groups
+ * on Exchange Online (no EWS URL, or Exchange Online's), because Exchange Online blocks EWS by
+ * default since 2026-10-01 and turns it off on 2027-04-01; EWS for service-account groups
+ * (on-premises Exchange has no Graph) and for groups pointed at an on-premises EWS URL.
+ */
+export function defaultProtocol(accessType: MailboxAccessType, ewsUrl: string | undefined): MailboxProtocol {
+  if (accessType === 'impersonation') return 'ews';
+  if (ewsUrl === undefined) return 'graph';
+  try {
+    return EXCHANGE_ONLINE_EWS_HOSTS.has(new URL(ewsUrl).hostname.toLowerCase()) ? 'graph' : 'ews';
+  } catch {
+    return 'ews';
+  }
 }
 
 export type MailboxStatus = 'pending' | 'ok' | 'error' | 'needsReauthentication' | 'disabled';

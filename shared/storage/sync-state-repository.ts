@@ -43,6 +43,13 @@ export interface FolderSyncState {
   /** True while a full re-sync (after a lost or invalid state) is running. */
   readonly fullResync: boolean;
   readonly updatedAt: string | undefined;
+  /** When the read of the page that produced `syncState` started (changes after it may not be in that state). */
+  readonly readStartedAt?: string | undefined;
+  /**
+   * Set while a folder moves to another protocol (EWS → Graph or back): the new protocol's first pass
+   * delivers only what changed at or after this instant, the old protocol delivered the rest.
+   */
+  readonly migratedSince?: string | undefined;
 }
 
 /** A state as read: pass `version` back to save the next one (ETag concurrency). */
@@ -86,6 +93,12 @@ export interface MailboxSyncProgress {
   /** Why a continuation is pending, e.g. 'timeBudget', 'throttled', 'noConcurrencySlot'. */
   readonly continuationReason?: string;
   readonly lastRunAt: string;
+}
+
+/** What readMailbox returns: each asked folder's state (empty when none is stored) and the progress row. */
+export interface MailboxSyncSnapshot {
+  readonly states: ReadonlyMap<string, VersionedFolderSyncState>;
+  readonly progress: Stored<MailboxSyncProgress> | undefined;
 }
 
 function partitionOf(tenantId: string, groupId: string, mailbox: string): string {
@@ -165,12 +178,34 @@ export class SyncStateRepository {
 
   async read(key: FolderSyncKey): Promise<VersionedFolderSyncState> {
     const head = await this.#rows.find(headKey(key));
+    return this.#assemble(head, (index) => this.#rows.find(overflowKey(key, index)));
+  }
+
+  /**
+   * Every folder's state and the progress of one mailbox in one partition query: what a job needs
+   * before it starts, in one Table operation however many folders are synced.
+   */
+  async readMailbox(tenantId: string, groupId: string, mailbox: string, folders: readonly string[]): Promise<MailboxSyncSnapshot> {
+    const partition = partitionOf(tenantId, groupId, mailbox);
+    const rows = new Map<string, StoredEntity & { etag: string }>();
+    for await (const row of this.#rows.iterate(EntityTable.prefixFilter(partition, ''))) rows.set(row.rowKey ?? '', row);
+    const states = new Map<string, VersionedFolderSyncState>();
+    for (const folder of folders) {
+      const key: FolderSyncKey = { tenantId, groupId, mailbox, folder };
+      const head = rows.get(headKey(key).rowKey);
+      states.set(folder, await this.#assemble(head, async (index) => rows.get(overflowKey(key, index).rowKey)));
+    }
+    const progressRow = rows.get('progress');
+    return { states, progress: progressRow ? { ...progressCodec.fromEntity(progressRow), etag: progressRow.etag } : undefined };
+  }
+
+  async #assemble(head: (StoredEntity & { etag: string }) | undefined, overflowRow: (index: number) => Promise<StoredEntity | undefined>): Promise<VersionedFolderSyncState> {
     if (!head) return { syncState: undefined, phase: 'initial', fullResync: false, updatedAt: undefined, version: undefined };
     const headChunks = numberColumn(head, 'headChunks') ?? 0;
     const overflowRows = numberColumn(head, 'overflowRows') ?? 0;
     let text = readChunks(head, headChunks);
     for (let index = 1; index <= overflowRows; index++) {
-      const row = await this.#rows.find(overflowKey(key, index));
+      const row = await overflowRow(index);
       // The transaction writes head and overflow together; a missing row means a damaged state.
       if (!row) return { syncState: undefined, phase: 'initial', fullResync: true, updatedAt: undefined, version: { etag: head.etag, overflowRows } };
       text += readChunks(row, numberColumn(row, 'chunks') ?? 0);
@@ -181,6 +216,8 @@ export class SyncStateRepository {
       phase: (stringColumn(head, 'phase') as SyncPhase | undefined) ?? 'initial',
       fullResync: booleanColumn(head, 'fullResync') ?? false,
       updatedAt: stringColumn(head, 'updatedAt'),
+      ...(stringColumn(head, 'readStartedAt') ? { readStartedAt: stringColumn(head, 'readStartedAt') } : {}),
+      ...(stringColumn(head, 'migratedSince') ? { migratedSince: stringColumn(head, 'migratedSince') } : {}),
       version: { etag: head.etag, overflowRows },
     };
   }
@@ -208,6 +245,8 @@ export class SyncStateRepository {
       phase: next.phase,
       fullResync: next.fullResync,
       updatedAt: (next.updatedAt ? new Date(next.updatedAt) : this.#now()).toISOString(),
+      ...(next.readStartedAt ? { readStartedAt: next.readStartedAt } : {}),
+      ...(next.migratedSince ? { migratedSince: next.migratedSince } : {}),
       ...chunkColumns(headChunks),
     };
     const actions: TransactionAction[] = [previous ? ['update', head, 'Replace', { etag: previous.etag }] : ['create', head]];

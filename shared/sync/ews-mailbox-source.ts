@@ -11,12 +11,11 @@ import {
   EwsThrottledError,
   RetryLaterError,
   createThrottlingPolicy,
-  getItems,
-  syncFolderItems,
   withRetries,
 } from '../ews';
-import type { DistinguishedFolderName, ItemChange, MailboxClient, ThrottlingPolicy } from '../ews';
-import { MailboxSourceError } from './mailbox-source';
+import { leanGetItems, leanSyncFolderItems } from '../ews/soap/lean-operations';
+import type { DistinguishedFolderName, EwsItem, ItemChange, ItemResult, MailboxClient, ThrottlingPolicy } from '../ews';
+import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
 import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
 
 export interface EwsMailboxSourceOptions {
@@ -27,6 +26,36 @@ export interface EwsMailboxSourceOptions {
   readonly policy?: ThrottlingPolicy;
   /** Injectable wait (tests). */
   readonly sleep?: (delayInMs: number) => Promise<void>;
+  /**
+   * EWS requests this source runs at once (GetItem batches fetched ahead, the next SyncFolderItems
+   * page listed while items are fetched). Default 2. Keep it × the account's concurrency slots at or
+   * below Exchange's EWSMaxConcurrency (27): see requestsInFlightFor().
+   */
+  readonly requestsInFlight?: number;
+}
+
+/** Exchange's default EWSMaxConcurrency per account (service account, application, user). */
+export const EXCHANGE_MAX_CONCURRENCY_PER_ACCOUNT = 27;
+
+/** Requests in flight per job so that `perAccount` concurrent jobs stay within Exchange's per-account limit: 2 up to 13 slots, else 1. */
+export function requestsInFlightFor(perAccount: number): number {
+  return Math.max(1, Math.min(2, Math.floor(EXCHANGE_MAX_CONCURRENCY_PER_ACCOUNT / Math.max(1, perAccount))));
+}
+
+/** A counting semaphore: at most `limit` calls of run() are pending at once, the rest wait in order. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 const FOLDERS: Readonly<Record<SyncedFolder, DistinguishedFolderName>> = {
@@ -98,32 +127,56 @@ export function toMailboxSourceError(error: unknown): MailboxSourceError {
   }
 }
 
+/** A batch not started because an earlier one failed. */
+class BatchSkippedError extends Error {
+  readonly code = 'BatchSkipped';
+}
+
+function isSkipped(error: unknown): boolean {
+  return error instanceof MailboxSourceError && error.cause instanceof BatchSkippedError;
+}
+
+function toFetchedItem(result: ItemResult<EwsItem>): FetchedItem {
+  return result.ok ? { ok: true, itemId: result.itemId, item: result.value } : { ok: false, itemId: result.itemId, code: result.error.code, message: result.error.message };
+}
+
 export function createEwsMailboxSource(client: MailboxClient, options: EwsMailboxSourceOptions = {}): MailboxSource {
   const policy = options.policy ?? createThrottlingPolicy();
   const batchSize = options.getItemBatchSize ?? 50;
   const retryOptions = { maxInlineDelayInMs: options.maxInlineDelayInMs ?? 2_000, ...(options.sleep ? { sleep: options.sleep } : {}) };
+  const slot = limiter(Math.max(1, Math.floor(options.requestsInFlight ?? 2)));
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
     try {
-      return await withRetries(operation, policy, retryOptions);
+      return await withRetries(() => slot(operation), policy, retryOptions);
     } catch (error) {
       throw toMailboxSourceError(error);
     }
   };
   return {
+    // A Graph state (the group was switched from Graph back to EWS) is not ours: the engine migrates instead of failing it.
+    ownsSyncState: (syncState) => !syncState.startsWith(GRAPH_STATE_PREFIX),
     async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
-      const result = await call(() => syncFolderItems(client, { distinguished: FOLDERS[folder] }, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
+      const result = await call(() => leanSyncFolderItems(client, { distinguished: FOLDERS[folder] }, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
       return { syncState: result.syncState, includesLastItemInRange: result.includesLastItemInRange, changes: result.changes.map(toSourceChange) };
     },
     async getItems(itemIds): Promise<FetchedItem[]> {
-      const fetched: FetchedItem[] = [];
+      // Every batch is queued at once; the limiter runs `requestsInFlight` of them, so the next batch is
+      // on the wire while the last one is parsed and mapped. After a failure no further batch starts.
+      let stopped = false;
+      const batches: Promise<FetchedItem[]>[] = [];
       for (let offset = 0; offset < itemIds.length; offset += batchSize) {
         const batch = itemIds.slice(offset, offset + batchSize);
-        const results = await call(() => getItems(client, batch, { bodyType: 'text' }));
-        for (const result of results) {
-          fetched.push(result.ok ? { ok: true, itemId: result.itemId, item: result.value } : { ok: false, itemId: result.itemId, code: result.error.code, message: result.error.message });
-        }
+        const fetched = call(() => (stopped ? Promise.reject(new BatchSkippedError()) : leanGetItems(client, batch, { bodyType: 'text' })));
+        batches.push(fetched.then((results) => results.map(toFetchedItem), (error: unknown) => {
+          stopped = true;
+          throw error;
+        }));
       }
-      return fetched;
+      // Every batch is awaited (none ends as an unhandled rejection); the first real failure is thrown.
+      const settled = await Promise.allSettled(batches);
+      const failure = settled.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected' && !isSkipped(outcome.reason));
+      if (failure) throw failure.reason;
+      return settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value : []));
     },
   };
 }

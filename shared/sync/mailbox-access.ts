@@ -11,8 +11,13 @@ import { delegatedEwsCredential } from '../auth/delegated-token';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import type { AppCredentialMaterial } from '../auth/app-only-token';
 import type { ConnectorEnvironment } from '../config';
+import { acquireAppOnlyToken } from '../auth/app-only-token';
 import { literalTargetRefused, publicOnlyLookup } from '../delivery/address-policy';
 import { createMailboxClient } from '../ews';
+import { createGraphClient } from '../graph/graph-client';
+import type { GraphMailbox, GraphTokenSource } from '../graph/graph-client';
+import { GLOBAL_GRAPH_RESOURCE } from '../graph/endpoints';
+import type { GraphCloud } from '../graph/endpoints';
 import type { EwsCredential, MailboxClient } from '../ews';
 import { SecretString } from '../logging/secret-string';
 import type { CredentialReference, GroupRecord } from '../storage/records';
@@ -35,6 +40,11 @@ export interface MailboxAccessOptions {
   /** Per-user tokens of delegated groups (ReauthenticationRequiredError when the user must sign in again). Without it, delegated groups fail with a Configuration error. */
   readonly delegatedTokens?: DelegatedTokenProvider | undefined;
   readonly ewsTimeoutInMs?: number;
+  /** The configured Graph cloud (GRAPH_ENDPOINT); default the global one. */
+  readonly graph?: GraphCloud | undefined;
+  readonly graphTimeoutInMs?: number;
+  /** Injectable fetch for Graph calls (tests). */
+  readonly graphFetch?: typeof fetch;
 }
 
 export interface MailboxIdentity {
@@ -111,5 +121,43 @@ export async function openMailboxClient(group: GroupRecord, mailbox: MailboxIden
     allowInsecureHttp: options.environment === 'development',
     // Every connection re-checks that the host resolves to public addresses only (production).
     lookup: publicOnlyLookup(options.environment),
+  });
+}
+
+/**
+ * Where a Graph group's tokens come from: the app's client credentials for `<graph>/.default`
+ * (the application permissions the customer consented), or the delegated user's Graph token.
+ * Service-account groups have no Graph access (Configuration error).
+ */
+export async function groupGraphTokens(group: GroupRecord, mailbox: MailboxIdentity, options: MailboxAccessOptions): Promise<GraphTokenSource> {
+  const resource = options.graph?.resource ?? GLOBAL_GRAPH_RESOURCE;
+  if (group.mailboxAccessType === 'delegated') {
+    const provider = options.delegatedTokens;
+    if (!provider?.acquireGraphToken) throw configurationError('Delegated access is not available in this deployment (no delegated token provider).');
+    const user = { tenantId: group.tenantId, mailbox: mailbox.smtpAddress };
+    return ({ forceRefresh }) => provider.acquireGraphToken!(user, { forceRefresh, resource });
+  }
+  if (group.mailboxAccessType !== 'appOnly') throw configurationError("Graph needs app-only or delegated access; service-account groups use protocol 'ews'.");
+  const reference = group.credential;
+  if (!reference) throw configurationError('The group has no credentials yet: set them with PUT .../credentials.');
+  if (!group.appOnly) throw configurationError('The group has no app-only settings (Entra tenant and client id).');
+  const material = appCredentialMaterial(reference, await options.readSecret(reference.secretName, reference.secretVersion));
+  const tokenOptions = {
+    authorityHost: options.authorityHost,
+    tenantId: group.appOnly.entraTenantId,
+    clientId: group.appOnly.clientId,
+    credential: material,
+    credentialVersion: `${reference.secretName}/${reference.secretVersion}`,
+    resource,
+  };
+  return async ({ forceRefresh }) => (await acquireAppOnlyToken(tokenOptions, { forceRefresh })).token;
+}
+
+/** A Graph client bound to one mailbox of the group, on the configured Graph cloud endpoint. */
+export async function openGraphClient(group: GroupRecord, mailbox: MailboxIdentity, options: MailboxAccessOptions): Promise<GraphMailbox> {
+  const tokens = await groupGraphTokens(group, mailbox, options);
+  return createGraphClient(options.graph?.endpoint ?? GLOBAL_GRAPH_RESOURCE, mailbox.smtpAddress, tokens, {
+    ...(options.graphTimeoutInMs !== undefined ? { timeoutInMs: options.graphTimeoutInMs } : {}),
+    ...(options.graphFetch ? { fetch: options.graphFetch } : {}),
   });
 }

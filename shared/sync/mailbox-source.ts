@@ -5,6 +5,9 @@
  */
 import type { ChangeItem, SyncedFolder } from '../delivery/change-batch';
 
+/** Graph sync states start with this (graph-mailbox-source.ts); EWS states never do (they are base64). */
+export const GRAPH_STATE_PREFIX = 'graph:v1:';
+
 export type SourceChangeType = 'created' | 'updated' | 'deleted' | 'readFlagChanged';
 
 export interface SourceChange {
@@ -28,6 +31,13 @@ export type FetchedItem =
   | { readonly ok: false; readonly itemId: string; readonly code: string; readonly message: string };
 
 export interface MailboxSource {
+  /** Set on records as `source` (absent: EWS, as records were before Graph existed). */
+  readonly protocol?: 'ews' | 'graph';
+  /**
+   * False for a stored state another protocol wrote (the group switched protocol): the engine then
+   * starts this folder over as a migration instead of handing the foreign state to the source.
+   */
+  ownsSyncState?(syncState: string): boolean;
   /** One page of changes after `syncState` (undefined: from the beginning), at most `maxChanges`. */
   listChanges(folder: SyncedFolder, syncState: string | undefined, maxChanges: number): Promise<ChangePage>;
   /** The items, in the order of `itemIds`; the source batches internally as its protocol requires. */

@@ -15,7 +15,7 @@ import { handleReauthenticationRequired } from '../consent/reauthentication';
 import { consentDependencies, delegatedTokenProvider } from '../consent/consent-composition';
 import type { AppConfig } from '../config';
 import type { DeliveryOutbox } from '../delivery/change-batch';
-import { deliveryOutbox, useMailboxClientSource } from '../delivery/delivery-composition';
+import { deliveryOutbox, useGraphMailboxSource, useMailboxClientSource } from '../delivery/delivery-composition';
 import { createSecretStore } from '../secrets/secret-store';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository, createQueueClient } from '../storage';
 import { LeaseRepository } from '../storage/lease-repository';
@@ -24,9 +24,13 @@ import { SyncStateRepository } from '../storage/sync-state-repository';
 import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
 import { markConnectorEchoes } from '../write/echo-marking';
 import { WriteStore } from '../write/write-store';
-import { createEwsMailboxSource } from './ews-mailbox-source';
-import { openMailboxClient } from './mailbox-access';
-import type { MailboxAccessOptions } from './mailbox-access';
+import { createEwsMailboxSource, requestsInFlightFor, type EwsMailboxSourceOptions } from './ews-mailbox-source';
+import { openGraphClient, openMailboxClient } from './mailbox-access';
+import type { MailboxAccessOptions, MailboxIdentity } from './mailbox-access';
+import { createGraphMailboxSource } from './graph-mailbox-source';
+import type { MailboxSource } from './mailbox-source';
+import { groupProtocol } from '../storage/records';
+import type { GroupRecord } from '../storage/records';
 import type { SchedulerDependencies } from './scheduler';
 import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from './sync-jobs';
 import type { DelegatedCredentialsRefused, SyncLimits, SyncWorkerDependencies } from './sync-worker';
@@ -57,6 +61,11 @@ function lazyDelegatedTokenProvider(resolve: () => DelegatedTokenProvider): Dele
   return {
     acquireEwsToken: (user, options) => resolve().acquireEwsToken(user, options),
     acquireEwsTokenWithDetails: (user, options) => resolve().acquireEwsTokenWithDetails(user, options),
+    acquireGraphToken: (user, options) => {
+      const provider = resolve();
+      if (!provider.acquireGraphToken) throw new Error('The delegated token provider cannot issue Graph tokens.');
+      return provider.acquireGraphToken(user, options);
+    },
     forget: (tenantId, userObjectId) => resolve().forget(tenantId, userObjectId),
   };
 }
@@ -69,6 +78,30 @@ async function markDelegatedUserForReauthentication(event: DelegatedCredentialsR
 /** The concurrency caps from the app settings (SYNC_MAX_CONCURRENCY_PER_ACCOUNT / _PER_TENANT). */
 export function syncLimitsFrom(sync: AppConfig['sync']): Pick<SyncLimits, 'perAccount' | 'perTenant'> {
   return { perAccount: sync.maxConcurrencyPerAccount, perTenant: sync.maxConcurrencyPerTenant };
+}
+
+/** How long a sync worker trusts a tenant or group record it read: a disable takes effect within this. */
+export const CONFIG_CACHE_TTL_IN_MS = 30_000;
+
+/** How long a read secret version is kept in memory (versions are immutable; this only bounds how long it stays in the process). */
+export const SECRET_CACHE_TTL_IN_MS = 5 * 60_000;
+
+/**
+ * find() answered from a short-lived per-process cache. A tick syncs hundreds of mailboxes of the same
+ * few groups; reading the tenant and the group once per 30 s instead of once per job takes two Table
+ * reads off every job. The mailbox record itself is always read fresh (its ETag guards status writes).
+ */
+export function cachedLookup<A extends unknown[], T>(find: (...args: A) => Promise<T>, ttlInMs: number, now: () => number = Date.now): (...args: A) => Promise<T> {
+  const cache = new Map<string, { readonly value: Promise<T>; readonly until: number }>();
+  return (...args: A) => {
+    const key = JSON.stringify(args);
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.value;
+    const value = find(...args);
+    cache.set(key, { value, until: now() + ttlInMs });
+    value.catch(() => cache.delete(key));
+    return value;
+  };
 }
 
 export function createSyncRuntime(config: AppConfig): SyncRuntime {
@@ -84,28 +117,40 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
     defaultEwsUrl: config.ews.defaultUrl,
     ewsResource: config.ews.resource,
     authorityHost: config.identity.authorityHost,
-    readSecret: (name, version) => vault.getSecret(name, { version }),
+    // A secret version never changes, so (name, version) is cached for a while: one Key Vault read per
+    // group every few minutes instead of one per mailbox job (a 1,000-mailbox tick was 1,000 reads).
+    readSecret: cachedLookup((name: string, version: string) => vault.getSecret(name, { version }), SECRET_CACHE_TTL_IN_MS),
     delegatedTokens: lazyDelegatedTokenProvider(delegatedTokenProvider),
+    graph: config.graph,
   };
   return {
     access,
     scheduler: { tenants, groups, mailboxes, schedule: new SyncScheduleRepository(storage), jobs },
     worker: {
-      tenants,
-      groups,
+      tenants: { find: cachedLookup((id: string) => tenants.find(id), CONFIG_CACHE_TTL_IN_MS) },
+      groups: { find: cachedLookup((tenantId: string, groupId: string) => groups.find(tenantId, groupId), CONFIG_CACHE_TTL_IN_MS) },
       mailboxes,
       states: new SyncStateRepository(storage),
       leases: new LeaseRepository(storage),
       jobs,
       // Echoes of the connector's own writes are marked (or dropped) before delivery: shared/write/echo-marking.ts.
       outbox: markConnectorEchoes(overrides.outbox ?? deliveryOutbox(), new WriteStore(storage)),
-      openSource: async (group, mailbox) => createEwsMailboxSource(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access)),
+      openSource: (group, mailbox) =>
+        openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access, {
+          requestsInFlight: requestsInFlightFor(overrides.limits?.perAccount ?? config.sync.maxConcurrencyPerAccount),
+        }),
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
       delegatedUsers: new DelegatedUsersRepository(storage),
       onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
     },
   };
+}
+
+/** The group's protocol decides the source: Graph (delta) or EWS (SyncFolderItems). */
+export async function openMailboxSource(group: GroupRecord, mailbox: MailboxIdentity, access: MailboxAccessOptions, ewsOptions: EwsMailboxSourceOptions = {}): Promise<MailboxSource> {
+  if (groupProtocol(group) === 'graph') return createGraphMailboxSource(await openGraphClient(group, mailbox, access));
+  return createEwsMailboxSource(await openMailboxClient(group, mailbox, access), ewsOptions);
 }
 
 /** The process-wide runtime, built on first use (configuration errors surface then, named). */
@@ -117,4 +162,5 @@ export function syncRuntime(): SyncRuntime {
 /** Delivery (process-and-delete, send mail) reaches mailboxes through the same credential resolution. */
 export function registerMailboxAccessForDelivery(): void {
   useMailboxClientSource((group, mailbox) => openMailboxClient(group, { smtpAddress: mailbox }, syncRuntime().access));
+  useGraphMailboxSource((group, mailbox) => openGraphClient(group, { smtpAddress: mailbox }, syncRuntime().access));
 }

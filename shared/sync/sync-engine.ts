@@ -108,35 +108,68 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
     const key: FolderSyncKey = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder };
     let stored = await deps.states.read(key);
     let folderDone = false;
-    while (!folderDone) {
-      if (!firstPage && now().getTime() >= request.deadlineInMs) {
-        complete = false;
-        break;
+    // The next page, listed while this page's items are fetched and handed over (read-only, so a page
+    // listed ahead and then dropped at the deadline costs one call and nothing else).
+    let ahead: Promise<ChangePage> | undefined;
+    let aheadStartedAt = '';
+    try {
+      while (!folderDone) {
+        if (!firstPage && now().getTime() >= request.deadlineInMs) {
+          complete = false;
+          // Let the call listed ahead finish, so no request outlives the job's concurrency slot.
+          await ahead?.catch(() => undefined);
+          break;
+        }
+        firstPage = false;
+        // When this page was asked for (a page listed ahead was asked for while the last one was handled):
+        // a later protocol switch delivers only what changed after the last read (migratedRecords).
+        const readStartedAt = ahead ? aheadStartedAt : now().toISOString();
+        const page = ahead ? { page: await ahead, restarted: false as const } : await listChangesOrRestart(request, folder, stored, fullResyncFolders, now);
+        ahead = undefined;
+        if (page.restarted) stored = page.state;
+        const reachedEnd = page.page.includesLastItemInRange;
+        if (!reachedEnd) {
+          aheadStartedAt = now().toISOString();
+          ahead = listAhead(request, folder, page.page.syncState);
+        }
+        const fullResync = stored.fullResync;
+        const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
+        await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records);
+        totals.add(records);
+        totals.pages++;
+        folderDone = reachedEnd;
+        // Idle poll: nothing changed and the folder was already incremental. The stored state still
+        // yields exactly the changes after it, so nothing is written (the saving is Table writes at scale).
+        const unchanged = reachedEnd && page.page.changes.length === 0 && !page.restarted && stored.syncState !== undefined && stored.phase === 'incremental' && !fullResync;
+        if (unchanged) continue;
+        const next: FolderSyncState = {
+          syncState: page.page.syncState,
+          phase: reachedEnd ? 'incremental' : stored.phase,
+          fullResync: reachedEnd ? false : fullResync,
+          updatedAt: now().toISOString(),
+          readStartedAt,
+          ...(!reachedEnd && stored.migratedSince ? { migratedSince: stored.migratedSince } : {}),
+        };
+        const version = await deps.states.save(key, next, stored.version);
+        stored = { ...next, version };
+        if (page.page.changes.length > 0) await request.onProgress?.(totals.snapshot());
+        if (!folderDone) await request.heartbeat?.();
       }
-      firstPage = false;
-      const page = await listChangesOrRestart(request, folder, stored, fullResyncFolders);
-      if (page.restarted) stored = page.state;
-      const fullResync = stored.fullResync;
-      const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
-      await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records);
-      totals.add(records);
-      totals.pages++;
-      const reachedEnd = page.page.includesLastItemInRange;
-      const next: FolderSyncState = {
-        syncState: page.page.syncState,
-        phase: reachedEnd ? 'incremental' : stored.phase,
-        fullResync: reachedEnd ? false : fullResync,
-        updatedAt: now().toISOString(),
-      };
-      const version = await deps.states.save(key, next, stored.version);
-      stored = { ...next, version };
-      folderDone = reachedEnd;
-      await request.onProgress?.(totals.snapshot());
-      if (!folderDone) await request.heartbeat?.();
+    } catch (error) {
+      // Let the call listed ahead finish, so no request outlives the job's concurrency slot.
+      await ahead?.catch(() => undefined);
+      throw error;
     }
     if (!complete) break;
   }
   return { complete, totals: totals.snapshot(), fullResyncFolders };
+}
+
+/** Lists the page after `syncState` ahead of time; its failure surfaces when (and if) it is awaited. */
+function listAhead(request: MailboxSyncRequest, folder: SyncedFolder, syncState: string): Promise<ChangePage> {
+  const page = request.source.listChanges(folder, syncState, request.maxChangesPerPage ?? DEFAULT_MAX_CHANGES);
+  page.catch(() => undefined);
+  return page;
 }
 
 /** One page; an invalid stored state restarts the folder from scratch as a full re-sync. */
@@ -145,8 +178,16 @@ async function listChangesOrRestart(
   folder: SyncedFolder,
   stored: VersionedFolderSyncState,
   fullResyncFolders: SyncedFolder[],
+  now: () => Date,
 ): Promise<{ page: ChangePage; restarted: false } | { page: ChangePage; restarted: true; state: VersionedFolderSyncState }> {
   const maxChanges = request.maxChangesPerPage ?? DEFAULT_MAX_CHANGES;
+  if (stored.syncState !== undefined && request.source.ownsSyncState?.(stored.syncState) === false) {
+    // The group switched protocol: the old protocol delivered everything up to its last read, so the new
+    // one starts its own state from scratch and delivers only what changed since then (no backlog, not flagged).
+    const since = stored.migratedSince ?? stored.readStartedAt ?? stored.updatedAt ?? now().toISOString();
+    const state: VersionedFolderSyncState = { ...stored, syncState: undefined, phase: 'initial', fullResync: false, migratedSince: since };
+    return { page: await request.source.listChanges(folder, undefined, maxChanges), restarted: true, state };
+  }
   try {
     return { page: await request.source.listChanges(folder, stored.syncState, maxChanges), restarted: false };
   } catch (error) {
@@ -167,6 +208,7 @@ async function recordsFor(
   now: () => Date,
 ): Promise<ChangeRecord[]> {
   const initial = stored.phase === 'initial' && !stored.fullResync;
+  if (initial && stored.migratedSince !== undefined) return migratedRecords(request, folder, changes, stored, totals, now);
   if (initial && request.initialSync.kind === 'none') {
     totals.skipped += changes.length;
     return [];
@@ -204,7 +246,50 @@ async function recordsFor(
     const changeKey = result.item.changeKey ?? change.changeKey;
     records.push(createChangeRecord({ ...base, changeType: change.type, ...(changeKey ? { changeKey } : {}), item: result.item }));
   }
-  return records;
+  return withSource(request, records);
+}
+
+/** Records carry the protocol that read them only when the source names one (Graph). */
+function withSource(request: MailboxSyncRequest, records: ChangeRecord[]): ChangeRecord[] {
+  const source = request.source.protocol;
+  return source === undefined || source === 'ews' ? records : records.map((record) => ({ ...record, source }));
+}
+
+/**
+ * The first pass of a folder after a protocol switch: items the old protocol already delivered
+ * (last changed before `migratedSince`) are skipped; the rest are delivered as ordinary changes.
+ */
+async function migratedRecords(request: MailboxSyncRequest, folder: SyncedFolder, changes: readonly SourceChange[], stored: VersionedFolderSyncState, totals: Totals, now: () => Date): Promise<ChangeRecord[]> {
+  const since = new Date(stored.migratedSince!).getTime();
+  const toFetch = [...new Set(changes.filter((c) => c.type === 'created' || c.type === 'updated').map((c) => c.itemId))];
+  const fetched = new Map((await request.source.getItems(toFetch)).map((result) => [result.itemId, result]));
+  const occurredAt = now().toISOString();
+  const records: ChangeRecord[] = [];
+  for (const change of changes) {
+    const result = fetched.get(change.itemId);
+    if (change.type === 'deleted' || change.type === 'readFlagChanged' || !result || !result.ok) {
+      totals.skipped++;
+      continue;
+    }
+    const item = result.item;
+    // For a message its arrival counts; for other items their last change. No date: delivered before, skip.
+    const changedAt = Math.max(...[item.lastModifiedAt, item.kind === 'message' || item.kind === 'meetingMessage' ? item.receivedAt : undefined].map((d) => (d ? new Date(d).getTime() : Number.NEGATIVE_INFINITY)));
+    const newlyArrived = (item.kind === 'message' || item.kind === 'meetingMessage') && item.receivedAt !== undefined && new Date(item.receivedAt).getTime() >= since;
+    if (!(changedAt >= since)) {
+      totals.skipped++;
+      continue;
+    }
+    const changeKey = item.changeKey ?? change.changeKey;
+    records.push(
+      createChangeRecord({
+        tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder, itemId: change.itemId, fullResync: false, occurredAt,
+        changeType: newlyArrived || (item.createdAt !== undefined && new Date(item.createdAt).getTime() >= since) ? 'created' : 'updated',
+        ...(changeKey ? { changeKey } : {}),
+        item,
+      }),
+    );
+  }
+  return withSource(request, records);
 }
 
 /** A short digest of the sync state a page was read after (the empty state for the first page). */
@@ -216,7 +301,8 @@ export function sourcePositionOf(syncState: string | undefined): string {
 async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, folder: SyncedFolder, stateBefore: string | undefined, fullResync: boolean, records: readonly ChangeRecord[]): Promise<void> {
   const size = request.recordsPerBatch ?? DEFAULT_RECORDS_PER_BATCH;
   const pageId = createHash('sha256')
-    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folder, String(fullResync), stateBefore ?? ''].join('\n'))
+    // A Graph page read from no state must not share its batch id with the EWS first page of the same folder (a switched group).
+    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folder, String(fullResync), stateBefore ?? '', ...(request.source.protocol === 'graph' ? ['graph'] : [])].join('\n'))
     .digest('hex')
     .slice(0, 32);
   for (let offset = 0, index = 0; offset < records.length; offset += size, index++) {

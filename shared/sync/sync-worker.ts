@@ -17,22 +17,24 @@ import { isLeaseHeld, LeaseLostError } from '../storage/lease-repository';
 import type { Lease, LeaseRepository } from '../storage/lease-repository';
 import type { MailboxesRepository } from '../storage/mailboxes-repository';
 import type { GroupRecord, MailboxError, MailboxRecord, MailboxStatus, SyncFolderKind } from '../storage/records';
+import { groupProtocol } from '../storage/records';
 import { SyncStateConflictError } from '../storage/sync-state-repository';
-import type { SyncStateRepository } from '../storage/sync-state-repository';
+import type { MailboxSyncProgress, SyncStateRepository, VersionedFolderSyncState } from '../storage/sync-state-repository';
 import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
 import type { TenantsRepository } from '../storage/tenants-repository';
 import { MailboxSourceError } from './mailbox-source';
 import type { MailboxSource } from './mailbox-source';
 import { toMailboxSourceError } from './ews-mailbox-source';
 import { OutboxRejectedError, syncMailbox } from './sync-engine';
-import type { SyncTotals } from './sync-engine';
+import type { SyncStateStore, SyncTotals } from './sync-engine';
 import { newSyncJob } from './sync-jobs';
 import type { SyncJob, SyncJobQueue } from './sync-jobs';
 import { recordItemsSynced, recordMailboxSynced, recordPages, recordThrottled } from '../telemetry/metrics';
 
 export interface SyncWorkerDependencies {
-  readonly tenants: TenantsRepository;
-  readonly groups: GroupsRepository;
+  /** Only find() is used: the composition passes short-lived cached lookups (see cachedLookups). */
+  readonly tenants: Pick<TenantsRepository, 'find'>;
+  readonly groups: Pick<GroupsRepository, 'find'>;
   readonly mailboxes: MailboxesRepository;
   readonly states: SyncStateRepository;
   readonly leases: LeaseRepository;
@@ -74,13 +76,18 @@ export interface SyncLimits {
   readonly perTenant: number;
   /** Lease and slot lifetime; renewed while the run lasts. Default 120,000 ms. */
   readonly leaseDurationInMs: number;
-  /** Delay before retrying when the mailbox or a slot is busy. Default 20,000 ms (plus jitter). */
+  /** Delay before retrying when the mailbox or a slot is busy. Default 2,000 ms (plus up to as much jitter). */
   readonly busyRetryDelayInMs: number;
   /** Delay when throttled and the server named none. Default 60,000 ms. */
   readonly throttledDelayInMs: number;
 }
 
-const DEFAULT_LIMITS: SyncLimits = { perAccount: 10, perTenant: 20, leaseDurationInMs: 120_000, busyRetryDelayInMs: 20_000, throttledDelayInMs: 60_000 };
+// busyRetryDelayInMs: a slot frees within about one job's duration (well under a second for an idle
+// poll), so a job that found none comes back after 2–4 s, not after 20–40 s of pure delay.
+const DEFAULT_LIMITS: SyncLimits = { perAccount: 10, perTenant: 20, leaseDurationInMs: 120_000, busyRetryDelayInMs: 2_000, throttledDelayInMs: 60_000 };
+
+/** An idle run still refreshes lastSuccessfulSyncAt when the stored one is older than this (one write per hour at most). */
+const SUCCESS_REFRESH_INTERVAL_IN_MS = 60 * 60_000;
 
 export type SyncJobOutcome =
   | { readonly kind: 'completed'; readonly totals: SyncTotals }
@@ -138,7 +145,7 @@ function describeFailure(error: MailboxSourceError, group: GroupRecord, mailbox:
       return {
         status: 'error',
         code: error.sourceCode === 'ErrorAccessDenied' ? 'AccessDenied' : 'ImpersonationDenied',
-        message: `${actor} may not access ${mailbox} (${error.sourceCode ?? error.code}). ${group.mailboxAccessType === 'impersonation' ? 'Assign the ApplicationImpersonation role with a scope that includes this mailbox.' : 'Check the application permission and any application access policy.'}`,
+        message: `${actor} may not access ${mailbox} (${error.sourceCode ?? error.code}). ${group.mailboxAccessType === 'impersonation' ? 'Assign the ApplicationImpersonation role with a scope that includes this mailbox.' : groupProtocol(group) === 'graph' ? 'Check the Graph permissions (Mail.ReadWrite, Calendars.ReadWrite, Contacts.ReadWrite, Tasks.ReadWrite.All) and that the app\'s Exchange Online RBAC management scope includes this mailbox (docs/graph.md).' : 'Check the application permission and any application access policy.'}`,
       };
     case 'MailboxDisabled':
       return { status: 'error', code: 'MailboxDisabled', message: `The mailbox ${mailbox} is disabled in Exchange (${error.sourceCode ?? error.code}).` };
@@ -150,10 +157,12 @@ function describeFailure(error: MailboxSourceError, group: GroupRecord, mailbox:
         : group.mailboxAccessType === 'appOnly' && error.cause instanceof EntraAuthError
           ? { status: 'error', code: 'AuthenticationFailed', message: `Entra ID did not issue a token for ${actor}: ${error.message} Fix the group's app-only settings or credentials, then run a connection test.` }
           : group.mailboxAccessType === 'appOnly'
-          ? { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the token of ${actor} even after a fresh token from Entra (${error.sourceCode ?? error.code}: ${error.message}). Check the Entra tenant id and that the app has the full_access_as_app application permission with admin consent in the customer's tenant, then run a connection test.` }
+          ? { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the token of ${actor} even after a fresh token from Entra (${error.sourceCode ?? error.code}: ${error.message}). Check the Entra tenant id and that the app has ${groupProtocol(group) === 'graph' ? 'the Microsoft Graph application permissions (docs/graph.md)' : 'the full_access_as_app application permission'} with admin consent in the customer's tenant, then run a connection test.` }
           : { status: 'error', code: 'AuthenticationFailed', message: `Exchange refused the credentials of ${actor} (${error.sourceCode ?? error.code}: ${error.message}). Update the password with PUT .../credentials (or unlock the account), then run a connection test.` };
     case 'ProtocolDisabled':
-      return { status: 'error', code: 'EwsDisabled', message: `EWS is blocked for this organisation or application: ${error.message}` };
+      return groupProtocol(group) === 'graph'
+        ? { status: 'error', code: 'GraphNotEnabled', message: `Graph cannot reach ${mailbox} (${error.sourceCode ?? error.code}): the mailbox is on-premises, inactive or not licensed for Exchange Online. Use protocol 'ews' for on-premises mailboxes.` }
+        : { status: 'error', code: 'EwsDisabled', message: `EWS is blocked for this organisation or application: ${error.message}` };
     case 'Configuration':
       return { status: 'error', code: 'Configuration', message: error.message };
     case 'FolderNotFound':
@@ -195,6 +204,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     return { kind: 'leaseHeld', requeued: requeue };
   }
   let lease: Lease = acquired;
+  const progress = progressWriter(deps, job, now);
   const slotsApi = new ConcurrencySlots(deps.leases);
   let slots: Lease[] = [];
   try {
@@ -202,7 +212,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     if (!taken) {
       const delayInMs = jitter();
       await deps.jobs.enqueue({ ...job, reason: job.reason === 'scheduled' ? 'retry' : job.reason, enqueuedAt: now().toISOString() }, { delayInMs });
-      await saveProgress(deps, job, now, { continuationPending: true, continuationReason: 'noConcurrencySlot' });
+      await progress.save({ continuationPending: true, continuationReason: 'noConcurrencySlot' });
       log?.info('No concurrency slot free; job re-queued', { delayInMs });
       return { kind: 'noSlot', delayInMs };
     }
@@ -214,17 +224,19 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       slots = await slotsApi.renewAll(slots, limits.leaseDurationInMs);
       renewedAt = now().getTime();
     };
-    const previous = await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox);
-    const baseInPass = previous?.continuationPending ? previous.itemsSyncedInPass : 0;
     const dimensions = { tenantId: job.tenantId, groupId: job.groupId };
     // A mailbox never synced successfully is in its initial sync: the long work worth showing progress for.
     const initial = mailbox.lastSuccessfulSyncAt === undefined;
-    const progress = initialSyncProgress(initial ? log : undefined, baseInPass, now);
     try {
       const folders = syncedFolders(await folderKindsFor(group, job.mailbox, deps.delegatedUsers));
+      // Every folder's state and the progress row in one query; the engine's first read of each folder is served from it.
+      const snapshot = await deps.states.readMailbox(job.tenantId, job.groupId, job.mailbox, folders);
+      progress.known(snapshot.progress);
+      const baseInPass = snapshot.progress?.continuationPending ? snapshot.progress.itemsSyncedInPass : 0;
+      const initialLog = initialSyncProgress(initial ? log : undefined, baseInPass, now);
       const source = await deps.openSource(group, mailbox);
       const result = await syncMailbox(
-        { states: deps.states, outbox: deps.outbox, now },
+        { states: preloadedStates(deps.states, snapshot.states), outbox: deps.outbox, now },
         {
           tenantId: job.tenantId,
           groupId: job.groupId,
@@ -235,24 +247,24 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
           deadlineInMs: now().getTime() + deps.timeBudgetInMs,
           heartbeat,
           onProgress: async (totals) => {
-            await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' });
-            progress.report(baseInPass + delivered(totals));
+            await progress.save({ itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' });
+            initialLog.report(baseInPass + delivered(totals));
           },
         },
       );
       recordItemsSynced(delivered(result.totals), dimensions, initial);
       recordPages(result.totals.pages, dimensions);
-      await updateStatus(deps, mailbox, { status: 'ok', lastError: undefined, succeededAt: now().toISOString(), totals: result.totals });
+      await updateStatus(deps, mailbox, { status: 'ok', lastError: undefined, succeededAt: now().toISOString(), totals: result.totals }, now);
       if (result.fullResyncFolders.length > 0) log?.warn('Sync state was invalid; full re-sync started', { folders: result.fullResyncFolders.join(',') });
       if (!result.complete) {
         await deps.jobs.enqueue(newSyncJob(job.tenantId, job.groupId, job.mailbox, 'continuation', now()));
-        await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: true, continuationReason: 'timeBudget' });
+        await progress.save({ itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: true, continuationReason: 'timeBudget' });
         log?.info('Time budget spent; continuation queued', { pages: result.totals.pages });
         return { kind: 'continued', totals: result.totals };
       }
-      await saveProgress(deps, job, now, { itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: false });
+      await progress.save({ itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: false });
       log?.debug('Mailbox synced', { ...result.totals });
-      progress.done(baseInPass + delivered(result.totals));
+      initialLog.done(baseInPass + delivered(result.totals));
       recordMailboxSynced('completed');
       return { kind: 'completed', totals: result.totals };
     } catch (thrown) {
@@ -265,7 +277,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       if (error.code === 'Throttled') {
         const delayInMs = Math.max(1_000, error.retryAfterInMs ?? limits.throttledDelayInMs);
         await deps.jobs.enqueue({ ...job, reason: 'retry', enqueuedAt: now().toISOString() }, { delayInMs });
-        await saveProgress(deps, job, now, { continuationPending: true, continuationReason: 'throttled' });
+        await progress.save({ continuationPending: true, continuationReason: 'throttled' });
         recordThrottled(delayInMs / 1000, dimensions);
         log?.warn('Throttled by Exchange; job re-queued with a delay', { delayInMs, errorCode: error.sourceCode ?? error.code });
         return { kind: 'throttled', delayInMs };
@@ -277,8 +289,8 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
           log?.warn('Could not mark the delegated user for re-authentication', { detail: hookError instanceof Error ? hookError.message : String(hookError) });
         });
       }
-      await updateStatus(deps, mailbox, { status: failure.status, lastError: { code: failure.code, message: failure.message, at: now().toISOString() } });
-      await saveProgress(deps, job, now, { continuationPending: false });
+      await updateStatus(deps, mailbox, { status: failure.status, lastError: { code: failure.code, message: failure.message, at: now().toISOString() } }, now);
+      await progress.save({ continuationPending: false });
       if (failure.status === 'needsReauthentication') {
         log?.info('Mailbox paused until its user signs in again', { errorCode: failure.code, detail: failure.message });
         return { kind: 'paused', code: failure.code, message: failure.message };
@@ -329,26 +341,68 @@ function isInfrastructureFailure(error: unknown): boolean {
   return name === 'RestError' || code === 'SyncStateTooLarge' || name === 'StorageError' || (error as { statusCode?: unknown } | null)?.statusCode !== undefined;
 }
 
-async function saveProgress(
-  deps: SyncWorkerDependencies,
-  job: SyncJob,
-  now: () => Date,
-  change: { readonly itemsSyncedInPass?: number; readonly continuationPending: boolean; readonly continuationReason?: string },
-): Promise<void> {
-  const previous = await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox);
-  await deps.states.saveProgress({
-    tenantId: job.tenantId,
-    groupId: job.groupId,
-    mailbox: job.mailbox,
-    itemsSyncedInPass: change.itemsSyncedInPass ?? previous?.itemsSyncedInPass ?? 0,
-    continuationPending: change.continuationPending,
-    ...(change.continuationReason ? { continuationReason: change.continuationReason } : {}),
-    lastRunAt: now().toISOString(),
-  });
+type ProgressChange = { readonly itemsSyncedInPass?: number; readonly continuationPending: boolean; readonly continuationReason?: string };
+
+/**
+ * The mailbox's progress row, written only when it changes: the job knows the stored row (read with
+ * the folder states), so an idle run that finds nothing pending writes nothing.
+ */
+function progressWriter(deps: SyncWorkerDependencies, job: SyncJob, now: () => Date) {
+  let current: MailboxSyncProgress | undefined;
+  let loaded = false;
+  return {
+    known(stored: MailboxSyncProgress | undefined): void {
+      current = stored;
+      loaded = true;
+    },
+    async save(change: ProgressChange): Promise<void> {
+      if (!loaded) this.known(await deps.states.readProgress(job.tenantId, job.groupId, job.mailbox));
+      const next: MailboxSyncProgress = {
+        tenantId: job.tenantId,
+        groupId: job.groupId,
+        mailbox: job.mailbox,
+        itemsSyncedInPass: change.itemsSyncedInPass ?? current?.itemsSyncedInPass ?? 0,
+        continuationPending: change.continuationPending,
+        ...(change.continuationReason ? { continuationReason: change.continuationReason } : {}),
+        lastRunAt: now().toISOString(),
+      };
+      const unchanged = current !== undefined && current.continuationPending === next.continuationPending && current.itemsSyncedInPass === next.itemsSyncedInPass && current.continuationReason === next.continuationReason;
+      if (unchanged) return;
+      await deps.states.saveProgress(next);
+      current = next;
+    },
+  };
+}
+
+/** The engine's state store with each folder's first read answered from the job's snapshot. */
+function preloadedStates(states: SyncStateRepository, preloaded: ReadonlyMap<string, VersionedFolderSyncState>): SyncStateStore {
+  const unread = new Map(preloaded);
+  return {
+    read: async (key) => {
+      const state = unread.get(key.folder);
+      unread.delete(key.folder);
+      return state ?? states.read(key);
+    },
+    save: (key, next, previous) => states.save(key, next, previous),
+  };
+}
+
+/**
+ * A successful run that delivered nothing, on a mailbox already `ok` without an error, changes
+ * nothing an administrator could see except lastSuccessfulSyncAt: that is refreshed at most once
+ * per SUCCESS_REFRESH_INTERVAL_IN_MS, so an idle poll writes nothing.
+ */
+function isIdleSuccess(mailbox: MailboxRecord, change: StatusChange, now: () => Date): boolean {
+  if (change.status !== 'ok' || change.lastError !== undefined || mailbox.status !== 'ok' || mailbox.lastError !== undefined || !mailbox.enabled) return false;
+  const totals = change.totals;
+  if (!totals || totals.created + totals.updated + totals.deleted + totals.readFlagChanged > 0) return false;
+  const last = mailbox.lastSuccessfulSyncAt ? Date.parse(mailbox.lastSuccessfulSyncAt) : NaN;
+  return Number.isFinite(last) && now().getTime() - last < SUCCESS_REFRESH_INTERVAL_IN_MS;
 }
 
 /** ETag-guarded: admins edit mailboxes too, so a conflict re-reads and re-applies the change. */
-async function updateStatus(deps: SyncWorkerDependencies, initial: MailboxRecord & { etag: string }, change: StatusChange): Promise<void> {
+async function updateStatus(deps: SyncWorkerDependencies, initial: MailboxRecord & { etag: string }, change: StatusChange, now: () => Date): Promise<void> {
+  if (isIdleSuccess(initial, change, now)) return;
   let current: (MailboxRecord & { etag: string }) | undefined = initial;
   for (let attempt = 0; attempt < 5 && current; attempt++) {
     // A user who signed in again while this job was failing set the mailbox back to pending: that newer state wins.

@@ -37,7 +37,8 @@ function openApiPath(route: string): string {
 
 function adminHttpFunctions(): { name: string; path: string; methods: string[] }[] {
   return registeredFunctions().flatMap((fn) =>
-    fn.kind === 'http' && fn.options.route?.startsWith('admin/')
+    // admin-console serves the web console's files under admin/{*path}: not an API operation.
+    fn.kind === 'http' && fn.options.route?.startsWith('admin/') && fn.name !== 'admin-console'
       ? [{ name: fn.name, path: openApiPath(fn.options.route), methods: (fn.options.methods ?? ['GET', 'POST']).map((m) => m.toLowerCase()) }]
       : [],
   );

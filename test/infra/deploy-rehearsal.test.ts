@@ -47,7 +47,7 @@ outputs() {
   "KEY_VAULT_URL": { "type": "String", "value": "https://kv-abcdefghijklm.vault.azure.net" },
   "PUBLIC_BASE_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net" },
   "ADMIN_API_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net/api/admin" },
-  "ADMIN_CONSOLE_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net/admin/" },
+  "ADMIN_CONSOLE_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net/api/admin/" },
   "OPENAPI_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net/api/openapi.json" },
   "HEALTH_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net/api/health" },
   "CONSENT_CALLBACK_URL": { "type": "String", "value": "https://func-abcdefghijklm.azurewebsites.net/api/consent/admin/callback" },
@@ -210,7 +210,7 @@ describe('deploy rehearsal (infra/deploy.sh against a stand-in az)', { skip: hav
     assert.match(first.stderr, /refused \(403\), attempt 2\/8/);
     assert.match(first.stderr, /not healthy yet, attempt 1\/8: waiting 0s for the Functions host to start \(it needs the app identity's storage roles\)/);
     assert.match(first.stdout, /Exchange Connector is deployed/);
-    assert.match(first.stdout, /https:\/\/func-abcdefghijklm\.azurewebsites\.net\/admin\//);
+    assert.match(first.stdout, /https:\/\/func-abcdefghijklm\.azurewebsites\.net\/api\/admin\//);
     const p1 = parameters(stage.state, 1);
     assert.equal(p1.keyVaultCreateMode, 'recover');
     assert.equal(p1.principalType, 'User');

@@ -15,6 +15,9 @@ import type { EwsSimulator } from '../../dev/ews-simulator/server';
 import { startFunctionsHost } from '../../dev/functions-host/host';
 import type { FunctionsHost, StartFunctionsHostOptions } from '../../dev/functions-host/host';
 import { DEMO_IDENTITY, demoIdentitySeed } from '../../dev/identity/demo-seed';
+import type { DemoSeedOptions } from '../../dev/identity/demo-seed';
+import { startGraphSimulator } from '../../dev/graph-simulator/server';
+import type { GraphSimulator, GraphSimulatorOptions } from '../../dev/graph-simulator/server';
 import { startIdentityProvider } from '../../dev/identity/server';
 import type { RunningIdentityProvider } from '../../dev/identity/server';
 import { startKeyVaultServer } from '../../dev/keyvault';
@@ -40,6 +43,10 @@ export interface ConnectorStackOptions {
     /** The simulator accepts Bearer tokens the identity provider signed. */
     readonly trustIdentityProvider?: boolean;
   };
+  /** Starts the Graph simulator over the EWS simulator's store (needs `ews`); GRAPH_ENDPOINT then points at it. */
+  readonly graph?: Omit<GraphSimulatorOptions, 'store' | 'identity' | 'tls' | 'seed'>;
+  /** Options of the identity provider's demo seed (e.g. Contoso's admin consent). */
+  readonly identitySeed?: DemoSeedOptions;
   /**
    * Picks the host's port before anything starts, so PUBLIC_BASE_URL is the host's real URL and
    * the identity provider registers the connector app's redirect URIs on it (browser flows).
@@ -62,6 +69,8 @@ export interface ConnectorServers {
   readonly vault: RunningKeyVaultServer;
   /** Present when `ews` was given. */
   readonly ews: EwsSimulator | undefined;
+  /** Present when `graph` was given. */
+  readonly graph: GraphSimulator | undefined;
   /** The app settings the host runs with. */
   readonly settings: Readonly<Record<string, string>>;
   /** A SecretStore on the same vault, as the app's own identity. */
@@ -84,13 +93,14 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
   const tls = { cert: cert.cert, key: cert.key };
   const hostPort = options.publicBaseUrlIsHost ? await freeLoopbackPort() : 0;
   const publicBaseUrl = options.publicBaseUrlIsHost ? `http://127.0.0.1:${hostPort}` : UNUSED_PUBLIC_BASE_URL;
-  const identitySeed = options.publicBaseUrlIsHost ? demoIdentitySeed({ connectorOrigins: [publicBaseUrl] }) : demoIdentitySeed();
+  const identitySeed = demoIdentitySeed({ ...options.identitySeed, ...(options.publicBaseUrlIsHost ? { connectorOrigins: [publicBaseUrl] } : {}) });
   const idp = await startIdentityProvider({ port: 0, tlsCertificate: tls, seed: identitySeed });
   const azurite = await startAzurite({ inMemory: true });
   const vault = await startKeyVaultServer({ port: 0, tlsCertificate: tls, tenantId: DEMO_IDENTITY.operatorTenantId, authorityHost: idp.url });
   const ews = options.ews
     ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}) })
     : undefined;
+  const graph = options.graph && ews ? await startGraphSimulator({ ...options.graph, store: ews.store, identity: { authorityHost: idp.url }, tls }) : undefined;
   const settings: Record<string, string> = {
     CONNECTOR_ENVIRONMENT: 'development',
     PUBLIC_BASE_URL: publicBaseUrl,
@@ -106,6 +116,7 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
     EWS_DEFAULT_URL: ews?.url ?? EXCHANGE_ONLINE_EWS_URL,
     // Tests read debug lines (per-job details) from `logs`; the host keeps them off the console.
     LOG_LEVEL: 'debug',
+    ...(graph ? { GRAPH_ENDPOINT: graph.origin } : {}),
     ...options.extraSettings,
   };
   const appCredential = createAppCredential({
@@ -115,8 +126,9 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
     authorityHost: idp.url,
   });
   const secrets = createSecretStore(vault.url, appCredential, { environment: 'development' });
-  const servers: ConnectorServers = { projectRoot: root, idp, azurite, vault, ews, settings, secrets };
+  const servers: ConnectorServers = { projectRoot: root, idp, azurite, vault, ews, graph, settings, secrets };
   const closeServers = async (): Promise<void> => {
+    await graph?.close();
     await ews?.close();
     await vault.close();
     await azurite.close();

@@ -4,12 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { TableClient } from '@azure/data-tables';
 import { fillMailbox } from '../../dev/ews-simulator/seed';
 import { encodeKeyPart, joinKeyParts } from '../../shared/storage';
 import { SecretString } from '../../shared/logging';
 import { ConcurrencySlots } from '../../shared/storage/concurrency-slots';
 import { isLeaseHeld } from '../../shared/storage/lease-repository';
 import { createEwsMailboxSource } from '../../shared/sync/ews-mailbox-source';
+import { cachedLookup } from '../../shared/sync/sync-composition';
 import { openMailboxClient } from '../../shared/sync/mailbox-access';
 import { newSyncJob } from '../../shared/sync/sync-jobs';
 import { concurrencyPools, runSyncJob } from '../../shared/sync/sync-worker';
@@ -213,5 +215,52 @@ describe('sync worker against the EWS simulator', () => {
     const done = await world.states.readProgress(TENANT, 'budget', address);
     assert.equal(done?.continuationPending, false);
     assert.equal(done?.itemsSyncedInPass, 1100);
+  });
+
+  it('an idle run (nothing changed) writes nothing and costs at most 8 Table calls: one lease cycle, one state read', async () => {
+    await world.addGroup('idle', [bob], { folders: ['mail', 'calendar'] });
+    const deps = world.workerDeps({
+      tenants: { find: cachedLookup((id: string) => world.tenants.find(id), 30_000) },
+      groups: { find: cachedLookup((tenantId: string, groupId: string) => world.groups.find(tenantId, groupId), 30_000) },
+    });
+    // First run: initial state of both folders; second: the mailbox becomes ok with lastSuccessfulSyncAt.
+    assert.equal((await runSyncJob(newSyncJob(TENANT, 'idle', bob, 'scheduled'), deps)).kind, 'completed');
+    assert.equal((await runSyncJob(newSyncJob(TENANT, 'idle', bob, 'scheduled'), deps)).kind, 'completed');
+    const mailboxBefore = await world.mailbox('idle', bob);
+    const snapshotBefore = await world.states.readMailbox(TENANT, 'idle', bob, ['inbox', 'calendar']);
+    const syncCallsBefore = world.simulator.state.counters.get('SyncFolderItems')?.requests ?? 0;
+
+    const calls: string[] = [];
+    const prototype = TableClient.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const originals = new Map<string, (...args: unknown[]) => unknown>();
+    for (const method of ['getEntity', 'createEntity', 'updateEntity', 'upsertEntity', 'deleteEntity', 'listEntities', 'submitTransaction']) {
+      const original = prototype[method]!;
+      originals.set(method, original);
+      prototype[method] = function (this: TableClient, ...args: unknown[]) {
+        calls.push(`${this.tableName}.${method}`);
+        return original.apply(this, args);
+      };
+    }
+    let outcome: SyncJobOutcome;
+    try {
+      outcome = await runSyncJob(newSyncJob(TENANT, 'idle', bob, 'scheduled'), deps);
+    } finally {
+      for (const [method, original] of originals) prototype[method] = original;
+    }
+    assert.equal(outcome.kind, 'completed');
+    assert.ok(calls.length <= 8, `${calls.length} Table calls: ${calls.join(', ')}`);
+    assert.equal(calls.filter((call) => call.endsWith('.listEntities')).length, 1, 'the folder states and progress are read in one query');
+    assert.equal((world.simulator.state.counters.get('SyncFolderItems')?.requests ?? 0) - syncCallsBefore, 2, 'one SyncFolderItems per folder');
+    // Nothing written: the mailbox record, the folder states and the progress row keep their ETags.
+    assert.equal((await world.mailbox('idle', bob) as { etag?: string }).etag, (mailboxBefore as { etag?: string }).etag);
+    const snapshotAfter = await world.states.readMailbox(TENANT, 'idle', bob, ['inbox', 'calendar']);
+    for (const folder of ['inbox', 'calendar']) assert.equal(snapshotAfter.states.get(folder)?.version?.etag, snapshotBefore.states.get(folder)?.version?.etag, folder);
+    assert.equal(snapshotAfter.progress?.etag, snapshotBefore.progress?.etag);
+
+    // A change afterwards is still found from the kept state.
+    world.simulator.store.createItem(bob, { distinguished: 'calendar' }, { kind: 'calendarItem', subject: 'after idle', start: new Date('2026-12-01T09:00:00Z'), end: new Date('2026-12-01T10:00:00Z') });
+    const before = world.outbox.records().length;
+    assert.equal((await runSyncJob(newSyncJob(TENANT, 'idle', bob, 'scheduled'), deps)).kind, 'completed');
+    assert.deepEqual(world.outbox.records().slice(before).map((r) => `${r.folder}:${r.changeType}:${r.item?.subject}`), ['calendar:created:after idle']);
   });
 });

@@ -2,24 +2,9 @@ import { ServiceResult, type ServiceResponse } from 'ews-javascript-api';
 import { responseCodeName, serviceResponseError } from '../error-classifier';
 import type { ItemResult } from '../types';
 
-/** Largest batch one call accepts; keep GetItem batches far smaller (50–100) when bodies are requested. */
-export const MAX_ITEM_BATCH = 1000;
+import { REQUEST_LEVEL_CODES } from './limits';
 
-/**
- * Codes that describe the mailbox or the caller, not one item: when Exchange reports them inside a
- * batch's response messages, the whole call failed and the throttling policy must see it.
- */
-const REQUEST_LEVEL_CODES = new Set([
-  'ErrorServerBusy',
-  'ErrorExceededConnectionCount',
-  'ErrorMailboxStoreUnavailable',
-  'ErrorMailboxMoveInProgress',
-  'ErrorNonExistentMailbox',
-  'ErrorImpersonateUserDenied',
-  'ErrorImpersonationDenied',
-  'ErrorAccountDisabled',
-  'ErrorPasswordExpired',
-]);
+export { MAX_ITEM_BATCH } from './limits';
 
 /** Throws the typed error when a batch's responses carry a request-level code. */
 export function throwIfRequestLevelFailure(responses: readonly ServiceResponse[], operation: string): void {

@@ -5,8 +5,9 @@ import type { MailboxClient } from '../mailbox-client';
 import type { FolderRef, ItemChange, ItemChangeType, SyncFolderItemsResult } from '../types';
 import { toFolderId } from './folder-ids';
 
-/** EWS caps a SyncFolderItems page at 512 changes (schema: MaxSyncChangesReturnedType 1..512). */
-export const MAX_SYNC_CHANGES = 512;
+import { MAX_SYNC_CHANGES } from './limits';
+
+export { MAX_SYNC_CHANGES };
 
 export interface SyncFolderItemsOptions {
   /** 1..512; default 512. */

@@ -14,6 +14,9 @@ const STEP_WORDS: Record<Result['steps'][number]['name'], string> = {
   ewsEnabled: 'EWS enabled for the account',
   impersonation: 'Impersonation rights',
   folderAccess: 'Folder access',
+  graphRoles: 'Graph application roles',
+  mailboxReachable: 'Mailbox reachable',
+  rbacScope: 'RBAC scope for the mailbox',
 };
 
 export function ConnectionTest(props: ScreenProps & { group: Schemas['Group'] }): JSX.Element {

@@ -72,10 +72,10 @@ const ITEM_PROPERTIES: ReadonlyMap<number, Definition<Item>> = new Map<number, D
   [0x0e08, { types: ['Integer', 'Long'], value: (item) => itemSize(item) }],
   [0x0e07, { types: ['Integer'], value: (item) => messageFlags(item) }],
   [0x1035, { types: ['String'], value: (item) => item.internetMessageId }],
-  // PR_LAST_VERB_EXECUTED and PR_FLAG_STATUS: the simulator models neither replies/forwards
-  // nor follow-up flags, so they are unset on every item, as on an item never replied to or flagged.
+  // PR_LAST_VERB_EXECUTED: the simulator models no replies/forwards, so it is unset on every item.
+  // PR_FLAG_STATUS (0x1090) is not computed: clients set follow-up flags through it (MS-OXOFLAG),
+  // so it is a client property, unset until a client sets it.
   [0x1081, { types: ['Integer'], value: () => undefined }],
-  [0x1090, { types: ['Integer'], value: () => undefined }],
   [0x0037, { types: ['String'], value: (item) => item.subject }],
   [0x001a, { types: ['String'], value: (item) => item.itemClass }],
   [0x0e06, { types: ['SystemTime'], value: (item) => item.dateTimeReceived }],

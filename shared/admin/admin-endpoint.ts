@@ -97,13 +97,15 @@ export function operation<Q = undefined, B = undefined>(spec: OperationSpec<Q, B
 
 // ---- Route parameters --------------------------------------------------------------------
 
-export type RouteParam = 'tenantId' | 'groupId' | 'mailbox' | 'deadLetterId';
+export type RouteParam = 'tenantId' | 'groupId' | 'mailbox' | 'deadLetterId' | 'operationId';
 
 const PARAM_RULES: Record<RouteParam, { schema: z.ZodType<string>; notFound: () => HttpProblem }> = {
   tenantId: { schema: z.uuid(), notFound: tenantNotFound },
   groupId: { schema: z.uuid(), notFound: groupNotFound },
   mailbox: { schema: z.email().max(320), notFound: mailboxNotFound },
   // Dead letters (shared/storage/dead-letter-repository.ts): newest-first row keys.
+  // Write-API operations (shared/write): ids the connector hands out.
+  operationId: { schema: z.uuid(), notFound: () => new HttpProblem(404, 'OperationNotFound', 'Operation not found', 'No write operation with this ID exists for the mailbox.') },
   deadLetterId: { schema: z.string().regex(/^\d{16}_[0-9a-z]{1,16}$/i), notFound: () => new HttpProblem(404, 'DeadLetterNotFound', 'Dead letter not found', 'No dead letter with this ID exists in the tenant.') },
 };
 

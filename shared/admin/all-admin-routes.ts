@@ -7,5 +7,6 @@ import { CONSENT_ADMIN_ROUTES } from '../consent/consent-routes';
 import { deliveryRoutes } from '../delivery/delivery-admin-routes';
 import type { AdminRoute } from './admin-endpoint';
 import { groupRoutes, mailboxRoutes, pingRoute, tenantRoutes } from './admin-routes';
+import { writeRoutes } from '../write/write-routes';
 
-export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...deliveryRoutes, ...CONSENT_ADMIN_ROUTES];
+export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...deliveryRoutes, ...CONSENT_ADMIN_ROUTES, ...writeRoutes];

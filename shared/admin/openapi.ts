@@ -10,6 +10,7 @@ const PARAM_DOCS: Record<RouteParam, { description: string; format?: string }> =
   groupId: { description: 'Group ID (GUID) from POST .../groups.', format: 'uuid' },
   mailbox: { description: 'Primary SMTP address (URL-encoded).', format: 'email' },
   deadLetterId: { description: 'Dead letter ID from GET .../dead-letters.' },
+  operationId: { description: 'Write operation ID (GUID) from POST .../operations.', format: 'uuid' },
 };
 
 /**

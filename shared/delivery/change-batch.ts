@@ -45,6 +45,24 @@ export interface ChangeRecord {
    * before Graph existed look the same). Nothing else about a record depends on the protocol.
    */
   readonly source?: 'graph' | 'ews';
+  /** `connector`: the change is the echo of a write-API operation (operationId names it); absent: made in Exchange by someone else. */
+  readonly origin?: 'connector';
+  readonly operationId?: string;
+}
+
+/** A write-API operation's outcome, delivered like change records (see docs/write-back.md). */
+export interface OperationResultEvent {
+  readonly type: 'operationResult';
+  readonly operationId: string;
+  readonly idempotencyKey: string;
+  readonly operation: string;
+  readonly status: 'succeeded' | 'conflict' | 'failed';
+  readonly itemId?: string;
+  readonly externalId?: string;
+  readonly version?: string;
+  readonly currentItem?: ChangeItem;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly completedAt: string;
 }
 
 export interface ChangeBatch {
@@ -53,6 +71,8 @@ export interface ChangeBatch {
   readonly groupId: string;
   readonly mailbox: string;
   readonly records: readonly ChangeRecord[];
+  /** Write-API results (usually in a batch of their own, with no records). */
+  readonly operationResults?: readonly OperationResultEvent[];
   /** ISO 8601. */
   readonly createdAt: string;
   /**
@@ -196,9 +216,27 @@ export const changeRecordSchema = z
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     isRead: z.boolean().optional(),
     item: changeItemSchema.optional(),
+    origin: z.literal('connector').optional().describe('Set when the change is the echo of a write-API operation (see operationId).'),
+    operationId: z.string().optional(),
     source: z.enum(['graph', 'ews']).optional().describe("The protocol that read the change: 'graph' (Microsoft Graph); absent for EWS."),
   })
   .meta({ id: 'ChangeRecord', title: 'Exchange Connector change record (schemaVersion 1)' });
+
+export const operationResultEventSchema = z
+  .object({
+    type: z.literal('operationResult'),
+    operationId: z.string(),
+    idempotencyKey: z.string(),
+    operation: z.string(),
+    status: z.enum(['succeeded', 'conflict', 'failed']),
+    itemId: z.string().optional(),
+    externalId: z.string().optional(),
+    version: z.string().optional(),
+    currentItem: changeItemSchema.optional(),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+    completedAt: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'OperationResultEvent', title: 'Result of a write-API operation' });
 
 export const changeBatchSchema = z
   .object({
@@ -207,6 +245,7 @@ export const changeBatchSchema = z
     groupId: z.string(),
     mailbox: z.string(),
     records: z.array(changeRecordSchema),
+    operationResults: z.array(operationResultEventSchema).optional(),
     createdAt: z.iso.datetime({ offset: true }),
     parentBatchId: z.string().optional().describe('Queue targets only, when a batch was split to fit 64 KiB messages: the batch this message is part of.'),
     part: z.number().int().min(1).optional().describe('1-based part number, in record order.'),

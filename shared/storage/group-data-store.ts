@@ -22,6 +22,8 @@ import type { TableStorage } from './table-storage';
 
 /** Written by shared/delivery/suppressed-deletions.ts (which takes the name from here: storage does not import delivery). */
 export const SUPPRESSED_DELETIONS_TABLE = 'suppresseddeletions';
+/** Written by shared/write/write-store.ts (operations, idempotency keys, external ids, echoes, settings). */
+export const WRITE_OPERATIONS_TABLE = 'writeoperations';
 
 /** Rows removed per kind; a second run after a complete one removes zero of each. */
 export interface GroupDataRemoved {
@@ -31,6 +33,7 @@ export interface GroupDataRemoved {
   readonly deliveryStatusRows: number;
   readonly deadLetters: number;
   readonly suppressedDeletions: number;
+  readonly writeOperationRows: number;
   readonly invitations: number;
   readonly delegatedUsers: number;
   readonly alertNotices: number;
@@ -80,6 +83,7 @@ export class GroupDataStore {
       deliveryStatusRows: await this.#deleteRows(DELIVERY_STATUS_TABLE, odata`PartitionKey eq ${tenant} and RowKey eq ${group}`),
       deadLetters: await this.#deleteRows(DEAD_LETTERS_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
       suppressedDeletions: await this.#deleteRows(SUPPRESSED_DELETIONS_TABLE, partitionPrefixFilter(joinKeyParts(tenant, group, ''))),
+      writeOperationRows: await this.#deleteRows(WRITE_OPERATIONS_TABLE, partitionPrefixFilter(joinKeyParts(tenant, group, ''))),
       invitations: await this.#deleteRows(INVITATIONS_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
       alertNotices: await this.#deleteRows(ALERT_NOTICES_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
       delegatedUsers:

@@ -22,6 +22,8 @@ import { LeaseRepository } from '../storage/lease-repository';
 import { SyncScheduleRepository } from '../storage/sync-schedule-repository';
 import { SyncStateRepository } from '../storage/sync-state-repository';
 import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
+import { markConnectorEchoes } from '../write/echo-marking';
+import { WriteStore } from '../write/write-store';
 import { createEwsMailboxSource, requestsInFlightFor, type EwsMailboxSourceOptions } from './ews-mailbox-source';
 import { openGraphClient, openMailboxClient } from './mailbox-access';
 import type { MailboxAccessOptions, MailboxIdentity } from './mailbox-access';
@@ -129,7 +131,8 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       states: new SyncStateRepository(storage),
       leases: new LeaseRepository(storage),
       jobs,
-      outbox: overrides.outbox ?? deliveryOutbox(),
+      // Echoes of the connector's own writes are marked (or dropped) before delivery: shared/write/echo-marking.ts.
+      outbox: markConnectorEchoes(overrides.outbox ?? deliveryOutbox(), new WriteStore(storage)),
       openSource: (group, mailbox) =>
         openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access, {
           requestsInFlight: requestsInFlightFor(overrides.limits?.perAccount ?? config.sync.maxConcurrencyPerAccount),

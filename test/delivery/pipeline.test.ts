@@ -123,6 +123,20 @@ describe('delivery pipeline', () => {
     assert.equal(status?.failingSince, undefined);
   });
 
+  test('a write-back operationResult event goes through the same signed webhook delivery', async () => {
+    const ids = await createGroup({ kind: 'webhook', url: receiver.url });
+    const operationId = randomUUID();
+    const batch: ChangeBatch = {
+      ...createChangeBatch({ ...ids, mailbox: 'dispatch@contoso.com', records: [], batchId: `op-${operationId}` }),
+      operationResults: [{ type: 'operationResult', operationId, idempotencyKey: 'crm-1', operation: 'update', status: 'conflict', itemId: 'AAMk1', version: 'CQAAAB2', currentItem: { kind: 'calendarItem', id: 'AAMk1', subject: 'Moved in Outlook' } as never, error: { code: 'VersionConflict', message: 'changed' }, completedAt: new Date().toISOString() }],
+    };
+    await deps.outbox.enqueue(batch);
+    assert.equal((await deliverBatch(await waitForMessage(), deps, log)).kind, 'delivered');
+    // The receiver keeps only batches whose signature it verified.
+    const arrived = receiver.received().find((r) => r.batchId === batch.batchId);
+    assert.deepEqual(arrived?.batch.operationResults, batch.operationResults);
+  });
+
   test('a batch over 64 KiB is claim-checked through blob storage and arrives whole', async () => {
     const ids = await createGroup({ kind: 'webhook', url: receiver.url });
     const batch = batchFor(ids, 40, 4000);

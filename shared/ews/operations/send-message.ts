@@ -46,7 +46,7 @@ function checkMessage(message: OutgoingMessage): void {
  * does no escaping), so every caller-supplied string that becomes element text is escaped here,
  * exactly once. Callers pass plain text and HTML as they want the recipient to see it.
  */
-function xmlText(value: string): string {
+export function xmlText(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 

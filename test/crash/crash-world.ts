@@ -250,6 +250,10 @@ export class CrashWorld {
       SYNC_BUSY_RETRY_DELAY_MS: '500',
       DELIVERY_RETRY_BASE_DELAY_SECONDS: '1',
       DELIVERY_WEBHOOK_TIMEOUT_MS: '5000',
+      // The tests read per-job and per-queue lines, which are debug lines.
+      LOG_LEVEL: 'debug',
+      // Groups are read fresh by every job, as in the other test stacks.
+      SYNC_CONFIG_CACHE_TTL_MS: '0',
       ...this.options.extraSettings,
     };
     writeFileSync(this.#settingsFile, JSON.stringify({ IsEncrypted: false, Values: values }, null, 2));

@@ -191,7 +191,8 @@ describe('the lean reader against a hostile server', () => {
     const laughs = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY xxe SYSTEM "file:///etc/passwd">]>';
     const outcome = await leanSyncAgainst(`${laughs}${syncAnswer('<m:SyncState>&lol2;&xxe;</m:SyncState><m:IncludesLastItemInRange>true</m:IncludesLastItemInRange><m:Changes/>')}`.replace('<?xml version="1.0" encoding="utf-8"?>', ''));
     assert.ok(outcome instanceof EwsError && outcome.kind === 'protocol', String(outcome));
-    assert.match(outcome.message, /DOCTYPE/);
+    // The guarded transport refuses the DTD before the lean reader sees it; either way nothing is expanded.
+    assert.match(outcome.message, /DOCTYPE|DTD/);
   });
 
   test('an undeclared entity, deep nesting and a truncated document are protocol errors, not crashes', async () => {

@@ -11,13 +11,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Benchmark, BenchContext, BenchResult } from './bench';
+import { CountingOutbox } from './sync-bench';
 import { startGraphSimulator } from './graph-simulator/server';
 import { createGraphClient } from '../shared/graph/graph-client';
 import { createGraphMailboxSource } from '../shared/sync/graph-mailbox-source';
 import { startAzurite } from './azurite/azurite';
 import { startEwsSimulator } from './ews-simulator/server';
 import { fillMailbox } from './ews-simulator/seed';
-import type { ChangeBatch, DeliveryOutbox, OutboxReceipt } from '../shared/delivery/change-batch';
 import { SecretString } from '../shared/logging';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../shared/storage';
 import { LeaseRepository } from '../shared/storage/lease-repository';
@@ -34,16 +34,6 @@ const SERVICE_ACCOUNT = 'svc@sync.bench';
 const PASSWORD = 'Bench-Svc-Pass1';
 const ENTRA_TENANT = '00000000-0000-4000-8000-0000000b0e0c';
 const GRAPH_APP = 'c0ffee00-0000-4000-8000-0000000b0e0c';
-
-class CountingOutbox implements DeliveryOutbox {
-  records = 0;
-  batches = 0;
-  async enqueue(batch: ChangeBatch): Promise<OutboxReceipt> {
-    this.records += batch.records.length;
-    this.batches++;
-    return { batchId: batch.batchId, claimCheck: false };
-  }
-}
 
 interface SyncMeasurement {
   readonly elapsedInMs: number;

@@ -81,7 +81,8 @@ async function rawServe(ewsUrl: string): Promise<{ items: number; elapsedInMs: n
   }
 }
 
-class CountingOutbox implements DeliveryOutbox {
+/** An outbox that only counts (delivery is measured by its own benchmarks). */
+export class CountingOutbox implements DeliveryOutbox {
   records = 0;
   batches = 0;
   async enqueue(batch: ChangeBatch): Promise<OutboxReceipt> {

@@ -186,32 +186,23 @@ export function respond(store: EwsStore, attendee: Mailbox, meeting: CalendarIte
   const organizerCopy = attendeeCopy(store, organizer.smtpAddress, meeting.uid);
   if (organizerCopy) recordAnswer(store, organizerCopy, attendee.smtpAddress, answer);
   const from = { address: attendee.smtpAddress, name: attendee.displayName };
-  store.createItem(organizer.smtpAddress, { distinguished: 'inbox' }, {
-    kind: 'message',
-    itemClass: RESPONSE_CLASS[answer].itemClass,
-    subject: `${RESPONSE_CLASS[answer].prefix}: ${meeting.subject}`,
-    from,
-    sender: from,
-    toRecipients: [meeting.organizer],
-    isRead: false,
-    isDraft: false,
-    dateTimeSent: store.now(),
-    meeting: meetingInfo(meeting, 'response', { responseType: answer, ...(organizerCopy ? { associatedCalendarItemId: organizerCopy.id } : {}) }),
-  });
-  if (notice === 'sendAndSaveCopy') {
-    store.createItem(attendee.smtpAddress, { distinguished: 'sentitems' }, {
+  // The response goes to the organizer's Inbox; SaveCopy keeps the same message in the attendee's Sent Items.
+  const response = (folder: 'inbox' | 'sentitems', owner: string, extra: Partial<MeetingInfo>): void => {
+    store.createItem(owner, { distinguished: folder }, {
       kind: 'message',
       itemClass: RESPONSE_CLASS[answer].itemClass,
       subject: `${RESPONSE_CLASS[answer].prefix}: ${meeting.subject}`,
       from,
       sender: from,
-      toRecipients: [meeting.organizer],
-      isRead: true,
+      toRecipients: [meeting.organizer!],
+      isRead: folder === 'sentitems',
       isDraft: false,
       dateTimeSent: store.now(),
-      meeting: meetingInfo(meeting, 'response', { responseType: answer }),
+      meeting: meetingInfo(meeting, 'response', { responseType: answer, ...extra }),
     });
-  }
+  };
+  response('inbox', organizer.smtpAddress, organizerCopy ? { associatedCalendarItemId: organizerCopy.id } : {});
+  if (notice === 'sendAndSaveCopy') response('sentitems', attendee.smtpAddress, {});
   return copy;
 }
 

@@ -17,6 +17,7 @@ import { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 import type { SecretString } from '../logging/secret-string';
 import { GraphServiceError, graphErrorFromResponse } from './errors';
+import { SpanKind, withSpan } from '../telemetry/tracing';
 
 /** Where Graph tokens come from (app-only or a delegated user's), refreshed on demand after a 401. */
 export type GraphTokenSource = (options: { readonly forceRefresh: boolean }) => Promise<SecretString>;
@@ -142,6 +143,16 @@ class TransportMiddleware implements Middleware {
   async execute(context: Context): Promise<void> {
     setHeader(context, 'client-request-id', randomUUID());
     const url = requestUrl(context.request);
+    const method = (context.options?.method ?? 'GET').toUpperCase();
+    const route = graphRouteOf(url);
+    // One client span per Graph call, named by its route template (ids left out: spans are searched by name).
+    await withSpan(`Graph ${method} ${route}`, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'graph', 'http.request.method': method, 'url.template': route, 'server.address': new URL(url).hostname } }, async (span) => {
+      await this.#send(context, url);
+      if (context.response) span.setAttribute('http.response.status_code', context.response.status);
+    });
+  }
+
+  async #send(context: Context, url: string): Promise<void> {
     const response = await this.fetchImpl(url, { ...(context.options as RequestInit), redirect: 'manual', signal: AbortSignal.timeout(this.timeoutInMs) });
     // A redirect could carry the token elsewhere on the next hop; Graph does not redirect these calls.
     if (response.status >= 300 && response.status < 400) {
@@ -160,6 +171,18 @@ class TransportMiddleware implements Middleware {
     }
     context.response = response;
   }
+}
+
+/**
+ * The request's path as a low-cardinality template: `/v1.0/users/{id}/mailFolders/{id}/messages/delta`.
+ * Words stay (resource names, well-known folders); anything else (ids, addresses) becomes {id}.
+ */
+export function graphRouteOf(url: string): string {
+  const path = new URL(url).pathname;
+  return path
+    .split('/')
+    .map((segment) => (segment === '' || /^(v\d+\.\d+|[A-Za-z$]{1,40})$/.test(segment) ? segment : '{id}'))
+    .join('/');
 }
 
 /** The GraphError the SDK built (or the error it wrapped) as our typed error. */

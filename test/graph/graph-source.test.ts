@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createGraphClient } from '../../shared/graph/graph-client';
+import { installTestTelemetry } from '../support/telemetry';
 import { createGraphRetryPolicy } from '../../shared/graph/retry-policy';
 import { SecretString } from '../../shared/logging';
 import { createGraphMailboxSource, GRAPH_STATE_PREFIX } from '../../shared/sync/graph-mailbox-source';
@@ -223,5 +224,23 @@ describe('Graph mailbox source over recorded responses', () => {
     const [event] = await source.getItems(calendar.changes.map((c) => c.itemId));
     assert.ok(event?.ok);
     assert.deepEqual([(event.item as { start?: string }).start, (event.item as unknown as { optionalAttendees: unknown[] }).optionalAttendees], ['2026-03-01T09:00:00.000Z', [{ name: undefined, address: 'x@contoso.com' }]]);
+  });
+});
+
+describe('Graph calls in traces', () => {
+  test('each call is a client span named by its route template, without ids or addresses', async () => {
+    const telemetry = installTestTelemetry();
+    try {
+      const graph = fakeGraph((call) =>
+        call.url.includes('/messages/delta') ? { body: { value: [message('AAMkAGI2TG93AAA=')], '@odata.deltaLink': `${USER}/mailFolders/inbox/messages/delta?$deltatoken=d1` } } : { status: 404, body: { error: { code: 'ErrorItemNotFound', message: 'no' } } },
+      );
+      await createGraphMailboxSource(client(graph.fetchImpl), noSleep).listChanges('inbox', undefined, 10);
+      const spans = telemetry.spans().filter((span) => span.name.startsWith('Graph '));
+      assert.deepEqual(spans.map((span) => span.name), ['Graph GET /v1.0/users/{id}/mailFolders/inbox/messages/delta']);
+      assert.equal(spans[0]!.attributes['http.response.status_code'], 200);
+      assert.doesNotMatch(JSON.stringify(spans.map((span) => span.attributes)), /@|AAMk/, 'no mailbox address or item id in a span');
+    } finally {
+      await telemetry.shutdown();
+    }
   });
 });

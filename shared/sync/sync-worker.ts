@@ -233,8 +233,11 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       const snapshot = await deps.states.readMailbox(job.tenantId, job.groupId, job.mailbox, folders);
       progress.known(snapshot.progress);
       const baseInPass = snapshot.progress?.continuationPending ? snapshot.progress.itemsSyncedInPass : 0;
-      const initialLog = initialSyncProgress(initial ? log : undefined, baseInPass, now);
       const source = await deps.openSource(group, mailbox);
+      // The first pass after a protocol switch reads the whole mailbox again (delivering only what changed since): long work too.
+      const switching = !initial && [...snapshot.states.values()].some((s) => s.migratedSince !== undefined || (s.syncState !== undefined && source.ownsSyncState?.(s.syncState) === false));
+      const longWork = initial ? 'Initial sync' : switching ? `Switch to ${source.protocol ?? 'ews'}` : undefined;
+      const initialLog = longWorkProgress(longWork && log ? { log, kind: longWork } : undefined, baseInPass, now);
       const result = await syncMailbox(
         { states: preloadedStates(deps.states, snapshot.states), outbox: deps.outbox, now },
         {
@@ -248,7 +251,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
           heartbeat,
           onProgress: async (totals) => {
             await progress.save({ itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' });
-            initialLog.report(baseInPass + delivered(totals));
+            initialLog.report(baseInPass + delivered(totals), totals.skipped);
           },
         },
       );
@@ -264,7 +267,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       }
       await progress.save({ itemsSyncedInPass: baseInPass + delivered(result.totals), continuationPending: false });
       log?.debug('Mailbox synced', { ...result.totals });
-      initialLog.done(baseInPass + delivered(result.totals));
+      initialLog.done(baseInPass + delivered(result.totals), result.totals.skipped);
       recordMailboxSynced('completed');
       return { kind: 'completed', totals: result.totals };
     } catch (thrown) {
@@ -309,21 +312,24 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
 const PROGRESS_INTERVAL_IN_MS = 15_000;
 
 /**
- * Progress of an initial sync (possibly spread over continuations): a line every 15 s with the
- * item count and rate, and one when it completes. Later syncs are quiet (the periodic summary covers them).
+ * Progress of long work (an initial sync, or the first pass after a protocol switch; possibly spread
+ * over continuations): a line every 15 s with the item count and rate, and one when it completes.
+ * Later syncs are quiet (the periodic summary covers them).
  */
-function initialSyncProgress(log: Logger | undefined, itemsBefore: number, now: () => Date): { report(items: number): void; done(items: number): void } {
+function longWorkProgress(target: { readonly log: Logger; readonly kind: string } | undefined, itemsBefore: number, now: () => Date): { report(items: number, skipped: number): void; done(items: number, skipped: number): void } {
   const startedAt = now().getTime();
   let lastLineAt = startedAt;
   const rate = (items: number) => Math.round((items - itemsBefore) / Math.max(0.001, (now().getTime() - startedAt) / 1000));
+  // A protocol switch passes over what the old protocol already delivered: say how much was checked.
+  const checked = (skipped: number) => (skipped > 0 ? `, ${skipped.toLocaleString('en-US')} already delivered and skipped` : '');
   return {
-    report(items) {
-      if (!log || now().getTime() - lastLineAt < PROGRESS_INTERVAL_IN_MS) return;
+    report(items, skipped) {
+      if (!target || now().getTime() - lastLineAt < PROGRESS_INTERVAL_IN_MS) return;
       lastLineAt = now().getTime();
-      log.info(`Initial sync in progress: ${items.toLocaleString('en-US')} items so far (${rate(items)} items/s)`, { items });
+      target.log.info(`${target.kind} in progress: ${items.toLocaleString('en-US')} items so far (${rate(items)} items/s${checked(skipped)})`, { items, skipped });
     },
-    done(items) {
-      log?.info(`Initial sync complete: ${items.toLocaleString('en-US')} items in ${((now().getTime() - startedAt) / 1000).toFixed(1)} s (${rate(items)} items/s)`, { items });
+    done(items, skipped) {
+      target?.log.info(`${target.kind} complete: ${items.toLocaleString('en-US')} items in ${((now().getTime() - startedAt) / 1000).toFixed(1)} s (${rate(items)} items/s${checked(skipped)})`, { items, skipped });
     },
   };
 }

@@ -269,6 +269,8 @@ describe('Graph end to end through the Functions host', () => {
     await syncNow(legacy, BOB);
     await eventually('the new mail delivered over Graph', () => (subjects(records(legacy, BOB).slice(mark)).includes('After switch') ? true : undefined));
     await eventually('Graph sync finished', async () => ((await mailboxStatus(legacy, BOB)).status === 'ok' ? true : undefined));
+    // The switch's first pass is long work: its progress is told like an initial sync's.
+    assert.ok(stack.logs.some((line) => /Switch to graph complete: \d+ items in .* already delivered and skipped/.test(line)), stack.logs.filter((l) => l.includes('Switch')).join('\n') || 'no switch progress line');
     const afterSwitch = records(legacy, BOB).slice(mark);
     assert.deepEqual(subjects(afterSwitch), ['After switch'], 'nothing from before the switch is delivered again');
     assert.ok(afterSwitch.every((r) => r.source === 'graph' && r.fullResync === false), JSON.stringify(afterSwitch.map((r) => ({ s: r.source, f: r.fullResync, t: r.changeType, sub: r.item?.subject }))));

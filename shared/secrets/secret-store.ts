@@ -129,6 +129,24 @@ export function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * The SDK's delete and recover pollers poll until the secret shows up deleted (or live again), with
+ * no end: when a concurrent writer recovers a name being deleted, or a concurrent delete removes a
+ * name being recovered, that moment never comes and the request would hang. Past this deadline the
+ * operation counts as overtaken (SecretNotFound): the caller's next step decides, as for a 404.
+ */
+const POLL_DEADLINE_IN_MS = 15_000;
+
+async function untilDoneOrGone<T>(poller: { pollUntilDone(options?: { abortSignal?: AbortSignal }): Promise<T> }, name: string, what: string): Promise<T> {
+  const deadline = AbortSignal.timeout(POLL_DEADLINE_IN_MS);
+  try {
+    return await poller.pollUntilDone({ abortSignal: deadline });
+  } catch (error: unknown) {
+    if (!deadline.aborted) throw error;
+    throw new SecretNotFoundError(`The ${what} of ${name} did not complete within ${POLL_DEADLINE_IN_MS} ms: another writer changed the secret meanwhile.`, { secretName: name });
+  }
+}
+
 /** A soft-deleted name: recover, then write; a deletion still in progress gets a second chance. */
 const MAX_REUSE_ATTEMPTS = 3;
 
@@ -252,7 +270,7 @@ class KeyVaultSecretStore implements SecretStore {
     try {
       const deleted = await this.call('delete', name, async () => {
         const poller = await this.client.beginDeleteSecret(name, { intervalInMs: this.pollIntervalInMs });
-        return poller.pollUntilDone();
+        return untilDoneOrGone(poller, name, 'deletion');
       });
       return toDeletedReference(deleted);
     } catch (error: unknown) {
@@ -276,7 +294,7 @@ class KeyVaultSecretStore implements SecretStore {
     assertValidSecretName(name);
     const properties = await this.call('recover', name, async () => {
       const poller = await this.client.beginRecoverDeletedSecret(name, { intervalInMs: this.pollIntervalInMs });
-      return poller.pollUntilDone();
+      return untilDoneOrGone(poller, name, 'recovery');
     });
     return toReference(properties);
   }

@@ -260,7 +260,9 @@ function withSource(request: MailboxSyncRequest, records: ChangeRecord[]): Chang
  * (last changed before `migratedSince`) are skipped; the rest are delivered as ordinary changes.
  */
 async function migratedRecords(request: MailboxSyncRequest, folder: SyncedFolder, changes: readonly SourceChange[], stored: VersionedFolderSyncState, totals: Totals, now: () => Date): Promise<ChangeRecord[]> {
-  const since = new Date(stored.migratedSince!).getTime();
+  // Exchange reports times to the second (EWS and Graph alike): an item changed in the same second as
+  // the last read would look older than it is and be skipped. Rounding down delivers it (at worst twice).
+  const since = Math.floor(new Date(stored.migratedSince!).getTime() / 1000) * 1000;
   const toFetch = [...new Set(changes.filter((c) => c.type === 'created' || c.type === 'updated').map((c) => c.itemId))];
   const fetched = new Map((await request.source.getItems(toFetch)).map((result) => [result.itemId, result]));
   const occurredAt = now().toISOString();

@@ -70,6 +70,29 @@ function recipientsOf(meeting: CalendarItem): EmailAddress[] {
   return attendeesOf(meeting).map((a) => a.mailbox);
 }
 
+/** A meeting message (request, response or cancellation) from `from`, placed in `owner`'s Inbox or Sent Items. */
+function placeMeetingMessage(
+  store: EwsStore,
+  owner: string,
+  folder: 'inbox' | 'sentitems',
+  message: { itemClass: string; subject: string; body?: CalendarItem['body']; from: EmailAddress; to: EmailAddress[]; importance?: 'High'; meeting: MeetingInfo },
+): void {
+  store.createItem(owner, { distinguished: folder }, {
+    kind: 'message',
+    itemClass: message.itemClass,
+    subject: message.subject,
+    ...(message.body ? { body: message.body } : {}),
+    ...(message.importance ? { importance: message.importance } : {}),
+    from: message.from,
+    sender: message.from,
+    toRecipients: message.to,
+    isRead: folder === 'sentitems',
+    isDraft: false,
+    dateTimeSent: store.now(),
+    meeting: message.meeting,
+  });
+}
+
 /** Sends requests (new or updated) for `meeting`, organised by `organizer`. Returns the attendees reached. */
 export function sendInvitations(store: EwsStore, organizer: Mailbox, meeting: CalendarItem, notice: MeetingNotice, isUpdate: boolean): string[] {
   if (notice === 'none' || attendeesOf(meeting).length === 0) return [];
@@ -98,35 +121,11 @@ export function sendInvitations(store: EwsStore, organizer: Mailbox, meeting: Ca
         myResponseType: 'NoResponseReceived',
       }) as CalendarItem;
     }
-    store.createItem(mailbox.smtpAddress, { distinguished: 'inbox' }, {
-      kind: 'message',
-      itemClass: 'IPM.Schedule.Meeting.Request',
-      subject: meeting.subject,
-      body: meeting.body,
-      from,
-      sender: from,
-      toRecipients: recipientsOf(meeting),
-      isRead: false,
-      isDraft: false,
-      dateTimeSent: store.now(),
-      meeting: meetingInfo(meeting, 'request', { isUpdate, associatedCalendarItemId: copy.id }),
-    });
+    placeMeetingMessage(store, mailbox.smtpAddress, 'inbox', { itemClass: 'IPM.Schedule.Meeting.Request', subject: meeting.subject, body: meeting.body, from, to: recipientsOf(meeting), meeting: meetingInfo(meeting, 'request', { isUpdate, associatedCalendarItemId: copy.id }) });
     reached.push(mailbox.smtpAddress);
   }
   if (notice === 'sendAndSaveCopy') {
-    store.createItem(organizer.smtpAddress, { distinguished: 'sentitems' }, {
-      kind: 'message',
-      itemClass: 'IPM.Schedule.Meeting.Request',
-      subject: meeting.subject,
-      body: meeting.body,
-      from,
-      sender: from,
-      toRecipients: recipientsOf(meeting),
-      isRead: true,
-      isDraft: false,
-      dateTimeSent: store.now(),
-      meeting: meetingInfo(meeting, 'request', { isUpdate }),
-    });
+    placeMeetingMessage(store, organizer.smtpAddress, 'sentitems', { itemClass: 'IPM.Schedule.Meeting.Request', subject: meeting.subject, body: meeting.body, from, to: recipientsOf(meeting), meeting: meetingInfo(meeting, 'request', { isUpdate }) });
   }
   return reached;
 }
@@ -141,18 +140,13 @@ export function sendCancellations(store: EwsStore, organizer: Mailbox, meeting: 
     if (!mailbox || mailbox === organizer) continue;
     const copy = attendeeCopy(store, mailbox.smtpAddress, meeting.uid);
     if (copy) store.updateItem(copy.id, { isCancelled: true, legacyFreeBusyStatus: 'Free' });
-    store.createItem(mailbox.smtpAddress, { distinguished: 'inbox' }, {
-      kind: 'message',
+    placeMeetingMessage(store, mailbox.smtpAddress, 'inbox', {
       itemClass: 'IPM.Schedule.Meeting.Canceled',
       subject: `Canceled: ${meeting.subject}`,
       body: meeting.body,
       from,
-      sender: from,
-      toRecipients: recipientsOf(meeting),
-      isRead: false,
-      isDraft: false,
+      to: recipientsOf(meeting),
       importance: 'High',
-      dateTimeSent: store.now(),
       meeting: meetingInfo(meeting, 'cancellation', copy ? { associatedCalendarItemId: copy.id } : {}),
     });
     reached.push(mailbox.smtpAddress);
@@ -187,20 +181,15 @@ export function respond(store: EwsStore, attendee: Mailbox, meeting: CalendarIte
   if (organizerCopy) recordAnswer(store, organizerCopy, attendee.smtpAddress, answer);
   const from = { address: attendee.smtpAddress, name: attendee.displayName };
   // The response goes to the organizer's Inbox; SaveCopy keeps the same message in the attendee's Sent Items.
-  const response = (folder: 'inbox' | 'sentitems', owner: string, extra: Partial<MeetingInfo>): void => {
-    store.createItem(owner, { distinguished: folder }, {
-      kind: 'message',
+  const response = (folder: 'inbox' | 'sentitems', owner: string, extra: Partial<MeetingInfo>): void =>
+    placeMeetingMessage(store, owner, folder, {
       itemClass: RESPONSE_CLASS[answer].itemClass,
       subject: `${RESPONSE_CLASS[answer].prefix}: ${meeting.subject}`,
       from,
-      sender: from,
-      toRecipients: [meeting.organizer!],
-      isRead: folder === 'sentitems',
-      isDraft: false,
-      dateTimeSent: store.now(),
+      to: [meeting.organizer!],
       meeting: meetingInfo(meeting, 'response', { responseType: answer, ...extra }),
     });
-  };
+
   response('inbox', organizer.smtpAddress, organizerCopy ? { associatedCalendarItemId: organizerCopy.id } : {});
   if (notice === 'sendAndSaveCopy') response('sentitems', attendee.smtpAddress, {});
   return copy;

@@ -14,7 +14,7 @@ export const EWS_AUDIENCE = 'https://outlook.office365.com';
 /** Exchange Online's own first-party app id, used in its Bearer challenge. */
 const EXCHANGE_APP_ID = '00000002-0000-0ff1-ce00-000000000000';
 
-export type AuthScheme = 'Basic' | 'NTLM' | 'Bearer';
+export type AuthScheme = 'Basic' | 'NTLM' | 'Bearer' | 'Negotiate';
 
 /** Who is calling, once authenticated. */
 export interface Caller {
@@ -277,7 +277,8 @@ export function tenantOf(token: string): string | undefined {
  * recognised header the answer is a 401 offering every scheme.
  */
 export async function authenticate(authenticators: readonly Authenticator[], request: AuthRequest): Promise<AuthOutcome & { offered: string[] }> {
-  const offered = authenticators.flatMap((a) => a.offered(request.host));
+  // Kerberos and NTLM both offer Negotiate; IIS lists each scheme once.
+  const offered = [...new Set(authenticators.flatMap((a) => a.offered(request.host)))];
   for (const authenticator of authenticators) {
     const outcome = await authenticator.authenticate(request);
     if (outcome.kind !== 'none') return { ...outcome, offered };

@@ -10,6 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { KerberosAuthenticator, type KerberosAcceptorOptions } from './kerberos';
 import { authenticate, BasicAuthenticator, BearerAuthenticator, NtlmSchemeAuthenticator, type Authenticator, type Caller } from './auth';
 import { AUTODISCOVER_SOAP_PATH, handleAutodiscover, isAutodiscoverPath, type AutodiscoverContext } from './autodiscover';
 import { handleControlRequest } from './control';
@@ -63,6 +64,8 @@ export interface EwsSimulatorOptions {
   readonly persistDebounceInMs?: number;
   /** Larger EWS request bodies get HTTP 413, as Exchange's 64 MiB default limit does (default 64 MiB). */
   readonly maxRequestBodyInBytes?: number;
+  /** Accept Negotiate/Kerberos tickets for this HTTP service principal (needs the `kerberos` addon and a KDC: dev/kerberos/kdc.ts). */
+  readonly kerberos?: KerberosAcceptorOptions;
 }
 
 export interface RequestLogEntry {
@@ -137,6 +140,8 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
     if (!loaded) persister.saveNowSync();
   } else if (options.seed) await options.seed(store);
   const authenticators: Authenticator[] = [new BasicAuthenticator(store), new NtlmSchemeAuthenticator(store)];
+  // Before NTLM's: Kerberos claims Negotiate tokens that are not raw NTLMSSP.
+  if (options.kerberos) authenticators.unshift(new KerberosAuthenticator(store, options.kerberos));
   if (options.identity) {
     const jwksUri = 'jwksUri' in options.identity ? options.identity.jwksUri : authorityJwks(options.identity.authorityHost);
     authenticators.push(new BearerAuthenticator(store, { jwksUri }));

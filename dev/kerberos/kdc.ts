@@ -181,8 +181,9 @@ export async function startKdc(options: KdcOptions): Promise<RunningKdc> {
     }
     if (principal.keytab) {
       const path = join(dir, `${principal.name.replaceAll('/', '_')}.keytab`);
-      // -norandkey keeps the current key (a kept KDC restarting must not invalidate tickets issued before).
-      if (!existsSync(path)) await kadmin(`ktadd -k ${path} ${exists ? '-norandkey ' : ''}${full}`);
+      // -norandkey exports the current key: a password principal keeps its password, and a kept KDC
+      // restarting does not invalidate the keytab it handed out before.
+      if (!existsSync(path)) await kadmin(`ktadd -k ${path} ${exists || principal.password !== undefined ? '-norandkey ' : ''}${full}`);
       keytabs[principal.name] = path;
     }
   };

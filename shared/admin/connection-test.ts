@@ -5,7 +5,7 @@ import type { SecretString } from '../logging';
 import type { CredentialReference, GroupRecord } from '../storage';
 import { credentialExpiryNotice } from '../consent/credential-status';
 import { publicOnlyLookup, resolveTarget, TargetAddressError } from '../delivery/address-policy';
-import { groupEwsUrl } from '../sync/mailbox-access';
+import { groupEwsUrl, serviceAccountCredential } from '../sync/mailbox-access';
 import { probeEndpoint } from './endpoint-probe';
 import { groupPath } from './group-service';
 import type { ConnectionTestResponse, ConnectionTestStepName } from './schemas';
@@ -88,6 +88,10 @@ export function tokenFailureMessage(code: string, fallback: string, group: Group
 
 function authenticationMessage(group: GroupRecord, error: EwsError): string {
   const offered = 'schemes' in error && Array.isArray(error.schemes) && error.schemes.length > 0 ? ` The server offers: ${error.schemes.join(', ')}.` : '';
+  if (group.mailboxAccessType === 'impersonation' && group.impersonation?.authScheme === 'kerberos') {
+    const spn = group.impersonation.kerberos?.servicePrincipal ?? 'the SPN';
+    return `Exchange refused the Kerberos ticket for ${spn} (HTTP 401) although the KDC issued it: the SPN is registered on another account than the one Exchange decrypts with (with a load balancer, the alternate service account must hold it), or Negotiate (Kerberos) is not enabled on the EWS virtual directory.${offered}`;
+  }
   if (group.mailboxAccessType === 'impersonation') {
     return `Exchange rejected the service account ${group.impersonation?.serviceAccount ?? ''} (HTTP 401): wrong password, locked or expired account, or the ${group.impersonation?.authScheme ?? ''} scheme is not enabled on the EWS virtual directory.${offered}`;
   }
@@ -134,7 +138,7 @@ function classifyEwsFailure(group: GroupRecord, mailbox: string, error: unknown)
   }
 }
 
-const CREDENTIAL_WORDS: Record<CredentialReference['kind'], string> = { password: 'password', clientSecret: 'client secret', certificate: 'certificate' };
+const CREDENTIAL_WORDS: Record<CredentialReference['kind'], string> = { password: 'password', clientSecret: 'client secret', certificate: 'certificate', keytab: 'keytab' };
 
 /**
  * The recorded expiry (given with PUT .../credentials, or the certificate's own): expired fails
@@ -204,10 +208,40 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
   const ewsTimeoutInMs = options.ewsTimeoutInMs ?? 30_000;
   const now = options.now ?? (() => new Date());
 
+  /**
+   * Kerberos: the ticket for Exchange's SPN is the "token" here. Asking the KDC first tells a wrong
+   * password, an unknown SPN or an unreachable KDC apart from what Exchange says afterwards.
+   */
+  async function kerberosCredential(group: GroupRecord, reference: CredentialReference, secret: SecretString, steps: StepRecorder): Promise<EwsCredential | undefined> {
+    const started = performance.now();
+    const spnOf = () => group.impersonation?.kerberos?.servicePrincipal ?? `HTTP/${new URL(groupEwsUrl(group, options.defaultEwsUrl)).hostname}`;
+    try {
+      const credential = serviceAccountCredential(group, reference, secret, options);
+      if (credential.kind !== 'negotiate') return undefined;
+      const first = await credential.getToken();
+      let firstUnused = true;
+      steps.add('tokenAcquisition', 'passed', `Got a Kerberos ticket for ${spnOf()} from the KDC of ${group.impersonation?.kerberos?.realm ?? ''}.`, Math.round(performance.now() - started));
+      // The first request reuses the token just made; later ones get fresh authenticators.
+      return {
+        ...credential,
+        getToken: async () => {
+          if (!firstUnused) return credential.getToken();
+          firstUnused = false;
+          return first;
+        },
+      };
+    } catch (error) {
+      const code = errorCodeOf(error);
+      steps.add('tokenAcquisition', 'failed', errorMessageOf(error), Math.round(performance.now() - started), code);
+      return undefined;
+    }
+  }
+
   async function credentialFor(group: GroupRecord, secret: SecretString, steps: StepRecorder): Promise<EwsCredential | undefined> {
     const reference = group.credential;
     if (!reference) return undefined;
     if (group.mailboxAccessType === 'impersonation') {
+      if (group.impersonation?.authScheme === 'kerberos') return kerberosCredential(group, reference, secret, steps);
       steps.add('tokenAcquisition', 'skipped', 'Not used: impersonation groups sign in with the service account password.');
       return { kind: group.impersonation?.authScheme ?? 'basic', username: group.impersonation?.serviceAccount ?? '', password: secret };
     }

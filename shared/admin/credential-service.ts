@@ -1,6 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { pemBundleBlocks } from '../auth/certificate-pem';
+import { decodeKeytab, formatPrincipal, KeytabFormatError, type KeytabEntry } from '../auth/kerberos/keytab';
+import { kerberosClientPrincipal } from '../auth/kerberos/negotiate-client';
 import { HttpProblem, validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
 import { SecretString } from '../logging';
@@ -21,9 +23,11 @@ interface CredentialToStore {
   readonly certificateThumbprint?: string;
 }
 
+type CredentialField = 'password' | 'keytab' | 'clientSecret' | 'certificate';
+
 /** Which field the access type takes; any other field given is an error at its pointer. */
-const ACCEPTED_FIELD: Record<GroupRecord['mailboxAccessType'], readonly ('password' | 'clientSecret' | 'certificate')[]> = {
-  impersonation: ['password'],
+const ACCEPTED_FIELD: Record<GroupRecord['mailboxAccessType'], readonly CredentialField[]> = {
+  impersonation: ['password', 'keytab'],
   appOnly: ['clientSecret', 'certificate'],
   delegated: [],
 };
@@ -34,19 +38,26 @@ export async function credentialBodyProblems(raw: unknown, context: { deps: Admi
   const group = await loadGroup(context.deps, context.principal, context.params.tenantId, context.params.groupId).catch(() => undefined);
   if (!group) return [];
   // Only presence matters to these rules: a value of the wrong type is the schema's to report.
-  const present = Object.fromEntries(['password', 'clientSecret', 'certificate', 'expiresOn'].filter((field) => (raw as Record<string, unknown>)[field] !== undefined).map((field) => [field, '']));
+  const present = Object.fromEntries(['password', 'keytab', 'clientSecret', 'certificate', 'expiresOn'].filter((field) => (raw as Record<string, unknown>)[field] !== undefined).map((field) => [field, '']));
   return credentialFieldProblems(group, present as SetCredentialsRequest);
 }
 
 function credentialFieldProblems(group: GroupRecord, input: SetCredentialsRequest): FieldProblem[] {
-  const accepted = ACCEPTED_FIELD[group.mailboxAccessType];
+  // A keytab holds Kerberos keys only: it is no use to a Basic or NTLM service account.
+  const accepted = ACCEPTED_FIELD[group.mailboxAccessType].filter((field) => field !== 'keytab' || group.impersonation?.authScheme === 'kerberos');
   if (accepted.length === 0) {
     return [{ pointer: '', detail: 'delegated groups have no group credential: each user signs in and consents for their own mailbox' }];
   }
-  const given = (['password', 'clientSecret', 'certificate'] as const).filter((field) => input[field] !== undefined);
+  const given = (['password', 'keytab', 'clientSecret', 'certificate'] as const).filter((field) => input[field] !== undefined);
   const problems: FieldProblem[] = given
     .filter((field) => !accepted.includes(field))
-    .map((field) => ({ pointer: `/${field}`, detail: `does not apply to ${group.mailboxAccessType} groups (use ${accepted.join(' or ')})` }));
+    .map((field) => ({
+      pointer: `/${field}`,
+      detail:
+        field === 'keytab' && group.mailboxAccessType === 'impersonation'
+          ? `applies only to groups with authScheme kerberos (this group uses ${group.impersonation?.authScheme ?? 'basic'}; use password)`
+          : `does not apply to ${group.mailboxAccessType} groups (use ${accepted.join(' or ')})`,
+    }));
   const acceptedGiven = given.filter((field) => accepted.includes(field));
   if (acceptedGiven.length === 0 && problems.length === 0) problems.push({ pointer: `/${accepted[0]}`, detail: `is required (${accepted.join(' or ')})` });
   if (acceptedGiven.length > 1) problems.push({ pointer: `/${acceptedGiven[1]}`, detail: `give only one of ${acceptedGiven.join(', ')}` });
@@ -80,8 +91,30 @@ function parseCertificateBundle(pem: string): { thumbprint: string; expiresOn: D
   return { thumbprint: certificate.fingerprint.replaceAll(':', '').toUpperCase(), expiresOn };
 }
 
-function credentialToStore(input: SetCredentialsRequest): CredentialToStore {
+/** A keytab must be readable and hold keys for the group's service account (never echoes key bytes). */
+function checkKeytab(group: GroupRecord, base64: string): void {
+  const problem = (detail: string) => validationProblem([{ pointer: '/keytab', detail }]);
+  let entries: KeytabEntry[];
+  try {
+    entries = decodeKeytab(Buffer.from(base64, 'base64'));
+  } catch (error) {
+    throw problem(error instanceof KeytabFormatError ? error.message : 'is not a readable keytab');
+  }
+  const kerberos = group.impersonation?.kerberos;
+  if (!kerberos || !group.impersonation) return;
+  const principal = kerberosClientPrincipal(group.impersonation.serviceAccount, kerberos.realm);
+  const held = [...new Set(entries.map((entry) => formatPrincipal(entry.principal)))];
+  if (!held.some((name) => name.toLowerCase() === principal.toLowerCase())) {
+    throw problem(`holds no keys for ${principal} (it holds keys for: ${held.slice(0, 5).join(', ')})`);
+  }
+}
+
+function credentialToStore(group: GroupRecord, input: SetCredentialsRequest): CredentialToStore {
   const expiresOn = input.expiresOn ? new Date(input.expiresOn) : undefined;
+  if (input.keytab !== undefined) {
+    checkKeytab(group, input.keytab);
+    return { kind: 'keytab', value: new SecretString(input.keytab), expiresOn, contentType: 'application/octet-stream; encoding=base64' };
+  }
   if (input.password !== undefined) return { kind: 'password', value: new SecretString(input.password), expiresOn, contentType: 'text/plain' };
   if (input.clientSecret !== undefined) return { kind: 'clientSecret', value: new SecretString(input.clientSecret), expiresOn, contentType: 'text/plain' };
   const pem = input.certificate ?? '';
@@ -97,6 +130,8 @@ function secretNameFor(kind: CredentialKind, tenantId: string, groupId: string):
       return secretNames.groupClientSecret(tenantId, groupId);
     case 'certificate':
       return secretNames.groupCertificate(tenantId, groupId);
+    case 'keytab':
+      return secretNames.groupKeytab(tenantId, groupId);
   }
 }
 
@@ -115,7 +150,7 @@ export async function setGroupCredentials(
   const group = await loadGroup(deps, principal, tenantId, groupId);
   const problems = credentialFieldProblems(group, input);
   if (problems.length > 0) throw validationProblem(problems);
-  const credential = credentialToStore(input);
+  const credential = credentialToStore(group, input);
   const secretName = secretNameFor(credential.kind, tenantId, groupId);
   const stored = await deps.vault.setSecret(secretName, credential.value, {
     ...(credential.expiresOn ? { expiresOn: credential.expiresOn } : {}),

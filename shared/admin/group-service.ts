@@ -5,6 +5,8 @@ import { secretNames } from '../secrets/secret-names';
 import { groupBatchesPrefix } from '../delivery/outbox';
 import { PreconditionFailedError } from '../storage';
 import type { GroupRecord, Page, PageRequest, Stored } from '../storage';
+import type { ImpersonationSettings } from '../storage/records';
+import { literalTargetRefused } from '../delivery/address-policy';
 import { defaultProtocol, groupProtocol } from '../storage/records';
 import type { AdminDependencies } from './admin-dependencies';
 import { auditDetailsOf, recordAudit } from './audit-trail';
@@ -54,6 +56,21 @@ export function createGroupBodyProblems(raw: unknown, { deps }: { deps: Pick<Adm
   return groupProblems(shape, deps);
 }
 
+/** authScheme kerberos needs its settings, and only it may have them; KDC literals obey the outbound address policy. */
+function kerberosProblems(impersonation: Partial<ImpersonationSettings>, environment: AdminDependencies['environment']): FieldProblem[] {
+  const kerberos = impersonation.kerberos;
+  if (impersonation.authScheme === 'kerberos' && !kerberos) {
+    return [{ pointer: '/impersonation/kerberos', detail: 'is required when authScheme is kerberos (realm and kdcs; servicePrincipal optional)' }];
+  }
+  if (impersonation.authScheme !== 'kerberos' && kerberos) return [{ pointer: '/impersonation/kerberos', detail: 'must not be set unless authScheme is kerberos' }];
+  if (!kerberos || !Array.isArray(kerberos.kdcs)) return [];
+  return kerberos.kdcs.flatMap((kdc, index) =>
+    typeof kdc === 'string' && literalTargetRefused(`https://${kdc}/`, environment)
+      ? [{ pointer: `/impersonation/kerberos/kdcs/${index}`, detail: 'must not be a loopback, private or link-local address: KDCs must be reachable at public addresses (as the EWS URL)' }]
+      : [],
+  );
+}
+
 /** The rules that span fields: which access settings each access type needs, and URL policy. */
 function groupProblems(group: GroupShape, deps: Pick<AdminDependencies, 'environment' | 'connectorAppClientId' | 'defaultEwsUrl'>): FieldProblem[] {
   const problems: FieldProblem[] = [];
@@ -66,6 +83,7 @@ function groupProblems(group: GroupShape, deps: Pick<AdminDependencies, 'environ
   if (group.mailboxAccessType === 'impersonation') {
     requireOnly('impersonation');
     if (!group.ewsUrl) problems.push({ pointer: '/ewsUrl', detail: 'is required when mailboxAccessType is impersonation (your Exchange server\'s EWS URL)' });
+    if (group.impersonation) problems.push(...kerberosProblems(group.impersonation, deps.environment));
   } else if (group.mailboxAccessType === 'appOnly') {
     requireOnly('appOnly');
     if (deps.connectorAppClientId && group.appOnly?.clientId.toLowerCase() === deps.connectorAppClientId.toLowerCase()) {

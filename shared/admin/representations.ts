@@ -47,7 +47,17 @@ export function groupView(group: GroupRecord, defaultEwsUrl: string, delivery?: 
     mailboxAccessType: group.mailboxAccessType,
     protocol: groupProtocol(group),
     ewsUrl: group.ewsUrl ?? defaultEwsUrl,
-    ...(group.impersonation ? { impersonation: { serviceAccount: group.impersonation.serviceAccount, authScheme: group.impersonation.authScheme } } : {}),
+    ...(group.impersonation
+      ? {
+          impersonation: {
+            serviceAccount: group.impersonation.serviceAccount,
+            authScheme: group.impersonation.authScheme,
+            ...(group.impersonation.kerberos
+              ? { kerberos: { realm: group.impersonation.kerberos.realm, kdcs: [...group.impersonation.kerberos.kdcs], ...(group.impersonation.kerberos.servicePrincipal ? { servicePrincipal: group.impersonation.kerberos.servicePrincipal } : {}) } }
+              : {}),
+          },
+        }
+      : {}),
     ...(group.appOnly ? { appOnly: { entraTenantId: group.appOnly.entraTenantId, clientId: group.appOnly.clientId } } : {}),
     folders: [...group.folders],
     pollIntervalMinutes: group.pollIntervalMinutes,

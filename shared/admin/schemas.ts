@@ -82,7 +82,7 @@ export const tenantResponse = z
 
 export const mailboxAccessType = z.enum(['impersonation', 'appOnly', 'delegated']).meta({
   description:
-    'impersonation: an Exchange service account with the ApplicationImpersonation role (on-premises; Basic or NTLM). ' +
+    'impersonation: an Exchange service account with the ApplicationImpersonation role (on-premises; Basic, NTLM or Kerberos). ' +
     'appOnly: an Entra app with full_access_as_app (Exchange Online). delegated: each user signs in.',
 });
 export const mailboxProtocol = z.enum(['graph', 'ews']).meta({
@@ -93,9 +93,30 @@ export const mailboxProtocol = z.enum(['graph', 'ews']).meta({
 });
 export const syncFolderKind = z.enum(['mail', 'calendar', 'contacts', 'tasks']);
 
+const KERBEROS_REALM = /^[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?(?:\.[A-Z0-9](?:[A-Z0-9-]{0,61}[A-Z0-9])?)*$/;
+const KDC_ADDRESS = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::(?:6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}))?$/;
+const SERVICE_PRINCIPAL = /^[A-Za-z][A-Za-z0-9-]{0,31}\/[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+export const kerberosSettings = z
+  .strictObject({
+    realm: z.string().max(253).regex(KERBEROS_REALM, 'must be the Kerberos realm in upper case, e.g. CONTOSO.COM (the Active Directory DNS domain)'),
+    kdcs: z
+      .array(z.string().max(260).regex(KDC_ADDRESS, 'must be a KDC host name or address, optionally with :port, e.g. dc01.contoso.com or dc01.contoso.com:88'))
+      .min(1, 'must name at least one KDC (domain controller)')
+      .max(10, 'must name at most 10 KDCs')
+      .meta({ description: 'KDCs (domain controllers) as host or host:port (default port 88), tried in order over TCP. No DNS SRV lookup is made.' }),
+    servicePrincipal: z
+      .string()
+      .regex(SERVICE_PRINCIPAL, 'must be a service principal name such as HTTP/mail.contoso.com (service/host, no realm)')
+      .optional()
+      .meta({ description: "Exchange's HTTP service principal name. Default: HTTP/<the EWS URL's host>. With a load balancer, the SPN registered on Exchange's alternate service account (ASA)." }),
+  })
+  .meta({ id: 'KerberosSettings', description: "authScheme kerberos: where the service account's tickets come from. The key (password or keytab) is set with PUT .../credentials and kept in Key Vault." });
+
 const impersonationSettings = z.strictObject({
-  serviceAccount: text(256).meta({ description: 'Service account logon: UPN, DOMAIN\\user or SMTP address.' }),
-  authScheme: z.enum(['basic', 'ntlm']).default('basic'),
+  serviceAccount: text(256).meta({ description: 'Service account logon: UPN, DOMAIN\\user or SMTP address. With kerberos, its user name (sAMAccountName) in the realm is the Kerberos principal.' }),
+  authScheme: z.enum(['basic', 'ntlm', 'kerberos']).default('basic').meta({ description: 'basic, ntlm, or kerberos (HTTP Negotiate with a Kerberos ticket; needs kerberos settings).' }),
+  kerberos: kerberosSettings.optional(),
 });
 
 const appOnlySettings = z.strictObject({
@@ -174,7 +195,7 @@ export const updateGroupRequest = z
   })
   .meta({ id: 'UpdateGroupRequest', description: 'Fields present are changed; null clears an optional field.' });
 
-export const credentialKind = z.enum(['password', 'clientSecret', 'certificate']);
+export const credentialKind = z.enum(['password', 'clientSecret', 'certificate', 'keytab']);
 
 export const credentialStateResponse = z
   .strictObject({
@@ -231,9 +252,15 @@ export const setCredentialsRequest = z
       .max(24 * 1024, "must be at most 24 KiB (Key Vault holds at most 25 KB per secret)")
       .optional()
       .meta({ description: 'appOnly groups: PEM holding the certificate and its unencrypted private key.', writeOnly: true }),
+    keytab: z
+      .string()
+      .max(24 * 1024, 'must be at most 24 KiB of base64 (Key Vault holds at most 25 KB per secret)')
+      .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'must be the keytab file in base64')
+      .optional()
+      .meta({ description: "impersonation groups with authScheme kerberos: the service account's keytab (ktpass or ktutil output), base64. Alternative to password.", writeOnly: true }),
     expiresOn: isoDateTime.optional().meta({ description: 'When the password or client secret expires (recorded; a certificate\'s own expiry is used for certificates).' }),
   })
-  .meta({ id: 'SetCredentialsRequest', description: 'Exactly one of password, clientSecret, certificate. Values are stored in Key Vault and never returned.' });
+  .meta({ id: 'SetCredentialsRequest', description: 'Exactly one of password, keytab, clientSecret, certificate. Values are stored in Key Vault and never returned.' });
 
 // ---- Mailboxes -------------------------------------------------------------------------
 

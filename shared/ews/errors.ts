@@ -91,6 +91,20 @@ export class EwsAuthenticationError extends EwsError {
 }
 
 /**
+ * The credential could not produce what the request needs, before anything reached Exchange: a
+ * Kerberos KDC refused the service account's key, or knows no such SPN. `code` is the credential
+ * source's own (InvalidCredentials, UnknownServicePrincipal, UnknownPrincipal, ClockSkew,
+ * InvalidKeytab, KerberosUnavailable, ...); someone must act, so it is never retried.
+ */
+export class EwsCredentialError extends EwsError {
+  readonly kind = 'authentication' as const;
+
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/**
  * Exchange asked us to slow down: ErrorServerBusy (with BackOffMilliseconds), ErrorExceededConnectionCount,
  * HTTP 429 (Retry-After) or HTTP 503. `retryAfterInMs` is what the server asked for, when it said.
  */

@@ -8,7 +8,7 @@ import type { SecretString } from '../logging/secret-string';
 import { classifyEwsFailure } from './error-classifier';
 import { ewsApi } from './ews-api';
 import { settleWithin } from '../http/outbound-guard';
-import { EwsAuthenticationError, EwsConfigurationError, EwsUnavailableError } from './errors';
+import { EwsAuthenticationError, EwsConfigurationError, EwsCredentialError, EwsUnavailableError } from './errors';
 import type { SoapRequestContext } from './soap/request-builder';
 import { RecordingTransport, type TransportSettings } from './transport';
 
@@ -20,6 +20,14 @@ export type EwsCredential =
       /** A current access token for the EWS resource (audience https://outlook.office365.com). Called once per EWS request; cache inside. */
       getToken(): Promise<SecretString>;
       /** Called once after a 401 before the request is retried, e.g. to drop a cached token. Without it a 401 fails at once. */
+      onUnauthorized?(): Promise<void> | void;
+    }
+  | {
+      /** HTTP Negotiate (SPNEGO/Kerberos) for a service account; the token source is shared/auth/kerberos. */
+      readonly kind: 'negotiate';
+      /** A fresh token per request. Failures carry a `code`, and `transient: true` when the KDC could not be reached. */
+      getToken(): Promise<SecretString>;
+      /** Called once after a 401 before the request is retried (drops cached tickets). */
       onUnauthorized?(): Promise<void> | void;
     };
 
@@ -128,7 +136,19 @@ function checkAccess(access: MailboxAccess, credential: EwsCredential): void {
     throw new EwsConfigurationError('UnsupportedAccess', 'App-only access needs a bearer credential (an application token).');
   }
   if (access === 'impersonation' && credential.kind === 'bearer') {
-    throw new EwsConfigurationError('UnsupportedAccess', 'Service-account impersonation needs a basic or ntlm credential; use appOnly for application tokens.');
+    throw new EwsConfigurationError('UnsupportedAccess', 'Service-account impersonation needs a basic, ntlm or negotiate credential; use appOnly for application tokens.');
+  }
+}
+
+/** A Negotiate token, or the typed EWS error for why none could be made (nothing was sent to Exchange). */
+async function negotiateAuthorization(getToken: () => Promise<SecretString>): Promise<string> {
+  try {
+    return 'Negotiate ' + (await getToken()).reveal();
+  } catch (thrown: unknown) {
+    const failure = thrown as { code?: unknown; transient?: unknown; message?: unknown };
+    const message = typeof failure.message === 'string' ? failure.message : 'Kerberos failed';
+    if (failure.transient === true) throw new EwsUnavailableError('NetworkError', message);
+    throw new EwsCredentialError(typeof failure.code === 'string' ? failure.code : 'KerberosFailure', message);
   }
 }
 
@@ -153,6 +173,7 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
     const headers: Record<string, string> = { 'User-Agent': userAgent, 'X-AnchorMailbox': mailbox };
     if (credential.kind === 'basic') headers.Authorization = basicAuthorization(credential.username, credential.password);
     if (credential.kind === 'bearer') headers.Authorization = 'Bearer ' + (await credential.getToken()).reveal();
+    if (credential.kind === 'negotiate') headers.Authorization = await negotiateAuthorization(() => credential.getToken());
     const ntlm = credential.kind === 'ntlm' ? { username: credential.username, password: credential.password.reveal() } : undefined;
     return {
       timeoutInMs,
@@ -183,7 +204,7 @@ export function createMailboxClient(ewsUrl: string, credential: EwsCredential, o
         return await settleWithin(call(transport), timeoutInMs + SETTLE_GRACE_IN_MS, () => new EwsUnavailableError('Timeout', `${operation}: no result within ${timeoutInMs} ms.`));
       } catch (thrown: unknown) {
         const error = classifyEwsFailure(thrown, transport.failure, operation);
-        const canRefresh = credential.kind === 'bearer' && credential.onUnauthorized !== undefined && attempt === 1;
+        const canRefresh = (credential.kind === 'bearer' || credential.kind === 'negotiate') && credential.onUnauthorized !== undefined && attempt === 1;
         if (!(error instanceof EwsAuthenticationError) || !canRefresh) throw error;
         await credential.onUnauthorized?.();
       }

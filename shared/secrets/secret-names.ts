@@ -52,8 +52,10 @@ export const secretNames = {
   groupClientSecret: (tenantKey: string, groupKey: string): string => named('group', c(tenantKey), c(groupKey), 'client-secret'),
   /** Certificate (PEM or PFX; see contentType) of a group's own Entra app. */
   groupCertificate: (tenantKey: string, groupKey: string): string => named('group', c(tenantKey), c(groupKey), 'certificate'),
+  /** Keytab (base64) of a group's Kerberos service account (Negotiate EWS). */
+  groupKeytab: (tenantKey: string, groupKey: string): string => named('group', c(tenantKey), c(groupKey), 'keytab'),
   /** Every name a group's credential can have (one per kind), for cleanup that must not depend on the group row. */
-  groupCredentials: (tenantKey: string, groupKey: string): string[] => ['password', 'client-secret', 'certificate'].map((kind) => named('group', c(tenantKey), c(groupKey), kind)),
+  groupCredentials: (tenantKey: string, groupKey: string): string[] => ['password', 'client-secret', 'certificate', 'keytab'].map((kind) => named('group', c(tenantKey), c(groupKey), kind)),
   /** Key that signs the webhook deliveries of a group. */
   webhookSigningKey: (tenantKey: string, groupKey: string): string => named('webhook', c(tenantKey), c(groupKey), 'signing'),
   /** MSAL token cache of one delegated user. */

@@ -27,7 +27,7 @@ export type EntraTenantBinding = 'adminConsent' | 'operator';
 
 export type MailboxAccessType = 'impersonation' | 'appOnly' | 'delegated';
 export type SyncFolderKind = 'mail' | 'calendar' | 'contacts' | 'tasks';
-export type EwsAuthScheme = 'basic' | 'ntlm';
+export type EwsAuthScheme = 'basic' | 'ntlm' | 'kerberos';
 /** How the connector talks to a group's mailboxes. */
 export type MailboxProtocol = 'graph' | 'ews';
 
@@ -60,6 +60,18 @@ export interface ImpersonationSettings {
   /** Service account logon (UPN, DOMAIN\\user or SMTP address). */
   readonly serviceAccount: string;
   readonly authScheme: EwsAuthScheme;
+  /** Set when authScheme is kerberos: where the service account's tickets come from. */
+  readonly kerberos?: KerberosSettings;
+}
+
+/** A service-account group's Kerberos settings (HTTP Negotiate). Public facts only: the key stays in Key Vault. */
+export interface KerberosSettings {
+  /** The Kerberos realm (the AD DNS domain in upper case), e.g. CONTOSO.COM. */
+  readonly realm: string;
+  /** KDCs (domain controllers) as host or host:port; tried in order over TCP. */
+  readonly kdcs: readonly string[];
+  /** Exchange's HTTP service principal, e.g. HTTP/mail.contoso.com; absent: HTTP/<the EWS URL's host>. */
+  readonly servicePrincipal?: string;
 }
 
 export interface AppOnlySettings {
@@ -67,7 +79,7 @@ export interface AppOnlySettings {
   readonly clientId: string;
 }
 
-export type CredentialKind = 'password' | 'clientSecret' | 'certificate';
+export type CredentialKind = 'password' | 'clientSecret' | 'certificate' | 'keytab';
 
 /** Where a group's credential lives in Key Vault, and facts about it that are not secret. */
 export interface CredentialReference {

@@ -6,6 +6,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { appOnlyEwsCredential } from '../auth/app-only-token';
+import { kdcResolver } from '../auth/kerberos/kdc-addresses';
+import { negotiateTokenSource } from '../auth/kerberos/negotiate-client';
 import { pemBundleBlocks } from '../auth/certificate-pem';
 import { delegatedEwsCredential } from '../auth/delegated-token';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
@@ -74,6 +76,33 @@ function configurationError(message: string): MailboxSourceError {
   return new MailboxSourceError('Configuration', message);
 }
 
+/**
+ * A service account's credential: Basic or NTLM with its password, or Negotiate with a Kerberos
+ * ticket from its password or keytab (the ticket cache belongs to this tenant's group alone).
+ */
+export function serviceAccountCredential(group: GroupRecord, reference: CredentialReference, secret: SecretString, options: Pick<MailboxAccessOptions, 'environment' | 'defaultEwsUrl'>): EwsCredential {
+  const impersonation = group.impersonation;
+  if (!impersonation) throw configurationError('The group has no service account configured.');
+  if (impersonation.authScheme !== 'kerberos') {
+    if (reference.kind !== 'password') throw configurationError(`The group's credential is a ${reference.kind}; ${impersonation.authScheme} needs the service account password (PUT .../credentials).`);
+    return { kind: impersonation.authScheme, username: impersonation.serviceAccount, password: secret };
+  }
+  const kerberos = impersonation.kerberos;
+  if (!kerberos) throw configurationError('authScheme is kerberos but the group has no Kerberos settings (realm, kdcs).');
+  const source = negotiateTokenSource({
+    tenantId: group.tenantId,
+    groupId: group.id,
+    realm: kerberos.realm,
+    kdcs: kerberos.kdcs,
+    userPrincipal: impersonation.serviceAccount,
+    servicePrincipal: kerberos.servicePrincipal ?? `HTTP/${new URL(groupEwsUrl(group, options.defaultEwsUrl)).hostname}`,
+    secret: reference.kind === 'keytab' ? { kind: 'keytab', keytabBase64: secret } : { kind: 'password', password: secret },
+    credentialVersion: `${reference.secretName}/${reference.secretVersion}`,
+    resolveKdc: kdcResolver(options.environment),
+  });
+  return { kind: 'negotiate', getToken: () => source.getToken(), onUnauthorized: () => source.onUnauthorized() };
+}
+
 /** The EwsCredential for a group and mailbox; MailboxSourceError('Configuration') when the group is not set up. */
 export async function groupEwsCredential(group: GroupRecord, mailbox: MailboxIdentity, options: MailboxAccessOptions): Promise<EwsCredential> {
   if (group.mailboxAccessType === 'delegated') {
@@ -85,7 +114,7 @@ export async function groupEwsCredential(group: GroupRecord, mailbox: MailboxIde
   const secret = await options.readSecret(reference.secretName, reference.secretVersion);
   if (group.mailboxAccessType === 'impersonation') {
     if (!group.impersonation) throw configurationError('The group has no service account configured.');
-    return { kind: group.impersonation.authScheme, username: group.impersonation.serviceAccount, password: secret };
+    return serviceAccountCredential(group, reference, secret, options);
   }
   if (!group.appOnly) throw configurationError('The group has no app-only settings (Entra tenant and client id).');
   return appOnlyEwsCredential({

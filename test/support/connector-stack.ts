@@ -11,6 +11,7 @@ import type { AzuriteInstance } from '../../dev/azurite/azurite';
 import { devStateDir, ensureDevCertificate } from '../../dev/certs';
 import type { EwsStore } from '../../dev/ews-simulator/model';
 import { startEwsSimulator } from '../../dev/ews-simulator/server';
+import type { KerberosAcceptorOptions } from '../../dev/ews-simulator/kerberos';
 import type { EwsSimulator } from '../../dev/ews-simulator/server';
 import { startFunctionsHost } from '../../dev/functions-host/host';
 import type { FunctionsHost, StartFunctionsHostOptions } from '../../dev/functions-host/host';
@@ -42,6 +43,8 @@ export interface ConnectorStackOptions {
     readonly seed: (store: EwsStore) => void;
     /** The simulator accepts Bearer tokens the identity provider signed. */
     readonly trustIdentityProvider?: boolean;
+    /** The simulator accepts Negotiate/Kerberos tickets for this service principal (a KDC from dev/kerberos/kdc.ts). */
+    readonly kerberos?: KerberosAcceptorOptions;
   };
   /** Starts the Graph simulator over the EWS simulator's store (needs `ews`); GRAPH_ENDPOINT then points at it. */
   readonly graph?: Omit<GraphSimulatorOptions, 'store' | 'identity' | 'tls' | 'seed'>;
@@ -98,7 +101,7 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
   const azurite = await startAzurite({ inMemory: true });
   const vault = await startKeyVaultServer({ port: 0, tlsCertificate: tls, tenantId: DEMO_IDENTITY.operatorTenantId, authorityHost: idp.url });
   const ews = options.ews
-    ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}) })
+    ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}), ...(options.ews.kerberos ? { kerberos: options.ews.kerberos } : {}) })
     : undefined;
   const graph = options.graph && ews ? await startGraphSimulator({ ...options.graph, store: ews.store, identity: { authorityHost: idp.url }, tls }) : undefined;
   const settings: Record<string, string> = {

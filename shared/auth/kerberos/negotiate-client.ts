@@ -26,6 +26,7 @@ export type KerberosErrorCode =
   | 'KdcUnreachable'
   | 'ClockSkew'
   | 'InvalidKeytab'
+  | 'KdcNotAllowed'
   | 'KerberosFailure';
 
 /** A Kerberos failure before anything reached Exchange. `transient`: worth trying again later (KDC down). */
@@ -58,6 +59,12 @@ export interface KerberosClientSettings {
   readonly secret: KerberosSecret;
   /** Changes when the secret is rotated (e.g. the Key Vault secret version): a new workspace, a new cache. */
   readonly credentialVersion: string;
+  /**
+   * Turns a configured KDC (host or host:port) into the address:port libkrb5 connects to, checked
+   * against the outbound address policy (kdc-addresses.ts). libkrb5 then never resolves a name
+   * itself, so a KDC host that resolves to a private address (or rebinds to one) is never reached.
+   */
+  readonly resolveKdc?: (kdc: string) => Promise<string>;
 }
 
 export interface NegotiateTokenSource {
@@ -88,8 +95,20 @@ function workspaceRoot(): string {
   return root;
 }
 
-export function userPrincipalName(userPrincipal: string, realm: string): string {
-  return userPrincipal.includes('@') ? userPrincipal : `${userPrincipal}@${realm}`;
+/**
+ * The Kerberos principal of a service account given as UPN, DOMAIN\\user or a bare name: its user
+ * name in the group's realm (svc-connector@contoso.com → svc-connector@CONTOSO.COM). Active
+ * Directory's principal (and the salt of its keys) is the sAMAccountName in the realm.
+ */
+export function kerberosClientPrincipal(serviceAccount: string, realm: string): string {
+  const trimmed = serviceAccount.trim();
+  const slash = trimmed.indexOf('\\');
+  const name = slash >= 0 ? trimmed.slice(slash + 1) : trimmed.split('@')[0]!;
+  return `${name}@${realm}`;
+}
+
+function userPrincipalName(userPrincipal: string, realm: string): string {
+  return kerberosClientPrincipal(userPrincipal, realm);
 }
 
 /** HTTP/mail.contoso.com → HTTP@mail.contoso.com (GSSAPI's host-based service name). */
@@ -141,6 +160,12 @@ function workspaceKey(settings: KerberosClientSettings): string {
     .slice(0, 32);
 }
 
+async function resolvedSettings(settings: KerberosClientSettings): Promise<KerberosClientSettings> {
+  if (!settings.resolveKdc) return settings;
+  const resolve = settings.resolveKdc;
+  return { ...settings, kdcs: await Promise.all(settings.kdcs.map((kdc) => resolve(kdc))) };
+}
+
 function openWorkspace(settings: KerberosClientSettings): Workspace {
   const key = workspaceKey(settings);
   const existing = workspaces.get(key);
@@ -171,8 +196,8 @@ function openWorkspace(settings: KerberosClientSettings): Workspace {
 }
 
 /** Where a workspace's ticket cache is (tests check that tenants never share one). */
-export function ticketCachePath(settings: KerberosClientSettings): string {
-  return join(openWorkspace(settings).dir, 'ccache');
+export async function ticketCachePath(settings: KerberosClientSettings): Promise<string> {
+  return join(openWorkspace(await resolvedSettings(settings)).dir, 'ccache');
 }
 
 /** GSSAPI's words → a code an administrator can act on. The text names principals, never keys. */
@@ -202,11 +227,13 @@ export function kerberosFailure(error: unknown, settings: Pick<KerberosClientSet
 
 /** The token source one EWS credential uses. Workspace files are written on first use. */
 export function negotiateTokenSource(settings: KerberosClientSettings): NegotiateTokenSource {
+  let lastWorkspace: Workspace | undefined;
   return {
     async getToken() {
       try {
         const library = gssLibrary();
-        const workspace = openWorkspace(settings);
+        const workspace = openWorkspace(await resolvedSettings(settings));
+        lastWorkspace = workspace;
         const token = await withKrb5Environment(workspace.environment, async () => {
           const client = await library.initializeClient(workspace.service, { principal: workspace.principal, mechOID: library.GSS_MECH_OID_SPNEGO });
           return client.step('');
@@ -218,8 +245,7 @@ export function negotiateTokenSource(settings: KerberosClientSettings): Negotiat
       }
     },
     onUnauthorized() {
-      const workspace = workspaces.get(workspaceKey(settings));
-      if (workspace) rmSync(join(workspace.dir, 'ccache'), { force: true });
+      if (lastWorkspace) rmSync(join(lastWorkspace.dir, 'ccache'), { force: true });
     },
   };
 }

@@ -15,7 +15,10 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startAzurite, type AzuriteInstance } from './azurite/azurite';
 import { devStateDir, ensureDevCertificate, type DevCertificate } from './certs';
 import { startEwsSimulator, type EwsSimulator } from './ews-simulator/server';
-import { demoOrganisationSeed } from './ews-simulator/seed/demo';
+import { DEMO_SERVICE_ACCOUNT, demoOrganisationSeed } from './ews-simulator/seed/demo';
+import type { KerberosAcceptorOptions } from './ews-simulator/kerberos';
+import { kdcAvailability, startKdc, type RunningKdc } from './kerberos/kdc';
+import { kerberosAvailability } from '../shared/auth/kerberos/gss-library';
 import { startFunctionsHost, type FunctionsHost } from './functions-host/host';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator/server';
 import { ensureLocalFunctionKeys, readLocalSettings } from './functions-host/local-settings';
@@ -61,6 +64,8 @@ export interface LocalStack {
   useSigningSecret(secret: string): void;
   /** Where local state lives (persistent mode), undefined when ephemeral. */
   readonly stateDir: string | undefined;
+  /** The demo realm's MIT KDC, when krb5-kdc and the `kerberos` addon are installed; otherwise why not. */
+  readonly kerberos: DemoKerberos | { readonly unavailable: string };
   /** http://localhost:PORT/api */
   readonly apiBaseUrl: string;
   /** A bearer token for the admin API (operator admin, Connector.Admin), valid for `expiresInSeconds`. */
@@ -69,6 +74,8 @@ export interface LocalStack {
 }
 
 const PERSISTENT_PORTS = { functionsHost: 7071, keyVault: 8443, identity: 8444, ewsSimulator: 8445, webhookReceiver: 8446, graphSimulator: 8447 } as const;
+/** The demo KDC's port under `npm start` (TCP and UDP on 127.0.0.1; 88 would need root). */
+const PERSISTENT_KDC_PORT = 8488;
 
 /** The Graph simulator's delta-token key, kept in the state dir so stored deltaLinks survive a restart. */
 function persistentKey(path: string): Buffer {
@@ -156,6 +163,42 @@ function coalescedReceiverLines(print: (line: string) => void): (line: string) =
   };
 }
 
+/** What an administrator puts on a group to use the demo realm (docs/ews-client.md, "Kerberos"). */
+export interface DemoKerberos {
+  readonly realm: string;
+  /** 127.0.0.1:PORT */
+  readonly kdc: string;
+  /** The EWS simulator's HTTP service principal. */
+  readonly servicePrincipal: string;
+  /** The demo service account's keytab (same keys as its password), for trying the keytab credential. */
+  readonly serviceAccountKeytabPath: string;
+}
+
+export const DEMO_REALM = 'CONTOSO.COM';
+export const DEMO_EWS_SPN = 'HTTP/mail.contoso.com';
+
+/** Starts the demo realm's KDC like Azurite: its state in .dev/kerberos (persistent) or a temp dir. */
+async function startDemoKdc(persistent: boolean, state: string): Promise<{ kdc: RunningKdc; kerberos: DemoKerberos; acceptor: KerberosAcceptorOptions } | { unavailable: string }> {
+  const kdcState = kdcAvailability();
+  if (!kdcState.available) return { unavailable: kdcState.reason };
+  const addon = kerberosAvailability();
+  if (!addon.available) return { unavailable: addon.reason };
+  const serviceAccount = DEMO_SERVICE_ACCOUNT.userPrincipalName.split('@')[0]!;
+  const kdc = await startKdc({
+    realm: DEMO_REALM,
+    principals: [
+      { name: serviceAccount, password: DEMO_SERVICE_ACCOUNT.password, keytab: true },
+      { name: DEMO_EWS_SPN, keytab: true },
+    ],
+    ...(persistent ? { stateDir: join(state, 'kerberos'), port: PERSISTENT_KDC_PORT } : {}),
+  });
+  return {
+    kdc,
+    kerberos: { realm: DEMO_REALM, kdc: kdc.address, servicePrincipal: DEMO_EWS_SPN, serviceAccountKeytabPath: kdc.keytabs[serviceAccount]! },
+    acceptor: { servicePrincipal: DEMO_EWS_SPN, keytabPath: kdc.keytabs[DEMO_EWS_SPN]!, krb5ConfigPath: kdc.krb5ConfigPath },
+  };
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const persistent = options.mode === 'persistent';
   const state = devStateDir(options.projectRoot);
@@ -190,8 +233,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     started.push(keyVault);
 
+    const demoKdc = await startDemoKdc(persistent, state);
+    if ('kdc' in demoKdc) started.push(demoKdc.kdc);
+
     const demoSeed = demoOrganisationSeed();
     const ewsSimulator = await startEwsSimulator({
+      // Exchange with Kerberos: tickets for HTTP/mail.contoso.com are accepted beside Basic, NTLM and Bearer.
+      ...('acceptor' in demoKdc ? { kerberos: demoKdc.acceptor } : {}),
       port: persistent ? PERSISTENT_PORTS.ewsSimulator : 0,
       identity: { authorityHost: identity.url },
       seed: (store) => {
@@ -255,7 +303,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     // One line: the welcome lists the URLs a newcomer uses; Azurite's ports are only here.
-    log(`Local stack up: Azurite (blob/queue/table ${[azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint].map((u) => new URL(u).port).join('/')}), identity provider, Key Vault, EWS simulator, webhook receiver${functionsHost ? `, Functions host (${functionsHost.functions.length} functions)` : ''}`);
+    log(`Local stack up: Azurite (blob/queue/table ${[azurite.blobEndpoint, azurite.queueEndpoint, azurite.tableEndpoint].map((u) => new URL(u).port).join('/')}), identity provider, Key Vault, EWS simulator, webhook receiver${'kdc' in demoKdc ? `, Kerberos KDC (${DEMO_REALM} at ${demoKdc.kdc.address})` : ''}${functionsHost ? `, Functions host (${functionsHost.functions.length} functions)` : ''}`);
+    if ('unavailable' in demoKdc) log(`Kerberos demo realm not started: ${demoKdc.unavailable}`);
     return {
       settings,
       azurite,
@@ -269,6 +318,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         signingSecrets.add(secret);
       },
       stateDir: persistent ? state : undefined,
+      kerberos: 'kerberos' in demoKdc ? demoKdc.kerberos : { unavailable: demoKdc.unavailable },
       apiBaseUrl: `${publicBaseUrl}/api`,
       adminToken: (expiresInSeconds = 12 * 3600) =>
         identity.control.issueUserAccessToken({ user: DEMO_IDENTITY.users.operatorAdmin.upn, audience: DEMO_IDENTITY.adminApi.audience, appId: DEMO_IDENTITY.adminApi.appId, expiresInSeconds }),

@@ -70,7 +70,7 @@ export interface RunningKdc {
   readonly krb5ConfigPath: string;
   /** principal name (without realm) → keytab path, for principals created with keytab: true. */
   readonly keytabs: Readonly<Record<string, string>>;
-  /** Adds or changes a principal while the KDC runs (tests: a second account, a changed password). */
+  /** Adds a principal (kept as it is when it exists) while the KDC runs. */
   addPrincipal(principal: KdcPrincipal): Promise<void>;
   close(): Promise<void>;
 }
@@ -174,11 +174,8 @@ export async function startKdc(options: KdcOptions): Promise<RunningKdc> {
     const full = `${principal.name}@${realm}`;
     const { stdout } = await kadmin(`getprinc ${full}`).catch(() => ({ stdout: '' }));
     const exists = stdout.includes(`Principal: ${full}`);
-    if (principal.password !== undefined) {
-      await kadmin(exists ? `cpw -pw ${principal.password} ${full}` : `addprinc -pw ${principal.password} ${full}`);
-    } else if (!exists) {
-      await kadmin(`addprinc -randkey ${full}`);
-    }
+    // A kept database (npm start) keeps its principals and keys: keytabs handed out stay valid.
+    if (!exists) await kadmin(principal.password !== undefined ? `addprinc -pw ${principal.password} ${full}` : `addprinc -randkey ${full}`);
     if (principal.keytab) {
       const path = join(dir, `${principal.name.replaceAll('/', '_')}.keytab`);
       // -norandkey exports the current key: a password principal keeps its password, and a kept KDC

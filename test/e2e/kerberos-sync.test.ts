@@ -32,7 +32,6 @@ const MASTER_KEY = 'kerberos-test-master-key';
 const kdcState = kdcAvailability();
 const addonState = kerberosAvailability();
 const skip = !kdcState.available ? `Kerberos tests skipped: ${kdcState.reason}` : !addonState.available ? `Kerberos tests skipped: ${addonState.reason}` : false;
-if (skip) console.log(skip);
 
 let kdc: RunningKdc;
 let stack: ConnectorStack;

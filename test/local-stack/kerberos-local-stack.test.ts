@@ -19,7 +19,6 @@ import { requestJson } from '../support/http-json';
 const kdcState = kdcAvailability();
 const addonState = kerberosAvailability();
 const skip = !kdcState.available ? `Kerberos local-stack test skipped: ${kdcState.reason}` : !addonState.available ? `Kerberos local-stack test skipped: ${addonState.reason}` : false;
-if (skip) console.log(skip);
 
 const MASTER_KEY = 'kerberos-local-stack-master-key';
 

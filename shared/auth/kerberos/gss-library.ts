@@ -11,7 +11,20 @@
  * shares. Each call sets the variables of its own tenant's group, runs, and restores them; calls
  * never overlap, so one tenant's cache or keytab is never visible to another tenant's call.
  */
-import type { KerberosClient, KerberosServer } from 'kerberos';
+/*
+ * Our own description of the part of the addon we call, not `import type ... from 'kerberos'`:
+ * the package is optional, and the build must pass on a machine where it did not install.
+ */
+export interface KerberosClient {
+  /** Base64 token for the server; '' on the first step. */
+  step(challenge: string): Promise<string>;
+}
+
+export interface KerberosServer {
+  readonly username: string | undefined;
+  readonly contextComplete: boolean;
+  step(challenge: string): Promise<string>;
+}
 
 /** The part of the `kerberos` package this product uses. */
 export interface GssLibrary {

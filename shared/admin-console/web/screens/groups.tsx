@@ -69,8 +69,11 @@ type Form = {
   mailboxAccessType: AccessType;
   ewsUrl: string;
   serviceAccount: string;
-  authScheme: 'basic' | 'ntlm';
+  authScheme: 'basic' | 'ntlm' | 'kerberos';
   password: string;
+  kerberosRealm: string;
+  kerberosKdcs: string;
+  kerberosSpn: string;
   entraTenantId: string;
   clientId: string;
   credentialKind: 'clientSecret' | 'certificate';
@@ -91,6 +94,9 @@ const EMPTY: Form = {
   serviceAccount: '',
   authScheme: 'ntlm',
   password: '',
+  kerberosRealm: '',
+  kerberosKdcs: '',
+  kerberosSpn: '',
   entraTenantId: '',
   clientId: '',
   credentialKind: 'clientSecret',
@@ -103,13 +109,19 @@ const EMPTY: Form = {
   enabled: true,
 };
 
+/** KDCs are typed as one comma- or space-separated list; the SPN may be left to its default. */
+function kerberosSettings(form: Form): Schemas['KerberosSettings'] {
+  const kdcs = form.kerberosKdcs.split(/[\s,]+/).filter(Boolean);
+  return { realm: form.kerberosRealm.trim(), kdcs, ...(form.kerberosSpn.trim() ? { servicePrincipal: form.kerberosSpn.trim() } : {}) };
+}
+
 function createRequest(form: Form): Schemas['CreateGroupRequest'] {
   return {
     name: form.name,
     externalId: form.externalId,
     mailboxAccessType: form.mailboxAccessType,
     ...(form.ewsUrl ? { ewsUrl: form.ewsUrl } : {}),
-    ...(form.mailboxAccessType === 'impersonation' ? { impersonation: { serviceAccount: form.serviceAccount, authScheme: form.authScheme } } : {}),
+    ...(form.mailboxAccessType === 'impersonation' ? { impersonation: { serviceAccount: form.serviceAccount, authScheme: form.authScheme, ...(form.authScheme === 'kerberos' ? { kerberos: kerberosSettings(form) } : {}) } } : {}),
     ...(form.mailboxAccessType === 'appOnly' ? { appOnly: { entraTenantId: form.entraTenantId, clientId: form.clientId } } : {}),
     folders: form.folders,
     pollIntervalMinutes: Number(form.pollIntervalMinutes),
@@ -179,10 +191,18 @@ export function CreateGroup(props: ScreenProps & { tenantId: string; navigate: (
             {(a11y) => (
               <select {...a11y} value={form.authScheme} onChange={(ev) => set('authScheme')(ev.currentTarget.value as Form['authScheme'])}>
                 <option value="ntlm">NTLM</option>
+                <option value="kerberos">Kerberos (Negotiate)</option>
                 <option value="basic">Basic</option>
               </select>
             )}
           </Field>
+          {form.authScheme === 'kerberos' && (
+            <>
+              <TextField label="Realm" help="The Active Directory DNS domain in upper case, e.g. CONTOSO.COM." pointer="/impersonation/kerberos/realm" error={e} value={form.kerberosRealm} onInput={set('kerberosRealm')} required />
+              <TextField label="KDCs" help="Domain controllers as host or host:port, separated by commas, e.g. dc01.contoso.com, dc02.contoso.com." pointer="/impersonation/kerberos/kdcs" error={e} value={form.kerberosKdcs} onInput={set('kerberosKdcs')} required />
+              <TextField label="Service principal (SPN)" help="Exchange's HTTP SPN, e.g. HTTP/mail.contoso.com. Leave empty for HTTP/ and the EWS URL's host. The password above (or a keytab, through the API) stays in Key Vault." pointer="/impersonation/kerberos/servicePrincipal" error={e} value={form.kerberosSpn} onInput={set('kerberosSpn')} />
+            </>
+          )}
           <p class="help">Impersonation: the service account opens each mailbox as its owner (ExchangeImpersonation), so mailbox owners need not share passwords.</p>
         </fieldset>
       )}
@@ -246,7 +266,7 @@ export function CreateGroup(props: ScreenProps & { tenantId: string; navigate: (
           Leave unchecked to add mailboxes and pass the connection test first; enable the group under Change settings.
         </p>
       </div>
-      <ProblemBox error={e} shownPointers={['/delivery/url', '/name', '/externalId', '/ewsUrl', '/impersonation/serviceAccount', '/impersonation/authScheme', '/password', '/appOnly/entraTenantId', '/appOnly/clientId', '/clientSecret', '/certificate', '/expiresOn', '/folders', '/pollIntervalMinutes']} />
+      <ProblemBox error={e} shownPointers={['/delivery/url', '/name', '/externalId', '/ewsUrl', '/impersonation/serviceAccount', '/impersonation/authScheme', '/impersonation/kerberos', '/impersonation/kerberos/realm', '/impersonation/kerberos/kdcs', '/impersonation/kerberos/servicePrincipal', '/password', '/appOnly/entraTenantId', '/appOnly/clientId', '/clientSecret', '/certificate', '/expiresOn', '/folders', '/pollIntervalMinutes']} />
       <button type="submit" disabled={action.busy}>
         Create group
       </button>

@@ -197,12 +197,25 @@ describe('Kerberos (Negotiate) for service-account groups', { skip }, () => {
 
   it('a wrong password, an unknown SPN and an SPN Exchange holds no key for each fail the connection test with a clear reason', async () => {
     const tenantId = await createTenant('Fabrikam failures');
-    const badPassword = await connectionTest(tenantId, await kerberosGroup(tenantId, settings(), { password: 'not-the-password' }));
+    const badGroup = await kerberosGroup(tenantId, settings(), { password: 'not-the-password' });
+    const badPassword = await connectionTest(tenantId, badGroup);
     assert.equal(badPassword.outcome, 'failed');
     assert.equal(badPassword.byName.tokenAcquisition!.status, 'failed');
     assert.equal(badPassword.byName.tokenAcquisition!.code, 'InvalidCredentials');
     assert.match(badPassword.byName.tokenAcquisition!.message, /refused the service account svc-kerb@FABRIKAM\.TEST: wrong password or keytab/);
     assert.equal(badPassword.byName.authentication!.status, 'skipped');
+
+    // The sync worker stops on it too, and the mailbox says why (not retried: someone must act).
+    const since = Date.now();
+    const job = JSON.stringify({ version: 1, tenantId, groupId: badGroup, mailbox: MAILBOXES[0], reason: 'manual', enqueuedAt: new Date().toISOString() });
+    const fired = await fetch(`${stack.host.url}/admin/functions/sync-mailbox`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ input: job }) });
+    assert.equal(fired.status, 202);
+    await stack.host.waitForInvocation((r) => r.functionName === 'sync-mailbox' && r.startedAt.getTime() >= since && r.status !== 'running', { timeoutInMs: 20_000 });
+    const mailbox = await api('GET', `/tenants/${tenantId}/groups/${badGroup}/mailboxes/${encodeURIComponent(MAILBOXES[0]!)}`);
+    assert.equal(mailbox.body.status, 'error', mailbox.text);
+    assert.match(mailbox.body.lastError.message, /wrong password or keytab/, mailbox.text);
+    assert.equal(mailbox.body.lastError.code, 'AuthenticationFailed');
+    assert.ok(!mailbox.text.includes('not-the-password'));
 
     const unknownSpn = await connectionTest(tenantId, await kerberosGroup(tenantId, { ...settings(), servicePrincipal: 'HTTP/nowhere.fabrikam.test' }, { password: SVC_PASSWORD }));
     assert.equal(unknownSpn.byName.tokenAcquisition!.code, 'UnknownServicePrincipal');

@@ -11,10 +11,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { krb5Config } from '../../shared/auth/kerberos/negotiate-client';
+import { freeLoopbackPort } from '../server-lifecycle';
 
 const run = promisify(execFile);
 
@@ -75,17 +77,6 @@ export interface RunningKdc {
   close(): Promise<void>;
 }
 
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function kdcConf(dir: string, realm: string, port: number): string {
   return [
     '[kdcdefaults]',
@@ -103,27 +94,6 @@ function kdcConf(dir: string, realm: string, port: number): string {
     '[logging]',
     `  kdc = FILE:${join(dir, 'kdc.log')}`,
     `  default = FILE:${join(dir, 'kdc.log')}`,
-    '',
-  ].join('\n');
-}
-
-/** The krb5.conf the KDC tools (and the simulator's acceptor) read: this realm only, no DNS. */
-export function clientKrb5Conf(realm: string, kdcAddress: string, extra: { readonly hosts?: readonly string[] } = {}): string {
-  return [
-    '[libdefaults]',
-    `  default_realm = ${realm}`,
-    '  dns_lookup_kdc = false',
-    '  dns_lookup_realm = false',
-    '  dns_canonicalize_hostname = false',
-    '  rdns = false',
-    '  udp_preference_limit = 1',
-    '  default_ccache_name = MEMORY:unused',
-    '[realms]',
-    `  ${realm} = {`,
-    `    kdc = ${kdcAddress}`,
-    '  }',
-    '[domain_realm]',
-    ...(extra.hosts ?? []).map((host) => `  ${host} = ${realm}`),
     '',
   ].join('\n');
 }
@@ -161,7 +131,8 @@ export async function startKdc(options: KdcOptions): Promise<RunningKdc> {
   const kdcConfPath = join(dir, 'kdc.conf');
   const krb5ConfigPath = join(dir, 'krb5.conf');
   writeFileSync(kdcConfPath, kdcConf(dir, realm, port));
-  writeFileSync(krb5ConfigPath, clientKrb5Conf(realm, address));
+  // The KDC tools and the simulator's acceptor read the same one-realm configuration as the connector.
+  writeFileSync(krb5ConfigPath, krb5Config(realm, [address]));
   writeFileSync(join(dir, 'kadm5.acl'), '');
   const env = { ...process.env, KRB5_CONFIG: krb5ConfigPath, KRB5_KDC_PROFILE: kdcConfPath };
   if (!existsSync(join(dir, 'principal'))) {

@@ -10,6 +10,7 @@ import { SecretString } from '../../shared/logging';
 import { secretNames } from '../../shared/secrets';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../../shared/storage';
 import { useSyncOverrides } from '../../shared/sync/sync-composition';
+import { waitForSyncs } from '../support/sync-invocations';
 import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { RecordingOutbox } from './sync-fixture';
@@ -32,19 +33,6 @@ async function control(method: string, path: string, body?: unknown): Promise<an
 async function invoke(name: string, input = ''): Promise<void> {
   const response = await fetch(`${stack.host.url}/admin/functions/${name}`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
   assert.equal(response.status, 202);
-}
-
-async function waitForSyncs(count: number, since: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const done = stack.host.invocations().filter((r) => r.functionName === 'sync-mailbox' && r.startedAt.getTime() >= since && r.status !== 'running');
-    if (done.length >= count) {
-      assert.deepEqual(done.map((r) => r.status), done.map(() => 'succeeded'), done.map((r) => r.error ?? '').join('; '));
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`expected ${count} sync-mailbox invocations; logs:\n${stack.logs.slice(-30).join('\n')}`);
 }
 
 /** The "Scheduled due groups" summary logged by the first timer run started at or after `since`. */
@@ -105,7 +93,7 @@ after(async () => {
 describe('sync through the Functions host', () => {
   it('the timer fans out one job per mailbox and the queue worker delivers changes made through the simulator', async () => {
     await invoke('schedule-due-groups');
-    await waitForSyncs(2, 0);
+    await waitForSyncs(stack, 2, 0);
     const subjects = outbox.records().map((r) => `${r.mailbox}:${r.changeType}:${r.item?.subject}`).sort();
     assert.deepEqual(subjects, [`${MAILBOXES[0]}:created:Order 1001`, `${MAILBOXES[1]}:created:Invoice 77`]);
 
@@ -123,7 +111,7 @@ describe('sync through the Functions host', () => {
     const before = outbox.records().length;
     const again = Date.now();
     await invoke('sync-mailbox', JSON.stringify({ version: 1, tenantId: 'fabrikam', groupId: 'sales', mailbox: MAILBOXES[0], reason: 'manual', enqueuedAt: new Date().toISOString() }));
-    await waitForSyncs(1, again);
+    await waitForSyncs(stack, 1, again);
     const next = outbox.records().slice(before).map((r) => `${r.changeType}:${r.item?.subject ?? r.itemId}`);
     assert.ok(next.includes(`readFlagChanged:${firstOrderId}`), next.join(', '));
     assert.ok(next.includes('created:Order 1003'), next.join(', '));

@@ -131,24 +131,27 @@ function clientKeytab(settings: KerberosClientSettings, principal: string): Buff
   return encodeKeytab(own);
 }
 
-function krb5Conf(settings: KerberosClientSettings, serviceHost: string): string {
-  const realm = settings.realm;
+/**
+ * A krb5.conf naming one realm and its KDCs, nothing else: no DNS lookups of KDCs or realms and no
+ * DNS canonicalisation of service host names (a ticket is asked for the SPN exactly as configured),
+ * TCP only. `hosts` map to the realm, so their SPNs are asked of its KDCs.
+ */
+export function krb5Config(realm: string, kdcs: readonly string[], hosts: readonly string[] = []): string {
   return [
     '[libdefaults]',
     `  default_realm = ${realm}`,
     '  dns_lookup_kdc = false',
     '  dns_lookup_realm = false',
-    // The SPN is taken as configured: no DNS canonicalisation that could pick another host's ticket.
     '  dns_canonicalize_hostname = false',
     '  rdns = false',
     '  udp_preference_limit = 1',
     '  forwardable = false',
     '[realms]',
     `  ${realm} = {`,
-    ...settings.kdcs.map((kdc) => `    kdc = ${kdc}`),
+    ...kdcs.map((kdc) => `    kdc = ${kdc}`),
     '  }',
     '[domain_realm]',
-    `  ${serviceHost} = ${realm}`,
+    ...hosts.map((host) => `  ${host} = ${realm}`),
     '',
   ].join('\n');
 }
@@ -178,7 +181,7 @@ function openWorkspace(settings: KerberosClientSettings): Workspace {
   const serviceHost = settings.servicePrincipal.split('/')[1] ?? '';
   const dir = join(workspaceRoot(), key);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileSync(join(dir, 'krb5.conf'), krb5Conf(settings, serviceHost), { mode: 0o600 });
+  writeFileSync(join(dir, 'krb5.conf'), krb5Config(settings.realm, settings.kdcs, [serviceHost]), { mode: 0o600 });
   writeFileSync(join(dir, 'client.keytab'), clientKeytab(settings, principal), { mode: 0o600 });
   const workspace: Workspace = {
     dir,

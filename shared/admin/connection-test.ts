@@ -5,7 +5,7 @@ import type { SecretString } from '../logging';
 import type { CredentialReference, GroupRecord } from '../storage';
 import { credentialExpiryNotice } from '../consent/credential-status';
 import { publicOnlyLookup, resolveTarget, TargetAddressError } from '../delivery/address-policy';
-import { groupEwsUrl, serviceAccountCredential } from '../sync/mailbox-access';
+import { groupEwsUrl, groupServicePrincipal, serviceAccountCredential } from '../sync/mailbox-access';
 import { probeEndpoint } from './endpoint-probe';
 import { groupPath } from './group-service';
 import type { ConnectionTestResponse, ConnectionTestStepName } from './schemas';
@@ -214,13 +214,12 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
    */
   async function kerberosCredential(group: GroupRecord, reference: CredentialReference, secret: SecretString, steps: StepRecorder): Promise<EwsCredential | undefined> {
     const started = performance.now();
-    const spnOf = () => group.impersonation?.kerberos?.servicePrincipal ?? `HTTP/${new URL(groupEwsUrl(group, options.defaultEwsUrl)).hostname}`;
     try {
       const credential = serviceAccountCredential(group, reference, secret, options);
       if (credential.kind !== 'negotiate') return undefined;
       const first = await credential.getToken();
       let firstUnused = true;
-      steps.add('tokenAcquisition', 'passed', `Got a Kerberos ticket for ${spnOf()} from the KDC of ${group.impersonation?.kerberos?.realm ?? ''}.`, Math.round(performance.now() - started));
+      steps.add('tokenAcquisition', 'passed', `Got a Kerberos ticket for ${groupServicePrincipal(group, options.defaultEwsUrl)} from the KDC of ${group.impersonation?.kerberos?.realm ?? ''}.`, Math.round(performance.now() - started));
       // The first request reuses the token just made; later ones get fresh authenticators.
       return {
         ...credential,

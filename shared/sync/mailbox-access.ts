@@ -76,6 +76,11 @@ function configurationError(message: string): MailboxSourceError {
   return new MailboxSourceError('Configuration', message);
 }
 
+/** Exchange's HTTP SPN for a Kerberos group: as configured, else HTTP/<the EWS URL's host>. */
+export function groupServicePrincipal(group: GroupRecord, defaultEwsUrl: string): string {
+  return group.impersonation?.kerberos?.servicePrincipal ?? `HTTP/${new URL(groupEwsUrl(group, defaultEwsUrl)).hostname}`;
+}
+
 /**
  * A service account's credential: Basic or NTLM with its password, or Negotiate with a Kerberos
  * ticket from its password or keytab (the ticket cache belongs to this tenant's group alone).
@@ -95,7 +100,7 @@ export function serviceAccountCredential(group: GroupRecord, reference: Credenti
     realm: kerberos.realm,
     kdcs: kerberos.kdcs,
     userPrincipal: impersonation.serviceAccount,
-    servicePrincipal: kerberos.servicePrincipal ?? `HTTP/${new URL(groupEwsUrl(group, options.defaultEwsUrl)).hostname}`,
+    servicePrincipal: groupServicePrincipal(group, options.defaultEwsUrl),
     secret: reference.kind === 'keytab' ? { kind: 'keytab', keytabBase64: secret } : { kind: 'password', password: secret },
     credentialVersion: `${reference.secretName}/${reference.secretVersion}`,
     resolveKdc: kdcResolver(options.environment),

@@ -107,9 +107,6 @@ export function kerberosClientPrincipal(serviceAccount: string, realm: string): 
   return `${name}@${realm}`;
 }
 
-function userPrincipalName(userPrincipal: string, realm: string): string {
-  return kerberosClientPrincipal(userPrincipal, realm);
-}
 
 /** HTTP/mail.contoso.com → HTTP@mail.contoso.com (GSSAPI's host-based service name). */
 export function gssServiceName(servicePrincipal: string): string {
@@ -177,7 +174,7 @@ function openWorkspace(settings: KerberosClientSettings): Workspace {
     workspaces.set(key, existing); // most recently used last
     return existing;
   }
-  const principal = userPrincipalName(settings.userPrincipal, settings.realm);
+  const principal = kerberosClientPrincipal(settings.userPrincipal, settings.realm);
   const serviceHost = settings.servicePrincipal.split('/')[1] ?? '';
   const dir = join(workspaceRoot(), key);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -208,7 +205,7 @@ export function kerberosFailure(error: unknown, settings: Pick<KerberosClientSet
   if (error instanceof KerberosError) return error;
   if (error instanceof KerberosUnavailableError) return new KerberosError('KerberosUnavailable', error.message);
   const text = error instanceof Error ? error.message : String(error);
-  const user = userPrincipalName(settings.userPrincipal, settings.realm);
+  const user = kerberosClientPrincipal(settings.userPrincipal, settings.realm);
   if (/cannot open shared object|libgssapi|libkrb5|undefined symbol/i.test(text)) {
     return new KerberosError('KerberosUnavailable', `Kerberos is not available in this deployment: the MIT Kerberos library (libgssapi_krb5) could not be loaded (${text}).`);
   }

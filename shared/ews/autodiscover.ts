@@ -53,6 +53,8 @@ export interface AutodiscoverOptions {
   readonly checkUrl?: (url: URL) => Promise<void>;
   /** Resolver for every connection (the outbound address policy at connect time). */
   readonly lookup?: NodeStyleLookup;
+  /** Told of each attempt as it ends (so a caller can show them when discovery fails). */
+  readonly onAttempt?: (attempt: AutodiscoverAttempt) => void;
 }
 
 /** How one request went, for the administrator: which hosts were asked and what each said. */
@@ -249,6 +251,11 @@ async function ask(candidate: Candidate, url: URL, emailAddress: string, credent
 export async function discoverEwsUrl(emailAddress: string, credential: EwsCredential, options: AutodiscoverOptions = {}): Promise<DiscoveredEwsEndpoint> {
   const totalTimeoutInMs = options.totalTimeoutInMs ?? DEFAULT_AUTODISCOVER_TOTAL_TIMEOUT_IN_MS;
   const attempts: AutodiscoverAttempt[] = [];
+  const push = attempts.push.bind(attempts);
+  attempts.push = (...added: AutodiscoverAttempt[]) => {
+    for (const attempt of added) options.onAttempt?.(attempt);
+    return push(...added);
+  };
   const run = discover(emailAddress, credential, options, attempts, Date.now() + totalTimeoutInMs);
   // A bound on the whole, even if a request's own deadline were to fail.
   return settleWithin(run, totalTimeoutInMs + 2_000, () => new EwsUnavailableError('Timeout', `Autodiscover did not finish within ${totalTimeoutInMs} ms.`));

@@ -39,7 +39,7 @@ export const groupDiscoveryRequest = z
 
 export const tenantDiscoveryRequest = z
   .strictObject({
-    emailAddress: smtpAddress,
+    emailAddress: smtpAddress.meta({ description: 'Any address of the mailbox (Autodiscover answers with its primary SMTP address).', example: 'alice@contoso.com' }),
     serviceAccount: text(256).meta({ description: 'Service account logon: UPN, DOMAIN\\user or SMTP address.' }),
     password: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters').meta({ description: 'Used for this request only: never stored, logged or returned.', writeOnly: true }),
     authScheme: z.enum(['basic', 'ntlm']).default('basic'),

@@ -269,6 +269,8 @@ export function readItem(element: XmlElement): EwsItem {
   const kind = itemKindOf(element.name);
   const item = fieldsOf(element);
   if (kind === 'message' || kind === 'meetingMessage') {
+    // Plain mail (the hot path's bulk) skips the meeting reader entirely.
+    const meeting = kind === 'meetingMessage' ? meetingFields(element.name, item) : undefined;
     return {
       kind,
       ...baseProperties(item),
@@ -282,7 +284,7 @@ export function readItem(element: XmlElement): EwsItem {
       isRead: optionalBoolean(fieldText(item, 'IsRead')),
       internetMessageId: fieldText(item, 'InternetMessageId') || undefined,
       conversationId: field(item, 'ConversationId')?.attributes.Id,
-      ...definedOnly({ meeting: meetingFields(element.name, item) }),
+      ...(meeting ? { meeting } : {}),
     };
   }
   if (kind === 'calendarItem') {

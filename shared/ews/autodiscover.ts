@@ -251,17 +251,23 @@ async function ask(candidate: Candidate, url: URL, emailAddress: string, credent
 export async function discoverEwsUrl(emailAddress: string, credential: EwsCredential, options: AutodiscoverOptions = {}): Promise<DiscoveredEwsEndpoint> {
   const totalTimeoutInMs = options.totalTimeoutInMs ?? DEFAULT_AUTODISCOVER_TOTAL_TIMEOUT_IN_MS;
   const attempts: AutodiscoverAttempt[] = [];
-  const push = attempts.push.bind(attempts);
-  attempts.push = (...added: AutodiscoverAttempt[]) => {
-    for (const attempt of added) options.onAttempt?.(attempt);
-    return push(...added);
+  const record = (attempt: AutodiscoverAttempt): void => {
+    attempts.push(attempt);
+    options.onAttempt?.(attempt);
   };
-  const run = discover(emailAddress, credential, options, attempts, Date.now() + totalTimeoutInMs);
+  const run = discover(emailAddress, credential, options, attempts, record, Date.now() + totalTimeoutInMs);
   // A bound on the whole, even if a request's own deadline were to fail.
   return settleWithin(run, totalTimeoutInMs + 2_000, () => new EwsUnavailableError('Timeout', `Autodiscover did not finish within ${totalTimeoutInMs} ms.`));
 }
 
-async function discover(emailAddress: string, credential: EwsCredential, options: AutodiscoverOptions, attempts: AutodiscoverAttempt[], deadline: number): Promise<DiscoveredEwsEndpoint> {
+async function discover(
+  emailAddress: string,
+  credential: EwsCredential,
+  options: AutodiscoverOptions,
+  attempts: readonly AutodiscoverAttempt[],
+  record: (attempt: AutodiscoverAttempt) => void,
+  deadline: number,
+): Promise<DiscoveredEwsEndpoint> {
   const allowInsecureHttp = options.allowInsecureHttp ?? false;
   const maxRedirects = options.maxRedirects ?? MAX_AUTODISCOVER_REDIRECTS;
   const perRequest = options.timeoutInMs ?? DEFAULT_AUTODISCOVER_TIMEOUT_IN_MS;
@@ -285,7 +291,7 @@ async function discover(emailAddress: string, credential: EwsCredential, options
       url = validateEwsUrl(candidate.url, allowInsecureHttp);
     } catch (error) {
       const typed = error as EwsError;
-      attempts.push({ url: candidate.url, protocol: candidate.protocol, outcome: 'failed', code: typed.code });
+      record({ url: candidate.url, protocol: candidate.protocol, outcome: 'failed', code: typed.code });
       lastError = typed;
       continue;
     }
@@ -295,7 +301,7 @@ async function discover(emailAddress: string, credential: EwsCredential, options
     try {
       await options.checkUrl?.(url);
     } catch {
-      attempts.push({ url: url.href, protocol: candidate.protocol, outcome: 'refusedByPolicy' });
+      record({ url: url.href, protocol: candidate.protocol, outcome: 'refusedByPolicy' });
       continue;
     }
     let answer: Answer;
@@ -303,20 +309,20 @@ async function discover(emailAddress: string, credential: EwsCredential, options
       answer = await ask(candidate, url, address, credential, Math.min(perRequest, remaining), options);
     } catch (error: unknown) {
       const typed = error instanceof EwsError ? error : classifyEwsFailure(error, undefined, 'Autodiscover');
-      attempts.push({ url: url.href, protocol: candidate.protocol, outcome: 'failed', code: typed.code });
+      record({ url: url.href, protocol: candidate.protocol, outcome: 'failed', code: typed.code });
       if (typed.code === 'InvalidUser') throw typed;
       lastError = typed;
       continue;
     }
     if (answer.kind === 'redirectUrl') {
-      attempts.push({ url: url.href, protocol: candidate.protocol, outcome: 'redirected', code: 'RedirectUrl', redirectTo: answer.target });
+      record({ url: url.href, protocol: candidate.protocol, outcome: 'redirected', code: 'RedirectUrl', redirectTo: answer.target });
       follow();
       // The redirect is the server's authoritative answer: it replaces the remaining candidates.
       queue = [{ url: answer.target, protocol: candidate.protocol }];
       continue;
     }
     if (answer.kind === 'redirectAddress') {
-      attempts.push({ url: url.href, protocol: candidate.protocol, outcome: 'redirected', code: 'RedirectAddress', redirectTo: answer.target });
+      record({ url: url.href, protocol: candidate.protocol, outcome: 'redirected', code: 'RedirectAddress', redirectTo: answer.target });
       follow();
       emailDomain(answer.target);
       address = answer.target.trim();
@@ -332,12 +338,12 @@ async function discover(emailAddress: string, credential: EwsCredential, options
       });
     } catch (error) {
       const typed = error as EwsError;
-      attempts.push({ url: url.href, protocol: candidate.protocol, outcome: 'failed', code: typed.code });
+      record({ url: url.href, protocol: candidate.protocol, outcome: 'failed', code: typed.code });
       lastError = typed;
       continue;
     }
-    attempts.push({ url: url.href, protocol: candidate.protocol, outcome: 'found' });
-    return { ewsUrl: ewsUrl.href, autodiscoverUrl: url.href, primarySmtpAddress: answer.primarySmtpAddress, displayName: answer.displayName, attempts };
+    record({ url: url.href, protocol: candidate.protocol, outcome: 'found' });
+    return { ewsUrl: ewsUrl.href, autodiscoverUrl: url.href, primarySmtpAddress: answer.primarySmtpAddress, displayName: answer.displayName, attempts: [...attempts] };
   }
   if (lastError && lastError.kind === 'authentication') throw lastError;
   throw new EwsEndpointNotFoundError('NotFound', `No Autodiscover endpoint answered for ${emailAddress}; tried ${describe(attempts)}.`, lastError ? { cause: lastError } : {});

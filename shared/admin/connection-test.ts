@@ -13,6 +13,8 @@ import { outboundUrlProblem } from './url-policy';
 import type { GraphCloud } from '../graph/endpoints';
 import { groupProtocol } from '../storage/records';
 import { runGraphConnectionTest } from './graph-connection-test';
+import { discoverUnderPolicy } from './autodiscover-under-policy';
+import { AUTODISCOVER_PATH } from '../ews/autodiscover';
 
 type StepStatus = 'passed' | 'failed' | 'skipped';
 
@@ -42,6 +44,8 @@ export interface ConnectionTesterOptions {
   readonly tokens: AppOnlyTokenSource;
   readonly probeTimeoutInMs?: number;
   readonly ewsTimeoutInMs?: number;
+  /** The autodiscover step, all redirects included; default 15 s. */
+  readonly autodiscoverTimeoutInMs?: number;
   readonly now?: () => Date;
   /** The configured Graph cloud, for groups with protocol 'graph' (default the global one). */
   readonly graph?: GraphCloud;
@@ -167,7 +171,7 @@ async function addressRefusal(ewsUrl: string, environment: ConnectorEnvironment)
   }
 }
 
-const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
+const STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'autodiscover', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess'];
 /** Graph groups: the token and its roles, the mailbox over Graph, and the app's RBAC management scope. */
 export const GRAPH_STEP_ORDER: readonly ConnectionTestStepName[] = ['configuration', 'credentialExpiry', 'tokenAcquisition', 'graphRoles', 'mailboxReachable', 'rbacScope'];
 
@@ -260,6 +264,38 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
     }
   }
 
+  /**
+   * Impersonation groups: what Autodiscover on the EWS server names for the target mailbox. It
+   * reports, it never fails the test (many servers publish no Autodiscover where the connector
+   * can reach it); a different EWS URL is a warning, since mailboxes moved to another server are
+   * reached through the one Autodiscover names.
+   */
+  async function autodiscoverStep(group: GroupRecord, credential: EwsCredential, ewsUrl: string, mailbox: string, steps: StepRecorder, warnings: string[]): Promise<void> {
+    if (group.mailboxAccessType !== 'impersonation' || credential.kind === 'bearer') {
+      steps.add('autodiscover', 'skipped', 'Not used: Autodiscover from an address is for on-premises (impersonation) groups.');
+      return;
+    }
+    const view = await discoverUnderPolicy({
+      environment: options.environment,
+      credential,
+      emailAddress: mailbox,
+      autodiscoverUrl: `${new URL(ewsUrl).origin}${AUTODISCOVER_PATH}`,
+      totalTimeoutInMs: options.autodiscoverTimeoutInMs ?? 15_000,
+    });
+    if (view.outcome === 'failed') {
+      steps.add('autodiscover', 'skipped', `Autodiscover on ${new URL(ewsUrl).host} did not name an EWS URL for ${mailbox} (${view.code ?? 'failed'}): ${view.message} Not needed while the group's EWS URL is set; the test goes on with it.`, view.durationInMs, view.code);
+      return;
+    }
+    const same = view.ewsUrl?.toLowerCase() === new URL(ewsUrl).href.toLowerCase();
+    if (same) {
+      steps.add('autodiscover', 'passed', `${view.message} It matches the group's EWS URL.`, view.durationInMs);
+      return;
+    }
+    const warning = `Autodiscover names ${view.ewsUrl ?? ''} for ${mailbox}, but the group uses ${ewsUrl}: if the mailbox moved to another server, set the group's ewsUrl to the one Autodiscover names (PATCH .../groups/${group.id}).`;
+    warnings.push(warning);
+    steps.add('autodiscover', 'passed', warning, view.durationInMs);
+  }
+
   return {
     async run(group, targetMailbox) {
       if (groupProtocol(group) === 'graph') return runGraphConnectionTest(group, targetMailbox, options);
@@ -340,6 +376,7 @@ export function createConnectionTester(options: ConnectionTesterOptions): Connec
         return finish();
       }
       steps.add('endpointReachable', 'passed', `${new URL(ewsUrl).host} answered (HTTP ${probe.value.httpStatus} without credentials).`, probe.durationInMs);
+      await autodiscoverStep(group, credential, ewsUrl, targetMailbox ?? '', steps, warnings);
 
       const mailbox = targetMailbox ?? '';
       const call = await steps.time(async () => {

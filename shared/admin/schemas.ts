@@ -22,7 +22,7 @@ export function text(maxLength: number) {
 
 const entraId = z.guid('must be a GUID').meta({ description: 'A GUID (Entra tenant or application ID).' });
 const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z' });
-const httpUrl = z
+export const httpUrl = z
   .url({ protocol: /^https?$/, error: 'must be an absolute https URL' })
   .max(2048, 'must be at most 2048 characters')
   .refine(isCleanText, 'must not contain control characters');
@@ -351,6 +351,8 @@ export const connectionTestStepName = z.enum([
   'credentialExpiry',
   'tokenAcquisition',
   'endpointReachable',
+  // Impersonation (on-premises) groups: the EWS URL Autodiscover names for the target mailbox; informative, never fails the test.
+  'autodiscover',
   'authentication',
   'ewsEnabled',
   'impersonation',

@@ -195,6 +195,17 @@ export const changeItemSchema = z
     subject: z.string().optional(),
     from: emailAddressSchema.optional(),
     to: z.array(emailAddressSchema).optional(),
+    calendarItemType: z.enum(['Single', 'Occurrence', 'Exception', 'RecurringMaster']).optional().describe('calendarItem: single, occurrence, exception or recurring master.'),
+    recurrence: z
+      .looseObject({ pattern: z.looseObject({ type: z.string(), interval: z.number() }), range: z.looseObject({ type: z.enum(['endDate', 'noEnd', 'numbered']), startDate: z.string() }) })
+      .optional()
+      .describe("calendarItem (recurring master): pattern and range in Graph's patternedRecurrence shape."),
+    modifiedOccurrences: z.array(z.looseObject({ itemId: z.string(), originalStart: z.string().optional() })).optional().describe('calendarItem (recurring master): exceptions with their original start.'),
+    deletedOccurrences: z.array(z.object({ originalStart: z.string() })).optional().describe('calendarItem (recurring master): deleted occurrences by original start.'),
+    meeting: z
+      .looseObject({ messageType: z.string(), responseType: z.string().optional(), associatedCalendarItemId: z.string().optional(), start: z.string().optional(), end: z.string().optional(), location: z.string().optional() })
+      .optional()
+      .describe('meetingMessage: request, response or cancellation, and the meeting it is about.'),
     bodyOmitted: z.boolean().optional().describe('True when bodyText/bodyHtml were left out because the record alone exceeded the queue message limit.'),
     detailsOmitted: z.boolean().optional().describe('True when every field but kind, id and changeKey was left out for the same reason.'),
     omittedReason: z.enum(['queueMessageSizeLimit']).optional(),

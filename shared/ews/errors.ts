@@ -161,7 +161,7 @@ export class EwsEndpointNotFoundError extends EwsError {
  * ProtocolError: unexpected status or unreadable answer. The others are the transport guard's refusals
  * (shared/http/outbound-guard.ts): ResponseTooLarge, UnexpectedContentType, XmlDtdRefused, MalformedResponse.
  */
-export type EwsProtocolCode = 'ProtocolError' | 'ResponseTooLarge' | 'UnexpectedContentType' | 'XmlDtdRefused' | 'MalformedResponse';
+export type EwsProtocolCode = 'ProtocolError' | 'ResponseTooLarge' | 'UnexpectedContentType' | 'XmlDtdRefused' | 'MalformedResponse' | 'TooManyRedirects' | 'RedirectLoop';
 
 /** The server's answer could not be understood (not SOAP, unexpected status, unparseable XML, too large). */
 export class EwsProtocolError extends EwsError {

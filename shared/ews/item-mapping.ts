@@ -5,6 +5,15 @@
  */
 import {
   Appointment,
+  AppointmentType,
+  DayOfTheWeek,
+  DayOfTheWeekIndex,
+  MeetingCancellation,
+  MeetingRequest,
+  MeetingResponse,
+  MeetingResponseType,
+  Month,
+  type Recurrence,
   BodyType,
   Contact,
   DateTime,
@@ -31,7 +40,11 @@ import type {
   EwsItemKind,
   EwsMessage,
   EwsTask,
+  MeetingMessageInfo,
+  OccurrenceInfo,
+  RecurrenceInfo,
 } from './types';
+import { calendarItemType, datePart, definedOnly, meetingMessageType, recurrenceInfo } from './calendar-fields';
 
 /** The property's value, or undefined when it was not loaded (ews-javascript-api throws then). */
 function loaded<T>(read: () => T): T | undefined {
@@ -112,6 +125,22 @@ function baseProperties(item: Item) {
   };
 }
 
+function meetingFields(item: MeetingMessage): MeetingMessageInfo {
+  const element = item instanceof MeetingRequest ? 'MeetingRequest' : item instanceof MeetingResponse ? 'MeetingResponse' : item instanceof MeetingCancellation ? 'MeetingCancellation' : 'MeetingMessage';
+  const response = loaded(() => item.ResponseType);
+  const responseType = response === undefined ? undefined : MeetingResponseType[response];
+  // Start, End and Location are declared by each meeting message class, not by MeetingMessage.
+  const meeting = item as MeetingMessage & Partial<Pick<MeetingRequest, 'Start' | 'End' | 'Location'>>;
+  return {
+    messageType: meetingMessageType(element, responseType),
+    responseType,
+    associatedCalendarItemId: loaded(() => item.AssociatedAppointmentId)?.UniqueId || undefined,
+    start: isoDate(loaded(() => meeting.Start)),
+    end: isoDate(loaded(() => meeting.End)),
+    location: loaded(() => meeting.Location) || undefined,
+  };
+}
+
 function message(item: EmailMessage, kind: 'message' | 'meetingMessage'): EwsMessage {
   return {
     kind,
@@ -126,7 +155,79 @@ function message(item: EmailMessage, kind: 'message' | 'meetingMessage'): EwsMes
     isRead: loaded(() => item.IsRead),
     internetMessageId: loaded(() => item.InternetMessageId) || undefined,
     conversationId: loaded(() => item.ConversationId)?.UniqueId,
+    ...definedOnly({ meeting: item instanceof MeetingMessage ? meetingFields(item) : undefined }),
   };
+}
+
+/** The library's view of a series pattern: the element it was read from and the pattern's own values. */
+interface LoadedPattern {
+  readonly XmlElementName?: string;
+  readonly Interval?: number;
+  readonly DaysOfTheWeek?: { readonly Count: number; _getItem(index: number): DayOfTheWeek };
+  readonly DayOfTheWeek?: DayOfTheWeek;
+  readonly DayOfTheWeekIndex?: DayOfTheWeekIndex;
+  readonly DayOfMonth?: number;
+  readonly Month?: Month;
+  readonly FirstDayOfWeek?: number;
+}
+
+const WEEKDAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+
+function daysOf(pattern: LoadedPattern): string[] {
+  const days: string[] = [];
+  const collection = loaded(() => pattern.DaysOfTheWeek);
+  for (let index = 0; collection && index < collection.Count; index++) days.push(DayOfTheWeek[collection._getItem(index)]);
+  const single = loaded(() => pattern.DayOfTheWeek);
+  if (single !== undefined) days.push(DayOfTheWeek[single]);
+  return days;
+}
+
+function recurrence(value: Recurrence | undefined): RecurrenceInfo | undefined {
+  if (!value) return undefined;
+  const pattern = value as unknown as LoadedPattern;
+  const occurrences = loaded(() => value.NumberOfOccurrences);
+  const endDate = loaded(() => value.EndDate);
+  const index = loaded(() => pattern.DayOfTheWeekIndex);
+  const month = loaded(() => pattern.Month);
+  const firstDay = loaded(() => pattern.FirstDayOfWeek);
+  return recurrenceInfo({
+    patternElement: loaded(() => pattern.XmlElementName),
+    interval: loaded(() => pattern.Interval),
+    daysOfWeek: daysOf(pattern),
+    dayOfMonth: loaded(() => pattern.DayOfMonth),
+    month: month === undefined ? undefined : Month[month],
+    dayOfWeekIndex: index === undefined ? undefined : DayOfTheWeekIndex[index],
+    firstDayOfWeek: firstDay === undefined ? undefined : WEEKDAY_NAMES[firstDay],
+    rangeElement: occurrences !== undefined ? 'NumberedRecurrence' : endDate ? 'EndDateRecurrence' : 'NoEndRecurrence',
+    // Series dates are calendar days: the library parses them as local midnight, formatting gives the day back.
+    startDate: datePart(loaded(() => value.StartDate)?.Format('YYYY-MM-DD')),
+    endDate: datePart(endDate?.Format('YYYY-MM-DD')),
+    numberOfOccurrences: occurrences,
+  });
+}
+
+function occurrence(value: { ItemId: { UniqueId: string }; Start: DateTime; End: DateTime; OriginalStart: DateTime } | undefined): OccurrenceInfo | undefined {
+  const itemId = value ? loaded(() => value.ItemId.UniqueId) : undefined;
+  if (!value || !itemId) return undefined;
+  return { itemId, start: isoDate(loaded(() => value.Start)), end: isoDate(loaded(() => value.End)), originalStart: isoDate(loaded(() => value.OriginalStart)) };
+}
+
+function seriesFields(item: Appointment): Partial<EwsCalendarItem> {
+  const type = loaded(() => item.AppointmentType);
+  const modified = (loaded(() => item.ModifiedOccurrences)?.GetEnumerator() ?? []).flatMap((entry) => occurrence(entry) ?? []);
+  const deleted = (loaded(() => item.DeletedOccurrences)?.GetEnumerator() ?? []).flatMap((entry) => {
+    const originalStart = isoDate(loaded(() => entry.OriginalStart));
+    return originalStart ? [{ originalStart }] : [];
+  });
+  return definedOnly({
+    calendarItemType: calendarItemType(type === undefined ? undefined : AppointmentType[type]),
+    originalStart: isoDate(loaded(() => item.OriginalStart)),
+    recurrence: recurrence(loaded(() => item.Recurrence)),
+    firstOccurrence: occurrence(loaded(() => item.FirstOccurrence)),
+    lastOccurrence: occurrence(loaded(() => item.LastOccurrence)),
+    modifiedOccurrences: modified.length > 0 ? modified : undefined,
+    deletedOccurrences: deleted.length > 0 ? deleted : undefined,
+  });
 }
 
 function calendarItem(item: Appointment): EwsCalendarItem {
@@ -140,6 +241,7 @@ function calendarItem(item: Appointment): EwsCalendarItem {
     organizer: emailAddress(loaded(() => item.Organizer)),
     requiredAttendees: emailAddresses(loaded(() => item.RequiredAttendees)),
     optionalAttendees: emailAddresses(loaded(() => item.OptionalAttendees)),
+    ...seriesFields(item),
   };
 }
 

@@ -62,6 +62,8 @@ export interface TransportSettings {
   readonly ntlm?: { readonly username: string; readonly password: string };
   /** Resolves host names for every connection (the outbound address policy checks each address here). */
   readonly lookup?: NodeStyleLookup;
+  /** What a 200 must be: a SOAP envelope (default), or any XML document (POX Autodiscover). */
+  readonly expect?: 'soap' | 'xml';
 }
 
 /** A resolver with dns.lookup's shape (what http.request's `lookup` option takes). */
@@ -85,9 +87,9 @@ function isSizeCutOff(thrown: unknown): boolean {
 }
 
 /** Refusal for a status-200 answer, or undefined when the library may parse it. */
-export function successRefusal(contentType: string | undefined, body: string): OutboundRefusal | undefined {
+export function successRefusal(contentType: string | undefined, body: string, expect: 'soap' | 'xml' = 'soap'): OutboundRefusal | undefined {
   if (!acceptsXmlContentType(contentType)) return { code: 'UnexpectedContentType', message: 'The answer is not XML (unexpected Content-Type).' };
-  return xmlHazard(body) ?? soapEnvelopeProblem(body);
+  return xmlHazard(body) ?? (expect === 'soap' ? soapEnvelopeProblem(body) : undefined);
 }
 
 /** Refusal for a status-500 answer: only a complete SOAP fault without a DTD may reach the library. */
@@ -147,7 +149,7 @@ export class RecordingTransport implements IXHRApi {
       const response = await this.#inner(controller.signal).xhr(options, progress);
       const headers = normaliseHeaders((response as unknown as { headers?: unknown }).headers);
       const body = typeof response.responseText === 'string' ? response.responseText : '';
-      const refusal = successRefusal(headers['content-type'], body);
+      const refusal = successRefusal(headers['content-type'], body, this.#settings.expect);
       if (!refusal) return response;
       this.failure = { status: 200, headers, bodyText: undefined, networkCode: undefined, message: refusal.message, refusal };
       throw neutralFailure(refusal);

@@ -91,6 +91,23 @@ interface ItemBase {
   readonly attachments: readonly AttachmentInfo[];
 }
 
+/**
+ * A meeting message's own facts (MeetingRequest, MeetingResponse, MeetingCancellation in EWS;
+ * eventMessage in Graph). Type names follow Graph's meetingMessageType (spelled correctly).
+ */
+export type MeetingMessageType = 'meetingRequest' | 'meetingCancelled' | 'meetingAccepted' | 'meetingTentativelyAccepted' | 'meetingDeclined' | 'meetingResponse';
+
+export interface MeetingMessageInfo {
+  readonly messageType: MeetingMessageType;
+  /** EWS ResponseType of the message (Accept, Tentative, Decline, NoResponseReceived, Organizer, Unknown). */
+  readonly responseType: string | undefined;
+  /** The calendar item the message belongs to in this mailbox (absent until Exchange processed it). */
+  readonly associatedCalendarItemId: string | undefined;
+  readonly start: string | undefined;
+  readonly end: string | undefined;
+  readonly location: string | undefined;
+}
+
 export interface EwsMessage extends ItemBase {
   readonly kind: 'message' | 'meetingMessage';
   readonly from: EmailAddress | undefined;
@@ -103,6 +120,45 @@ export interface EwsMessage extends ItemBase {
   readonly isRead: boolean | undefined;
   readonly internetMessageId: string | undefined;
   readonly conversationId: string | undefined;
+  /** Only on meeting messages (kind 'meetingMessage'). */
+  readonly meeting?: MeetingMessageInfo;
+}
+
+/** EWS CalendarItemType; Graph's event type maps onto it (singleInstance → Single, seriesMaster → RecurringMaster). */
+export type CalendarItemType = 'Single' | 'Occurrence' | 'Exception' | 'RecurringMaster';
+
+/**
+ * A series' pattern and range in Graph's patternedRecurrence shape (what receivers of Graph
+ * records already read); EWS's pattern elements map onto it. Dates are YYYY-MM-DD.
+ */
+export interface RecurrenceInfo {
+  readonly pattern: {
+    readonly type: 'daily' | 'weekly' | 'absoluteMonthly' | 'relativeMonthly' | 'absoluteYearly' | 'relativeYearly';
+    readonly interval: number;
+    /** Lower-case English day names (monday, ...). */
+    readonly daysOfWeek?: readonly string[];
+    readonly dayOfMonth?: number;
+    /** 1..12. */
+    readonly month?: number;
+    /** first, second, third, fourth, last. */
+    readonly index?: string;
+    readonly firstDayOfWeek?: string;
+  };
+  readonly range: {
+    readonly type: 'endDate' | 'noEnd' | 'numbered';
+    readonly startDate: string;
+    readonly endDate?: string;
+    readonly numberOfOccurrences?: number;
+  };
+}
+
+/** One occurrence of a series as the master lists it (first, last, or a modified one). */
+export interface OccurrenceInfo {
+  readonly itemId: string;
+  readonly start: string | undefined;
+  readonly end: string | undefined;
+  /** Where the occurrence was before it was modified (= start when unmodified). */
+  readonly originalStart: string | undefined;
 }
 
 export interface EwsCalendarItem extends ItemBase {
@@ -114,6 +170,21 @@ export interface EwsCalendarItem extends ItemBase {
   readonly organizer: EmailAddress | undefined;
   readonly requiredAttendees: readonly EmailAddress[];
   readonly optionalAttendees: readonly EmailAddress[];
+  /** Absent when the server did not say (older records). */
+  readonly calendarItemType?: CalendarItemType;
+  /** Occurrences and exceptions: where the occurrence was in the series. */
+  readonly originalStart?: string;
+  /** Recurring masters: the pattern and the range. */
+  readonly recurrence?: RecurrenceInfo;
+  readonly firstOccurrence?: OccurrenceInfo;
+  /** Absent for a series without an end. */
+  readonly lastOccurrence?: OccurrenceInfo;
+  /** Exceptions: occurrences moved or changed, with their original start. */
+  readonly modifiedOccurrences?: readonly OccurrenceInfo[];
+  /** Occurrences deleted from the series, by their original start. */
+  readonly deletedOccurrences?: readonly { readonly originalStart: string }[];
+  /** Graph only: the series master of an occurrence or exception. */
+  readonly seriesMasterId?: string;
 }
 
 export interface EwsContact extends ItemBase {

@@ -6,7 +6,8 @@
  * Values that are not strings where Graph documents strings are dropped, not trusted.
  */
 import type * as Graph from '@microsoft/microsoft-graph-types';
-import type { AttachmentInfo, EmailAddress, EwsCalendarItem, EwsContact, EwsMessage, EwsTask } from '../ews/types';
+import { definedOnly } from '../ews/calendar-fields';
+import type { AttachmentInfo, CalendarItemType, EmailAddress, EwsCalendarItem, EwsContact, EwsMessage, EwsTask, MeetingMessageInfo, MeetingMessageType, RecurrenceInfo } from '../ews/types';
 
 export type GraphItemKind = 'message' | 'event' | 'contact' | 'todoTask';
 
@@ -90,9 +91,65 @@ export function attachmentInfo(value: Graph.Attachment & { '@odata.type'?: strin
   };
 }
 
+const EVENT_TYPES: Readonly<Record<string, CalendarItemType>> = { singleInstance: 'Single', occurrence: 'Occurrence', exception: 'Exception', seriesMaster: 'RecurringMaster' };
+
+// Graph spells "meetingTenativelyAccepted"; records spell it correctly, as the EWS path does.
+const MEETING_MESSAGE_TYPES: Readonly<Record<string, MeetingMessageType>> = {
+  meetingRequest: 'meetingRequest',
+  meetingCancelled: 'meetingCancelled',
+  meetingAccepted: 'meetingAccepted',
+  meetingTenativelyAccepted: 'meetingTentativelyAccepted',
+  meetingDeclined: 'meetingDeclined',
+};
+
+const GRAPH_RESPONSE_TO_EWS: Readonly<Record<string, string>> = { none: 'Unknown', organizer: 'Organizer', tentativelyAccepted: 'Tentative', accepted: 'Accept', declined: 'Decline', notResponded: 'NoResponseReceived' };
+
+/** Graph's patternedRecurrence is the record's shape already; only known values pass, and Graph's "no end date" (0001-01-01) is dropped. */
+function recurrence(value: Graph.NullableOption<Graph.PatternedRecurrence> | undefined): RecurrenceInfo | undefined {
+  const pattern = value?.pattern;
+  const range = value?.range;
+  const patternTypes: readonly string[] = ['daily', 'weekly', 'absoluteMonthly', 'relativeMonthly', 'absoluteYearly', 'relativeYearly'];
+  const rangeTypes: readonly string[] = ['endDate', 'noEnd', 'numbered'];
+  const startDate = str(range?.startDate);
+  if (!pattern || !range || !startDate || !patternTypes.includes(pattern.type ?? '') || !rangeTypes.includes(range.type ?? '')) return undefined;
+  const days = Array.isArray(pattern.daysOfWeek) ? pattern.daysOfWeek.filter((d): d is Graph.DayOfWeek => typeof d === 'string') : [];
+  const endDate = str(range.endDate);
+  return {
+    pattern: definedOnly({
+      type: pattern.type as RecurrenceInfo['pattern']['type'],
+      interval: typeof pattern.interval === 'number' ? pattern.interval : 1,
+      daysOfWeek: days.length > 0 ? days : undefined,
+      dayOfMonth: typeof pattern.dayOfMonth === 'number' && pattern.dayOfMonth > 0 ? pattern.dayOfMonth : undefined,
+      month: typeof pattern.month === 'number' && pattern.month > 0 ? pattern.month : undefined,
+      index: pattern.type?.startsWith('relative') ? str(pattern.index) : undefined,
+      firstDayOfWeek: pattern.type === 'weekly' ? str(pattern.firstDayOfWeek) : undefined,
+    }),
+    range: definedOnly({
+      type: range.type as RecurrenceInfo['range']['type'],
+      startDate,
+      endDate: range.type === 'endDate' && endDate && !endDate.startsWith('0001') ? endDate : undefined,
+      numberOfOccurrences: range.type === 'numbered' && typeof range.numberOfOccurrences === 'number' ? range.numberOfOccurrences : undefined,
+    }),
+  };
+}
+
+/** The eventMessage properties, when Graph sent them (it does for a message read without $select, or with a cast). */
+function meetingFields(value: Graph.EventMessage & Graph.EventMessageResponse): MeetingMessageInfo | undefined {
+  const messageType = MEETING_MESSAGE_TYPES[value.meetingMessageType ?? ''];
+  if (!messageType) return undefined;
+  return {
+    messageType,
+    responseType: GRAPH_RESPONSE_TO_EWS[value.responseType ?? ''],
+    associatedCalendarItemId: str(value.event?.id),
+    start: zonedDate(value.startDateTime),
+    end: zonedDate(value.endDateTime),
+    location: str(value.location?.displayName),
+  };
+}
+
 type WithOdata<T> = T & { readonly '@odata.type'?: string; readonly '@odata.etag'?: string };
 
-export function messageItem(value: WithOdata<Graph.Message & Graph.EventMessage>, attachments: readonly AttachmentInfo[] = []): EwsMessage {
+export function messageItem(value: WithOdata<Graph.Message & Graph.EventMessage & Graph.EventMessageResponse>, attachments: readonly AttachmentInfo[] = []): EwsMessage {
   const meeting = (value['@odata.type'] ?? '').endsWith('eventMessage') || value['@odata.type'] === '#microsoft.graph.eventMessageRequest';
   const meetingClass = value.meetingMessageType === 'meetingCancelled' ? 'IPM.Schedule.Meeting.Canceled' : value.meetingMessageType === 'meetingAccepted' ? 'IPM.Schedule.Meeting.Resp.Pos' : 'IPM.Schedule.Meeting.Request';
   return {
@@ -119,6 +176,7 @@ export function messageItem(value: WithOdata<Graph.Message & Graph.EventMessage>
     isRead: bool(value.isRead),
     internetMessageId: str(value.internetMessageId),
     conversationId: str(value.conversationId),
+    ...definedOnly({ meeting: meeting ? meetingFields(value) : undefined }),
   };
 }
 
@@ -145,6 +203,14 @@ export function eventItem(value: WithOdata<Graph.Event>, attachments: readonly A
     organizer: emailAddress(value.organizer),
     requiredAttendees: attendees.filter((a) => a.type === 'required' || a.type === undefined).flatMap((a) => emailAddress(a) ?? []),
     optionalAttendees: attendees.filter((a) => a.type === 'optional').flatMap((a) => emailAddress(a) ?? []),
+    // Graph's calendarView delta lists occurrences and exceptions as events of their own (with
+    // seriesMasterId), not the master's lists of modified and deleted occurrences EWS gives.
+    ...definedOnly({
+      calendarItemType: EVENT_TYPES[value.type ?? ''],
+      originalStart: isoDate(value.originalStart),
+      recurrence: recurrence(value.recurrence),
+      seriesMasterId: str(value.seriesMasterId),
+    }),
   };
 }
 

@@ -47,7 +47,7 @@ export interface AdminStack {
 }
 
 export async function startAdminStack(extraSettings: Record<string, string> = {}): Promise<AdminStack> {
-  const stack = await startConnectorStack({ functions: ['admin-ping', 'admin-tenants', 'admin-groups', 'admin-mailboxes', 'openapi'], extraSettings });
+  const stack = await startConnectorStack({ functions: ['admin-ping', 'admin-tenants', 'admin-groups', 'admin-mailboxes', 'openapi', 'admin-ews-url-discovery'], extraSettings });
   const { idp } = stack;
   const mint = (roles: string[], extraClaims: Record<string, unknown> = {}, oid: string = DEMO_IDENTITY.users.operatorAdmin.objectId, name = 'Operator Admin') =>
     idp.control.issueAccessToken({ tenantId: OPERATOR_TENANT, audience: ADMIN_AUDIENCE, roles, oid, name, upn: 'admin@operator.example.com', extraClaims });

@@ -93,7 +93,7 @@ async function runTest(groupId: string, targetMailbox?: string): Promise<{ outco
   const response = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/connection-tests`, { body: targetMailbox ? { targetMailbox } : {} });
   assert.equal(response.status, 200, response.text);
   const steps: Step[] = response.body.steps;
-  assert.deepEqual(steps.map((s) => s.name), ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess']);
+  assert.deepEqual(steps.map((s) => s.name), ['configuration', 'credentialExpiry', 'tokenAcquisition', 'endpointReachable', 'autodiscover', 'authentication', 'ewsEnabled', 'impersonation', 'folderAccess']);
   for (const step of steps) {
     assert.ok(step.message.length > 10, `${step.name} explains itself`);
     assert.ok(Number.isInteger(step.durationInMs) && step.durationInMs >= 0);
@@ -229,5 +229,102 @@ describe('connection tests against the Exchange simulator', () => {
     const logs = stack.logs.join('\n');
     for (const secret of [SERVICE_ACCOUNT.password, CUSTOMER_APP.clientSecret]) assert.ok(!logs.includes(secret));
     assert.match(await stack.dumpTables(), /connectionTest\.run/, 'connection tests are audited');
+  });
+});
+
+describe('EWS URL from an email address (Autodiscover) in the admin API and the connection test', () => {
+  const tenantDiscovery = (body: Record<string, unknown>, options: { token?: string; tenant?: string } = {}) =>
+    stack.request('POST', `/api/admin/tenants/${options.tenant ?? tenantId}/ews-url-discovery`, { body, ...(options.token ? { token: options.token } : {}) });
+
+  test('the connection test reports what Autodiscover names for the target mailbox', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password }, { mailboxes: ['alice@contoso.com'] });
+    const result = await runTest(groupId);
+    assert.equal(result.outcome, 'passed', statuses(result));
+    assert.equal(result.byName.autodiscover?.status, 'passed');
+    assert.ok(result.byName.autodiscover?.message.includes(ews.url), result.byName.autodiscover?.message);
+    assert.match(result.byName.autodiscover?.message ?? '', /matches the group's EWS URL/);
+    assert.equal(result.warnings, undefined);
+
+    const wrong = await runTest(await impersonationGroup({ password: 'not-the-password' }), 'alice@contoso.com');
+    assert.equal(wrong.byName.autodiscover?.status, 'skipped', 'Autodiscover never fails the test by itself');
+    assert.equal(wrong.byName.autodiscover?.code, 'Unauthorized');
+
+    const appOnly = await runTest(await appOnlyGroup(CUSTOMER_APP.clientSecret), 'alice@contoso.com');
+    assert.equal(appOnly.byName.autodiscover?.status, 'skipped');
+    assert.match(appOnly.byName.autodiscover?.message ?? '', /on-premises/);
+  });
+
+  test('before a group exists: an address and a service account give the EWS URL; the password is never echoed, stored or logged', async () => {
+    const password = SERVICE_ACCOUNT.password;
+    const found = await tenantDiscovery({ emailAddress: 'Alice@Contoso.com', serviceAccount: SERVICE_ACCOUNT.upn, password, autodiscoverUrl: ews.autodiscoverUrl });
+    assert.equal(found.status, 200, found.text);
+    assert.equal(found.body.outcome, 'found');
+    assert.equal(found.body.ewsUrl, ews.url);
+    assert.equal(found.body.primarySmtpAddress, 'alice@contoso.com');
+    assert.deepEqual(found.body.attempts, [{ url: ews.autodiscoverUrl, protocol: 'soap', outcome: 'found' }]);
+    const pox = await tenantDiscovery({ emailAddress: 'bob@contoso.com', serviceAccount: SERVICE_ACCOUNT.upn, password, authScheme: 'ntlm', autodiscoverUrl: ews.autodiscoverUrl.replace(/svc$/, 'xml') });
+    assert.equal(pox.body.outcome, 'found', pox.text);
+    assert.equal(pox.body.ewsUrl, ews.url);
+
+    const unknown = await tenantDiscovery({ emailAddress: 'nobody@contoso.com', serviceAccount: SERVICE_ACCOUNT.upn, password, autodiscoverUrl: ews.autodiscoverUrl });
+    assert.equal(unknown.body.outcome, 'failed');
+    assert.equal(unknown.body.code, 'InvalidUser');
+    assert.match(unknown.body.message, /does not know nobody@contoso\.com/);
+    const refused = await tenantDiscovery({ emailAddress: 'alice@contoso.com', serviceAccount: SERVICE_ACCOUNT.upn, password: 'wrong-Pass-123', autodiscoverUrl: ews.autodiscoverUrl });
+    assert.equal(refused.body.code, 'Unauthorized');
+    assert.deepEqual(refused.body.attempts.map((a: { outcome: string; code: string }) => `${a.outcome}:${a.code}`), ['failed:Unauthorized']);
+
+    for (const response of [found, pox, unknown, refused]) assert.ok(!response.text.includes(password) && !response.text.includes('wrong-Pass-123'));
+    assert.ok(!stack.logs.join('\n').includes('wrong-Pass-123'));
+    const tables = await stack.dumpTables();
+    assert.ok(!tables.includes('wrong-Pass-123'));
+    assert.match(tables, /ewsUrl\.discovered/, 'each discovery is audited (without the password)');
+  });
+
+  test('problem+json names every field at fault', async () => {
+    const response = await tenantDiscovery({ emailAddress: 'not-an-address', serviceAccount: '', password: '', authScheme: 'kerberos', autodiscoverUrl: 'ftp://contoso.com/autodiscover', extra: 1 });
+    assert.equal(response.status, 400, response.text);
+    assert.equal(response.headers.get('content-type'), 'application/problem+json');
+    const pointers = response.body.errors.map((e: { pointer: string }) => e.pointer).sort();
+    assert.deepEqual(pointers, ['/authScheme', '/autodiscoverUrl', '/emailAddress', '/extra', '/password', '/serviceAccount'], response.text);
+    // A well-formed URL the outbound policy refuses (plain http to a non-loopback host) is named alongside the schema's findings.
+    const policy = await tenantDiscovery({ emailAddress: 'x', serviceAccount: 'svc', password: 'p', autodiscoverUrl: 'http://127.0.0.2.example/autodiscover/autodiscover.svc' });
+    assert.deepEqual(policy.body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/autodiscoverUrl', '/emailAddress'], policy.text);
+    const missing = await tenantDiscovery({});
+    assert.deepEqual(missing.body.errors.map((e: { pointer: string }) => e.pointer).sort(), ['/emailAddress', '/password', '/serviceAccount']);
+  });
+
+  test('with the group\'s stored service account: found, and compared with the group\'s EWS URL; other access types and missing credentials are refused', async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password }, { mailboxes: ['alice@contoso.com'] });
+    const found = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/ews-url-discovery`, { body: { autodiscoverUrl: ews.autodiscoverUrl } });
+    assert.equal(found.status, 200, found.text);
+    assert.equal(found.body.emailAddress, 'alice@contoso.com', "the group's first mailbox by default");
+    assert.equal(found.body.ewsUrl, ews.url);
+    assert.equal(found.body.matchesGroupEwsUrl, true);
+    assert.ok(!found.text.includes(SERVICE_ACCOUNT.password));
+
+    const appOnly = await appOnlyGroup(CUSTOMER_APP.clientSecret);
+    const notOnPrem = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${appOnly}/ews-url-discovery`, { body: { emailAddress: 'alice@contoso.com' } });
+    assert.equal(notOnPrem.status, 409);
+    assert.equal(notOnPrem.body.code, 'NotSupportedForAccessType');
+    const noCredentials = await impersonationGroup(undefined);
+    const missing = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${noCredentials}/ews-url-discovery`, { body: { emailAddress: 'alice@contoso.com' } });
+    assert.equal(missing.status, 409);
+    assert.equal(missing.body.code, 'CredentialsMissing');
+  });
+
+  test("as an attacker: another tenant's admin cannot use a group's stored credential or the tenant endpoint", async () => {
+    const groupId = await impersonationGroup({ password: SERVICE_ACCOUNT.password }, { mailboxes: ['alice@contoso.com'] });
+    const other = await stack.request('POST', '/api/admin/tenants', { body: { displayName: 'Fabrikam' } });
+    const outsider = stack.tenantAdminToken([other.body.id]);
+    const before = (await stack.dumpTables()).split('ewsUrl.discovered').length;
+    const viaGroup = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/ews-url-discovery`, { body: { autodiscoverUrl: ews.autodiscoverUrl }, token: outsider });
+    assert.equal(viaGroup.status, 404, viaGroup.text);
+    // The group addressed under the outsider's own tenant is as unknown as one that does not exist.
+    const crossed = await stack.request('POST', `/api/admin/tenants/${other.body.id}/groups/${groupId}/ews-url-discovery`, { body: { autodiscoverUrl: ews.autodiscoverUrl }, token: outsider });
+    assert.equal(crossed.status, 404, crossed.text);
+    const viaTenant = await tenantDiscovery({ emailAddress: 'alice@contoso.com', serviceAccount: SERVICE_ACCOUNT.upn, password: SERVICE_ACCOUNT.password, autodiscoverUrl: ews.autodiscoverUrl }, { token: outsider });
+    assert.equal(viaTenant.status, 404);
+    assert.equal((await stack.dumpTables()).split('ewsUrl.discovered').length, before, 'nothing ran, nothing audited');
   });
 });

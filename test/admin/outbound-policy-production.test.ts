@@ -121,3 +121,24 @@ test('a connection test against a stored private EWS URL sends nothing and answe
   }
   assert.equal(answers[0], answers[1], 'a listening port and a closed port look the same');
 });
+
+test('EWS URL discovery: an Autodiscover URL or candidate at a private, loopback or metadata address is refused and never contacted', async () => {
+  let connections = 0;
+  listening.on('connection', () => connections++);
+  const discover = (body: Record<string, unknown>) =>
+    stack.request('POST', `/api/admin/tenants/${tenantId}/ews-url-discovery`, { body: { emailAddress: 'alice@contoso.com', serviceAccount: 'svc@contoso.com', password: 'Svc-Pass-1', ...body } });
+  for (const autodiscoverUrl of [`https://127.0.0.1:${listeningPort}/autodiscover/autodiscover.svc`, 'https://169.254.169.254/autodiscover/autodiscover.svc', 'https://[::ffff:10.0.0.1]/autodiscover/autodiscover.xml']) {
+    assertRefusedAt(await discover({ autodiscoverUrl }), '/autodiscoverUrl', /private, loopback or link-local/);
+  }
+  assertRefusedAt(await discover({ autodiscoverUrl: `http://93.184.216.34/autodiscover/autodiscover.svc` }), '/autodiscoverUrl', /https/);
+  // Candidates derived from the address's domain get the same policy: a loopback name and an unresolvable one.
+  for (const emailAddress of ['alice@mail.localhost', 'alice@contoso.invalid']) {
+    const result = await discover({ emailAddress });
+    assert.equal(result.status, 200, result.text);
+    assert.equal(result.body.outcome, 'failed');
+    assert.equal(result.body.attempts.length, 4, 'SOAP and POX at the domain and at autodiscover.<domain>');
+    for (const attempt of result.body.attempts) assert.equal(attempt.outcome, 'refusedByPolicy', JSON.stringify(attempt));
+    assert.ok(!result.text.includes('Svc-Pass-1'));
+  }
+  assert.equal(connections, 0, 'nothing was contacted');
+});

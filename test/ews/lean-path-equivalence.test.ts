@@ -16,6 +16,7 @@ import { startEwsSimulator } from '../../dev/ews-simulator/server';
 import { fillMailbox } from '../../dev/ews-simulator/seed';
 import type { EwsStore } from '../../dev/ews-simulator/model';
 import { startCannedEwsServer, soapEnvelope, type CannedEwsServer } from './canned-ews-server';
+import { seedSeriesAndMeetings, type SeriesFixture } from '../ews-simulator/series-fixture';
 
 const MAILBOX = 'erin@contoso.com';
 const SERVICE_ACCOUNT = 'svc-lean@contoso.com';
@@ -25,6 +26,7 @@ const PASSWORD = 'Lean-Pass-1';
 let simulator: Awaited<ReturnType<typeof startEwsSimulator>>;
 let store: EwsStore;
 let canned: CannedEwsServer;
+let series: SeriesFixture;
 
 const credential = (username: string): EwsCredential => ({ kind: 'basic', username, password: new SecretString(PASSWORD) });
 const clientFor = (username = SERVICE_ACCOUNT, url = simulator.url): MailboxClient => createMailboxClient(url, credential(username), { mailbox: MAILBOX, allowInsecureHttp: true, timeoutInMs: 10_000 });
@@ -66,6 +68,8 @@ before(async () => {
   simulator = await startEwsSimulator({ port: 0, host: '127.0.0.1', seed });
   store = simulator.store;
   canned = await startCannedEwsServer();
+  // A recurring series with a moved and a deleted occurrence, a meeting request and response, an item attachment.
+  series = await seedSeriesAndMeetings(simulator.url, { address: MAILBOX, password: 'erin-pass' }, { address: 'frank@contoso.com', password: 'frank-pass' });
 });
 after(async () => {
   await simulator?.close();
@@ -117,6 +121,45 @@ describe('lean hot path equals the ews-javascript-api path', () => {
       await assertSameItems(ids, 'text');
     });
   }
+
+  test('a recurring series with its exceptions, meeting messages and item attachments: present, and equal on both paths', async () => {
+    const client = clientFor();
+    const { pages: calendarPages } = await syncBoth('calendar', undefined);
+    const { pages: inboxPages } = await syncBoth('inbox', undefined);
+    const results = await leanGetItems(client, [...changedIds(calendarPages), ...changedIds(inboxPages)].slice(0, 100));
+    const items = results.flatMap((result) => (result.ok ? [result.value] : []));
+    await assertSameItems(items.map((item) => item.id), 'text');
+
+    const master = items.find((item) => item.id === series.masterId);
+    assert.ok(master && master.kind === 'calendarItem');
+    assert.equal(master.calendarItemType, 'RecurringMaster');
+    assert.deepEqual(master.recurrence, { pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday', 'wednesday'], firstDayOfWeek: 'sunday' }, range: { type: 'numbered', startDate: '2026-05-04', numberOfOccurrences: 6 } });
+    assert.equal(master.firstOccurrence?.start, '2026-05-04T08:30:00.000Z');
+    assert.equal(master.lastOccurrence?.start, '2026-05-20T08:30:00.000Z');
+    assert.deepEqual(master.modifiedOccurrences?.map((o) => [o.originalStart, o.start, o.end]), [[series.moved.originalStart, series.moved.start, '2026-05-06T10:15:00.000Z']]);
+    assert.deepEqual(master.deletedOccurrences, [{ originalStart: series.deletedOriginalStart }]);
+    const single = items.find((item) => item.kind === 'calendarItem' && item.subject === 'Planning');
+    assert.ok(single && single.kind === 'calendarItem' && single.calendarItemType === 'Single' && single.recurrence === undefined);
+
+    const request = items.find((item) => item.kind === 'meetingMessage' && item.subject === series.requestSubject);
+    assert.ok(request && request.kind === 'meetingMessage' && request.meeting, 'the meeting request carries its meeting');
+    assert.equal(request.meeting.messageType, 'meetingRequest');
+    assert.equal(request.meeting.start, '2026-05-12T09:00:00.000Z');
+    assert.equal(request.meeting.end, '2026-05-12T10:00:00.000Z');
+    assert.equal(request.meeting.location, 'Room 2');
+    const accepted = items.find((item) => item.kind === 'meetingMessage' && item.meeting?.messageType === 'meetingAccepted');
+    assert.ok(accepted && accepted.kind === 'meetingMessage', 'the response from the attendee');
+    assert.equal(accepted.meeting?.responseType, 'Accept');
+    assert.ok(accepted.meeting?.associatedCalendarItemId, "the response names the organizer's calendar item");
+    assert.equal(accepted.meeting?.start, '2026-05-13T14:00:00.000Z');
+    const calendarIds = new Set(items.filter((item) => item.kind === 'calendarItem').map((item) => item.id));
+    assert.ok(calendarIds.has(accepted.meeting!.associatedCalendarItemId!), 'the associated calendar item is one the sync delivered');
+    const plain = items.find((item) => item.kind === 'message');
+    assert.ok(plain && plain.kind === 'message' && plain.meeting === undefined && !('meeting' in plain), 'plain mail has no meeting field');
+
+    const withItem = items.find((item) => item.subject === 'See attached note');
+    assert.deepEqual(withItem?.attachments.map((a) => [a.kind, a.name]), [['item', series.attachedMessageName]]);
+  });
 
   test('updates, deletions and read flags after the initial sync; per-item errors for gone items', async () => {
     const inbox = store.getFolder(MAILBOX, { distinguished: 'inbox' });

@@ -97,6 +97,10 @@ export const SYNC_ITEM_FIELD_URIS: readonly string[] = [
   'item:DateTimeSent', 'item:DateTimeCreated', 'item:HasAttachments', 'item:LastModifiedTime', 'item:ConversationId',
   'message:Sender', 'message:ToRecipients', 'message:CcRecipients', 'message:BccRecipients', 'message:From', 'message:InternetMessageId', 'message:IsRead',
   'calendar:Start', 'calendar:End', 'calendar:IsAllDayEvent', 'calendar:Location', 'calendar:Organizer', 'calendar:RequiredAttendees', 'calendar:OptionalAttendees',
+  // Series and meeting facts (docs/delivery.md): a series' pattern and exceptions live on its master.
+  'calendar:CalendarItemType', 'calendar:OriginalStart', 'calendar:Recurrence', 'calendar:FirstOccurrence', 'calendar:LastOccurrence',
+  'calendar:ModifiedOccurrences', 'calendar:DeletedOccurrences',
+  'meeting:AssociatedCalendarItemId', 'meeting:ResponseType',
   'contacts:CompanyName', 'contacts:DisplayName', 'contacts:EmailAddresses', 'contacts:GivenName', 'contacts:JobTitle', 'contacts:PhoneNumbers', 'contacts:Surname',
   'task:CompleteDate', 'task:DueDate', 'task:PercentComplete', 'task:StartDate', 'task:Status',
 ];

@@ -5,7 +5,8 @@
  * Date.parse: EWS writes xs:dateTime in UTC, so no time-zone library is needed.
  */
 import { EwsProtocolError } from '../errors';
-import type { AttachmentInfo, EmailAddress, EwsItem, EwsItemKind, ItemChange, ItemChangeType, SyncFolderItemsResult } from '../types';
+import { calendarItemType, datePart, definedOnly, meetingMessageType, recurrenceInfo } from '../calendar-fields';
+import type { AttachmentInfo, EmailAddress, EwsCalendarItem, EwsItem, EwsItemKind, ItemChange, ItemChangeType, MeetingMessageInfo, OccurrenceInfo, RecurrenceInfo, SyncFolderItemsResult } from '../types';
 import { child, childrenNamed, childText, path, type XmlElement } from './xml-reader';
 
 /** The first response message of an answer, with its class and code. */
@@ -202,11 +203,74 @@ function baseProperties(item: Fields) {
   };
 }
 
+function occurrence(element: XmlElement | undefined): OccurrenceInfo | undefined {
+  const id = child(element, 'ItemId')?.attributes.Id;
+  if (!element || !id) return undefined;
+  return { itemId: id, start: isoDate(childText(element, 'Start')), end: isoDate(childText(element, 'End')), originalStart: isoDate(childText(element, 'OriginalStart')) };
+}
+
+const RANGE_ELEMENTS = new Set(['NoEndRecurrence', 'EndDateRecurrence', 'NumberedRecurrence']);
+
+function recurrence(element: XmlElement | undefined): RecurrenceInfo | undefined {
+  if (!element) return undefined;
+  const pattern = element.children.find((entry) => !RANGE_ELEMENTS.has(entry.name));
+  const range = element.children.find((entry) => RANGE_ELEMENTS.has(entry.name));
+  const days = childText(pattern, 'DaysOfWeek');
+  return recurrenceInfo({
+    patternElement: pattern?.name,
+    interval: optionalNumber(childText(pattern, 'Interval')),
+    daysOfWeek: days ? days.trim().split(/\s+/) : [],
+    dayOfMonth: optionalNumber(childText(pattern, 'DayOfMonth')),
+    month: childText(pattern, 'Month')?.trim(),
+    dayOfWeekIndex: childText(pattern, 'DayOfWeekIndex')?.trim(),
+    firstDayOfWeek: childText(pattern, 'FirstDayOfWeek')?.trim(),
+    rangeElement: range?.name,
+    startDate: datePart(childText(range, 'StartDate')),
+    endDate: datePart(childText(range, 'EndDate')),
+    numberOfOccurrences: optionalNumber(childText(range, 'NumberOfOccurrences')),
+  });
+}
+
+/** The series facts of a calendar item; only what the server said (single items carry just their type). */
+function seriesFields(item: Fields): Partial<EwsCalendarItem> {
+  const modified = childrenNamed(field(item, 'ModifiedOccurrences'), 'Occurrence').flatMap((entry) => occurrence(entry) ?? []);
+  const deleted = childrenNamed(field(item, 'DeletedOccurrences'), 'DeletedOccurrence').flatMap((entry) => {
+    const originalStart = isoDate(childText(entry, 'Start'));
+    return originalStart ? [{ originalStart }] : [];
+  });
+  return definedOnly({
+    calendarItemType: calendarItemType(fieldText(item, 'CalendarItemType')?.trim()),
+    originalStart: isoDate(fieldText(item, 'OriginalStart')),
+    recurrence: recurrence(field(item, 'Recurrence')),
+    firstOccurrence: occurrence(field(item, 'FirstOccurrence')),
+    lastOccurrence: occurrence(field(item, 'LastOccurrence')),
+    modifiedOccurrences: modified.length > 0 ? modified : undefined,
+    deletedOccurrences: deleted.length > 0 ? deleted : undefined,
+  });
+}
+
+const MEETING_ELEMENTS = new Set(['MeetingRequest', 'MeetingResponse', 'MeetingCancellation', 'MeetingMessage']);
+
+function meetingFields(elementName: string, item: Fields): MeetingMessageInfo | undefined {
+  if (!MEETING_ELEMENTS.has(elementName)) return undefined;
+  const responseType = fieldText(item, 'ResponseType')?.trim() || undefined;
+  return {
+    messageType: meetingMessageType(elementName as 'MeetingRequest', responseType),
+    responseType,
+    associatedCalendarItemId: field(item, 'AssociatedCalendarItemId')?.attributes.Id || undefined,
+    start: isoDate(fieldText(item, 'Start')),
+    end: isoDate(fieldText(item, 'End')),
+    location: fieldText(item, 'Location') || undefined,
+  };
+}
+
 /** One item element of a GetItem answer as a plain EwsItem. */
 export function readItem(element: XmlElement): EwsItem {
   const kind = itemKindOf(element.name);
   const item = fieldsOf(element);
   if (kind === 'message' || kind === 'meetingMessage') {
+    // Plain mail (the hot path's bulk) skips the meeting reader entirely.
+    const meeting = kind === 'meetingMessage' ? meetingFields(element.name, item) : undefined;
     return {
       kind,
       ...baseProperties(item),
@@ -220,6 +284,7 @@ export function readItem(element: XmlElement): EwsItem {
       isRead: optionalBoolean(fieldText(item, 'IsRead')),
       internetMessageId: fieldText(item, 'InternetMessageId') || undefined,
       conversationId: field(item, 'ConversationId')?.attributes.Id,
+      ...(meeting ? { meeting } : {}),
     };
   }
   if (kind === 'calendarItem') {
@@ -233,6 +298,7 @@ export function readItem(element: XmlElement): EwsItem {
       organizer: singleAddress(item, 'Organizer'),
       requiredAttendees: attendeeList(item, 'RequiredAttendees'),
       optionalAttendees: attendeeList(item, 'OptionalAttendees'),
+      ...seriesFields(item),
     };
   }
   if (kind === 'contact') {

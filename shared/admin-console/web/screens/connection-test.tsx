@@ -10,6 +10,7 @@ const STEP_WORDS: Record<Result['steps'][number]['name'], string> = {
   credentialExpiry: 'Credential expiry',
   tokenAcquisition: 'Token from Entra',
   endpointReachable: 'EWS endpoint reachable',
+  autodiscover: 'Autodiscover (EWS URL from the address)',
   authentication: 'Authentication',
   ewsEnabled: 'EWS enabled for the account',
   impersonation: 'Impersonation rights',

@@ -108,6 +108,10 @@ export async function discoverForGroup(deps: AdminDependencies, principal: Admin
   const group = await loadGroup(deps, principal, tenantId, groupId);
   if (group.mailboxAccessType !== 'impersonation') throw notForAccessType(group);
   const request = await checkedBody(body, deps);
+  const authScheme = group.impersonation?.authScheme ?? 'basic';
+  // Autodiscover hosts are other HTTP services than EWS, with SPNs of their own; asking the KDC for
+  // tickets to hosts we discover would let a hostile Autodiscover answer choose the SPN.
+  if (authScheme === 'kerberos') throw new HttpProblem(409, 'NotSupportedForAuthScheme', 'Autodiscover is not available for Kerberos groups', 'Discovery signs in with Basic or NTLM. Use POST /api/admin/tenants/{tenantId}/ews-url-discovery with a Basic or NTLM account, or set the group\'s ewsUrl directly.');
   const reference = group.credential;
   if (!reference) throw new HttpProblem(409, 'CredentialsMissing', 'The group has no credentials', 'Set the service account password with PUT .../credentials first, or use POST /api/admin/tenants/{tenantId}/ews-url-discovery with a password.');
   let emailAddress = request.emailAddress?.toLowerCase();
@@ -116,7 +120,7 @@ export async function discoverForGroup(deps: AdminDependencies, principal: Admin
   const secret = await deps.vault.getSecret(reference.secretName, { version: reference.secretVersion });
   const view = await discoverUnderPolicy({
     environment: deps.environment,
-    credential: { kind: group.impersonation?.authScheme ?? 'basic', username: group.impersonation?.serviceAccount ?? '', password: secret },
+    credential: { kind: authScheme, username: group.impersonation?.serviceAccount ?? '', password: secret },
     emailAddress,
     autodiscoverUrl: request.autodiscoverUrl,
     ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}),

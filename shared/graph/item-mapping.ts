@@ -102,6 +102,13 @@ const MEETING_MESSAGE_TYPES: Readonly<Record<string, MeetingMessageType>> = {
   meetingDeclined: 'meetingDeclined',
 };
 
+const MEETING_CLASSES: Readonly<Record<string, string>> = {
+  meetingCancelled: 'IPM.Schedule.Meeting.Canceled',
+  meetingAccepted: 'IPM.Schedule.Meeting.Resp.Pos',
+  meetingTenativelyAccepted: 'IPM.Schedule.Meeting.Resp.Tent',
+  meetingDeclined: 'IPM.Schedule.Meeting.Resp.Neg',
+};
+
 const GRAPH_RESPONSE_TO_EWS: Readonly<Record<string, string>> = { none: 'Unknown', organizer: 'Organizer', tentativelyAccepted: 'Tentative', accepted: 'Accept', declined: 'Decline', notResponded: 'NoResponseReceived' };
 
 /** Graph's patternedRecurrence is the record's shape already; only known values pass, and Graph's "no end date" (0001-01-01) is dropped. */
@@ -150,8 +157,9 @@ function meetingFields(value: Graph.EventMessage & Graph.EventMessageResponse): 
 type WithOdata<T> = T & { readonly '@odata.type'?: string; readonly '@odata.etag'?: string };
 
 export function messageItem(value: WithOdata<Graph.Message & Graph.EventMessage & Graph.EventMessageResponse>, attachments: readonly AttachmentInfo[] = []): EwsMessage {
-  const meeting = (value['@odata.type'] ?? '').endsWith('eventMessage') || value['@odata.type'] === '#microsoft.graph.eventMessageRequest';
-  const meetingClass = value.meetingMessageType === 'meetingCancelled' ? 'IPM.Schedule.Meeting.Canceled' : value.meetingMessageType === 'meetingAccepted' ? 'IPM.Schedule.Meeting.Resp.Pos' : 'IPM.Schedule.Meeting.Request';
+  // eventMessage, eventMessageRequest and eventMessageResponse (responses are meeting messages too, as in EWS).
+  const meeting = /^#microsoft\.graph\.eventMessage(?:Request|Response)?$/.test(value['@odata.type'] ?? '');
+  const meetingClass = MEETING_CLASSES[value.meetingMessageType ?? ''] ?? 'IPM.Schedule.Meeting.Request';
   return {
     kind: meeting ? 'meetingMessage' : 'message',
     id: value.id ?? '',

@@ -27,6 +27,8 @@ export type WriteFields =
 export interface ItemTarget {
   readonly itemId: string;
   readonly occurrenceIndex?: number | undefined;
+  /** What the request says the item is (Graph addresses each kind by its own path; EWS binds any id). */
+  readonly itemType?: WriteItemType | undefined;
 }
 
 export type WriteOutcome =

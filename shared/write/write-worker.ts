@@ -176,7 +176,10 @@ type ResolvedTarget = { readonly ok: true; readonly target: ItemTarget } | { rea
 
 async function resolveTarget(writer: MailboxWriter, request: Extract<WriteOperationRequest, { item: unknown }>, deps: WriteWorkerDependencies, key: MailboxKey): Promise<ResolvedTarget> {
   const reference = request.item;
-  const occurrence = reference.occurrenceIndex !== undefined ? { occurrenceIndex: reference.occurrenceIndex } : {};
+  const occurrence = {
+    ...(reference.occurrenceIndex !== undefined ? { occurrenceIndex: reference.occurrenceIndex } : {}),
+    itemType: 'itemType' in request ? request.itemType : ('message' as const),
+  };
   if (reference.itemId !== undefined) return { ok: true, target: { itemId: reference.itemId, ...occurrence } };
   const itemType = 'itemType' in request && request.itemType !== 'message' ? request.itemType : undefined;
   const externalId = reference.externalId ?? '';

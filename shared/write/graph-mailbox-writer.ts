@@ -233,9 +233,9 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
     }
   }
 
-  /** The occurrence `index` (1-based, in start order) of a series master, as Graph lists its instances. */
-  async function occurrence(masterId: string, index: number): Promise<Entity | undefined> {
-    const master = await client.get<Entity & Graph.Event>(`${user}/events/${encodeURIComponent(masterId)}?$select=id,start,recurrence`, utcPrefer);
+  /** A series' occurrences and exceptions in start order, as Graph lists its instances (at most `limit`). */
+  async function instancesOf(masterId: string, limit: number): Promise<Entity[]> {
+    const master = await client.get<Entity & Graph.Event>(`${user}/events/${encodeURIComponent(masterId)}?$select=id,start`, utcPrefer);
     const first = master.start?.dateTime ? Date.parse(`${master.start.dateTime.replace(/Z$/, '')}Z`) : Date.now();
     // instances needs a window: from the series' first occurrence, long enough for 999 weekly occurrences.
     const start = new Date(first - 86_400_000).toISOString();
@@ -244,9 +244,23 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
     const path = `${user}/events/${encodeURIComponent(masterId)}/instances?startDateTime=${encodeURIComponent(start)}&endDateTime=${encodeURIComponent(end)}&$select=id,changeKey,start,type`;
     for await (const page of client.pages<Entity>(path, utcPrefer)) {
       instances.push(...page.value);
-      if (instances.length >= index) break;
+      if (instances.length >= limit) break;
     }
-    return instances[index - 1];
+    return instances.slice(0, limit);
+  }
+
+  /** The occurrence `index` (1-based, in start order) of a series master. */
+  async function occurrence(masterId: string, index: number): Promise<Entity | undefined> {
+    return (await instancesOf(masterId, index))[index - 1];
+  }
+
+  /**
+   * The versions sync over Graph will report for a series: calendarView shows a series as its
+   * occurrences, each with its own id and a changeKey that moves with the master's, so every one
+   * the connector caused is recorded as its own (echo suppression). At most 500.
+   */
+  async function seriesVersions(masterId: string): Promise<ItemVersion[]> {
+    return (await instancesOf(masterId, 500)).filter((instance) => instance.id).map((instance) => versionOf('calendarItem', instance));
   }
 
   async function findByMarker(itemType: ItemKind, name: string, value: string): Promise<ItemVersion | undefined> {
@@ -294,7 +308,9 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
       return step(write.itemType, undefined, async () => {
         // The markers go in the same POST: a crash after Graph's answer still leaves them findable.
         const created = await client.post<Entity>(await collection(write.itemType), { ...bodyOf(write), ...markers(write.itemType, request) });
-        return { kind: 'written', ...versionOf(write.itemType, created) };
+        const written = versionOf(write.itemType, created);
+        if (created.type !== 'seriesMaster') return { kind: 'written', ...written };
+        return { kind: 'written', ...written, related: [written, ...(await seriesVersions(written.itemId))] };
       });
     },
 
@@ -304,7 +320,9 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
       return step(write.itemType, target.itemId, async () => {
         if (target.occurrenceIndex === undefined) {
           const updated = await client.patch<Entity>(await itemPath(write.itemType, target.itemId), bodyOf(write), { 'if-match': ifMatchOf(expectedVersion) });
-          return { kind: 'written', ...versionOf(write.itemType, updated) };
+          const written = versionOf(write.itemType, updated);
+          if (updated.type !== 'seriesMaster') return { kind: 'written', ...written };
+          return { kind: 'written', ...written, related: [written, ...(await seriesVersions(written.itemId))] };
         }
         const stale = await masterConflict(target.itemId, expectedVersion);
         if (stale) return stale;
@@ -314,7 +332,7 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
         const updated = await client.patch<Entity>(`${user}/events/${encodeURIComponent(instance.id)}`, bodyOf(write), { 'if-match': ifMatchOf(versionOf('calendarItem', instance).version) });
         const master = versionOf('calendarItem', await client.get<Entity>(`${user}/events/${encodeURIComponent(target.itemId)}?$select=id,changeKey`));
         // Sync over Graph reports the changed occurrence itself (an exception), sync over EWS the master: both are ours.
-        return { kind: 'written', ...master, related: [master, versionOf('calendarItem', updated)] };
+        return { kind: 'written', ...master, related: [master, versionOf('calendarItem', updated), ...(await seriesVersions(target.itemId))] };
       });
     },
 
@@ -335,7 +353,7 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
         await client.delete(`${user}/events/${encodeURIComponent(instance.id)}`, { 'if-match': ifMatchOf(versionOf('calendarItem', instance).version) });
         const master = versionOf('calendarItem', await client.get<Entity>(`${user}/events/${encodeURIComponent(target.itemId)}?$select=id,changeKey`));
         // Sync over Graph reports the occurrence as removed; over EWS the master as changed.
-        return { kind: 'deleted', itemId: instance.id, related: [master] };
+        return { kind: 'deleted', itemId: instance.id, related: [master, ...(await seriesVersions(target.itemId))] };
       });
     },
 

@@ -3,6 +3,8 @@
  * function + sync-mailbox) in the local Functions host with Azurite, Key Vault, the identity
  * provider and the EWS simulator; two connector tenants (the second one the attacker's), an
  * impersonation group per tenant, recording outboxes for sync records and operation results.
+ * With `protocol: 'graph'` the groups are app-only Graph groups (the customer's own app, consented
+ * in Contoso's Entra tenant) and the Graph simulator serves the same mailbox store.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -50,7 +52,17 @@ export interface WriteWorld {
   close(): Promise<void>;
 }
 
-export async function startWriteWorld(): Promise<WriteWorld> {
+/** The customer's own Entra app of the Graph groups (application permissions, admin-consented). */
+export const CUSTOMER_APP = 'c0ffee00-0000-4000-8000-0000000c0517';
+const CUSTOMER_SECRET = 'contoso-crm-writer-secret';
+
+export interface WriteWorldOptions {
+  /** Default 'ews' (impersonation groups); 'graph': app-only Graph groups. */
+  readonly protocol?: 'ews' | 'graph';
+}
+
+export async function startWriteWorld(options: WriteWorldOptions = {}): Promise<WriteWorld> {
+  const graph = options.protocol === 'graph';
   const tenantId = randomUUID();
   const groupId = randomUUID();
   const otherTenantId = randomUUID();
@@ -67,27 +79,40 @@ export async function startWriteWorld(): Promise<WriteWorld> {
     functions: ['write-operations', 'sync-mailbox'],
     ews: {
       seed: (store) => {
-        store.addOrganisation({ id: 'contoso', name: 'Contoso', domains: ['contoso.test'] });
+        store.addOrganisation({ id: 'contoso', name: 'Contoso', domains: ['contoso.test'], ...(graph ? { entraTenantId: DEMO_IDENTITY.contosoTenantId } : {}) });
         for (const address of [ALICE, BOB, CAROL, MALLORY]) store.addMailbox({ smtpAddress: address, displayName: address.split('@')[0]!, password: 'User-Pass1' });
         store.addServiceAccount({ userPrincipalName: SVC, password: SVC_PASSWORD, organisationId: 'contoso' });
         store.grantImpersonation({ organisationId: 'contoso', principal: SVC, scope: { kind: 'all' } });
       },
     },
+    ...(graph ? { graph: {} } : {}),
     functionKeys: { masterKey: MASTER_KEY },
     queues: { maxPollingIntervalInMs: 200, visibilityTimeoutInMs: 0 },
     shutdownGracePeriodInMs: 5_000,
-    beforeHost: async ({ azurite, secrets, ews }) => {
+    beforeHost: async ({ azurite, secrets, ews, idp }) => {
       controlUrl = ews!.controlUrl;
+      if (graph) {
+        idp.control.addApp({
+          appId: CUSTOMER_APP,
+          displayName: 'Contoso CRM writer',
+          homeTenantId: DEMO_IDENTITY.contosoTenantId,
+          secrets: [{ value: CUSTOMER_SECRET, displayName: 'write tests' }],
+          requiredResourceAccess: [{ resource: 'https://graph.microsoft.com', applicationPermissions: ['Mail.ReadWrite', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'] }],
+        });
+        idp.control.grantAdminConsent(DEMO_IDENTITY.contosoTenantId, CUSTOMER_APP);
+      }
       const storage = new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(azurite.connectionString) } });
       const at = new Date().toISOString();
       for (const [tenant, group, mailbox] of [[tenantId, groupId, ALICE], [otherTenantId, otherGroupId, MALLORY]] as const) {
-        const secretName = secretNames.groupPassword(tenant, group);
-        const stored = await secrets.setSecret(secretName, new SecretString(SVC_PASSWORD));
+        const secretName = graph ? secretNames.groupClientSecret(tenant, group) : secretNames.groupPassword(tenant, group);
+        const stored = await secrets.setSecret(secretName, new SecretString(graph ? CUSTOMER_SECRET : SVC_PASSWORD));
         await new TenantsRepository(storage).create({ id: tenant, displayName: tenant, status: 'active', createdAt: at, updatedAt: at });
+        const access = graph
+          ? { mailboxAccessType: 'appOnly' as const, protocol: 'graph' as const, appOnly: { entraTenantId: DEMO_IDENTITY.contosoTenantId, clientId: CUSTOMER_APP } }
+          : { mailboxAccessType: 'impersonation' as const, impersonation: { serviceAccount: SVC, authScheme: 'basic' as const } };
         await new GroupsRepository(storage).create({
-          tenantId: tenant, id: group, name: 'Sales', externalId: `sales-${tenant}`, mailboxAccessType: 'impersonation',
-          impersonation: { serviceAccount: SVC, authScheme: 'basic' },
-          credential: { kind: 'password', secretName, secretVersion: stored.version, updatedAt: at },
+          tenantId: tenant, id: group, name: 'Sales', externalId: `sales-${tenant}`, ...access,
+          credential: { kind: graph ? 'clientSecret' : 'password', secretName, secretVersion: stored.version, updatedAt: at },
           folders: ['mail', 'calendar', 'contacts', 'tasks'], pollIntervalMinutes: 60, initialSync: { kind: 'all' }, enabled: true, createdAt: at, updatedAt: at,
         });
         await new MailboxesRepository(storage).create({ tenantId: tenant, groupId: group, smtpAddress: mailbox, enabled: true, status: 'pending', counts: { created: 0, updated: 0, deleted: 0 }, createdAt: at, updatedAt: at });

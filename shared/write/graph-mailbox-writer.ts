@@ -28,7 +28,7 @@ import { contactItem, eventItem, messageItem, todoTaskItem } from '../graph/item
 import { createGraphRetryPolicy } from '../graph/retry-policy';
 import { graphToMailboxSourceError } from '../sync/graph-mailbox-source';
 import { MailboxSourceError } from '../sync/mailbox-source';
-import { MARKER_EXTERNAL_ID, MARKER_OPERATION_ID } from './mailbox-writer';
+import { MARKER_EXTERNAL_ID, MARKER_LAST_OPERATION_ID, MARKER_OPERATION_ID } from './mailbox-writer';
 import type { CreateRequest, InvitationMode, ItemVersion, MailOperation, MailboxWriter, WriteFields, WriteOutcome } from './mailbox-writer';
 import type { CalendarFields, ContactFields, TaskFields, WriteItemType } from './write-operation';
 
@@ -314,12 +314,14 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
       });
     },
 
-    async update(target, expectedVersion, write, invitations: InvitationMode) {
+    async update(target, expectedVersion, write, invitations: InvitationMode, operationId) {
       if (!VERSION.test(expectedVersion)) return currentState(write.itemType, target.itemId);
       if (write.itemType === 'calendarItem' && invitations === 'none' && hasAttendees(write.fields)) return NO_SILENT_INVITATIONS;
       return step(write.itemType, target.itemId, async () => {
         if (target.occurrenceIndex === undefined) {
-          const updated = await client.patch<Entity>(await itemPath(write.itemType, target.itemId), bodyOf(write), { 'if-match': ifMatchOf(expectedVersion) });
+          // The marker goes in the same PATCH: a retry after a crash finds its own write (To Do tasks have no extended properties).
+          const marker = write.itemType === 'task' ? {} : { singleValueExtendedProperties: [{ id: graphMarkerId(MARKER_LAST_OPERATION_ID), value: operationId }] };
+          const updated = await client.patch<Entity>(await itemPath(write.itemType, target.itemId), { ...bodyOf(write), ...marker }, { 'if-match': ifMatchOf(expectedVersion) });
           const written = versionOf(write.itemType, updated);
           if (updated.type !== 'seriesMaster') return { kind: 'written', ...written };
           return { kind: 'written', ...written, related: [written, ...(await seriesVersions(written.itemId))] };
@@ -355,6 +357,19 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
         // Sync over Graph reports the occurrence as removed; over EWS the master as changed.
         return { kind: 'deleted', itemId: instance.id, related: [master, ...(await seriesVersions(target.itemId))] };
       });
+    },
+
+    async lastOperation(target) {
+      const itemType = target.itemType ?? 'calendarItem';
+      const expand = itemType === 'task' || itemType === 'message' ? '' : `&$expand=${encodeURIComponent(`singleValueExtendedProperties($filter=id eq ${odataString(graphMarkerId(MARKER_LAST_OPERATION_ID))})`)}`;
+      try {
+        const entity = await call(async () => client.get<Entity & { singleValueExtendedProperties?: { id?: string; value?: string }[] }>(`${await itemPath(itemType, target.itemId)}?$select=id,changeKey${expand}`));
+        const operationId = entity.singleValueExtendedProperties?.find((p) => typeof p.value === 'string')?.value;
+        return { ...versionOf(itemType, entity), operationId };
+      } catch (error) {
+        if (error instanceof GraphServiceError && error.kind === 'notFound') return undefined;
+        throw graphToMailboxSourceError(error);
+      }
     },
 
     apply(target, operation: MailOperation, expectedVersion) {

@@ -267,6 +267,21 @@ describe('Graph idempotency and attackers', () => {
     assert.equal(storeId(done.itemId), after[0].id);
   });
 
+  it('a retried update and delete recognise their own earlier success after a SIGKILL (no false conflict)', async () => {
+    const created = await world.waitFor((await world.submit({ idempotencyKey: 'g-crash-c', operation: 'create', itemType: 'contact', externalId: 'g-crash-c', fields: { givenName: 'Crash', surname: 'Test' } })).operationId);
+    assert.equal(created.status, 'succeeded', JSON.stringify(created));
+    const updateId = await world.crashAfterExchangeThenRedeliver({ idempotencyKey: 'g-crash-c-u', operation: 'update', itemType: 'contact', item: { externalId: 'g-crash-c' }, expectedVersion: created.version, fields: { jobTitle: 'Survivor' } });
+    const updated = await world.waitFor(updateId);
+    assert.equal(updated.status, 'succeeded', JSON.stringify(updated));
+    assert.equal(updated.attempts, 2);
+    assert.notEqual(updated.version, created.version);
+    assert.equal((await world.control('GET', `/items/${encodeURIComponent(storeId(created.itemId))}`)).jobTitle, 'Survivor');
+    const deleteId = await world.crashAfterExchangeThenRedeliver({ idempotencyKey: 'g-crash-c-d', operation: 'delete', itemType: 'contact', item: { itemId: created.itemId }, expectedVersion: updated.version, sendInvitations: 'none' });
+    const deleted = await world.waitFor(deleteId);
+    assert.equal(deleted.status, 'succeeded', JSON.stringify(deleted));
+    assert.equal(deleted.attempts, 2);
+  });
+
   it('a forged id of another mailbox fails without touching it; hostile strings stay data (subject, OData quotes in external ids)', async () => {
     const mallorysItem = await world.control('POST', `/mailboxes/${MALLORY}/items`, { folder: 'inbox', item: { kind: 'message', subject: 'Mallory private', isRead: false } });
     const forged = await world.waitFor((await world.submit({ idempotencyKey: 'g-forged-1', operation: 'setReadState', item: { itemId: mallorysItem.id.replace(/\//g, '-').replace(/\+/g, '_') }, isRead: true })).operationId);

@@ -241,6 +241,18 @@ describe('idempotency keys and attackers', () => {
     assert.equal((await world.submit(request)).operationId, operationId);
   });
 
+  it('a retried update and delete recognise their own earlier success after a SIGKILL (no false conflict)', async () => {
+    const created = await world.waitFor((await world.submit({ idempotencyKey: 'crash-c', operation: 'create', itemType: 'contact', externalId: 'crash-c', fields: { givenName: 'Crash', surname: 'Test' } })).operationId);
+    assert.equal(created.status, 'succeeded', JSON.stringify(created));
+    const updated = await world.waitFor(await world.crashAfterExchangeThenRedeliver({ idempotencyKey: 'crash-c-u', operation: 'update', itemType: 'contact', item: { externalId: 'crash-c' }, expectedVersion: created.version, fields: { jobTitle: 'Survivor' } }));
+    assert.equal(updated.status, 'succeeded', JSON.stringify(updated));
+    assert.equal(updated.attempts, 2);
+    assert.equal((await world.control('GET', `/items/${encodeURIComponent(created.itemId)}`)).jobTitle, 'Survivor');
+    const deleted = await world.waitFor(await world.crashAfterExchangeThenRedeliver({ idempotencyKey: 'crash-c-d', operation: 'delete', itemType: 'contact', item: { itemId: created.itemId }, expectedVersion: updated.version, sendInvitations: 'none' }));
+    assert.equal(deleted.status, 'succeeded', JSON.stringify(deleted));
+    assert.equal(deleted.attempts, 2);
+  });
+
   it('throttling: a long ServerBusy back-off re-queues the operation with a visibility delay instead of sleeping; it succeeds on the next attempt', async () => {
     await world.control('POST', '/faults', { kind: 'serverBusy', operation: 'CreateItem', count: 1, backOffInMs: 3_000 });
     const accepted = await world.submit({ idempotencyKey: 'throttled-task', operation: 'create', itemType: 'task', fields: { subject: 'After a back-off' } });

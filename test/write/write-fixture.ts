@@ -7,7 +7,10 @@
  * in Contoso's Entra tenant) and the Graph simulator serves the same mailbox store.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { QueueClient } from '@azure/storage-queue';
 import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
 import type { ChangeBatch, ChangeRecord, OperationResultEvent } from '../../shared/delivery/change-batch';
 import { SecretString } from '../../shared/logging';
@@ -15,6 +18,9 @@ import { secretNames } from '../../shared/secrets';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../../shared/storage';
 import { useSyncOverrides } from '../../shared/sync/sync-composition';
 import { useWriteOverrides } from '../../shared/write/write-composition';
+import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from '../../shared/write/write-jobs';
+import type { WriteOperationRequest } from '../../shared/write/write-operation';
+import { WriteStore } from '../../shared/write/write-store';
 import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { requestJson } from '../support/http-json';
@@ -49,6 +55,12 @@ export interface WriteWorld {
   /** Runs one sync-mailbox job for the mailbox and returns the records it delivered. */
   sync(mailbox?: string): Promise<ChangeRecord[]>;
   results(): OperationResultEvent[];
+  /**
+   * Stores `request` as the API would and runs it in a child process (the real runtime) that
+   * SIGKILLs itself right after Exchange answered, before any bookkeeping; then puts the job back
+   * on the queue, as its visibility timeout would, for the host's worker. Returns the operation id.
+   */
+  crashAfterExchangeThenRedeliver(request: WriteOperationRequest, mailbox?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -166,6 +178,24 @@ export async function startWriteWorld(options: WriteWorldOptions = {}): Promise<
       return syncOutbox.batches.slice(before).flatMap((batch: ChangeBatch) => batch.records);
     },
     results: () => resultOutbox.batches.flatMap((batch) => batch.operationResults ?? []),
+    async crashAfterExchangeThenRedeliver(request, mailbox = ALICE) {
+      const store = new WriteStore(storage);
+      const key = { tenantId, groupId, mailbox };
+      const operationId = randomUUID();
+      assert.equal(await store.claimKey(key, request.idempotencyKey, operationId), operationId);
+      await store.saveOperation({ ...key, operationId, request, status: 'queued', attempts: 0, acceptedAt: new Date().toISOString() });
+      const job = { v: 1 as const, ...key, operationId, enqueuedAt: new Date().toISOString() };
+      const child = spawn(process.execPath, [join(__dirname, 'crash-child.js')], { env: { ...process.env, ...stack.settings, CRASH_WRITE_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      assert.equal(signal, 'SIGKILL', `child exited ${code}: ${output}`);
+      assert.match(output, /exchange answered/);
+      assert.equal((await store.findOperation(key, operationId))?.status, 'running', 'no bookkeeping happened');
+      await storageWriteJobQueue(new QueueClient(stack.azurite.connectionString, WRITE_OPERATIONS_QUEUE)).enqueue(job);
+      return operationId;
+    },
     async close() {
       await stack.close();
       useSyncOverrides({});

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
 import { QueueClient } from '@azure/storage-queue';
 import { decodeImmutableId, fromRestId } from '../../dev/graph-simulator/ids';
-import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from '../../shared/write/write-jobs';
+import { storageWriteJobQueue, WRITE_OPERATIONS_POISON_QUEUE, WRITE_OPERATIONS_QUEUE } from '../../shared/write/write-jobs';
 import { WriteStore } from '../../shared/write/write-store';
-import { ALICE, BOB, CAROL, MALLORY, startWriteWorld } from './write-fixture';
+import { ALICE, BOB, CAROL, MALLORY, MASTER_KEY, startWriteWorld } from './write-fixture';
 import type { WriteWorld } from './write-fixture';
 
 let world: WriteWorld;
@@ -297,4 +297,45 @@ describe('Graph idempotency and attackers', () => {
     assert.equal(unknown.status, 'failed', JSON.stringify(unknown));
     assert.equal(unknown.error.code, 'ItemNotFound');
   });
+
+  it('a poisoned operation (the host gave up on its message) ends failed with the reason instead of staying running', async () => {
+    const store = new WriteStore(world.storage);
+    const key = { tenantId: world.tenantId, groupId: world.groupId, mailbox: ALICE };
+    const operationId = randomUUID();
+    const request = { idempotencyKey: 'g-poison-1', operation: 'create' as const, itemType: 'task' as const, fields: { subject: 'Poisoned' } };
+    await store.claimKey(key, request.idempotencyKey, operationId);
+    // As a worker leaves it when the host dies mid-run on every delivery.
+    await store.saveOperation({ ...key, operationId, request, status: 'running', attempts: 5, acceptedAt: new Date().toISOString() });
+    // The Functions host moves such a message to write-operations-poison (dev/functions-host does exactly that).
+    await storageWriteJobQueue(new QueueClient(world.stack.azurite.connectionString, WRITE_OPERATIONS_POISON_QUEUE)).enqueue({ v: 1, ...key, operationId, enqueuedAt: new Date().toISOString() });
+    const done = await world.waitFor(operationId);
+    assert.equal(done.status, 'failed', JSON.stringify(done));
+    assert.equal(done.error.code, 'PoisonMessage');
+    assert.match(done.error.message, /write-operations-poison/);
+    assert.equal(world.results().find((r) => r.operationId === operationId)?.status, 'failed', 'the operationResult event says so');
+  });
+
+  it('retention: finished operations and their idempotency keys older than the cutoff are removed; queued ones stay; the timer runs', async () => {
+    const store = new WriteStore(world.storage);
+    const key = { tenantId: world.tenantId, groupId: world.groupId, mailbox: ALICE };
+    const finished = await world.waitFor((await world.submit({ idempotencyKey: 'g-old-1', operation: 'create', itemType: 'task', fields: { subject: 'Old' } })).operationId);
+    const pendingId = randomUUID();
+    await store.saveOperation({ ...key, operationId: pendingId, request: { idempotencyKey: 'g-pending', operation: 'create', itemType: 'task', fields: { subject: 'Pending' } }, status: 'queued', attempts: 0, acceptedAt: new Date().toISOString() });
+    assert.deepEqual(await store.purgeFinishedBefore(new Date(Date.now() - 3_600_000)), { operations: 0, echoes: 0 }, 'nothing in this world is an hour old');
+    const removed = await store.purgeFinishedBefore(new Date(Date.now() + 60_000));
+    assert.ok(removed.operations >= 1 && removed.echoes >= 1, JSON.stringify(removed));
+    const path = `/api/admin/tenants/${world.tenantId}/groups/${world.groupId}/mailboxes/${encodeURIComponent(ALICE)}/operations`;
+    assert.equal((await world.api('GET', `${path}/${finished.operationId}`)).status, 404);
+    assert.equal((await world.api('GET', `${path}/${pendingId}`)).status, 200, 'a queued operation is kept');
+    const again = await world.submit({ idempotencyKey: 'g-old-1', operation: 'create', itemType: 'task', fields: { subject: 'Old' } });
+    assert.notEqual(again.operationId, finished.operationId, 'a key past the retention is a new operation');
+
+    const since = Date.now();
+    const invoked = await fetch(`${world.stack.host.url}/admin/functions/write-operations-cleanup`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ input: '' }) });
+    assert.equal(invoked.status, 202);
+    const run = await world.stack.host.waitForInvocation((r) => r.functionName === 'write-operations-cleanup' && r.startedAt.getTime() >= since && r.status !== 'running', { timeoutInMs: 20_000 });
+    assert.equal(run.status, 'succeeded', run.error);
+    assert.ok(world.stack.logs.some((line) => line.includes('Write operation retention applied') && line.includes('"retentionDays":30')), world.stack.logs.slice(-5).join('\n'));
+  });
 });
+

@@ -17,6 +17,8 @@ import { QueueClient } from '@azure/storage-queue';
 import { decodeImmutableId, fromRestId } from '../../dev/graph-simulator/ids';
 import { storageWriteJobQueue, WRITE_OPERATIONS_POISON_QUEUE, WRITE_OPERATIONS_QUEUE } from '../../shared/write/write-jobs';
 import { WriteStore } from '../../shared/write/write-store';
+import { ALL_ADMIN_ROUTES } from '../../shared/admin/all-admin-routes';
+import { buildOpenApiDocument } from '../../shared/admin/openapi';
 import { ALICE, BOB, CAROL, MALLORY, MASTER_KEY, startWriteWorld } from './write-fixture';
 import type { WriteWorld } from './write-fixture';
 
@@ -336,6 +338,13 @@ describe('Graph idempotency and attackers', () => {
     const run = await world.stack.host.waitForInvocation((r) => r.functionName === 'write-operations-cleanup' && r.startedAt.getTime() >= since && r.status !== 'running', { timeoutInMs: 20_000 });
     assert.equal(run.status, 'succeeded', run.error);
     assert.ok(world.stack.logs.some((line) => line.includes('Write operation retention applied') && line.includes('"retentionDays":30')), world.stack.logs.slice(-5).join('\n'));
+  });
+
+  it('the OpenAPI document describes the write API over Graph (If-Match versions, invitations, poison, retention)', () => {
+    const document = buildOpenApiDocument(ALL_ADMIN_ROUTES, { serverUrl: 'http://127.0.0.1', audience: 'api://x', version: '0' }) as any;
+    const post = document.paths['/admin/tenants/{tenantId}/groups/{groupId}/mailboxes/{mailbox}/operations'].post;
+    for (const words of ['If-Match', 'InvitationsNotSuppressible', 'PoisonMessage', 'WRITE_OPERATION_RETENTION_DAYS']) assert.ok(JSON.stringify(post).includes(words), words);
+    assert.match(JSON.stringify(document), /@odata\.etag of a To Do task/);
   });
 });
 

@@ -520,7 +520,9 @@ export class GraphWrites {
     const patch: ItemPatch = { ...(fields as ItemPatch), ...(extendedProperties.length > 0 ? { setExtendedProperties: extendedProperties } : {}) };
     const updated = this.host.store.updateItem(item.id, patch) as CalendarItem;
     const organized = !updated.organizer || updated.organizer.address.toLowerCase() === mailbox.smtpAddress;
-    if (organized && updated.requiredAttendees.length + updated.optionalAttendees.length > 0 && Object.keys(fields).length > 0) sendInvitations(this.host.store, mailbox, updated, 'sendAndSaveCopy', true);
+    // Exchange tells attendees about changes to the meeting itself; the organizer's categories are private.
+    const noticed = Object.keys(fields).some((name) => name !== 'categories');
+    if (organized && updated.requiredAttendees.length + updated.optionalAttendees.length > 0 && noticed) sendInvitations(this.host.store, mailbox, updated, 'sendAndSaveCopy', true);
     return answer(this.entity(request, mailbox, updated, 'events/$entity'), 'event');
   }
 

@@ -144,6 +144,11 @@ function hasAttendees(fields: CalendarFields): boolean {
   return (fields.requiredAttendees?.length ?? 0) + (fields.optionalAttendees?.length ?? 0) > 0;
 }
 
+/** Fields whose change Exchange sends to a meeting's attendees as an update (categories are the organizer's own). */
+function notifiesAttendees(fields: CalendarFields): boolean {
+  return (['subject', 'body', 'start', 'end', 'isAllDayEvent', 'location', 'requiredAttendees', 'optionalAttendees'] as const).some((name) => fields[name] !== undefined);
+}
+
 const NO_SILENT_INVITATIONS: WriteOutcome = {
   kind: 'rejected',
   code: 'InvitationsNotSuppressible',
@@ -316,8 +321,9 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
 
     async update(target, expectedVersion, write, invitations: InvitationMode, operationId) {
       if (!VERSION.test(expectedVersion)) return currentState(write.itemType, target.itemId);
-      if (write.itemType === 'calendarItem' && invitations === 'none' && hasAttendees(write.fields)) return NO_SILENT_INVITATIONS;
       return step(write.itemType, target.itemId, async () => {
+        // A change the attendees would be told about, with no invitations wanted: refused (Graph would send them).
+        if (write.itemType === 'calendarItem' && invitations === 'none' && notifiesAttendees(write.fields) && (hasAttendees(write.fields) || (await isMeeting(target.itemId)))) return NO_SILENT_INVITATIONS;
         if (target.occurrenceIndex === undefined) {
           // The marker goes in the same PATCH: a retry after a crash finds its own write (To Do tasks have no extended properties).
           const marker = write.itemType === 'task' ? {} : { singleValueExtendedProperties: [{ id: graphMarkerId(MARKER_LAST_OPERATION_ID), value: operationId }] };

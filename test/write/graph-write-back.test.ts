@@ -88,6 +88,9 @@ describe('Graph write-back of an appointment', () => {
     assert.equal(done.status, 'failed');
     assert.equal(done.error.code, 'InvitationsNotSuppressible');
     assert.ok(!(await inbox(BOB)).some((item) => item.subject === 'Silent meeting'));
+    const silentUpdate = await world.waitFor((await world.submit({ idempotencyKey: 'g-appt-1-silent', operation: 'update', itemType: 'calendarItem', item: { itemId }, expectedVersion: version, sendInvitations: 'none', fields: { subject: 'Quietly renamed' } })).operationId);
+    assert.equal(silentUpdate.error?.code, 'InvitationsNotSuppressible', JSON.stringify(silentUpdate));
+    assert.equal((await world.control('GET', `/items/${encodeURIComponent(storeId(itemId))}`)).subject, 'Site visit', 'nothing was written');
   });
 
   it('updates it by external id with the right ETag; sync shows the update as the connector\'s', async () => {

@@ -3,15 +3,28 @@
 // ends operations whose message the host gave up on as failed; `write-operations-cleanup` applies the retention.
 import { registerAdminRoutes } from '../shared/admin/register-admin-routes';
 import { invocationLogger } from '../shared/logging';
+import type { Logger } from '../shared/logging';
 import { defineStorageQueueFunction, defineTimerFunction } from '../shared/runtime/function-registry';
 import { registerMailboxAccessForDelivery } from '../shared/sync/sync-composition';
 import { InvalidWriteJobError, parseWriteJob, WRITE_OPERATIONS_POISON_QUEUE, WRITE_OPERATIONS_QUEUE } from '../shared/write/write-jobs';
+import type { WriteJob } from '../shared/write/write-jobs';
 import { writeRoutes } from '../shared/write/write-routes';
 import { writeRuntime } from '../shared/write/write-composition';
 import { failPoisonedOperation, runWriteJob } from '../shared/write/write-worker';
 import { appConfig } from '../shared/config';
 
 registerMailboxAccessForDelivery();
+
+/** A malformed message never becomes valid: it is dropped (logged) instead of poisoning the queue five times. */
+function jobOrDrop(message: unknown, log: Logger): WriteJob | undefined {
+  try {
+    return parseWriteJob(message);
+  } catch (error) {
+    if (!(error instanceof InvalidWriteJobError)) throw error;
+    log.error('Dropped a malformed write job', { error: error.message });
+    return undefined;
+  }
+}
 registerAdminRoutes(writeRoutes);
 
 defineStorageQueueFunction('write-operation', {
@@ -19,17 +32,8 @@ defineStorageQueueFunction('write-operation', {
   connection: 'AzureWebJobsStorage',
   handler: async (message, context) => {
     const log = invocationLogger(context);
-    let job;
-    try {
-      job = parseWriteJob(message);
-    } catch (error) {
-      // A malformed message never becomes valid: drop it (logged) instead of poisoning the queue five times.
-      if (error instanceof InvalidWriteJobError) {
-        log.error('Dropped a malformed write job', { error: error.message });
-        return;
-      }
-      throw error;
-    }
+    const job = jobOrDrop(message, log);
+    if (!job) return;
     const outcome = await runWriteJob(job, { ...writeRuntime().worker, log });
     log.debug('Write job finished', { outcome: outcome.kind, ...(outcome.kind === 'completed' ? { status: outcome.status } : { reason: outcome.reason }) });
   },
@@ -40,16 +44,8 @@ defineStorageQueueFunction('write-operation-poison', {
   connection: 'AzureWebJobsStorage',
   handler: async (message, context) => {
     const log = invocationLogger(context);
-    let job;
-    try {
-      job = parseWriteJob(message);
-    } catch (error) {
-      if (error instanceof InvalidWriteJobError) {
-        log.error('Dropped a malformed poisoned write job', { error: error.message });
-        return;
-      }
-      throw error;
-    }
+    const job = jobOrDrop(message, log);
+    if (!job) return;
     await failPoisonedOperation(job, { ...writeRuntime().worker, log });
   },
 });

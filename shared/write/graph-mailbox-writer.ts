@@ -26,8 +26,7 @@ import { GraphServiceError } from '../graph/errors';
 import type { GraphMailbox } from '../graph/graph-client';
 import { contactItem, eventItem, messageItem, todoTaskItem } from '../graph/item-mapping';
 import { createGraphRetryPolicy } from '../graph/retry-policy';
-import { graphToMailboxSourceError } from '../sync/graph-mailbox-source';
-import { MailboxSourceError } from '../sync/mailbox-source';
+import { findDefaultTodoList, graphToMailboxSourceError } from '../sync/graph-mailbox-source';
 import { MARKER_EXTERNAL_ID, MARKER_LAST_OPERATION_ID, MARKER_OPERATION_ID } from './mailbox-writer';
 import type { CreateRequest, InvitationMode, ItemVersion, MailOperation, MailboxWriter, WriteFields, WriteOutcome } from './mailbox-writer';
 import type { CalendarFields, ContactFields, TaskFields, WriteItemType } from './write-operation';
@@ -177,12 +176,7 @@ export function createGraphMailboxWriter(client: GraphMailbox, options: GraphMai
   const call = <T>(operation: () => Promise<T>): Promise<T> => withRetries(operation, policy, retryOptions);
 
   async function defaultTodoList(): Promise<string> {
-    if (todoListId) return todoListId;
-    for await (const page of client.pages<Graph.TodoTaskList>(`${user}/todo/lists`)) {
-      const list = page.value.find((l) => l.wellknownListName === 'defaultList');
-      if (list?.id) return (todoListId = list.id);
-    }
-    throw new MailboxSourceError('FolderNotFound', 'The mailbox has no default To Do list.', { sourceCode: 'ErrorFolderNotFound' });
+    return (todoListId ??= await findDefaultTodoList(client));
   }
 
   async function collection(itemType: ItemKind): Promise<string> {

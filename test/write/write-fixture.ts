@@ -60,7 +60,7 @@ export interface WriteWorld {
    * SIGKILLs itself right after Exchange answered, before any bookkeeping; then puts the job back
    * on the queue, as its visibility timeout would, for the host's worker. Returns the operation id.
    */
-  crashAfterExchangeThenRedeliver(request: WriteOperationRequest, mailbox?: string): Promise<string>;
+  crashAfterExchangeThenRedeliver(request: WriteOperationRequest, options?: { readonly mailbox?: string; readonly beforeRedelivery?: () => Promise<void> }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -178,7 +178,8 @@ export async function startWriteWorld(options: WriteWorldOptions = {}): Promise<
       return syncOutbox.batches.slice(before).flatMap((batch: ChangeBatch) => batch.records);
     },
     results: () => resultOutbox.batches.flatMap((batch) => batch.operationResults ?? []),
-    async crashAfterExchangeThenRedeliver(request, mailbox = ALICE) {
+    async crashAfterExchangeThenRedeliver(request, options = {}) {
+      const mailbox = options.mailbox ?? ALICE;
       const store = new WriteStore(storage);
       const key = { tenantId, groupId, mailbox };
       const operationId = randomUUID();
@@ -193,6 +194,7 @@ export async function startWriteWorld(options: WriteWorldOptions = {}): Promise<
       assert.equal(signal, 'SIGKILL', `child exited ${code}: ${output}`);
       assert.match(output, /exchange answered/);
       assert.equal((await store.findOperation(key, operationId))?.status, 'running', 'no bookkeeping happened');
+      await options.beforeRedelivery?.();
       await storageWriteJobQueue(new QueueClient(stack.azurite.connectionString, WRITE_OPERATIONS_QUEUE)).enqueue(job);
       return operationId;
     },

@@ -207,10 +207,9 @@ export class GraphApi {
       if (n === 4 && c?.toLowerCase() === 'messages' && method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, d!) };
       return undefined;
     }
+    // PATCH and DELETE of messages (with If-Match) are in writes.ts.
     if (al === 'messages' && n === 2) {
       if (method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, b!) };
-      if (method === 'PATCH') return { operation: 'updateMessage', permission: write('mail'), run: () => this.updateMessage(request, mailbox, b!) };
-      if (method === 'DELETE') return { operation: 'deleteMessage', permission: write('mail'), run: () => this.deleteMessage(mailbox, b!) };
       return undefined;
     }
     if ((al === 'messages' || al === 'events') && (n === 3 || n === 4) && c?.toLowerCase() === 'attachments' && method === 'GET') {
@@ -372,33 +371,6 @@ export class GraphApi {
     const attachment = item.attachments.find((a) => a.id === wanted);
     if (!attachment) throw graphErrors.itemNotFound();
     return ok(this.withContext(attachmentJson(attachment, selectOf(request.query)), 'attachments/$entity'), 'attachment');
-  }
-
-  private updateMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {
-    const prefs = preferences(request.headers);
-    const body = requireObject(request.body);
-    const patch: { isRead?: boolean; categories?: string[] } = {};
-    const problems: string[] = [];
-    for (const [key, value] of Object.entries(body)) {
-      if (key === 'isRead') {
-        if (typeof value === 'boolean') patch.isRead = value;
-        else problems.push(`isRead: expected Edm.Boolean, got ${JSON.stringify(value)}`);
-      } else if (key === 'categories') {
-        if (Array.isArray(value) && value.every((v) => typeof v === 'string')) patch.categories = value as string[];
-        else problems.push('categories: expected a collection of Edm.String');
-      } else if (!key.startsWith('@odata.')) problems.push(`${key}: the simulator updates only isRead and categories`);
-    }
-    if (problems.length > 0) throw graphErrors.badRequest(`Invalid request body: ${problems.join('; ')}.`, 'ErrorInvalidProperty');
-    const item = this.item(mailbox, segment);
-    const updated = this.state.store.updateItem(item.id, patch);
-    return ok(this.withContext(this.messageEntity(updated, this.idWriter(prefs.immutableIds, prefs.bodyType)), 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
-  }
-
-  private deleteMessage(mailbox: Mailbox, segment: string): GraphResponse {
-    const item = this.item(mailbox, segment);
-    // Graph's DELETE moves the message to Deleted Items (from there: soft delete).
-    this.state.store.deleteItem(item.id, 'MoveToDeletedItems');
-    return noContent(204);
   }
 
   private moveMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {

@@ -11,6 +11,7 @@ import { attachmentJson, contactFolderJson, contactJson, eventJson, type GraphJs
 import { GraphError, graphErrors } from './errors';
 import { encodeImmutableId, decodeImmutableId, entryIdOf, EXCHANGE_ID_FORMATS, ewsIdFromEntryId, ewsIdFromGraphId, toRestId, type ExchangeIdFormat } from './ids';
 import type { GraphSimulatorState } from './state';
+import { GraphWrites } from './writes';
 
 /** Every kind of response body the simulator produces (the CSDL test must see each one). */
 export const RESPONSE_KINDS = {
@@ -30,6 +31,9 @@ export const RESPONSE_KINDS = {
   todoTaskListCollection: { type: 'todoTaskList', shape: 'collection' },
   todoTaskDelta: { type: 'todoTask', shape: 'delta' },
   convertIdResultCollection: { type: 'convertIdResult', shape: 'collection' },
+  eventCollection: { type: 'event', shape: 'collection' },
+  contactCollection: { type: 'contact', shape: 'collection' },
+  todoTaskCollection: { type: 'todoTask', shape: 'collection' },
   batch: { type: undefined, shape: 'batch' },
   error: { type: undefined, shape: 'error' },
   noContent: { type: undefined, shape: 'empty' },
@@ -112,12 +116,35 @@ function noContent(status: 202 | 204): GraphResponse {
 
 /** The Graph API over the simulator state. */
 export class GraphApi {
+  private readonly writes: GraphWrites;
+
   constructor(
     private readonly state: GraphSimulatorState,
     private readonly auth: GraphAuthenticator,
     /** e.g. https://localhost:1234/v1.0 (for @odata.context and links). */
     private readonly baseUrl: () => string,
-  ) {}
+  ) {
+    this.writes = new GraphWrites({
+      store: state.store,
+      baseUrl,
+      ids: (request) => {
+        const prefs = preferences(request.headers);
+        return this.idWriter(prefs.immutableIds, prefs.bodyType);
+      },
+      resolveId: (mailbox, segment) => {
+        const immutable = decodeImmutableId(segment);
+        if (immutable) return immutable.mailbox === mailbox.smtpAddress ? this.state.currentIdForOrigin(immutable.originId, mailbox.smtpAddress) : undefined;
+        const id = ewsIdFromGraphId(segment);
+        if (!id) throw graphErrors.invalidId();
+        return id;
+      },
+      folder: (mailbox, segment) => this.folder(mailbox, segment),
+      messageEntity: (item, request) => {
+        const prefs = preferences(request.headers);
+        return this.messageEntity(item, this.idWriter(prefs.immutableIds, prefs.bodyType));
+      },
+    });
+  }
 
   /** Routes and checks a request; throws GraphError for anything answered before running. */
   prepare(request: GraphRequest, caller: GraphCaller): PreparedRequest {
@@ -166,6 +193,9 @@ export class GraphApi {
     const read = (area: Permission['area']): Permission => ({ area, write: false });
     const write = (area: Permission['area']): Permission => ({ area, write: true });
     const n = rest.length;
+    // Writes (POST/PATCH/DELETE with If-Match) and the reads they need: dev/graph-simulator/writes.ts.
+    const written = this.writes.route(method, rest, request, mailbox);
+    if (written) return written;
     if (n === 0 && method === 'GET') return { operation: 'getUser', permission: read('user'), run: () => ok(project(userJson(mailbox, mailbox.entraObjectId ?? toRestId(mailbox.smtpAddress)), selectOf(request.query)), 'user') };
     if (al === 'mailfolders') {
       if (n === 1 && method === 'GET') return { operation: 'listMailFolders', permission: read('mail'), run: () => this.listMailFolders(request, mailbox, undefined, ids) };
@@ -177,10 +207,9 @@ export class GraphApi {
       if (n === 4 && c?.toLowerCase() === 'messages' && method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, d!) };
       return undefined;
     }
+    // PATCH and DELETE of messages (with If-Match) are in writes.ts.
     if (al === 'messages' && n === 2) {
       if (method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, b!) };
-      if (method === 'PATCH') return { operation: 'updateMessage', permission: write('mail'), run: () => this.updateMessage(request, mailbox, b!) };
-      if (method === 'DELETE') return { operation: 'deleteMessage', permission: write('mail'), run: () => this.deleteMessage(mailbox, b!) };
       return undefined;
     }
     if ((al === 'messages' || al === 'events') && (n === 3 || n === 4) && c?.toLowerCase() === 'attachments' && method === 'GET') {
@@ -342,33 +371,6 @@ export class GraphApi {
     const attachment = item.attachments.find((a) => a.id === wanted);
     if (!attachment) throw graphErrors.itemNotFound();
     return ok(this.withContext(attachmentJson(attachment, selectOf(request.query)), 'attachments/$entity'), 'attachment');
-  }
-
-  private updateMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {
-    const prefs = preferences(request.headers);
-    const body = requireObject(request.body);
-    const patch: { isRead?: boolean; categories?: string[] } = {};
-    const problems: string[] = [];
-    for (const [key, value] of Object.entries(body)) {
-      if (key === 'isRead') {
-        if (typeof value === 'boolean') patch.isRead = value;
-        else problems.push(`isRead: expected Edm.Boolean, got ${JSON.stringify(value)}`);
-      } else if (key === 'categories') {
-        if (Array.isArray(value) && value.every((v) => typeof v === 'string')) patch.categories = value as string[];
-        else problems.push('categories: expected a collection of Edm.String');
-      } else if (!key.startsWith('@odata.')) problems.push(`${key}: the simulator updates only isRead and categories`);
-    }
-    if (problems.length > 0) throw graphErrors.badRequest(`Invalid request body: ${problems.join('; ')}.`, 'ErrorInvalidProperty');
-    const item = this.item(mailbox, segment);
-    const updated = this.state.store.updateItem(item.id, patch);
-    return ok(this.withContext(this.messageEntity(updated, this.idWriter(prefs.immutableIds, prefs.bodyType)), 'messages/$entity'), 'message', appliedHeader(prefs, { ids: true }));
-  }
-
-  private deleteMessage(mailbox: Mailbox, segment: string): GraphResponse {
-    const item = this.item(mailbox, segment);
-    // Graph's DELETE moves the message to Deleted Items (from there: soft delete).
-    this.state.store.deleteItem(item.id, 'MoveToDeletedItems');
-    return noContent(204);
   }
 
   private moveMessage(request: GraphRequest, mailbox: Mailbox, segment: string): GraphResponse {

@@ -155,7 +155,11 @@ const MESSAGE_FIELDS: FieldTable<graph.Message, MessageContext> = [
   mf('ccRecipients', (c) => recipients(c.m.ccRecipients ?? [])),
   mf('bccRecipients', (c) => recipients(c.m.bccRecipients ?? [])),
   mf('replyTo', (c) => recipients(c.m.replyTo ?? [])),
-  mf('flag', () => ({ flagStatus: 'notFlagged' })),
+  // PR_FLAG_STATUS (0x1090) as clients set it over EWS or Graph: 1 complete, 2 flagged, otherwise none.
+  mf('flag', (c) => {
+    const status = c.item.extendedProperties?.find((p) => p.key === 'tag:4240')?.value;
+    return { flagStatus: status === '2' ? 'flagged' : status === '1' ? 'complete' : 'notFlagged' };
+  }),
 ];
 
 const NO_MESSAGE_FIELDS: Partial<Message> = {};

@@ -54,6 +54,8 @@ export interface AppConfig {
     readonly busyRetryDelayInMs: number;
   };
   readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
+  /** Write-back: how long finished operations are kept (docs/write-back.md). */
+  readonly write: { readonly operationRetentionDays: number };
   readonly operations: {
     readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
     readonly summaryIntervalInSeconds: number;
@@ -106,6 +108,7 @@ const settingsSchema = z
     DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(Number(defaultOf('DELIVERY_MAX_ATTEMPTS'))),
     DELIVERY_RETRY_BASE_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(Number(defaultOf('DELIVERY_RETRY_BASE_DELAY_SECONDS'))),
     DELIVERY_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(Number(defaultOf('DELIVERY_WEBHOOK_TIMEOUT_MS'))),
+    WRITE_OPERATION_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(Number(defaultOf('WRITE_OPERATION_RETENTION_DAYS'))),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     LOG_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(Number(defaultOf('LOG_SUMMARY_INTERVAL_SECONDS'))),
     TELEMETRY_EXPORTER: z.enum(['auto', 'azureMonitor', 'console', 'otlp', 'none']).default('auto'),
@@ -182,6 +185,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       retryBaseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS,
       webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
     },
+    write: { operationRetentionDays: s.WRITE_OPERATION_RETENTION_DAYS },
     operations: {
       logLevel: s.LOG_LEVEL,
       summaryIntervalInSeconds: s.LOG_SUMMARY_INTERVAL_SECONDS,

@@ -72,6 +72,8 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: 'Delay before the first retry; doubles per attempt (with jitter), capped at one hour.' },
   { name: 'DELIVERY_WEBHOOK_TIMEOUT_MS', group: 'delivery', requiredInAzure: false, defaultValue: '10000',
     description: 'How long a webhook receiver has to answer a delivery.' },
+  { name: 'WRITE_OPERATION_RETENTION_DAYS', group: 'operations', requiredInAzure: false, defaultValue: '30',
+    description: 'Days a finished write operation (its status, its idempotency key and its echo rows) is kept after it finished (1-3,650); the daily write-operations-cleanup timer removes older ones. The same idempotency key sent after that is a new operation. External id mappings are kept while the group exists (docs/write-back.md).' },
   { name: 'LOG_LEVEL', group: 'operations', requiredInAzure: false, defaultValue: 'info', localExample: 'info',
     description: "debug, info, warn or error. At info a healthy app logs one line per admin change, initial-sync progress and a periodic summary; per-invocation and per-job details are at debug." },
   { name: 'LOG_SUMMARY_INTERVAL_SECONDS', group: 'operations', requiredInAzure: false, defaultValue: '60',

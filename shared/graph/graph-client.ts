@@ -231,7 +231,7 @@ export interface GraphMailbox {
   get<T>(pathOrLink: string, headers?: Readonly<Record<string, string>>): Promise<T>;
   post<T>(path: string, body: unknown, headers?: Readonly<Record<string, string>>): Promise<T>;
   patch<T>(path: string, body: unknown, headers?: Readonly<Record<string, string>>): Promise<T>;
-  delete(path: string): Promise<void>;
+  delete(path: string, headers?: Readonly<Record<string, string>>): Promise<void>;
   /** One page of a collection or delta query (path or a nextLink/deltaLink Graph returned). */
   page<T>(pathOrLink: string, headers?: Readonly<Record<string, string>>): Promise<GraphPage<T>>;
   /** Every page of a collection, following nextLinks. */
@@ -294,7 +294,7 @@ export function createGraphClient(endpoint: string, mailbox: string, tokens: Gra
     get: (pathOrLink, headers) => call(() => api(pathOrLink, headers).get()),
     post: (path, body, headers) => call(() => api(path, headers).post(body)),
     patch: (path, body, headers) => call(() => api(path, headers).patch(body)),
-    delete: (path) => call(async () => void (await api(path).delete())),
+    delete: (path, headers) => call(async () => void (await api(path, headers).delete())),
     async page<T>(pathOrLink: string, headers?: Readonly<Record<string, string>>): Promise<GraphPage<T>> {
       return toGraphPage<T>(await self.get<unknown>(pathOrLink, headers));
     },

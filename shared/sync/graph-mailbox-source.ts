@@ -117,6 +117,15 @@ export function graphToMailboxSourceError(error: unknown): MailboxSourceError {
   }
 }
 
+/** The id of the mailbox's default To Do list ("Tasks"), which is what EWS's tasks folder holds (the write path uses it too). */
+export async function findDefaultTodoList(client: GraphMailbox): Promise<string> {
+  for await (const page of client.pages<Graph.TodoTaskList>(`${client.userPath}/todo/lists`)) {
+    const list = page.value.find((l) => l.wellknownListName === 'defaultList');
+    if (list?.id) return list.id;
+  }
+  throw new MailboxSourceError('FolderNotFound', 'The mailbox has no default To Do list.', { sourceCode: 'ErrorFolderNotFound' });
+}
+
 type RawEntity = Record<string, unknown> & { readonly id?: string; readonly '@removed'?: { readonly reason?: string } };
 
 interface CachedEntity {
@@ -174,14 +183,8 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
     }
   };
 
-  /** The default To Do list ("Tasks"), which is what EWS's tasks folder holds. */
   async function defaultTodoList(): Promise<string> {
-    if (todoListId) return todoListId;
-    for await (const page of client.pages<Graph.TodoTaskList>(`${user}/todo/lists`)) {
-      const list = page.value.find((l) => l.wellknownListName === 'defaultList');
-      if (list?.id) return (todoListId = list.id);
-    }
-    throw new MailboxSourceError('FolderNotFound', 'The mailbox has no default To Do list.', { sourceCode: 'ErrorFolderNotFound' });
+    return (todoListId ??= await findDefaultTodoList(client));
   }
 
   async function firstLink(folder: SyncedFolder): Promise<string> {

@@ -43,12 +43,13 @@ import { EwsResponseError, createThrottlingPolicy, getItems, withRetries } from 
 import { xmlText } from '../ews/operations/send-message';
 import type { MailboxClient, ThrottlingPolicy } from '../ews';
 import { toMailboxSourceError } from '../sync/ews-mailbox-source';
-import { MARKER_EXTERNAL_ID, MARKER_OPERATION_ID } from './mailbox-writer';
+import { MARKER_EXTERNAL_ID, MARKER_LAST_OPERATION_ID, MARKER_OPERATION_ID } from './mailbox-writer';
 import type { CreateRequest, InvitationMode, ItemTarget, ItemVersion, MailOperation, MailboxWriter, WriteFields, WriteOutcome } from './mailbox-writer';
 import type { CalendarFields, ContactFields, TaskFields, WriteItemType } from './write-operation';
 
 const OPERATION_MARKER = new ExtendedPropertyDefinition(DefaultExtendedPropertySet.PublicStrings, MARKER_OPERATION_ID, MapiPropertyType.String);
 const EXTERNAL_ID_MARKER = new ExtendedPropertyDefinition(DefaultExtendedPropertySet.PublicStrings, MARKER_EXTERNAL_ID, MapiPropertyType.String);
+const LAST_OPERATION_MARKER = new ExtendedPropertyDefinition(DefaultExtendedPropertySet.PublicStrings, MARKER_LAST_OPERATION_ID, MapiPropertyType.String);
 /** PR_FLAG_STATUS (MS-OXOFLAG): 0 none, 1 complete, 2 flagged. */
 const FLAG_STATUS = new ExtendedPropertyDefinition(0x1090, MapiPropertyType.Integer);
 const FLAG_VALUES = { notFlagged: 0, complete: 1, flagged: 2 } as const;
@@ -269,7 +270,26 @@ export function createEwsMailboxWriter(client: MailboxClient, options: EwsMailbo
       });
     },
 
-    update(target, expectedVersion, write, invitations) {
+    async lastOperation(target) {
+      try {
+        return await withRetries(
+          () =>
+            client.execute('GetItem', async (service) => {
+              const item = await Item.Bind(service, new ItemId(target.itemId), new PropertySet(BasePropertySet.IdOnly, [LAST_OPERATION_MARKER]));
+              const value: { outValue: string | null } = { outValue: null };
+              const operationId = item.ExtendedProperties.TryGetValue<string | null>(LAST_OPERATION_MARKER, value) && value.outValue !== null ? value.outValue : undefined;
+              return { ...versionOf(item), operationId };
+            }),
+          policy,
+          retryOptions,
+        );
+      } catch (error) {
+        if (error instanceof EwsResponseError && NOT_FOUND_CODES.has(error.code)) return undefined;
+        throw toMailboxSourceError(error);
+      }
+    },
+
+    update(target, expectedVersion, write, invitations, operationId) {
       if (!CHANGE_KEY.test(expectedVersion)) return currentState(target);
       return step(
         'UpdateItem',
@@ -284,6 +304,8 @@ export function createEwsMailboxWriter(client: MailboxClient, options: EwsMailbo
             item.Id.ChangeKey = expectedVersion;
           }
           applyFields(item, write);
+          // In the same UpdateItem: a retry after a crash finds its own write (a single occurrence carries no marker).
+          if (target.occurrenceIndex === undefined) item.SetExtendedProperty(LAST_OPERATION_MARKER, xmlText(operationId));
           if (item instanceof Appointment) await item.Update(ConflictResolutionMode.NeverOverwrite, SEND_UPDATES[invitations]);
           else await item.Update(ConflictResolutionMode.NeverOverwrite);
           if (target.occurrenceIndex === undefined) return { kind: 'written', ...versionOf(item) };

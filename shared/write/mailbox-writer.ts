@@ -10,6 +10,8 @@ import type { CalendarFields, ContactFields, TaskFields, WriteItemType } from '.
 /** The marker properties the connector keeps on items it created (named, PublicStrings set). */
 export const MARKER_OPERATION_ID = 'ExchangeConnector.OperationId';
 export const MARKER_EXTERNAL_ID = 'ExchangeConnector.ExternalId';
+/** The last operation that updated the item (set in the same UpdateItem / PATCH): a retry after a crash recognises its own write. */
+export const MARKER_LAST_OPERATION_ID = 'ExchangeConnector.LastOperationId';
 
 export interface ItemVersion {
   readonly itemId: string;
@@ -27,6 +29,8 @@ export type WriteFields =
 export interface ItemTarget {
   readonly itemId: string;
   readonly occurrenceIndex?: number | undefined;
+  /** What the request says the item is (Graph addresses each kind by its own path; EWS binds any id). */
+  readonly itemType?: WriteItemType | undefined;
 }
 
 export type WriteOutcome =
@@ -60,6 +64,8 @@ export interface MailboxWriter {
   /** Updates only if the item's version is still `expectedVersion`; never forces. */
   update(target: ItemTarget, expectedVersion: string, write: WriteFields, invitations: InvitationMode, operationId: string): Promise<WriteOutcome>;
   delete(target: ItemTarget, expectedVersion: string, invitations: InvitationMode): Promise<WriteOutcome>;
+  /** The item's current version and the operation its LastOperationId marker names; undefined when the item is gone. */
+  lastOperation(target: ItemTarget): Promise<(ItemVersion & { readonly operationId: string | undefined }) | undefined>;
   /** Mail operations; with `expectedVersion` they are not forced either. */
   apply(target: ItemTarget, operation: MailOperation, expectedVersion: string | undefined): Promise<WriteOutcome>;
 }

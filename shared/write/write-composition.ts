@@ -12,10 +12,10 @@ import { deliveryOutbox } from '../delivery/delivery-composition';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository, createQueueClient } from '../storage';
 import { LeaseRepository } from '../storage/lease-repository';
 import { groupProtocol } from '../storage/records';
-import { openMailboxClient } from '../sync/mailbox-access';
-import { MailboxSourceError } from '../sync/mailbox-source';
+import { openGraphClient, openMailboxClient } from '../sync/mailbox-access';
 import { syncLimitsFrom, syncRuntime } from '../sync/sync-composition';
 import { createEwsMailboxWriter } from './ews-mailbox-writer';
+import { createGraphMailboxWriter } from './graph-mailbox-writer';
 import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from './write-jobs';
 import type { WriteJobQueue } from './write-jobs';
 import type { WriteLimits, WriteWorkerDependencies } from './write-worker';
@@ -59,9 +59,9 @@ export function createWriteRuntime(config: AppConfig): WriteRuntime {
       outbox: overrides.outbox ?? deliveryOutbox(),
       // The same credential resolution as sync (impersonation, app-only, delegated).
       openWriter: async (group, mailbox) => {
-        // The Graph writer (POST/PATCH/DELETE with If-Match, move) is the next MailboxWriter; until then Graph groups are refused by name.
-        if (groupProtocol(group) !== 'ews') throw new MailboxSourceError('Configuration', 'Write-back is available for EWS groups only; this group uses Microsoft Graph.');
-        return createEwsMailboxWriter(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, syncRuntime().access));
+        const identity = { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId };
+        if (groupProtocol(group) === 'graph') return createGraphMailboxWriter(await openGraphClient(group, identity, syncRuntime().access));
+        return createEwsMailboxWriter(await openMailboxClient(group, identity, syncRuntime().access));
       },
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
       ...(overrides.afterExchangeAnswered ? { afterExchangeAnswered: overrides.afterExchangeAnswered } : {}),

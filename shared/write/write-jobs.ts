@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { sendQueueMessage } from '../storage/queue-client-factory';
 
 export const WRITE_OPERATIONS_QUEUE = 'write-operations';
+/** Where the Functions host moves a message after maxDequeueCount failed runs (host.json). */
+export const WRITE_OPERATIONS_POISON_QUEUE = `${WRITE_OPERATIONS_QUEUE}-poison`;
 const MAX_DELAY_IN_SECONDS = 7 * 24 * 3600;
 
 // Not strict: sendQueueMessage adds the W3C trace context (traceparent) to every message.

@@ -90,9 +90,9 @@ export const itemReference = z
   })
   .meta({ id: 'WriteItemReference' });
 
-const invitations = z.enum(['none', 'toAll', 'toAllAndSaveCopy']).default('none').describe('Meeting invitations / updates / cancellations to attendees (calendar items).');
+const invitations = z.enum(['none', 'toAll', 'toAllAndSaveCopy']).default('none').describe('Meeting invitations / updates / cancellations to attendees (calendar items). Over Microsoft Graph a meeting always notifies its attendees (with a copy in Sent Items): `none` for a meeting with attendees fails with InvitationsNotSuppressible and writes nothing.');
 const common = { idempotencyKey: token(128).describe('Client-chosen; the same key again in this mailbox answers with the first operation and never writes twice.') };
-const version = token(512).describe('The ChangeKey (EWS) or ETag (Graph) the application last saw; a different current version makes the result `conflict`.');
+const version = token(512).describe('The version the application last saw, as sync reports it: the ChangeKey (EWS); the changeKey of a Graph event, contact or message (sent as If-Match W/"<changeKey>"), or the @odata.etag of a To Do task. A different current version makes the result `conflict`.');
 
 export const writeOperationRequest = z
   .discriminatedUnion('operation', [

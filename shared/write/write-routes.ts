@@ -50,7 +50,7 @@ export const writeRoutes: readonly AdminRoute[] = [
         method: 'POST',
         summary: 'Create, update or delete an item in this mailbox, or change a message (asynchronous)',
         description:
-          'Accepted at once (202) and carried out by a queue function. The same idempotencyKey again answers with the first operation and never writes twice, even after a crash; reusing a key for a different request is 409. Update and delete need expectedVersion (ChangeKey); a stale one gives the result `conflict` with the current item, never a forced write. See docs/write-back.md.',
+          'Accepted at once (202) and carried out by a queue function. The same idempotencyKey again answers with the first operation and never writes twice, even after a crash; reusing a key for a different request is 409. Update and delete need expectedVersion (the version sync reported: the ChangeKey on EWS; on Microsoft Graph the changeKey, or the @odata.etag for To Do tasks, sent as If-Match); a stale one gives the result `conflict` with the current item, never a forced write. The group\'s protocol (EWS or Graph) decides how it is written; over Graph a meeting always notifies its attendees, so sendInvitations `none` for a meeting fails with InvitationsNotSuppressible. An operation whose queue message the host gave up on ends `failed` (PoisonMessage). Finished operations are kept WRITE_OPERATION_RETENTION_DAYS (default 30). See docs/write-back.md.',
         tags: ['Write-back'],
         body: writeOperationRequest,
         maxBodyBytes: MAX_WRITE_REQUEST_BYTES,
@@ -93,7 +93,7 @@ export const writeRoutes: readonly AdminRoute[] = [
         method: 'GET',
         summary: 'The state and result of a write operation',
         tags: ['Write-back'],
-        responses: { 200: { description: 'queued, running, succeeded, conflict (with the current item) or failed (with a reason).', schema: operationView }, ...common },
+        responses: { 200: { description: 'queued, running, succeeded, conflict (with the current item) or failed (with a reason). 404 once the operation is older than the retention (WRITE_OPERATION_RETENTION_DAYS).', schema: operationView }, ...common },
         handle: async ({ deps, principal, params }) => {
           const mailbox = await loadMailbox(deps, principal, params.tenantId, params.groupId, params.mailbox);
           const record = await writeRuntime().store.findOperation({ tenantId: params.tenantId, groupId: params.groupId, mailbox: mailbox.smtpAddress }, params.operationId);

@@ -11,6 +11,7 @@
  * Nothing here is secret; request bodies are the application's own data (capped at 32 KiB).
  */
 import { createHash } from 'node:crypto';
+import { odata } from '@azure/data-tables';
 import { EntityConflictError } from '../storage/errors';
 import { EntityTable } from '../storage/entity-table';
 import type { EntityCodec, EntityKey, Stored } from '../storage/entity-table';
@@ -166,6 +167,31 @@ export class WriteStore {
   /** Withdraws a write recorded in advance (delete, move, read state) that did not happen. */
   async forgetWrite(mailbox: MailboxKey, itemId: string, version: string): Promise<void> {
     await this.#table.delete(this.#key(mailbox, echoRow(itemId, version)), 'echo').catch(() => undefined);
+  }
+
+  /**
+   * Retention: removes finished operations (and their idempotency keys) that finished before
+   * `cutoff`, and echo rows last written before it. Queued and running operations, external id
+   * mappings and settings stay. Returns what was removed.
+   */
+  async purgeFinishedBefore(cutoff: Date): Promise<{ readonly operations: number; readonly echoes: number }> {
+    let operations = 0;
+    let echoes = 0;
+    const since = cutoff.toISOString();
+    for await (const row of this.#table.iterate(odata`RowKey ge ${'echo|'} and RowKey lt ${'echo|~'} and Timestamp lt ${cutoff}`)) {
+      await this.#table.delete({ partitionKey: mailboxPartition(row), rowKey: row.rowKey }, 'echo').catch(() => undefined);
+      echoes++;
+    }
+    for await (const row of this.#table.iterate(odata`RowKey ge ${'op|'} and RowKey lt ${'op|~'}`)) {
+      if (!row.data) continue;
+      const record = JSON.parse(row.data) as OperationRecord;
+      if (!record.completedAt || record.completedAt >= since || !['succeeded', 'conflict', 'failed'].includes(record.status)) continue;
+      // The key first: were the operation deleted first and this loop die, the key would name nothing.
+      await this.#table.delete(this.#key(record, keyRow(record.request.idempotencyKey)), 'idempotency key').catch(() => undefined);
+      await this.#table.delete(this.#key(record, row.rowKey), 'operation', row.etag).catch(() => undefined);
+      operations++;
+    }
+    return { operations, echoes };
   }
 
   /** The operation that wrote this version of the item, if the connector wrote it. */

@@ -27,6 +27,7 @@ import { MailboxSourceError } from '../sync/mailbox-source';
 import { concurrencyPools } from '../sync/sync-worker';
 import type { SyncLimits } from '../sync/sync-worker';
 import type { ItemTarget, MailboxWriter, WriteOutcome } from './mailbox-writer';
+import { WRITE_OPERATIONS_POISON_QUEUE } from './write-jobs';
 import type { WriteJob, WriteJobQueue } from './write-jobs';
 import { writeOperationRequest } from './write-operation';
 import type { OperationView, WriteOperationRequest } from './write-operation';
@@ -148,7 +149,7 @@ export async function runWriteJob(job: WriteJob, deps: WriteWorkerDependencies):
     record = await deps.store.saveOperation({ ...record, status: 'running', attempts: record.attempts + 1 }, record.etag);
     try {
       const writer = await deps.openWriter(group, mailbox);
-      const outcome = await carryOut(writer, request, record, deps, key);
+      const outcome = await recogniseOwnEarlierWrite(writer, request, record, await carryOut(writer, request, record, deps, key), deps, key);
       await deps.afterExchangeAnswered?.(record.operationId);
       const done = await bookkeeping(deps, record, request, outcome, key, now);
       log?.info('Write operation finished', { status: done.status });
@@ -172,11 +173,41 @@ export async function runWriteJob(job: WriteJob, deps: WriteWorkerDependencies):
   }
 }
 
+/**
+ * A message the Functions host gave up on (maxDequeueCount failed runs: the host crashed or the
+ * worker threw something that is not an Exchange answer) lands in write-operations-poison. Its
+ * operation must not stay `running` forever: it ends `failed` with the reason, and the
+ * operationResult event says so. Exchange may have applied it before a crash, which the message
+ * says; nothing more is tried.
+ */
+export async function failPoisonedOperation(job: WriteJob, deps: WriteWorkerDependencies): Promise<WriteJobOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const key: MailboxKey = { tenantId: job.tenantId, groupId: job.groupId, mailbox: job.mailbox };
+  const record = await deps.store.findOperation(key, job.operationId);
+  if (!record) return { kind: 'skipped', reason: 'unknownOperation' };
+  if (TERMINAL.has(record.status)) {
+    if (!record.resultEnqueuedAt) await publishResult(deps, record, now);
+    return { kind: 'skipped', reason: 'alreadyDone' };
+  }
+  const done = await finish(deps, record, now, {
+    status: 'failed',
+    error: {
+      code: 'PoisonMessage',
+      message: `The operation's queue message failed in the Functions host on every delivery (after attempt ${record.attempts}; a crash or a bug, not an answer from Exchange) and was moved to ${WRITE_OPERATIONS_POISON_QUEUE}; nothing more is tried. Exchange may have applied it before a crash: read the item before sending it again under a new idempotency key.`,
+    },
+  });
+  deps.log?.error('Write operation failed: its message was poisoned', { tenantId: job.tenantId, groupId: job.groupId, operationId: job.operationId, attempts: record.attempts });
+  return { kind: 'completed', status: done.status };
+}
+
 type ResolvedTarget = { readonly ok: true; readonly target: ItemTarget } | { readonly ok: false; readonly outcome: WriteOutcome };
 
 async function resolveTarget(writer: MailboxWriter, request: Extract<WriteOperationRequest, { item: unknown }>, deps: WriteWorkerDependencies, key: MailboxKey): Promise<ResolvedTarget> {
   const reference = request.item;
-  const occurrence = reference.occurrenceIndex !== undefined ? { occurrenceIndex: reference.occurrenceIndex } : {};
+  const occurrence = {
+    ...(reference.occurrenceIndex !== undefined ? { occurrenceIndex: reference.occurrenceIndex } : {}),
+    itemType: 'itemType' in request ? request.itemType : ('message' as const),
+  };
   if (reference.itemId !== undefined) return { ok: true, target: { itemId: reference.itemId, ...occurrence } };
   const itemType = 'itemType' in request && request.itemType !== 'message' ? request.itemType : undefined;
   const externalId = reference.externalId ?? '';
@@ -223,6 +254,36 @@ async function carryOut(writer: MailboxWriter, request: WriteOperationRequest, r
       // A move shows in the source folder's sync as a deletion.
       return announced(deps, key, resolved.target, 'deleted', record.operationId, () => writer.apply(resolved.target, { kind: 'move', destinationFolder: request.destinationFolder }, request.expectedVersion));
   }
+}
+
+/**
+ * A retry (attempt > 1) may meet its own earlier write: the crash came after Exchange applied it
+ * and before our bookkeeping. What would otherwise be a conflict (the version moved on) or a
+ * missing item is then recognised as that success:
+ * - update: the item's LastOperationId marker (written in the same UpdateItem / PATCH) is ours;
+ * - delete: the item is gone;
+ * - setReadState / setCategories: the item is already in the requested state.
+ * Not recognised (documented): a single occurrence, a To Do task update over Graph, setFlag, move.
+ */
+async function recogniseOwnEarlierWrite(writer: MailboxWriter, request: WriteOperationRequest, record: OperationRecord, outcome: WriteOutcome, deps: WriteWorkerDependencies, key: MailboxKey): Promise<WriteOutcome> {
+  if (record.attempts <= 1 || request.operation === 'create' || (outcome.kind !== 'conflict' && outcome.kind !== 'notFound')) return outcome;
+  const resolved = await resolveTarget(writer, request, deps, key);
+  if (!resolved.ok) return outcome;
+  const target = resolved.target;
+  if (request.operation === 'delete' && outcome.kind === 'notFound' && target.occurrenceIndex === undefined) return { kind: 'deleted', itemId: target.itemId };
+  if (outcome.kind !== 'conflict') return outcome;
+  if (request.operation === 'update' && target.occurrenceIndex === undefined) {
+    const mark = await writer.lastOperation(target);
+    if (mark?.operationId === record.operationId) return { kind: 'written', itemId: mark.itemId, version: mark.version };
+  }
+  const current = outcome.current as (ChangeItem & { isRead?: boolean; categories?: readonly string[] }) | undefined;
+  if (current && outcome.currentVersion) {
+    const same =
+      (request.operation === 'setReadState' && current.isRead === request.isRead) ||
+      (request.operation === 'setCategories' && JSON.stringify([...(current.categories ?? [])]) === JSON.stringify(request.categories));
+    if (same) return { kind: 'written', itemId: current.id, version: outcome.currentVersion };
+  }
+  return outcome;
 }
 
 /**

@@ -221,6 +221,11 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   g.faults.add({ kind: 'http504', count: 1 });
   check('error', await graphCall(g, t, `${A}/mailFolders`), '504');
 
+  // Collections the write path reads (graph-writes.test.ts validates every write response too).
+  check('eventCollection', await graphCall(g, t, `${A}/events?$select=id,changeKey`), 'list events');
+  check('contactCollection', await graphCall(g, t, `${A}/contacts`), 'list contacts');
+  check('todoTaskCollection', await graphCall(g, t, `${A}/todo/lists/${lists.body.value[0]!.id}/tasks?$expand=linkedResources`), 'list tasks');
+
   const missing = Object.keys(RESPONSE_KINDS).filter((kind) => !covered.has(kind as ResponseKind));
   assert.deepEqual(missing, [], 'every response kind was produced and validated');
   console.log(`validated ${[...covered.values()].reduce((a, b) => a + b, 0)} responses of ${covered.size} kinds: ${[...covered].map(([k, n]) => `${k}=${n}`).join(', ')}`);

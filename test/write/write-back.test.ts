@@ -6,14 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { TableClient } from '@azure/data-tables';
-import { QueueClient } from '@azure/storage-queue';
 import { ALL_ADMIN_ROUTES } from '../../shared/admin/all-admin-routes';
-import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from '../../shared/write/write-jobs';
-import { WriteStore } from '../../shared/write/write-store';
 import { buildOpenApiDocument } from '../../shared/admin/openapi';
 import { ALICE, BOB, CAROL, MALLORY, startWriteWorld } from './write-fixture';
 import type { WriteWorld } from './write-fixture';
@@ -210,27 +204,10 @@ describe('idempotency keys and attackers', () => {
 
   it('a SIGKILL between Exchange\'s answer and our bookkeeping never creates a second item', async () => {
     // The operation as the API stores it; a real child process (the real runtime) runs it first and is killed.
-    const store = new WriteStore(world.storage);
-    const key = { tenantId: world.tenantId, groupId: world.groupId, mailbox: ALICE };
-    const operationId = randomUUID();
     const request = { idempotencyKey: 'crash-task-1', operation: 'create' as const, itemType: 'task' as const, externalId: 'crm-task-crash', fields: { subject: 'Survives a crash' } };
-    assert.equal(await store.claimKey(key, request.idempotencyKey, operationId), operationId);
-    await store.saveOperation({ ...key, operationId, request, status: 'queued', attempts: 0, acceptedAt: new Date().toISOString() });
-    const job = { v: 1 as const, ...key, operationId, enqueuedAt: new Date().toISOString() };
-    const child = spawn(process.execPath, [join(__dirname, 'crash-child.js')], { env: { ...process.env, ...world.stack.settings, CRASH_WRITE_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
-    assert.equal(signal, 'SIGKILL', `child exited ${code}: ${output}`);
-    assert.match(output, /exchange answered/);
     const tasks = async () => ((await world.control('GET', `/mailboxes/${ALICE}/folders/tasks`)).items ?? []).filter((t: any) => t.subject === 'Survives a crash');
-    assert.equal((await tasks()).length, 1, 'Exchange created the task before the kill');
-    const stranded = await store.findOperation(key, operationId);
-    assert.equal(stranded?.status, 'running', 'no bookkeeping happened');
-
     // The queue redelivers the message after its visibility timeout; the host's worker takes it.
-    await storageWriteJobQueue(new QueueClient(world.stack.azurite.connectionString, WRITE_OPERATIONS_QUEUE)).enqueue(job);
+    const operationId = await world.crashAfterExchangeThenRedeliver(request, { beforeRedelivery: async () => assert.equal((await tasks()).length, 1, 'Exchange created the task before the kill') });
     const done = await world.waitFor(operationId);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     assert.equal(done.attempts, 2);
@@ -239,6 +216,18 @@ describe('idempotency keys and attackers', () => {
     assert.equal(done.itemId, after[0].id);
     // The same key through the API answers with this operation.
     assert.equal((await world.submit(request)).operationId, operationId);
+  });
+
+  it('a retried update and delete recognise their own earlier success after a SIGKILL (no false conflict)', async () => {
+    const created = await world.waitFor((await world.submit({ idempotencyKey: 'crash-c', operation: 'create', itemType: 'contact', externalId: 'crash-c', fields: { givenName: 'Crash', surname: 'Test' } })).operationId);
+    assert.equal(created.status, 'succeeded', JSON.stringify(created));
+    const updated = await world.waitFor(await world.crashAfterExchangeThenRedeliver({ idempotencyKey: 'crash-c-u', operation: 'update', itemType: 'contact', item: { externalId: 'crash-c' }, expectedVersion: created.version, fields: { jobTitle: 'Survivor' } }));
+    assert.equal(updated.status, 'succeeded', JSON.stringify(updated));
+    assert.equal(updated.attempts, 2);
+    assert.equal((await world.control('GET', `/items/${encodeURIComponent(created.itemId)}`)).jobTitle, 'Survivor');
+    const deleted = await world.waitFor(await world.crashAfterExchangeThenRedeliver({ idempotencyKey: 'crash-c-d', operation: 'delete', itemType: 'contact', item: { itemId: created.itemId }, expectedVersion: updated.version, sendInvitations: 'none' }));
+    assert.equal(deleted.status, 'succeeded', JSON.stringify(deleted));
+    assert.equal(deleted.attempts, 2);
   });
 
   it('throttling: a long ServerBusy back-off re-queues the operation with a visibility delay instead of sleeping; it succeeds on the next attempt', async () => {

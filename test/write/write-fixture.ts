@@ -3,9 +3,14 @@
  * function + sync-mailbox) in the local Functions host with Azurite, Key Vault, the identity
  * provider and the EWS simulator; two connector tenants (the second one the attacker's), an
  * impersonation group per tenant, recording outboxes for sync records and operation results.
+ * With `protocol: 'graph'` the groups are app-only Graph groups (the customer's own app, consented
+ * in Contoso's Entra tenant) and the Graph simulator serves the same mailbox store.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { QueueClient } from '@azure/storage-queue';
 import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
 import type { ChangeBatch, ChangeRecord, OperationResultEvent } from '../../shared/delivery/change-batch';
 import { SecretString } from '../../shared/logging';
@@ -13,6 +18,9 @@ import { secretNames } from '../../shared/secrets';
 import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../../shared/storage';
 import { useSyncOverrides } from '../../shared/sync/sync-composition';
 import { useWriteOverrides } from '../../shared/write/write-composition';
+import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from '../../shared/write/write-jobs';
+import type { WriteOperationRequest } from '../../shared/write/write-operation';
+import { WriteStore } from '../../shared/write/write-store';
 import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { requestJson } from '../support/http-json';
@@ -47,10 +55,26 @@ export interface WriteWorld {
   /** Runs one sync-mailbox job for the mailbox and returns the records it delivered. */
   sync(mailbox?: string): Promise<ChangeRecord[]>;
   results(): OperationResultEvent[];
+  /**
+   * Stores `request` as the API would and runs it in a child process (the real runtime) that
+   * SIGKILLs itself right after Exchange answered, before any bookkeeping; then puts the job back
+   * on the queue, as its visibility timeout would, for the host's worker. Returns the operation id.
+   */
+  crashAfterExchangeThenRedeliver(request: WriteOperationRequest, options?: { readonly mailbox?: string; readonly beforeRedelivery?: () => Promise<void> }): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function startWriteWorld(): Promise<WriteWorld> {
+/** The customer's own Entra app of the Graph groups (application permissions, admin-consented). */
+export const CUSTOMER_APP = 'c0ffee00-0000-4000-8000-0000000c0517';
+const CUSTOMER_SECRET = 'contoso-crm-writer-secret';
+
+export interface WriteWorldOptions {
+  /** Default 'ews' (impersonation groups); 'graph': app-only Graph groups. */
+  readonly protocol?: 'ews' | 'graph';
+}
+
+export async function startWriteWorld(options: WriteWorldOptions = {}): Promise<WriteWorld> {
+  const graph = options.protocol === 'graph';
   const tenantId = randomUUID();
   const groupId = randomUUID();
   const otherTenantId = randomUUID();
@@ -67,27 +91,40 @@ export async function startWriteWorld(): Promise<WriteWorld> {
     functions: ['write-operations', 'sync-mailbox'],
     ews: {
       seed: (store) => {
-        store.addOrganisation({ id: 'contoso', name: 'Contoso', domains: ['contoso.test'] });
+        store.addOrganisation({ id: 'contoso', name: 'Contoso', domains: ['contoso.test'], ...(graph ? { entraTenantId: DEMO_IDENTITY.contosoTenantId } : {}) });
         for (const address of [ALICE, BOB, CAROL, MALLORY]) store.addMailbox({ smtpAddress: address, displayName: address.split('@')[0]!, password: 'User-Pass1' });
         store.addServiceAccount({ userPrincipalName: SVC, password: SVC_PASSWORD, organisationId: 'contoso' });
         store.grantImpersonation({ organisationId: 'contoso', principal: SVC, scope: { kind: 'all' } });
       },
     },
+    ...(graph ? { graph: {} } : {}),
     functionKeys: { masterKey: MASTER_KEY },
     queues: { maxPollingIntervalInMs: 200, visibilityTimeoutInMs: 0 },
     shutdownGracePeriodInMs: 5_000,
-    beforeHost: async ({ azurite, secrets, ews }) => {
+    beforeHost: async ({ azurite, secrets, ews, idp }) => {
       controlUrl = ews!.controlUrl;
+      if (graph) {
+        idp.control.addApp({
+          appId: CUSTOMER_APP,
+          displayName: 'Contoso CRM writer',
+          homeTenantId: DEMO_IDENTITY.contosoTenantId,
+          secrets: [{ value: CUSTOMER_SECRET, displayName: 'write tests' }],
+          requiredResourceAccess: [{ resource: 'https://graph.microsoft.com', applicationPermissions: ['Mail.ReadWrite', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'] }],
+        });
+        idp.control.grantAdminConsent(DEMO_IDENTITY.contosoTenantId, CUSTOMER_APP);
+      }
       const storage = new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(azurite.connectionString) } });
       const at = new Date().toISOString();
       for (const [tenant, group, mailbox] of [[tenantId, groupId, ALICE], [otherTenantId, otherGroupId, MALLORY]] as const) {
-        const secretName = secretNames.groupPassword(tenant, group);
-        const stored = await secrets.setSecret(secretName, new SecretString(SVC_PASSWORD));
+        const secretName = graph ? secretNames.groupClientSecret(tenant, group) : secretNames.groupPassword(tenant, group);
+        const stored = await secrets.setSecret(secretName, new SecretString(graph ? CUSTOMER_SECRET : SVC_PASSWORD));
         await new TenantsRepository(storage).create({ id: tenant, displayName: tenant, status: 'active', createdAt: at, updatedAt: at });
+        const access = graph
+          ? { mailboxAccessType: 'appOnly' as const, protocol: 'graph' as const, appOnly: { entraTenantId: DEMO_IDENTITY.contosoTenantId, clientId: CUSTOMER_APP } }
+          : { mailboxAccessType: 'impersonation' as const, impersonation: { serviceAccount: SVC, authScheme: 'basic' as const } };
         await new GroupsRepository(storage).create({
-          tenantId: tenant, id: group, name: 'Sales', externalId: `sales-${tenant}`, mailboxAccessType: 'impersonation',
-          impersonation: { serviceAccount: SVC, authScheme: 'basic' },
-          credential: { kind: 'password', secretName, secretVersion: stored.version, updatedAt: at },
+          tenantId: tenant, id: group, name: 'Sales', externalId: `sales-${tenant}`, ...access,
+          credential: { kind: graph ? 'clientSecret' : 'password', secretName, secretVersion: stored.version, updatedAt: at },
           folders: ['mail', 'calendar', 'contacts', 'tasks'], pollIntervalMinutes: 60, initialSync: { kind: 'all' }, enabled: true, createdAt: at, updatedAt: at,
         });
         await new MailboxesRepository(storage).create({ tenantId: tenant, groupId: group, smtpAddress: mailbox, enabled: true, status: 'pending', counts: { created: 0, updated: 0, deleted: 0 }, createdAt: at, updatedAt: at });
@@ -141,6 +178,26 @@ export async function startWriteWorld(): Promise<WriteWorld> {
       return syncOutbox.batches.slice(before).flatMap((batch: ChangeBatch) => batch.records);
     },
     results: () => resultOutbox.batches.flatMap((batch) => batch.operationResults ?? []),
+    async crashAfterExchangeThenRedeliver(request, options = {}) {
+      const mailbox = options.mailbox ?? ALICE;
+      const store = new WriteStore(storage);
+      const key = { tenantId, groupId, mailbox };
+      const operationId = randomUUID();
+      assert.equal(await store.claimKey(key, request.idempotencyKey, operationId), operationId);
+      await store.saveOperation({ ...key, operationId, request, status: 'queued', attempts: 0, acceptedAt: new Date().toISOString() });
+      const job = { v: 1 as const, ...key, operationId, enqueuedAt: new Date().toISOString() };
+      const child = spawn(process.execPath, [join(__dirname, 'crash-child.js')], { env: { ...process.env, ...stack.settings, CRASH_WRITE_JOB: JSON.stringify(job) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      assert.equal(signal, 'SIGKILL', `child exited ${code}: ${output}`);
+      assert.match(output, /exchange answered/);
+      assert.equal((await store.findOperation(key, operationId))?.status, 'running', 'no bookkeeping happened');
+      await options.beforeRedelivery?.();
+      await storageWriteJobQueue(new QueueClient(stack.azurite.connectionString, WRITE_OPERATIONS_QUEUE)).enqueue(job);
+      return operationId;
+    },
     async close() {
       await stack.close();
       useSyncOverrides({});

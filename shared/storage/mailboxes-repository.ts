@@ -17,6 +17,13 @@ function mailboxKey(tenantId: string, groupId: string, smtpAddress: string): Ent
   return { partitionKey: partitionOf(tenantId, groupId), rowKey: encodeKeyPart(smtpAddress.toLowerCase()) };
 }
 
+/** Columns added for folder selection and linked mailboxes (#16): absent on older rows, and then absent here too. */
+function optionalMailboxColumns(entity: Parameters<typeof stringColumn>[0]): Pick<MailboxRecord, 'folders' | 'delegatedUserObjectId'> {
+  const folders = jsonColumn<MailboxRecord['folders']>(entity, 'folders', undefined);
+  const user = stringColumn(entity, 'delegatedUserObjectId');
+  return { ...(folders ? { folders } : {}), ...(user ? { delegatedUserObjectId: user } : {}) };
+}
+
 const mailboxCodec: EntityCodec<MailboxRecord> = {
   kind: 'Mailbox',
   keyOf: (mailbox) => mailboxKey(mailbox.tenantId, mailbox.groupId, mailbox.smtpAddress),
@@ -31,6 +38,8 @@ const mailboxCodec: EntityCodec<MailboxRecord> = {
     lastError: mailbox.lastError ? JSON.stringify(mailbox.lastError) : undefined,
     lastSuccessfulSyncAt: mailbox.lastSuccessfulSyncAt,
     counts: JSON.stringify(mailbox.counts),
+    folders: mailbox.folders ? JSON.stringify(mailbox.folders) : undefined,
+    delegatedUserObjectId: mailbox.delegatedUserObjectId,
     createdAt: mailbox.createdAt,
     updatedAt: mailbox.updatedAt,
   }),
@@ -45,6 +54,7 @@ const mailboxCodec: EntityCodec<MailboxRecord> = {
     lastError: jsonColumn<MailboxRecord['lastError']>(entity, 'lastError', undefined),
     lastSuccessfulSyncAt: stringColumn(entity, 'lastSuccessfulSyncAt'),
     counts: jsonColumn<MailboxRecord['counts']>(entity, 'counts', { created: 0, updated: 0, deleted: 0 }),
+    ...optionalMailboxColumns(entity),
     createdAt: stringColumn(entity, 'createdAt') ?? '',
     updatedAt: stringColumn(entity, 'updatedAt') ?? '',
   }),

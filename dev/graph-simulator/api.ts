@@ -145,7 +145,7 @@ export class GraphApi {
     if (!route) throw graphErrors.noRoute(method, request.path);
     checkSelect(route.operation, request.query);
     if (!mailbox.enabled || this.state.restDisabled.has(mailbox.smtpAddress)) throw graphErrors.restDisabled();
-    this.auth.authorize(caller, route.permission, mailbox);
+    this.auth.authorize(caller, route.permission, mailbox, route.folder);
     return { operation: route.operation, mailbox, run: route.run };
   }
 
@@ -158,7 +158,7 @@ export class GraphApi {
     return mailbox;
   }
 
-  private route(method: string, rest: readonly string[], request: GraphRequest, mailbox: Mailbox, userSegment: string): { operation: string; permission: Permission; run: () => GraphResponse } | undefined {
+  private route(method: string, rest: readonly string[], request: GraphRequest, mailbox: Mailbox, userSegment: string): { operation: string; permission: Permission; run: () => GraphResponse; folder?: () => Folder } | undefined {
     const [a, b, c, d, e] = rest;
     const al = a?.toLowerCase();
     const prefs = preferences(request.headers);
@@ -169,10 +169,10 @@ export class GraphApi {
     if (n === 0 && method === 'GET') return { operation: 'getUser', permission: read('user'), run: () => ok(project(userJson(mailbox, mailbox.entraObjectId ?? toRestId(mailbox.smtpAddress)), selectOf(request.query)), 'user') };
     if (al === 'mailfolders') {
       if (n === 1 && method === 'GET') return { operation: 'listMailFolders', permission: read('mail'), run: () => this.listMailFolders(request, mailbox, undefined, ids) };
-      if (n === 2 && method === 'GET') return { operation: 'getMailFolder', permission: read('mail'), run: () => ok(project(this.withContext(mailFolderJson(this.state.store, this.folder(mailbox, b!), ids), 'mailFolders/$entity'), selectOf(request.query)), 'mailFolder') };
+      if (n === 2 && method === 'GET') return { operation: 'getMailFolder', permission: read('mail'), folder: () => this.folder(mailbox, b!), run: () => ok(project(this.withContext(mailFolderJson(this.state.store, this.folder(mailbox, b!), ids), 'mailFolders/$entity'), selectOf(request.query)), 'mailFolder') };
       if (n === 3 && c?.toLowerCase() === 'childfolders' && method === 'GET') return { operation: 'listMailFolders', permission: read('mail'), run: () => this.listMailFolders(request, mailbox, b!, ids) };
       if (n === 4 && c?.toLowerCase() === 'messages' && d?.toLowerCase() === 'delta' && method === 'GET') {
-        return { operation: 'messagesDelta', permission: read('mail'), run: () => this.delta(request, mailbox, 'messages', this.folder(mailbox, b!), `${userSegment}/mailFolders/${encodeURIComponent(b!)}/messages/delta`) };
+        return { operation: 'messagesDelta', permission: read('mail'), folder: () => this.folder(mailbox, b!), run: () => this.delta(request, mailbox, 'messages', this.folder(mailbox, b!), `${userSegment}/mailFolders/${encodeURIComponent(b!)}/messages/delta`) };
       }
       if (n === 4 && c?.toLowerCase() === 'messages' && method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, d!) };
       return undefined;
@@ -194,17 +194,17 @@ export class GraphApi {
     if (al === 'messages' && n === 3 && c?.toLowerCase() === 'move' && method === 'POST') return { operation: 'moveMessage', permission: write('mail'), run: () => this.moveMessage(request, mailbox, b!) };
     if (al === 'sendmail' && n === 1 && method === 'POST') return { operation: 'sendMail', permission: write('mailSend'), run: () => this.sendMail(request, mailbox) };
     if (al === 'calendarview' && n === 2 && b?.toLowerCase() === 'delta' && method === 'GET') {
-      return { operation: 'calendarViewDelta', permission: read('calendars'), run: () => this.delta(request, mailbox, 'events', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' }), `${userSegment}/calendarView/delta`) };
+      return { operation: 'calendarViewDelta', permission: read('calendars'), folder: () => this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' }), run: () => this.delta(request, mailbox, 'events', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' }), `${userSegment}/calendarView/delta`) };
     }
     if (al === 'contactfolders') {
       if (n === 1 && method === 'GET') return { operation: 'listContactFolders', permission: read('contacts'), run: () => this.listContactFolders(request, mailbox, ids) };
       if (n === 4 && c?.toLowerCase() === 'contacts' && d?.toLowerCase() === 'delta' && method === 'GET') {
-        return { operation: 'contactsDelta', permission: read('contacts'), run: () => this.delta(request, mailbox, 'contacts', this.folder(mailbox, b!, 'contacts'), `${userSegment}/contactFolders/${encodeURIComponent(b!)}/contacts/delta`) };
+        return { operation: 'contactsDelta', permission: read('contacts'), folder: () => this.folder(mailbox, b!, 'contacts'), run: () => this.delta(request, mailbox, 'contacts', this.folder(mailbox, b!, 'contacts'), `${userSegment}/contactFolders/${encodeURIComponent(b!)}/contacts/delta`) };
       }
       return undefined;
     }
     if (al === 'contacts' && n === 2 && b?.toLowerCase() === 'delta' && method === 'GET') {
-      return { operation: 'contactsDelta', permission: read('contacts'), run: () => this.delta(request, mailbox, 'contacts', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'contacts' }), `${userSegment}/contacts/delta`) };
+      return { operation: 'contactsDelta', permission: read('contacts'), folder: () => this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'contacts' }), run: () => this.delta(request, mailbox, 'contacts', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'contacts' }), `${userSegment}/contacts/delta`) };
     }
     if (al === 'todo' && b?.toLowerCase() === 'lists') {
       if (n === 2 && method === 'GET') return { operation: 'listTodoLists', permission: read('tasks'), run: () => this.listTodoLists(request, mailbox, ids) };
@@ -212,7 +212,7 @@ export class GraphApi {
         return { operation: 'getTask', permission: read('tasks'), run: () => this.getItemOfKind(request, mailbox, e!, 'task', this.todoList(mailbox, c!)) };
       }
       if (n === 5 && d?.toLowerCase() === 'tasks' && e?.toLowerCase() === 'delta' && method === 'GET') {
-        return { operation: 'tasksDelta', permission: read('tasks'), run: () => this.delta(request, mailbox, 'tasks', this.todoList(mailbox, c!), `${userSegment}/todo/lists/${encodeURIComponent(c!)}/tasks/delta`) };
+        return { operation: 'tasksDelta', permission: read('tasks'), folder: () => this.todoList(mailbox, c!), run: () => this.delta(request, mailbox, 'tasks', this.todoList(mailbox, c!), `${userSegment}/todo/lists/${encodeURIComponent(c!)}/tasks/delta`) };
       }
       return undefined;
     }

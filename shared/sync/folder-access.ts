@@ -5,7 +5,7 @@
  * to read it is there: a right that passes here is the right the sync uses.
  */
 import type { GroupRecord, MailboxRecord } from '../storage/records';
-import { describeTarget, MailboxSourceError } from './mailbox-source';
+import { describeTarget, isWellKnown, MailboxSourceError } from './mailbox-source';
 import type { FolderTarget, FolderTree, MailboxSource } from './mailbox-source';
 import { folderTargetsFor } from './sync-worker';
 import type { DelegatedUserLinks } from './sync-worker';
@@ -32,8 +32,10 @@ export interface MailboxFolderAccess {
 
 const KIND_OF_FOLDER = { inbox: 'mail', calendar: 'calendar', contacts: 'contacts', tasks: 'tasks' } as const;
 
-function accessOf(error: MailboxSourceError): FolderAccess {
+function accessOf(error: MailboxSourceError, target?: FolderTarget): FolderAccess {
   if (error.code === 'AccessDenied') return 'denied';
+  // Exchange answers ErrorFolderNotFound for a folder one has no right on; a well-known folder always exists, so that is a denied right.
+  if (error.code === 'FolderNotFound' && target !== undefined && isWellKnown(target)) return 'denied';
   if (error.code === 'FolderNotFound' || error.code === 'MailboxNotFound') return 'notFound';
   return 'error';
 }
@@ -79,13 +81,13 @@ export function createMailboxFolderAccess(openSource: (group: GroupRecord, mailb
           rights.push(rightOf(mailbox.smtpAddress, target, 'granted', `Can read the ${describeTarget(target)} of ${mailbox.smtpAddress}.`));
         } catch (error) {
           const failure = toSourceError(error);
-          const access = accessOf(failure);
+          const access = accessOf(failure, target);
           const what = `the ${describeTarget(target)} of ${mailbox.smtpAddress}`;
           const message =
             access === 'denied'
               ? `No right to read ${what} (${failure.sourceCode ?? failure.code}): grant FullAccess, delegate access or a folder permission (Reviewer or more) to the account the group uses.`
               : access === 'notFound'
-                ? `Not found: ${what} (${failure.sourceCode ?? failure.code}). Check the folder's path or id (GET .../folders).`
+                ? `Not found, or no right to see it: ${what} (${failure.sourceCode ?? failure.code}). Check the folder's path or id (GET .../folders) and the folder permissions.`
                 : `Could not check ${what}: ${failure.message}`;
           rights.push(rightOf(mailbox.smtpAddress, target, access, message, failure.sourceCode ?? failure.code));
         }

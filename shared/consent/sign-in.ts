@@ -56,7 +56,7 @@ function unusable(record: InvitationRecord, now: Date): ResultPage | undefined {
  * protocol graph, EWS.AccessAsUser.All otherwise. One resource per request (Entra's rule); the
  * refresh token then serves the connector's tokens for that resource.
  */
-export const GRAPH_DELEGATED_SIGNIN_SCOPES: readonly string[] = ['Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite'].map((scope) => `${GLOBAL_GRAPH_RESOURCE}/${scope}`);
+export const GRAPH_DELEGATED_SIGNIN_SCOPES: readonly string[] = ['Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite', 'Calendars.Read.Shared', 'Contacts.Read.Shared'].map((scope) => `${GLOBAL_GRAPH_RESOURCE}/${scope}`);
 
 async function signInScopes(deps: ConsentDependencies, invitation: InvitationRecord): Promise<string[]> {
   const group = await deps.groups.find(invitation.tenantId, invitation.groupId);

@@ -223,6 +223,63 @@ for (const protocol of ['graph', 'ews'] as const) {
   });
 }
 
+describe('service-account and app-only groups', () => {
+  it('ews: a service-account group syncs a shared mailbox\'s chosen folder and a colleague\'s calendar like any mailbox', async () => {
+    const group = await createGroup({ name: 'On-prem shared', externalId: 'onprem-shared', mailboxAccessType: 'impersonation', ewsUrl: stack.settings.EWS_DEFAULT_URL, impersonation: { serviceAccount: 'svc-connector@contoso.com', authScheme: 'basic' } });
+    await ok('PUT', `/tenants/${tenantId}/groups/${group}/credentials`, { password: 'Connector-Svc-Pass1' });
+    await ok('POST', `/tenants/${tenantId}/groups/${group}/mailboxes`, { smtpAddress: DISPATCH, folders: [{ kind: 'mail', path: 'inbox/orders' }] });
+    await ok('POST', `/tenants/${tenantId}/groups/${group}/mailboxes`, { smtpAddress: BOB, folders: [{ kind: 'calendar' }] });
+    const test = await ok('POST', `/tenants/${tenantId}/groups/${group}/connection-tests`, { targetMailbox: DISPATCH });
+    assert.equal(test.outcome, 'passed', JSON.stringify(test));
+    assert.deepEqual(test.folderRights.map((r: FolderRightView) => `${r.mailbox}:${r.kind}:${r.path}:${r.access}`), [`${DISPATCH}:mail:inbox/orders:granted`]);
+    await syncNow(group, DISPATCH);
+    await syncNow(group, BOB);
+    const shared = await eventually('the Orders folder of the shared mailbox', () => (records(group, DISPATCH).length > 0 ? records(group, DISPATCH) : undefined));
+    assert.deepEqual([...new Set(shared.map((r) => r.item?.subject))], ['Order in the Orders folder'], 'only the chosen folder (path compared case-insensitively)');
+    await eventually('Bob\'s calendar', () => (records(group, BOB).some((r) => r.item?.subject === 'Bob on site') ? true : undefined));
+  });
+
+  it('graph: an app-only group syncs a shared mailbox\'s chosen folder and a colleague\'s calendar like any mailbox', async () => {
+    const app = 'c0ffee00-0000-4000-8000-0000000c0516';
+    stack.idp.control.addApp({
+      appId: app,
+      displayName: 'Contoso line-of-business app (#16)',
+      homeTenantId: d.contosoTenantId,
+      secrets: [{ value: 'lob-secret-16', displayName: 'e2e' }],
+      requiredResourceAccess: [{ resource: 'https://graph.microsoft.com', applicationPermissions: ['Mail.ReadWrite', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite.All'] }],
+    });
+    stack.idp.control.grantAdminConsent(d.contosoTenantId, app);
+    const group = await createGroup({ name: 'App shared', externalId: 'app-shared', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: app } });
+    await ok('PUT', `/tenants/${tenantId}/groups/${group}/credentials`, { clientSecret: 'lob-secret-16' });
+    await ok('POST', `/tenants/${tenantId}/groups/${group}/mailboxes`, { smtpAddress: DISPATCH, folders: [{ kind: 'mail', path: 'Inbox/Orders' }] });
+    await ok('POST', `/tenants/${tenantId}/groups/${group}/mailboxes`, { smtpAddress: BOB, folders: [{ kind: 'calendar' }] });
+    const test = await ok('POST', `/tenants/${tenantId}/groups/${group}/connection-tests`, { targetMailbox: DISPATCH });
+    assert.equal(test.outcome, 'passed', JSON.stringify(test));
+    assert.equal(test.folderRights[0].access, 'granted');
+    await syncNow(group, DISPATCH);
+    await syncNow(group, BOB);
+    const shared = await eventually('the Orders folder of the shared mailbox', () => (records(group, DISPATCH).length > 0 ? records(group, DISPATCH) : undefined));
+    assert.deepEqual([...new Set(shared.map((r) => r.item?.subject))], ['Order in the Orders folder']);
+    assert.ok(shared.every((r) => r.source === 'graph' && r.folderPath === 'Inbox/Orders'));
+    await eventually('Bob\'s calendar', () => (records(group, BOB).some((r) => r.item?.subject === 'Bob on site') ? true : undefined));
+  });
+
+  it('graph: a chosen folder that does not exist is reported by the connection test and fails the sync with FolderNotFound', async () => {
+    const group = await createGroup({ name: 'Field missing folder', externalId: 'field-missing', mailboxAccessType: 'delegated', protocol: 'graph' });
+    await ok('POST', `/tenants/${tenantId}/groups/${group}/mailboxes`, { smtpAddress: DISPATCH, delegatedUserObjectId: ALICE_OID, folders: [{ kind: 'mail', path: 'Inbox/No such folder' }] });
+    const test = await ok('POST', `/tenants/${tenantId}/groups/${group}/connection-tests`, { targetMailbox: DISPATCH });
+    assert.equal(test.outcome, 'failed');
+    assert.equal(test.folderRights[0].access, 'notFound', JSON.stringify(test.folderRights));
+    await syncNow(group, DISPATCH);
+    const mailbox = await eventually('the sync fails', async () => {
+      const current = await ok('GET', `/tenants/${tenantId}/groups/${group}/mailboxes/${DISPATCH}`);
+      return current.status === 'error' ? current : undefined;
+    });
+    assert.equal(mailbox.lastError.code, 'FolderNotFound');
+    assert.match(mailbox.lastError.message, /No such folder/);
+  });
+});
+
 describe('linking, as an attacker', () => {
   it('another tenant cannot link a mailbox to Contoso\'s signed-in user', async () => {
     const other = (await ok('POST', '/tenants', { displayName: 'Mallory Ltd' })).id;

@@ -47,3 +47,55 @@ export function holdsAnyFolderRight(mailbox: Mailbox, principals: ReadonlySet<st
 export function isRootFolder(folder: Folder): boolean {
   return folder.distinguishedName === 'root' || folder.distinguishedName === 'msgfolderroot';
 }
+
+interface LevelFlags {
+  readonly createItems: boolean;
+  readonly createSubFolders: boolean;
+  readonly owner: boolean;
+  readonly visible: boolean;
+  readonly contact: boolean;
+  readonly edit: 'None' | 'Owned' | 'All';
+  readonly delete: 'None' | 'Owned' | 'All';
+  readonly read: boolean;
+}
+
+/** What each level grants (Exchange's role definitions). */
+const FLAGS: Readonly<Record<PermissionLevel, LevelFlags>> = {
+  Owner: { createItems: true, createSubFolders: true, owner: true, visible: true, contact: true, edit: 'All', delete: 'All', read: true },
+  PublishingEditor: { createItems: true, createSubFolders: true, owner: false, visible: true, contact: false, edit: 'All', delete: 'All', read: true },
+  Editor: { createItems: true, createSubFolders: false, owner: false, visible: true, contact: false, edit: 'All', delete: 'All', read: true },
+  PublishingAuthor: { createItems: true, createSubFolders: true, owner: false, visible: true, contact: false, edit: 'Owned', delete: 'Owned', read: true },
+  Author: { createItems: true, createSubFolders: false, owner: false, visible: true, contact: false, edit: 'Owned', delete: 'Owned', read: true },
+  NoneditingAuthor: { createItems: true, createSubFolders: false, owner: false, visible: true, contact: false, edit: 'None', delete: 'Owned', read: true },
+  Reviewer: { createItems: false, createSubFolders: false, owner: false, visible: true, contact: false, edit: 'None', delete: 'None', read: true },
+  Contributor: { createItems: true, createSubFolders: false, owner: false, visible: true, contact: false, edit: 'None', delete: 'None', read: false },
+  None: { createItems: false, createSubFolders: false, owner: false, visible: false, contact: false, edit: 'None', delete: 'None', read: false },
+};
+
+function permissionXml(userId: string, level: PermissionLevel, calendar: boolean): string {
+  const flags = FLAGS[level];
+  const tag = calendar ? 'CalendarPermission' : 'Permission';
+  return (
+    `<t:${tag}><t:UserId>${userId}</t:UserId>` +
+    `<t:CanCreateItems>${flags.createItems}</t:CanCreateItems><t:CanCreateSubFolders>${flags.createSubFolders}</t:CanCreateSubFolders>` +
+    `<t:IsFolderOwner>${flags.owner}</t:IsFolderOwner><t:IsFolderVisible>${flags.visible}</t:IsFolderVisible><t:IsFolderContact>${flags.contact}</t:IsFolderContact>` +
+    `<t:EditItems>${flags.edit}</t:EditItems><t:DeleteItems>${flags.delete}</t:DeleteItems>` +
+    `<t:ReadItems>${flags.read ? 'FullDetails' : 'None'}</t:ReadItems>` +
+    `<t:${calendar ? 'CalendarPermissionLevel' : 'PermissionLevel'}>${level}</t:${calendar ? 'CalendarPermissionLevel' : 'PermissionLevel'}>` +
+    `</t:${tag}>`
+  );
+}
+
+/**
+ * A folder's PermissionSet as GetFolder returns it (folder:PermissionSet): Default and Anonymous
+ * first, as Exchange lists them, then one entry per user; a calendar folder uses the calendar variant.
+ */
+export function permissionSetXml(folder: Folder, escape: (value: string) => string): string {
+  const calendar = folder.folderClass.startsWith('IPF.Appointment');
+  const entries = [
+    permissionXml('<t:DistinguishedUser>Default</t:DistinguishedUser>', 'None', calendar),
+    permissionXml('<t:DistinguishedUser>Anonymous</t:DistinguishedUser>', 'None', calendar),
+    ...(folder.permissions ?? []).map((permission) => permissionXml(`<t:PrimarySmtpAddress>${escape(permission.user)}</t:PrimarySmtpAddress>`, permission.level, calendar)),
+  ].join('');
+  return calendar ? `<t:PermissionSet><t:CalendarPermissions>${entries}</t:CalendarPermissions></t:PermissionSet>` : `<t:PermissionSet><t:Permissions>${entries}</t:Permissions></t:PermissionSet>`;
+}

@@ -47,6 +47,16 @@ test('no right on the mailbox: ErrorAccessDenied; a folder permission opens exac
   assert.equal(code(granted), 'NoError');
   assert.equal(extractAll(granted, /<t:Create>/g).length, 1, 'the calendar item is listed');
 
+  // Reviewer reads but may not change: ErrorAccessDenied, as Exchange answers a write without the privilege.
+  const calendarItem = sim.store.folderItems(calendar)[0]!;
+  const deleted = await call('alice', `<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds><t:ItemId Id="${calendarItem.id}"/></m:ItemIds></m:DeleteItem>`);
+  assert.equal(code(deleted), 'ErrorAccessDenied');
+  assert.ok(sim.store.getItem(calendarItem.id), 'the item is still there');
+  calendar.permissions = [{ user: 'alice@contoso.com', level: 'Editor' }];
+  const update = `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="${calendarItem.id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>Bob on site (moved)</t:Subject></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`;
+  assert.equal(code(await call('alice', update)), 'NoError', 'an Editor may change it');
+  calendar.permissions = [{ user: 'alice@contoso.com', level: 'Reviewer' }];
+
   // The Inbox of the same mailbox stays closed: no right looks like no folder (Exchange's answer).
   assert.equal(code(await call('alice', syncItems('inbox'))), 'ErrorFolderNotFound');
   const inboxItem = sim.store.folderItems(sim.store.getFolder(BOB, { distinguished: 'inbox' }))[0]!;

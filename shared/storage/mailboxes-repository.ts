@@ -1,3 +1,4 @@
+import { odata } from '@azure/data-tables';
 import type { TransactionAction } from '@azure/data-tables';
 import { EntityTable } from './entity-table';
 import type { EntityCodec, EntityKey, Stored } from './entity-table';
@@ -91,6 +92,11 @@ export class MailboxesRepository {
 
   page(tenantId: string, groupId: string, request: PageRequest): Promise<Page<Stored<MailboxRecord>>> {
     return this.#table.page(EntityTable.prefixFilter(partitionOf(tenantId, groupId), ''), request);
+  }
+
+  /** Mailboxes of any group of the tenant reached with this delegated user's token (#16); a filtered scan, used at sign-in only. */
+  linkedTo(tenantId: string, userObjectId: string): AsyncIterableIterator<Stored<MailboxRecord>> {
+    return this.#table.iterate(odata`tenantId eq ${tenantId} and delegatedUserObjectId eq ${userObjectId.toLowerCase()}`);
   }
 
   list(tenantId: string, groupId: string): AsyncIterableIterator<Stored<MailboxRecord>> {

@@ -1,3 +1,4 @@
+import { KIND_OF_SYNCED_FOLDER as KIND_OF_FOLDER } from '../sync/folder-tree';
 import { HttpProblem, validationProblem } from '../http/problem';
 import type { FieldProblem } from '../http/problem';
 import { groupProtocol } from '../storage/records';
@@ -320,4 +321,3 @@ export async function listMailboxFolders(deps: AdminDependencies, principal: Adm
   }
 }
 
-const KIND_OF_FOLDER = { inbox: 'mail', calendar: 'calendar', contacts: 'contacts', tasks: 'tasks' } as const;

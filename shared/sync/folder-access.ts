@@ -4,6 +4,7 @@
  * API lists a mailbox's folders with it and the connection test asks, per folder, whether the right
  * to read it is there: a right that passes here is the right the sync uses.
  */
+import { KIND_OF_SYNCED_FOLDER as KIND_OF_FOLDER } from './folder-tree';
 import type { GroupRecord, MailboxRecord } from '../storage/records';
 import { describeTarget, isWellKnown, MailboxSourceError } from './mailbox-source';
 import type { FolderTarget, FolderTree, MailboxSource } from './mailbox-source';
@@ -30,7 +31,6 @@ export interface MailboxFolderAccess {
   checkFolders(group: GroupRecord, mailbox: MailboxRecord): Promise<FolderRight[]>;
 }
 
-const KIND_OF_FOLDER = { inbox: 'mail', calendar: 'calendar', contacts: 'contacts', tasks: 'tasks' } as const;
 
 function accessOf(error: MailboxSourceError, target?: FolderTarget): FolderAccess {
   if (error.code === 'AccessDenied') return 'denied';

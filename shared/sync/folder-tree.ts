@@ -27,6 +27,9 @@ export interface FolderNode {
   readonly childFolderCount?: number | undefined;
 }
 
+/** The admin API's item kind of a synced folder (records say inbox, the API says mail). */
+export const KIND_OF_SYNCED_FOLDER = { inbox: 'mail', calendar: 'calendar', contacts: 'contacts', tasks: 'tasks' } as const;
+
 /** At most this many folders are listed (a tree larger than this is cut, and says so). */
 export const MAX_FOLDERS_LISTED = 5_000;
 

@@ -126,13 +126,16 @@ export async function folderTargetsFor(group: GroupRecord, mailbox: Pick<Mailbox
 }
 
 /** Pools a group's mailbox syncs count against: the tenant's, and the account Exchange throttles. */
-export function concurrencyPools(group: GroupRecord, mailbox: string, limits: SyncLimits): ConcurrencyPool[] {
+export function concurrencyPools(group: GroupRecord, mailbox: string, limits: SyncLimits, delegatedUserObjectId?: string): ConcurrencyPool[] {
   const account =
     group.mailboxAccessType === 'impersonation'
       ? `account:${(group.impersonation?.serviceAccount ?? '').toLowerCase()}`
       : group.mailboxAccessType === 'appOnly'
         ? `app:${group.appOnly?.entraTenantId ?? ''}:${group.appOnly?.clientId ?? ''}`
-        : `user:${mailbox.toLowerCase()}`;
+        : // A linked mailbox is read with its user's token: Exchange throttles that user, across all their mailboxes.
+          delegatedUserObjectId
+          ? `user:${delegatedUserObjectId.toLowerCase()}`
+          : `user:${mailbox.toLowerCase()}`;
   return [
     { name: `tenant:${group.tenantId}`, capacity: limits.perTenant },
     { name: `${group.tenantId}|${account}`, capacity: limits.perAccount },
@@ -219,7 +222,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   const slotsApi = new ConcurrencySlots(deps.leases);
   let slots: Lease[] = [];
   try {
-    const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits), holder, limits.leaseDurationInMs);
+    const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits, mailbox.delegatedUserObjectId), holder, limits.leaseDurationInMs);
     if (!taken) {
       const delayInMs = jitter();
       await deps.jobs.enqueue({ ...job, reason: job.reason === 'scheduled' ? 'retry' : job.reason, enqueuedAt: now().toISOString() }, { delayInMs });

@@ -14,6 +14,8 @@
 import { z } from 'zod';
 import type { FieldProblem } from '../../shared/http/problem';
 import type { NewFaultRule } from './faults';
+import { PERMISSION_LEVELS } from './model';
+import type { DelegateGrant, FolderPermission } from './model';
 import type {
   ApplicationAccessPolicy,
   Attendee,
@@ -338,6 +340,26 @@ const organisationPatch = z.strictObject({
 const attributes = z.record(z.string(), z.string());
 const principalList = z.preprocess((value) => (typeof value === 'string' ? [value] : value), z.array(nonEmpty));
 
+const permissionLevel = z.enum(PERMISSION_LEVELS);
+const folderPermissions = z.strictObject({
+  permissions: z.array(z.strictObject({ user: nonEmpty.transform((value) => value.toLowerCase()), level: permissionLevel })).max(100),
+});
+const delegates = z.strictObject({
+  delegates: z
+    .array(
+      z.strictObject({
+        user: nonEmpty.transform((value) => value.toLowerCase()),
+        calendar: permissionLevel.optional(),
+        tasks: permissionLevel.optional(),
+        inbox: permissionLevel.optional(),
+        contacts: permissionLevel.optional(),
+        viewPrivateItems: z.boolean().optional(),
+        receiveCopiesOfMeetingMessages: z.boolean().optional(),
+      }),
+    )
+    .max(100),
+});
+
 const newMailbox = z.strictObject({
   smtpAddress,
   displayName: nonEmpty,
@@ -433,6 +455,8 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, prefix: readonly Pro
 }
 
 export const controlInput = {
+  folderPermissions: (body: unknown): { permissions: FolderPermission[] } => parseWith(folderPermissions, body),
+  delegates: (body: unknown): { delegates: DelegateGrant[] } => parseWith(delegates, body) as { delegates: DelegateGrant[] },
   newOrganisation: (body: unknown): NewOrganisation => parseWith(newOrganisation, body),
   organisationPatch: (body: unknown): Partial<Omit<Organisation, 'id'>> => {
     const patch = parseWith(organisationPatch, body);

@@ -173,6 +173,20 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
       const folder = store.getFolder(requireMailbox(store, id!).smtpAddress, toFolderRef(subId!));
       return { body: { folder: folderJson(store, folder), items: store.folderItems(folder).slice(-limit).map(itemJson) } };
     }
+    case 'PUT mailboxes/:id/folder-permissions/:sub': {
+      // Replaces the folder's DACL for other users, as EWS UpdateFolder with a PermissionSet does.
+      if (sub !== 'folder-permissions') break;
+      const input = controlInput.folderPermissions(await readJson(req));
+      const folder = store.getFolder(requireMailbox(store, id!).smtpAddress, toFolderRef(subId!));
+      folder.permissions = input.permissions;
+      return { body: { folderId: folder.id, permissions: folder.permissions } };
+    }
+    case 'PUT mailboxes/:id/delegates': {
+      const input = controlInput.delegates(await readJson(req));
+      const mailbox = requireMailbox(store, id!);
+      mailbox.delegates = input.delegates;
+      return { body: { delegates: mailbox.delegates } };
+    }
     case 'POST mailboxes/:id/items': {
       const input = controlInput.createItem(await readJson(req));
       requireMailbox(store, id!);

@@ -9,6 +9,7 @@ import { extendedPropertiesXml, folderProperty, itemProperty, itemSize, type Ext
 import { buildMime } from './mime';
 import type { AttachedMessage, Attachment, Attendee, CalendarItem, EmailAddress, EwsStore, Folder, Item, MeetingInfo, Message } from './model';
 import { el, esc, xmlDate } from './xml';
+import { permissionSetXml } from './folder-permissions';
 
 export type BaseShape = 'IdOnly' | 'Default' | 'AllProperties';
 /** Where the items go: GetItem/CreateItem return bodies; FindItem/SyncFolderItems never do. */
@@ -542,6 +543,8 @@ export function folderXml(folder: Folder, shape: FolderShape, counts: FolderCoun
   if (want('folder:DistinguishedFolderId', false) && folder.distinguishedName && shape.additional.has('folder:DistinguishedFolderId')) {
     out += el('t:DistinguishedFolderId', folder.distinguishedName);
   }
+  // PermissionSet comes after the base folder's properties (FolderType, CalendarFolderType, ContactsFolderType alike).
+  if (shape.additional.has('folder:PermissionSet') && name !== 'SearchFolder') out += permissionSetXml(folder, esc);
   if ((name === 'Folder' || name === 'TasksFolder') && want('folder:UnreadCount', true)) out += el('t:UnreadCount', counts.unread);
   return out + `</t:${name}>`;
 }

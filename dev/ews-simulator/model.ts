@@ -71,6 +71,8 @@ export interface Mailbox {
   attributes: Record<string, string>;
   /** Principals (UPN or SMTP, lower case) holding FullAccess on this mailbox ("shared with them"). */
   fullAccess: string[];
+  /** Delegates (GetDelegate); their levels apply to the well-known folders as folder permissions do. */
+  delegates?: DelegateGrant[];
   /** Folders by id; the distinguished ones are also indexed in `distinguishedFolders`. */
   readonly folders: Map<string, Folder>;
   readonly distinguishedFolders: Map<DistinguishedFolderName, string>;
@@ -96,6 +98,29 @@ export interface Folder {
   readonly changeLog: ItemChange[];
   /** Hidden folders (non-IPM subtree) are skipped by FindFolder/SyncFolderHierarchy under msgfolderroot. */
   hidden: boolean;
+  /** The folder's DACL for other users (principals lower case): what GetFolder's PermissionSet shows and access checks use. */
+  permissions?: FolderPermission[];
+}
+
+/** Exchange's folder permission levels (PermissionLevelType); Custom is not modelled. */
+export const PERMISSION_LEVELS = ['None', 'Owner', 'PublishingEditor', 'Editor', 'PublishingAuthor', 'Author', 'NoneditingAuthor', 'Reviewer', 'Contributor'] as const;
+export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
+
+export interface FolderPermission {
+  /** SMTP address or UPN, lower case. */
+  readonly user: string;
+  readonly level: PermissionLevel;
+}
+
+/** A delegate of a mailbox (GetDelegate): the levels Outlook's delegate dialog sets on the well-known folders. */
+export interface DelegateGrant {
+  readonly user: string;
+  readonly calendar?: PermissionLevel;
+  readonly tasks?: PermissionLevel;
+  readonly inbox?: PermissionLevel;
+  readonly contacts?: PermissionLevel;
+  readonly viewPrivateItems?: boolean;
+  readonly receiveCopiesOfMeetingMessages?: boolean;
 }
 
 export type ItemChangeKind = 'create' | 'update' | 'delete' | 'readFlag';

@@ -6,6 +6,7 @@ import type { Caller } from './auth';
 import { decodeId, decodeOccurrenceId } from './ids';
 import type { DistinguishedFolderName, EwsStore, Folder, Item, Mailbox } from './model';
 import { DISTINGUISHED_FOLDER_NAMES } from './model';
+import { canReadFolder, canWriteFolder, holdsAnyFolderRight, isRootFolder } from './folder-permissions';
 import { EwsError, SoapFault, messageXmlValues } from './soap';
 import type { SubscriptionRegistry } from './subscriptions';
 import { attr, child, childText, path, type Element } from './xml';
@@ -22,10 +23,8 @@ export interface RequestContext {
   readonly syncStateKey: Buffer;
 }
 
-/** Whether the acting identity may open `mailbox` (own mailbox, or FullAccess granted to it). */
-export function canOpen(ctx: RequestContext, mailbox: Mailbox): boolean {
-  if (mailbox.organisationId !== ctx.caller.organisationId) return false;
-  if (ctx.actingAs === mailbox) return true;
+/** Who the request is, for rights: the acting mailbox's address and UPN, or a mailbox-less account's principal. */
+export function principalsOf(ctx: RequestContext): Set<string> {
   const principals = new Set<string>();
   if (ctx.actingAs) {
     principals.add(ctx.actingAs.smtpAddress);
@@ -33,7 +32,45 @@ export function canOpen(ctx: RequestContext, mailbox: Mailbox): boolean {
   } else if (ctx.caller.kind === 'account') {
     principals.add(ctx.caller.principal);
   }
+  return principals;
+}
+
+/** Own mailbox, or FullAccess granted: every folder may be read and changed. */
+export function hasMailboxAccess(ctx: RequestContext, mailbox: Mailbox): boolean {
+  if (mailbox.organisationId !== ctx.caller.organisationId) return false;
+  if (ctx.actingAs === mailbox) return true;
+  const principals = principalsOf(ctx);
   return mailbox.fullAccess.some((p) => principals.has(p));
+}
+
+/** Whether the acting identity may open `mailbox`: own, FullAccess, or folder permissions / delegate access on some of its folders. */
+export function canOpen(ctx: RequestContext, mailbox: Mailbox): boolean {
+  if (hasMailboxAccess(ctx, mailbox)) return true;
+  return mailbox.organisationId === ctx.caller.organisationId && holdsAnyFolderRight(mailbox, principalsOf(ctx));
+}
+
+/** Whether the folder may be read: full mailbox access, or a folder permission / delegate level of Reviewer or more. */
+export function canReadFolderOf(ctx: RequestContext, folder: Folder): boolean {
+  const mailbox = ctx.store.getMailbox(folder.mailbox);
+  if (!mailbox) return false;
+  return hasMailboxAccess(ctx, mailbox) || canReadFolder(mailbox, folder, principalsOf(ctx));
+}
+
+/**
+ * Reading a folder of someone else's mailbox without a right on it: Exchange answers
+ * ErrorFolderNotFound (and ErrorItemNotFound for its items), as for a folder that does not exist
+ * ("Handling delegation-related errors in EWS"). The roots may be named to find shared folders below.
+ */
+export function requireFolderRead(ctx: RequestContext, folder: Folder): Folder {
+  if (canReadFolderOf(ctx, folder) || isRootFolder(folder)) return folder;
+  throw new EwsError('ErrorFolderNotFound');
+}
+
+/** Changing items of a folder one may only read: ErrorAccessDenied, as Exchange answers. */
+export function requireFolderWrite(ctx: RequestContext, folder: Folder): void {
+  const mailbox = ctx.store.getMailbox(folder.mailbox);
+  if (mailbox && (hasMailboxAccess(ctx, mailbox) || canWriteFolder(mailbox, folder, principalsOf(ctx)))) return;
+  throw new EwsError('ErrorAccessDenied');
 }
 
 /** Resolves a mailbox named in a request (t:Mailbox/t:EmailAddress), or the acting one. */
@@ -66,7 +103,7 @@ export function resolveFolder(ctx: RequestContext, element: Element): Folder {
     if (!name || !(DISTINGUISHED_FOLDER_NAMES as readonly string[]).includes(name)) throw new EwsError('ErrorFolderNotFound');
     const address = childText(child(element, 'Mailbox') ?? element, 'EmailAddress');
     const mailbox = resolveMailbox(ctx, child(element, 'Mailbox') ? address : undefined);
-    return ctx.store.getFolder(mailbox.smtpAddress, { distinguished: name });
+    return requireFolderRead(ctx, ctx.store.getFolder(mailbox.smtpAddress, { distinguished: name }));
   }
   const id = attr(element, 'Id') ?? '';
   if (id === '') throw new EwsError('ErrorInvalidIdEmpty');
@@ -75,7 +112,7 @@ export function resolveFolder(ctx: RequestContext, element: Element): Folder {
   const mailbox = mailboxOfId(ctx, decoded.mailbox);
   const folder = mailbox.folders.get(id);
   if (!folder) throw new EwsError('ErrorFolderNotFound');
-  return folder;
+  return requireFolderRead(ctx, folder);
 }
 
 /** The first folder-id child (FolderId or DistinguishedFolderId) of a container element. */
@@ -100,6 +137,9 @@ export function resolveItemById(ctx: RequestContext, id: string): Item {
   mailboxOfId(ctx, decoded.mailbox);
   const item = ctx.store.getItem(id);
   if (!item) throw new EwsError('ErrorItemNotFound');
+  const folder = ctx.store.findFolderById(item.folderId);
+  // An item in a folder one may not read does not exist for the caller.
+  if (folder && !canReadFolderOf(ctx, folder)) throw new EwsError('ErrorItemNotFound');
   return item;
 }
 

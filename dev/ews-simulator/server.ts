@@ -17,7 +17,7 @@ import { handleControlRequest } from './control';
 import { readRequestBody } from './http-body';
 import { FaultInjector, type FaultRule } from './faults';
 import { StoreError, type EwsStore } from './model';
-import { OPERATIONS } from './operations';
+import { OPERATIONS, SELF_STATUS_RESPONSES } from './operations';
 import { decideActingMailbox, impersonationTarget, type RequestContext } from './request-context';
 import { EwsSchemaValidator } from './schema-validation';
 import { EwsError, KNOWN_REQUEST_VERSIONS, SoapFault, envelope, faultEnvelope, messageXmlValues, responseMessage } from './soap';
@@ -357,7 +357,9 @@ class EwsEndpoint {
         // Exchange answers it as one error response message, not as a fault.
         inner = `<m:ResponseMessages>${responseMessage(`${operationName}ResponseMessage`, '', asEwsError(error))}</m:ResponseMessages>`;
       }
-      const xml = envelope(`${operationName}Response`, inner);
+      // GetDelegate's answer is a response message itself: its class goes on the response element.
+      const selfStatus = SELF_STATUS_RESPONSES.has(operationName) ? ` ResponseClass="${inner.includes('<m:ResponseCode>NoError</m:ResponseCode>') ? 'Success' : 'Error'}"` : '';
+      const xml = envelope(`${operationName}Response`, inner, selfStatus);
       for (const match of inner.matchAll(RESPONSE_CODE)) if (log.responseCodes!.length < 50) log.responseCodes!.push(match[1]!);
       this.count(operationName, log.responseCodes!.some((c) => c !== 'NoError'), false);
       res.writeHead(200, { 'content-type': 'text/xml; charset=utf-8', 'request-id': log.id!, 'x-ews-simulator': '1' });

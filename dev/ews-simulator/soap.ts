@@ -121,12 +121,12 @@ function serverVersionHeader(): string {
 }
 
 /** A full response envelope around `body` (the m:XxxResponse element, without namespace declarations). */
-export function envelope(responseName: string, inner: string): string {
+export function envelope(responseName: string, inner: string, attributes = ''): string {
   return (
     '<?xml version="1.0" encoding="utf-8"?>' +
     `<s:Envelope xmlns:s="${NS.soap}"><s:Header>${serverVersionHeader()}</s:Header>` +
     `<s:Body xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">` +
-    `<m:${responseName} xmlns:m="${NS.messages}" xmlns:t="${NS.types}">${inner}</m:${responseName}>` +
+    `<m:${responseName} xmlns:m="${NS.messages}" xmlns:t="${NS.types}"${attributes}>${inner}</m:${responseName}>` +
     '</s:Body></s:Envelope>'
   );
 }

@@ -7,11 +7,12 @@ import { DISTINGUISHED_FOLDER_NAMES, type CalendarItem, type Contact, type Disti
 import { expandSeries, occurrenceView } from '../ews-simulator/recurrence';
 import type { GraphAuthenticator, GraphCaller, Permission } from './auth';
 import type { DeltaEntry, DeltaResource, DeltaToken } from './delta';
-import { attachmentJson, contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
+import { attachmentJson, calendarJson, contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
 import { GraphError, graphErrors } from './errors';
 import { encodeImmutableId, decodeImmutableId, entryIdOf, EXCHANGE_ID_FORMATS, ewsIdFromEntryId, ewsIdFromGraphId, toRestId, type ExchangeIdFormat } from './ids';
 import type { GraphSimulatorState } from './state';
 import { GraphWrites } from './writes';
+import { canWriteFolder } from '../ews-simulator/folder-permissions';
 
 /** Every kind of response body the simulator produces (the CSDL test must see each one). */
 export const RESPONSE_KINDS = {
@@ -29,6 +30,8 @@ export const RESPONSE_KINDS = {
   contactFolderCollection: { type: 'contactFolder', shape: 'collection' },
   contactDelta: { type: 'contact', shape: 'delta' },
   todoTaskListCollection: { type: 'todoTaskList', shape: 'collection' },
+  calendarCollection: { type: 'calendar', shape: 'collection' },
+  calendar: { type: 'calendar', shape: 'entity' },
   todoTaskDelta: { type: 'todoTask', shape: 'delta' },
   convertIdResultCollection: { type: 'convertIdResult', shape: 'collection' },
   eventCollection: { type: 'event', shape: 'collection' },
@@ -168,11 +171,11 @@ export class GraphApi {
       rest = segments.slice(2);
       userSegment = `users/${encodeURIComponent(segments[1])}`;
     } else throw graphErrors.noRoute(method, request.path);
-    const route = this.route(method, rest, request, mailbox, userSegment);
+    const route = this.route(method, rest, request, mailbox, userSegment, caller);
     if (!route) throw graphErrors.noRoute(method, request.path);
     checkSelect(route.operation, request.query);
     if (!mailbox.enabled || this.state.restDisabled.has(mailbox.smtpAddress)) throw graphErrors.restDisabled();
-    this.auth.authorize(caller, route.permission, mailbox);
+    this.auth.authorize(caller, route.permission, mailbox, route.folder);
     return { operation: route.operation, mailbox, run: route.run };
   }
 
@@ -185,7 +188,7 @@ export class GraphApi {
     return mailbox;
   }
 
-  private route(method: string, rest: readonly string[], request: GraphRequest, mailbox: Mailbox, userSegment: string): { operation: string; permission: Permission; run: () => GraphResponse } | undefined {
+  private route(method: string, rest: readonly string[], request: GraphRequest, mailbox: Mailbox, userSegment: string, caller: GraphCaller): { operation: string; permission: Permission; run: () => GraphResponse; folder?: () => Folder } | undefined {
     const [a, b, c, d, e] = rest;
     const al = a?.toLowerCase();
     const prefs = preferences(request.headers);
@@ -199,10 +202,10 @@ export class GraphApi {
     if (n === 0 && method === 'GET') return { operation: 'getUser', permission: read('user'), run: () => ok(project(userJson(mailbox, mailbox.entraObjectId ?? toRestId(mailbox.smtpAddress)), selectOf(request.query)), 'user') };
     if (al === 'mailfolders') {
       if (n === 1 && method === 'GET') return { operation: 'listMailFolders', permission: read('mail'), run: () => this.listMailFolders(request, mailbox, undefined, ids) };
-      if (n === 2 && method === 'GET') return { operation: 'getMailFolder', permission: read('mail'), run: () => ok(project(this.withContext(mailFolderJson(this.state.store, this.folder(mailbox, b!), ids), 'mailFolders/$entity'), selectOf(request.query)), 'mailFolder') };
+      if (n === 2 && method === 'GET') return { operation: 'getMailFolder', permission: read('mail'), folder: () => this.folder(mailbox, b!), run: () => ok(project(this.withContext(mailFolderJson(this.state.store, this.folder(mailbox, b!), ids), 'mailFolders/$entity'), selectOf(request.query)), 'mailFolder') };
       if (n === 3 && c?.toLowerCase() === 'childfolders' && method === 'GET') return { operation: 'listMailFolders', permission: read('mail'), run: () => this.listMailFolders(request, mailbox, b!, ids) };
       if (n === 4 && c?.toLowerCase() === 'messages' && d?.toLowerCase() === 'delta' && method === 'GET') {
-        return { operation: 'messagesDelta', permission: read('mail'), run: () => this.delta(request, mailbox, 'messages', this.folder(mailbox, b!), `${userSegment}/mailFolders/${encodeURIComponent(b!)}/messages/delta`) };
+        return { operation: 'messagesDelta', permission: read('mail'), folder: () => this.folder(mailbox, b!), run: () => this.delta(request, mailbox, 'messages', this.folder(mailbox, b!), `${userSegment}/mailFolders/${encodeURIComponent(b!)}/messages/delta`) };
       }
       if (n === 4 && c?.toLowerCase() === 'messages' && method === 'GET') return { operation: 'getMessage', permission: read('mail'), run: () => this.getMessage(request, mailbox, d!) };
       return undefined;
@@ -223,17 +226,25 @@ export class GraphApi {
     if (al === 'messages' && n === 3 && c?.toLowerCase() === 'move' && method === 'POST') return { operation: 'moveMessage', permission: write('mail'), run: () => this.moveMessage(request, mailbox, b!) };
     if (al === 'sendmail' && n === 1 && method === 'POST') return { operation: 'sendMail', permission: write('mailSend'), run: () => this.sendMail(request, mailbox) };
     if (al === 'calendarview' && n === 2 && b?.toLowerCase() === 'delta' && method === 'GET') {
-      return { operation: 'calendarViewDelta', permission: read('calendars'), run: () => this.delta(request, mailbox, 'events', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' }), `${userSegment}/calendarView/delta`) };
+      return { operation: 'calendarViewDelta', permission: read('calendars'), folder: () => this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' }), run: () => this.delta(request, mailbox, 'events', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' }), `${userSegment}/calendarView/delta`) };
+    }
+    if (al === 'calendars' && n === 1 && method === 'GET') return { operation: 'listCalendars', permission: read('calendars'), run: () => this.listCalendars(request, mailbox, caller, ids) };
+    if (al === 'calendars' && n === 2 && method === 'GET') {
+      return { operation: 'getCalendar', permission: read('calendars'), folder: () => this.calendarFolder(mailbox, b!), run: () => this.getCalendar(mailbox, this.calendarFolder(mailbox, b!), caller, ids) };
+    }
+    if (al === 'calendar' && n === 1 && method === 'GET') {
+      const folder = () => this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'calendar' });
+      return { operation: 'getCalendar', permission: read('calendars'), folder, run: () => this.getCalendar(mailbox, folder(), caller, ids) };
     }
     if (al === 'contactfolders') {
       if (n === 1 && method === 'GET') return { operation: 'listContactFolders', permission: read('contacts'), run: () => this.listContactFolders(request, mailbox, ids) };
       if (n === 4 && c?.toLowerCase() === 'contacts' && d?.toLowerCase() === 'delta' && method === 'GET') {
-        return { operation: 'contactsDelta', permission: read('contacts'), run: () => this.delta(request, mailbox, 'contacts', this.folder(mailbox, b!, 'contacts'), `${userSegment}/contactFolders/${encodeURIComponent(b!)}/contacts/delta`) };
+        return { operation: 'contactsDelta', permission: read('contacts'), folder: () => this.folder(mailbox, b!, 'contacts'), run: () => this.delta(request, mailbox, 'contacts', this.folder(mailbox, b!, 'contacts'), `${userSegment}/contactFolders/${encodeURIComponent(b!)}/contacts/delta`) };
       }
       return undefined;
     }
     if (al === 'contacts' && n === 2 && b?.toLowerCase() === 'delta' && method === 'GET') {
-      return { operation: 'contactsDelta', permission: read('contacts'), run: () => this.delta(request, mailbox, 'contacts', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'contacts' }), `${userSegment}/contacts/delta`) };
+      return { operation: 'contactsDelta', permission: read('contacts'), folder: () => this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'contacts' }), run: () => this.delta(request, mailbox, 'contacts', this.state.store.getFolder(mailbox.smtpAddress, { distinguished: 'contacts' }), `${userSegment}/contacts/delta`) };
     }
     if (al === 'todo' && b?.toLowerCase() === 'lists') {
       if (n === 2 && method === 'GET') return { operation: 'listTodoLists', permission: read('tasks'), run: () => this.listTodoLists(request, mailbox, ids) };
@@ -241,7 +252,7 @@ export class GraphApi {
         return { operation: 'getTask', permission: read('tasks'), run: () => this.getItemOfKind(request, mailbox, e!, 'task', this.todoList(mailbox, c!)) };
       }
       if (n === 5 && d?.toLowerCase() === 'tasks' && e?.toLowerCase() === 'delta' && method === 'GET') {
-        return { operation: 'tasksDelta', permission: read('tasks'), run: () => this.delta(request, mailbox, 'tasks', this.todoList(mailbox, c!), `${userSegment}/todo/lists/${encodeURIComponent(c!)}/tasks/delta`) };
+        return { operation: 'tasksDelta', permission: read('tasks'), folder: () => this.todoList(mailbox, c!), run: () => this.delta(request, mailbox, 'tasks', this.todoList(mailbox, c!), `${userSegment}/todo/lists/${encodeURIComponent(c!)}/tasks/delta`) };
       }
       return undefined;
     }
@@ -307,6 +318,34 @@ export class GraphApi {
     const folders = store.childFolders(parent).filter((f) => (includeHidden || !f.hidden) && (f.folderClass === '' || f.folderClass.startsWith('IPF.Note')));
     const select = selectOf(request.query);
     return ok({ '@odata.context': `${this.baseUrl()}/$metadata#Collection(mailFolder)`, value: folders.map((f) => project(mailFolderJson(store, f, ids), select)) }, 'mailFolderCollection');
+  }
+
+  private calendarFolder(mailbox: Mailbox, segment: string): Folder {
+    const folder = this.folder(mailbox, segment);
+    if (!folder.folderClass.startsWith('IPF.Appointment')) throw graphErrors.folderNotFound();
+    return folder;
+  }
+
+  /** Whether the caller may change items of another user's calendar: own mailbox, FullAccess, or Editor-like rights. */
+  private canEdit(caller: GraphCaller, mailbox: Mailbox, folder: Folder): boolean {
+    if (caller.kind === 'app') return true;
+    const principals = new Set([caller.mailbox.smtpAddress, caller.mailbox.userPrincipalName]);
+    return caller.mailbox === mailbox || mailbox.fullAccess.some((p) => principals.has(p)) || canWriteFolder(mailbox, folder, principals);
+  }
+
+  private getCalendar(mailbox: Mailbox, folder: Folder, caller: GraphCaller, ids: IdWriter): GraphResponse {
+    const isDefault = folder.distinguishedName === 'calendar';
+    return ok(this.withContext(calendarJson(folder, mailbox, ids, { canEdit: this.canEdit(caller, mailbox, folder), isDefault }), 'calendars/$entity'), 'calendar');
+  }
+
+  /** The calendars of the mailbox (reached with FullAccess, or the own mailbox: authorize() checked that). */
+  private listCalendars(request: GraphRequest, mailbox: Mailbox, caller: GraphCaller, ids: IdWriter): GraphResponse {
+    void request;
+    const calendars = [...mailbox.folders.values()].filter((f) => f.folderClass.startsWith('IPF.Appointment') && !f.hidden);
+    return ok(
+      { '@odata.context': `${this.baseUrl()}/$metadata#Collection(calendar)`, value: calendars.map((f) => calendarJson(f, mailbox, ids, { canEdit: this.canEdit(caller, mailbox, f), isDefault: f.distinguishedName === 'calendar' })) },
+      'calendarCollection',
+    );
   }
 
   private listContactFolders(request: GraphRequest, mailbox: Mailbox, ids: IdWriter): GraphResponse {

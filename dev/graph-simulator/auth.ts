@@ -6,7 +6,8 @@
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { TenantKeySets, tenantOf } from '../ews-simulator/auth';
-import type { EwsStore, Mailbox } from '../ews-simulator/model';
+import type { EwsStore, Folder, Mailbox } from '../ews-simulator/model';
+import { canReadFolder } from '../ews-simulator/folder-permissions';
 import { graphErrors } from './errors';
 
 export const GRAPH_AUDIENCES = ['https://graph.microsoft.com', 'https://graph.microsoft.com/', '00000003-0000-0000-c000-000000000000'];
@@ -103,7 +104,7 @@ export class GraphAuthenticator {
    * or another one with the .Shared scope and FullAccess on it; app-only callers are limited by
    * the organisation's application access policies / RBAC management scopes for the app.
    */
-  authorize(caller: GraphCaller, permission: Permission, target: Mailbox): void {
+  authorize(caller: GraphCaller, permission: Permission, target: Mailbox, folder?: () => Folder): void {
     if (caller.kind === 'app') {
       const allowed = allowedNames(APP_ROLES, permission);
       if (!caller.roles.some((role) => allowed.includes(role))) {
@@ -121,7 +122,18 @@ export class GraphAuthenticator {
     if (!hasOwn) throw graphErrors.accessDenied();
     // Reading another user's directory entry needs no mailbox right.
     if (own || permission.area === 'user') return;
-    const hasAccess = target.fullAccess.includes(caller.mailbox.userPrincipalName) || target.fullAccess.includes(caller.mailbox.smtpAddress);
+    const principals = new Set([caller.mailbox.userPrincipalName, caller.mailbox.smtpAddress]);
+    // FullAccess reaches every folder; a folder permission or delegate access only the folder the request names
+    // (resolved lazily: a folder that does not exist answers 403 too, as Graph does for folders one cannot see).
+    const folderRight = (): boolean => {
+      if (!folder) return false;
+      try {
+        return canReadFolder(target, folder(), principals);
+      } catch {
+        return false;
+      }
+    };
+    const hasAccess = target.fullAccess.some((p) => principals.has(p)) || folderRight();
     // Translating ids of another mailbox's items needs access to that mailbox, not a .Shared scope.
     const shared = permission.area === 'translateIds' || caller.scopes.some((s) => s.endsWith('.Shared') && names.includes(s.replace(/\.Shared$/, '')));
     if (!shared || !hasAccess) throw graphErrors.accessDenied();

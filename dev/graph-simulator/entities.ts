@@ -360,6 +360,21 @@ export function contactFolderJson(store: EwsStore, folder: Folder, ids: IdWriter
   return asJson(json);
 }
 
+/** A calendar as GET /users/{id}/calendars shows it; the rights are what the caller holds on the folder. */
+export function calendarJson(folder: Folder, owner: Mailbox, ids: IdWriter, rights: { readonly canEdit: boolean; readonly isDefault: boolean }): GraphJson {
+  const json: graph.Calendar = {
+    id: ids.folder(folder),
+    name: folder.displayName,
+    changeKey: String(folder.version),
+    isDefaultCalendar: rights.isDefault,
+    canEdit: rights.canEdit,
+    canShare: rights.canEdit,
+    canViewPrivateItems: rights.canEdit,
+    owner: { name: owner.displayName, address: owner.smtpAddress },
+  };
+  return asJson(json);
+}
+
 export function todoTaskListJson(folder: Folder, ids: IdWriter): GraphJson {
   const json: graph.TodoTaskList & { '@odata.etag': string } = {
     '@odata.etag': `W/"${folder.version}"`,

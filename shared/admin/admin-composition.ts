@@ -12,6 +12,9 @@ import { GroupDataStore } from '../storage/group-data-store';
 import { SyncStateRepository } from '../storage/sync-state-repository';
 import type { AdminDependencies } from './admin-dependencies';
 import { createConnectionTester } from './connection-test';
+import { DelegatedUsersRepository } from '../storage/delegated-users-repository';
+import { createMailboxFolderAccess } from '../sync/folder-access';
+import { openMailboxSource, syncRuntime } from '../sync/sync-composition';
 import type { AppOnlyTokenSource } from './connection-test';
 
 function appOnlyTokens(config: AppConfig): AppOnlyTokenSource {
@@ -30,6 +33,7 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
   const credential = createAppCredential(config.identity);
   const storage = new TableStorage({ storage: config.storage, credential });
   const vault = createSecretStore(config.keyVault.url, credential, { environment: config.environment });
+  const delegatedUsers = new DelegatedUsersRepository(storage);
   return {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
@@ -51,6 +55,12 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
       tokens: appOnlyTokens(config),
       graph: config.graph,
     }),
+    delegatedUsers,
+    // The sync's own access path (and its delegated token provider, built on first use).
+    mailboxFolders: createMailboxFolderAccess(
+      (group, mailbox) => openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId, delegatedUserObjectId: mailbox.delegatedUserObjectId }, syncRuntime().access),
+      delegatedUsers,
+    ),
     now: () => new Date(),
   };
 }

@@ -6,6 +6,8 @@ import type { AuditRepository, DeliveryStatusRepository, GroupsRepository, Mailb
 import type { GroupDataStore } from '../storage/group-data-store';
 import type { SyncStateRepository } from '../storage/sync-state-repository';
 import type { ConnectionTester } from './connection-test';
+import type { DelegatedUsersRepository } from '../storage/delegated-users-repository';
+import type { MailboxFolderAccess } from '../sync/folder-access';
 import type { AdminAuthenticator } from './principal';
 
 /** The part of the secret store the admin API uses: write, read back (connection tests), delete. */
@@ -33,6 +35,10 @@ export interface AdminDependencies {
   /** Group deletion: the group's claim-check and dead-letter blobs. */
   readonly batchBlobs: Pick<BatchBlobStore, 'deleteUnder'>;
   readonly connectionTester: ConnectionTester;
+  /** Linked mailboxes (#16): the tenant's signed-in delegated users, to check a mailbox's delegatedUserObjectId. */
+  readonly delegatedUsers?: Pick<DelegatedUsersRepository, 'find'>;
+  /** Folder trees and folder-right checks through the sync's own mailbox access (#16). */
+  readonly mailboxFolders?: MailboxFolderAccess;
   readonly now: () => Date;
   /** Resolves webhook hosts when a delivery target is set (default: the system resolver). */
   readonly resolveHost?: HostResolver;

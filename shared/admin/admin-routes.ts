@@ -9,7 +9,7 @@ import type { AdminRoute, OperationInput, ResponseDescription } from './admin-en
 import { runConnectionTest } from './connection-test-service';
 import { credentialBodyProblems, setGroupCredentials } from './credential-service';
 import { createGroup, createGroupBodyProblems, deleteGroup, groupPath, listGroups, loadGroup, updateGroup, updateGroupBodyProblems } from './group-service';
-import { createMailbox, deleteMailbox, importMailboxes, listMailboxes, loadMailbox, mailboxPath, updateMailbox } from './mailbox-service';
+import { createMailbox, deleteMailbox, importMailboxes, listMailboxes, listMailboxFolders, loadMailbox, mailboxBodyProblems, mailboxPath, updateMailbox } from './mailbox-service';
 import { auditView, credentialView, groupView, mailboxView, tenantView } from './representations';
 import {
   auditEntryResponse,
@@ -21,6 +21,7 @@ import {
   credentialStateResponse,
   groupResponse,
   importMailboxesRequest,
+  folderTreeResponse,
   importMailboxesResponse,
   mailboxResponse,
   pageOf,
@@ -333,6 +334,7 @@ export const mailboxRoutes: readonly AdminRoute[] = [
         summary: 'Add a mailbox to the group',
         tags: ['Mailboxes'],
         body: createMailboxRequest,
+        crossFieldProblems: mailboxBodyProblems,
         responses: { 201: { description: 'Created.', schema: mailboxResponse }, 400: invalid, 404: notFound, 409: { description: 'Already in the group.' }, ...common },
         handle: async ({ deps, principal, params, body }) => {
           const mailbox = await createMailbox(deps, principal, params.tenantId, params.groupId, body);
@@ -365,6 +367,23 @@ export const mailboxRoutes: readonly AdminRoute[] = [
     ],
   },
   {
+    name: 'admin-mailbox-folders',
+    route: 'admin/tenants/{tenantId}/groups/{groupId}/mailboxes/{mailbox}/folders',
+    params: ['tenantId', 'groupId', 'mailbox'],
+    operations: [
+      operation({
+        operationId: 'listMailboxFolders',
+        method: 'GET',
+        summary: "List the mailbox's folder tree, to choose folders to sync",
+        description:
+          "Read live from Exchange with the credential the sync uses (for a linked mailbox: the delegated user's own token): EWS FindFolder (Deep) or Graph mailFolders with childFolders, contact folders and To Do lists. Folders the account has no right to see are not listed.",
+        tags: ['Mailboxes'],
+        responses: { 200: { description: 'The folders, with their paths and ids.', schema: folderTreeResponse }, 404: notFound, 502: { description: 'Exchange refused or failed (problem+json with its code).' }, ...common },
+        handle: async ({ deps, principal, params }) => ({ status: 200, body: await listMailboxFolders(deps, principal, params.tenantId, params.groupId, params.mailbox) }),
+      }),
+    ],
+  },
+  {
     name: 'admin-mailbox',
     route: 'admin/tenants/{tenantId}/groups/{groupId}/mailboxes/{mailbox}',
     params: ['tenantId', 'groupId', 'mailbox'],
@@ -387,6 +406,7 @@ export const mailboxRoutes: readonly AdminRoute[] = [
         summary: 'Change a mailbox (display name, user ID, enabled)',
         tags: ['Mailboxes'],
         body: updateMailboxRequest,
+        crossFieldProblems: mailboxBodyProblems,
         responses: { 200: { description: 'Updated.', schema: mailboxResponse }, 400: invalid, 404: notFound, 412: changed, ...common },
         handle: async ({ deps, principal, params, body, ifMatch }) => {
           const mailbox = await updateMailbox(deps, principal, params.tenantId, params.groupId, params.mailbox, body, ifMatch);

@@ -81,6 +81,8 @@ export function mailboxView(mailbox: MailboxRecord, progress?: MailboxSyncProgre
     ...(mailbox.lastError ? { lastError: { code: mailbox.lastError.code, message: mailbox.lastError.message, at: mailbox.lastError.at } } : {}),
     ...(mailbox.lastSuccessfulSyncAt ? { lastSuccessfulSyncAt: mailbox.lastSuccessfulSyncAt } : {}),
     counts: { created: mailbox.counts.created, updated: mailbox.counts.updated, deleted: mailbox.counts.deleted },
+    ...(mailbox.folders ? { folders: mailbox.folders.map((choice) => ({ kind: choice.kind, ...(choice.id !== undefined ? { id: choice.id } : {}), ...(choice.path !== undefined ? { path: choice.path } : {}) })) } : {}),
+    ...(mailbox.delegatedUserObjectId ? { delegatedUserObjectId: mailbox.delegatedUserObjectId } : {}),
     ...(progress
       ? {
           syncProgress: {

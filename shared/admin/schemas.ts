@@ -266,12 +266,68 @@ export const setCredentialsRequest = z
 
 export const mailboxStatus = z.enum(['pending', 'ok', 'error', 'needsReauthentication', 'disabled']);
 
+/** A folder id as EWS (base64) and Graph (base64url) write them; anything else is not an id. */
+const folderId = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(512, 'must be at most 512 characters')
+  .regex(/^[A-Za-z0-9+/=_-]+$/, 'must be a folder id as listed by GET .../folders (letters, digits, + / = _ -)');
+
+/**
+ * A folder path: display names from the top of the mailbox joined by '/'. Names may hold any
+ * printable character Exchange allows (they are compared, never put into a URL or XML as a path);
+ * empty, '.' and '..' segments are refused so a path cannot pretend to climb the tree.
+ */
+const folderPath = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(1024, 'must be at most 1024 characters')
+  .refine(isCleanText, 'must not contain control characters or unpaired surrogates')
+  .refine((value) => !/[\u202a-\u202e\u2066-\u2069]/u.test(value), 'must not contain bidirectional override characters')
+  .refine((value) => value.split('/').every((segment) => segment.trim() !== '' && segment !== '.' && segment !== '..'), "must be folder names separated by '/', with no empty, '.' or '..' segment (e.g. Inbox/Projects)")
+  .refine((value) => value.split('/').length <= 32, 'must be at most 32 folders deep');
+
+export const folderChoice = z
+  .strictObject({
+    kind: syncFolderKind.meta({ description: 'What the folder holds: mail, calendar, contacts or tasks.' }),
+    id: folderId.optional().meta({ description: "The protocol's folder id (from GET .../mailboxes/{mailbox}/folders)." }),
+    path: folderPath.optional().meta({ description: "Display names from the top of the mailbox, '/'-separated, e.g. Inbox/Projects (case-insensitive)." }),
+  })
+  .superRefine((value, context) => {
+    if (value.id !== undefined && value.path !== undefined) context.addIssue({ code: 'custom', path: ['path'], message: 'must not be given together with id: choose the folder by id or by path' });
+  })
+  .meta({ id: 'FolderChoice', description: 'A folder to sync: the well-known folder of `kind` (no id, no path), or a specific folder by id or path.' });
+
+const folderChoices = z
+  .array(folderChoice)
+  .min(1, 'must name at least one folder')
+  .max(50, 'must name at most 50 folders')
+  .superRefine((list, context) => {
+    const seen = new Map<string, number>();
+    list.forEach((choice, index) => {
+      const key = `${choice.kind}|${choice.id ?? ''}|${(choice.path ?? '').toLowerCase()}`;
+      const first = seen.get(key);
+      if (first !== undefined) context.addIssue({ code: 'custom', path: [index], message: `repeats folder ${first}` });
+      else seen.set(key, index);
+    });
+  })
+  .meta({ description: "The folders this mailbox syncs (default: the group's folders, or the delegated user's)." });
+
+const delegatedUserObjectId = z
+  .guid('must be a GUID')
+  .meta({
+    description:
+      "Delegated groups only: the signed-in user (GET .../delegated-users) whose own token reaches this mailbox: a shared mailbox or another user's folders they hold rights on (FullAccess, delegate access, folder permissions). Absent: the user linked to the mailbox.",
+  });
+
 export const createMailboxRequest = z
   .strictObject({
     smtpAddress,
     displayName: text(256).optional(),
     userId: text(256).optional().meta({ description: 'Your user or employee ID for this mailbox.' }),
     enabled: z.boolean().default(true),
+    folders: folderChoices.optional(),
+    delegatedUserObjectId: delegatedUserObjectId.optional(),
   })
   .meta({ id: 'CreateMailboxRequest' });
 
@@ -280,6 +336,8 @@ export const updateMailboxRequest = z
     displayName: text(256).nullable().optional(),
     userId: text(256).nullable().optional(),
     enabled: z.boolean().optional(),
+    folders: folderChoices.nullable().optional().meta({ description: "null: back to the group's folders." }),
+    delegatedUserObjectId: delegatedUserObjectId.nullable().optional(),
   })
   .meta({ id: 'UpdateMailboxRequest', description: 'smtpAddress and the sync status are read-only.' });
 
@@ -293,6 +351,8 @@ export const mailboxResponse = z
     lastError: z.strictObject({ code: z.string(), message: z.string(), at: z.string() }).optional(),
     lastSuccessfulSyncAt: z.string().optional(),
     counts: z.strictObject({ created: z.number(), updated: z.number(), deleted: z.number() }),
+    folders: z.array(folderChoice).optional().meta({ description: 'The folders this mailbox syncs; absent: the group\'s.' }),
+    delegatedUserObjectId: z.string().optional().meta({ description: 'Delegated groups: the user whose token reaches this (linked) mailbox.' }),
     syncProgress: z
       .strictObject({
         itemsSyncedInPass: z.number().meta({ description: 'Changes delivered by the current pass (the initial sync, or a full re-sync) so far.' }),
@@ -343,6 +403,7 @@ export const importMailboxesResponse = z
 export const connectionTestRequest = z
   .strictObject({
     targetMailbox: smtpAddress.optional().meta({ description: 'Mailbox to open; default: the group\'s first mailbox.' }),
+    delegatedUserObjectId: z.guid('must be a GUID').optional().meta({ description: 'Delegated groups: check every mailbox of the group this user is linked to (their own and the linked ones), folder by folder.' }),
   })
   .meta({ id: 'ConnectionTestRequest' });
 
@@ -363,6 +424,38 @@ export const connectionTestStepName = z.enum([
   'rbacScope',
 ]);
 
+export const folderRight = z
+  .strictObject({
+    mailbox: z.string(),
+    kind: syncFolderKind,
+    id: z.string().optional(),
+    path: z.string().optional(),
+    access: z.enum(['granted', 'denied', 'notFound', 'error']),
+    code: z.string().optional().meta({ description: "Exchange's or Graph's code, e.g. ErrorAccessDenied." }),
+    message: z.string(),
+  })
+  .meta({ id: 'FolderRight' });
+
+export const folderNode = z
+  .strictObject({
+    id: z.string(),
+    parentId: z.string().optional(),
+    displayName: z.string(),
+    path: z.string().meta({ description: "Display names from the top of the mailbox, '/'-separated: what a FolderChoice's path names." }),
+    kind: syncFolderKind.optional().meta({ description: 'What the folder holds (absent: a kind the connector does not sync, e.g. notes).' }),
+    childFolderCount: z.number().int().optional(),
+  })
+  .meta({ id: 'MailboxFolder' });
+
+export const folderTreeResponse = z
+  .strictObject({
+    mailbox: z.string(),
+    protocol: z.enum(['graph', 'ews']),
+    folders: z.array(folderNode),
+    truncated: z.boolean().meta({ description: 'More than 5,000 folders: the list was cut.' }),
+  })
+  .meta({ id: 'MailboxFolderTree' });
+
 export const connectionTestResponse = z
   .strictObject({
     outcome: z.enum(['passed', 'failed']),
@@ -375,6 +468,10 @@ export const connectionTestResponse = z
       .array(z.string())
       .optional()
       .meta({ description: 'Things to act on soon that do not fail the test, e.g. a credential expiring within 30 days.' }),
+    folderRights: z
+      .array(folderRight)
+      .optional()
+      .meta({ description: 'Per mailbox and folder it syncs: whether the right to read it is there (granted, denied, notFound, error). Any but granted fails the test.' }),
     steps: z.array(
       z.strictObject({
         name: connectionTestStepName,
@@ -437,6 +534,7 @@ export type ImportRowResult = z.output<typeof importRowResult>;
 export type ConnectionTestRequest = z.output<typeof connectionTestRequest>;
 export type ConnectionTestResponse = z.output<typeof connectionTestResponse>;
 export type ConnectionTestStepName = z.output<typeof connectionTestStepName>;
+export type FolderTreeResponse = z.output<typeof folderTreeResponse>;
 export type AuditEntryResponse = z.output<typeof auditEntryResponse>;
 export type PingResponse = z.output<typeof pingResponse>;
 export type PagingQuery = z.output<typeof pagingQuery>;

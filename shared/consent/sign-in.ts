@@ -56,7 +56,7 @@ function unusable(record: InvitationRecord, now: Date): ResultPage | undefined {
  * protocol graph, EWS.AccessAsUser.All otherwise. One resource per request (Entra's rule); the
  * refresh token then serves the connector's tokens for that resource.
  */
-export const GRAPH_DELEGATED_SIGNIN_SCOPES: readonly string[] = ['Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite'].map((scope) => `${GLOBAL_GRAPH_RESOURCE}/${scope}`);
+export const GRAPH_DELEGATED_SIGNIN_SCOPES: readonly string[] = ['Mail.ReadWrite', 'Mail.ReadWrite.Shared', 'Mail.Send', 'Calendars.ReadWrite', 'Contacts.ReadWrite', 'Tasks.ReadWrite', 'Calendars.Read.Shared', 'Contacts.Read.Shared'].map((scope) => `${GLOBAL_GRAPH_RESOURCE}/${scope}`);
 
 async function signInScopes(deps: ConsentDependencies, invitation: InvitationRecord): Promise<string[]> {
   const group = await deps.groups.find(invitation.tenantId, invitation.groupId);
@@ -172,6 +172,12 @@ export async function completeSignIn(deps: ConsentDependencies, query: URLSearch
   deps.tokens.forget(tenant.id, oid);
   const mailbox = await resumeMailbox(deps, tenant.id, invitation.groupId, invitation.mailbox);
   if (mailbox?.enabled && mailbox.status !== 'needsReauthentication') await queueSyncAfterSignIn(deps, mailbox, log);
+  // Mailboxes linked to the user (shared mailboxes, colleagues' folders) waited for the same sign-in.
+  for await (const linked of deps.mailboxes.linkedTo(tenant.id, oid)) {
+    if (linked.groupId === invitation.groupId && linked.smtpAddress === invitation.mailbox) continue;
+    const resumed = await resumeMailbox(deps, tenant.id, linked.groupId, linked.smtpAddress);
+    if (resumed?.enabled && linked.status === 'needsReauthentication' && resumed.status === 'pending') await queueSyncAfterSignIn(deps, resumed, log);
+  }
   await deps.audit.append({ tenantId: tenant.id, actor: { objectId: oid, name: username }, action: 'delegatedUser.signedIn', target: `/tenants/${tenant.id}/groups/${invitation.groupId}/mailboxes/${invitation.mailbox}`, details: { purpose: invitation.purpose } }, deps.now());
   return { status: 200, code: 'SignInCompleted', title: "You're connected", message: `Thank you, ${username}. Your mailbox is connected; you can close this page.` };
 }

@@ -28,6 +28,10 @@ export interface ChangeRecord {
   /** Primary SMTP address of the mailbox. */
   readonly mailbox: string;
   readonly folder: SyncedFolder;
+  /** Set for a folder an administrator chose (not the well-known one of its kind): the protocol's folder id it was chosen by. */
+  readonly folderId?: string;
+  /** Set for a folder chosen by path, e.g. "Inbox/Projects". */
+  readonly folderPath?: string;
   readonly changeType: ChangeType;
   /** Item id (opaque): the EWS item id, or the Graph immutable id when `source` is 'graph'. */
   readonly itemId: string;
@@ -219,7 +223,9 @@ export const changeRecordSchema = z
     tenantId: z.string(),
     groupId: z.string(),
     mailbox: z.string(),
-    folder: z.enum(SYNCED_FOLDERS),
+    folder: z.enum(SYNCED_FOLDERS).describe('The kind of folder: inbox (mail), calendar, contacts, tasks.'),
+    folderId: z.string().optional().describe('A folder the administrator chose by id (not the well-known one of its kind).'),
+    folderPath: z.string().optional().describe('A folder the administrator chose by path, e.g. "Inbox/Projects".'),
     changeType: z.enum(CHANGE_TYPES),
     itemId: z.string(),
     changeKey: z.string().optional(),

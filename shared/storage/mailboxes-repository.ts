@@ -1,3 +1,4 @@
+import { odata } from '@azure/data-tables';
 import type { TransactionAction } from '@azure/data-tables';
 import { EntityTable } from './entity-table';
 import type { EntityCodec, EntityKey, Stored } from './entity-table';
@@ -17,6 +18,13 @@ function mailboxKey(tenantId: string, groupId: string, smtpAddress: string): Ent
   return { partitionKey: partitionOf(tenantId, groupId), rowKey: encodeKeyPart(smtpAddress.toLowerCase()) };
 }
 
+/** Columns added for folder selection and linked mailboxes (#16): absent on older rows, and then absent here too. */
+function optionalMailboxColumns(entity: Parameters<typeof stringColumn>[0]): Pick<MailboxRecord, 'folders' | 'delegatedUserObjectId'> {
+  const folders = jsonColumn<MailboxRecord['folders']>(entity, 'folders', undefined);
+  const user = stringColumn(entity, 'delegatedUserObjectId');
+  return { ...(folders ? { folders } : {}), ...(user ? { delegatedUserObjectId: user } : {}) };
+}
+
 const mailboxCodec: EntityCodec<MailboxRecord> = {
   kind: 'Mailbox',
   keyOf: (mailbox) => mailboxKey(mailbox.tenantId, mailbox.groupId, mailbox.smtpAddress),
@@ -31,6 +39,8 @@ const mailboxCodec: EntityCodec<MailboxRecord> = {
     lastError: mailbox.lastError ? JSON.stringify(mailbox.lastError) : undefined,
     lastSuccessfulSyncAt: mailbox.lastSuccessfulSyncAt,
     counts: JSON.stringify(mailbox.counts),
+    folders: mailbox.folders ? JSON.stringify(mailbox.folders) : undefined,
+    delegatedUserObjectId: mailbox.delegatedUserObjectId,
     createdAt: mailbox.createdAt,
     updatedAt: mailbox.updatedAt,
   }),
@@ -45,6 +55,7 @@ const mailboxCodec: EntityCodec<MailboxRecord> = {
     lastError: jsonColumn<MailboxRecord['lastError']>(entity, 'lastError', undefined),
     lastSuccessfulSyncAt: stringColumn(entity, 'lastSuccessfulSyncAt'),
     counts: jsonColumn<MailboxRecord['counts']>(entity, 'counts', { created: 0, updated: 0, deleted: 0 }),
+    ...optionalMailboxColumns(entity),
     createdAt: stringColumn(entity, 'createdAt') ?? '',
     updatedAt: stringColumn(entity, 'updatedAt') ?? '',
   }),
@@ -81,6 +92,11 @@ export class MailboxesRepository {
 
   page(tenantId: string, groupId: string, request: PageRequest): Promise<Page<Stored<MailboxRecord>>> {
     return this.#table.page(EntityTable.prefixFilter(partitionOf(tenantId, groupId), ''), request);
+  }
+
+  /** Mailboxes of any group of the tenant reached with this delegated user's token (#16); a filtered scan, used at sign-in only. */
+  linkedTo(tenantId: string, userObjectId: string): AsyncIterableIterator<Stored<MailboxRecord>> {
+    return this.#table.iterate(odata`tenantId eq ${tenantId} and delegatedUserObjectId eq ${userObjectId.toLowerCase()}`);
   }
 
   list(tenantId: string, groupId: string): AsyncIterableIterator<Stored<MailboxRecord>> {

@@ -167,8 +167,22 @@ export interface MailboxRecord {
   readonly lastError?: MailboxError;
   readonly lastSuccessfulSyncAt?: string;
   readonly counts: MailboxSyncCounts;
+  /** The folders to sync (#16): well-known ones by kind, others by id or path; absent: the group's (or the delegated user's) folders. */
+  readonly folders?: readonly FolderChoice[];
+  /**
+   * Delegated groups: the signed-in user whose own token reaches this mailbox (a shared mailbox, or
+   * another user's folders they hold rights on). Absent: the user linked to the mailbox (their own).
+   */
+  readonly delegatedUserObjectId?: string;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** One folder a mailbox entry syncs: the well-known folder of `kind`, or the folder with this id or at this path. */
+export interface FolderChoice {
+  readonly kind: SyncFolderKind;
+  readonly id?: string;
+  readonly path?: string;
 }
 
 export type AuditDetailValue = string | number | boolean | null;

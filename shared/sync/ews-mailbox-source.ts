@@ -16,7 +16,10 @@ import {
 import { leanGetItems, leanSyncFolderItems } from '../ews/soap/lean-operations';
 import type { DistinguishedFolderName, EwsItem, ItemChange, ItemResult, MailboxClient, ThrottlingPolicy } from '../ews';
 import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
-import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
+import type { ChangePage, FetchedItem, FolderTarget, FolderTree, MailboxSource, SourceChange } from './mailbox-source';
+import { isWellKnown, kindOfTarget } from './mailbox-source';
+import { ewsFolderTree, folderAtPath } from './folder-tree';
+import type { FolderRef } from '../ews/types';
 
 export interface EwsMailboxSourceOptions {
   /** Ids per GetItem call (bodies included, so far below EWS's 1000). Default 50. */
@@ -152,11 +155,25 @@ export function createEwsMailboxSource(client: MailboxClient, options: EwsMailbo
       throw toMailboxSourceError(error);
     }
   };
+  let tree: Promise<FolderTree> | undefined;
+  const listFolders = (): Promise<FolderTree> => {
+    tree ??= call(() => ewsFolderTree(client));
+    tree.catch(() => (tree = undefined));
+    return tree;
+  };
+  /** A chosen folder's FolderRef: the well-known one, its id, or the folder at its path (one FindFolder walk per source). */
+  const folderRef = async (target: FolderTarget): Promise<FolderRef> => {
+    if (isWellKnown(target)) return { distinguished: FOLDERS[kindOfTarget(target)] };
+    if (target.id !== undefined) return { id: target.id };
+    return { id: folderAtPath((await listFolders()).folders, target.path ?? '', target.folder).id };
+  };
   return {
+    listFolders,
     // A Graph state (the group was switched from Graph back to EWS) is not ours: the engine migrates instead of failing it.
     ownsSyncState: (syncState) => !syncState.startsWith(GRAPH_STATE_PREFIX),
     async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
-      const result = await call(() => leanSyncFolderItems(client, { distinguished: FOLDERS[folder] }, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
+      const ref = await folderRef(folder);
+      const result = await call(() => leanSyncFolderItems(client, ref, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
       return { syncState: result.syncState, includesLastItemInRange: result.includesLastItemInRange, changes: result.changes.map(toSourceChange) };
     },
     async getItems(itemIds): Promise<FetchedItem[]> {

@@ -29,7 +29,9 @@ import type { GraphItemKind } from '../graph/item-mapping';
 import { createGraphRetryPolicy } from '../graph/retry-policy';
 import { toMailboxSourceError } from './ews-mailbox-source';
 import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
-import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from './mailbox-source';
+import type { ChangePage, FetchedItem, FolderTarget, FolderTree, MailboxSource, SourceChange } from './mailbox-source';
+import { isWellKnown, kindOfTarget } from './mailbox-source';
+import { folderAtPath, graphFolderTree } from './folder-tree';
 
 export interface GraphMailboxSourceOptions {
   readonly policy?: ThrottlingPolicy;
@@ -187,7 +189,31 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
     return (todoListId ??= await findDefaultTodoList(client));
   }
 
-  async function firstLink(folder: SyncedFolder): Promise<string> {
+  let tree: Promise<FolderTree> | undefined;
+  const listFolders = (): Promise<FolderTree> => {
+    tree ??= call(() => graphFolderTree(client));
+    tree.catch(() => (tree = undefined));
+    return tree;
+  };
+
+  /**
+   * The first delta link of a chosen folder. Graph v1.0 has a delta per mail folder, contact folder and
+   * To Do list; events only in the default calendar's calendarView (a non-default calendar needs EWS).
+   */
+  async function chosenFirstLink(target: Exclude<FolderTarget, SyncedFolder>): Promise<string> {
+    if (target.folder === 'calendar') {
+      throw new MailboxSourceError('Configuration', 'Graph v1.0 syncs only the default calendar of a mailbox (calendarView delta); choose other calendars on an EWS group.', { sourceCode: 'CalendarDeltaUnsupported' });
+    }
+    const id = target.id ?? folderAtPath((await listFolders()).folders, target.path ?? '', target.folder).id;
+    const encoded = encodeURIComponent(id);
+    if (target.folder === 'inbox') return `${user}/mailFolders/${encoded}/messages/delta?$select=${SELECT.message.join(',')}`;
+    if (target.folder === 'contacts') return `${user}/contactFolders/${encoded}/contacts/delta?$select=${SELECT.contact.join(',')}`;
+    return `${user}/todo/lists/${encoded}/tasks/delta`;
+  }
+
+  async function firstLink(target: FolderTarget): Promise<string> {
+    if (!isWellKnown(target)) return chosenFirstLink(target as Exclude<FolderTarget, SyncedFolder>);
+    const folder = kindOfTarget(target);
     switch (folder) {
       case 'inbox':
         return `${user}/mailFolders/inbox/messages/delta?$select=${SELECT.message.join(',')}`;
@@ -225,9 +251,10 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
   return {
     protocol: 'graph',
     ownsSyncState: (syncState) => syncState.startsWith(GRAPH_STATE_PREFIX),
+    listFolders,
 
     async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
-      const kind = KIND_OF_FOLDER[folder];
+      const kind = KIND_OF_FOLDER[kindOfTarget(folder)];
       const state: GraphState = syncState === undefined ? { roundStartedAt: 0, link: await firstLink(folder) } : decodeGraphState(syncState);
       const requestedAt = now().getTime();
       const page = await call(() => client.page<RawEntity>(state.link, preferFor(kind, Math.min(Math.max(maxChanges, 1), 999))));

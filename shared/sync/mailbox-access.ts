@@ -10,7 +10,7 @@ import { kdcResolver } from '../auth/kerberos/kdc-addresses';
 import { negotiateTokenSource } from '../auth/kerberos/negotiate-client';
 import { pemBundleBlocks } from '../auth/certificate-pem';
 import { delegatedEwsCredential } from '../auth/delegated-token';
-import type { DelegatedTokenProvider } from '../auth/delegated-token';
+import type { DelegatedTokenProvider, DelegatedUserRef } from '../auth/delegated-token';
 import type { AppCredentialMaterial } from '../auth/app-only-token';
 import type { ConnectorEnvironment } from '../config';
 import { acquireAppOnlyToken } from '../auth/app-only-token';
@@ -55,6 +55,13 @@ export interface MailboxIdentity {
   readonly smtpAddress: string;
   /** The customer's user id, for delegated token lookup. */
   readonly userId?: string | undefined;
+  /** Delegated groups: the user whose own token reaches this (linked) mailbox; absent: the user linked to it. */
+  readonly delegatedUserObjectId?: string | undefined;
+}
+
+/** Which delegated user's token reaches the mailbox: the one named on the mailbox entry, else the one linked to the mailbox. */
+function delegatedUserOf(group: GroupRecord, mailbox: MailboxIdentity): DelegatedUserRef {
+  return mailbox.delegatedUserObjectId ? { tenantId: group.tenantId, userObjectId: mailbox.delegatedUserObjectId } : { tenantId: group.tenantId, mailbox: mailbox.smtpAddress };
 }
 
 /** MSAL wants the private key and the SHA-256 thumbprint; a certificate credential is stored as one PEM bundle. */
@@ -112,7 +119,7 @@ export function serviceAccountCredential(group: GroupRecord, reference: Credenti
 export async function groupEwsCredential(group: GroupRecord, mailbox: MailboxIdentity, options: MailboxAccessOptions): Promise<EwsCredential> {
   if (group.mailboxAccessType === 'delegated') {
     if (!options.delegatedTokens) throw configurationError('Delegated access is not available in this deployment (no delegated token provider).');
-    return delegatedEwsCredential(options.delegatedTokens, { tenantId: group.tenantId, mailbox: mailbox.smtpAddress });
+    return delegatedEwsCredential(options.delegatedTokens, delegatedUserOf(group, mailbox));
   }
   const reference = group.credential;
   if (!reference) throw configurationError('The group has no credentials yet: set them with PUT .../credentials.');
@@ -171,7 +178,7 @@ export async function groupGraphTokens(group: GroupRecord, mailbox: MailboxIdent
   if (group.mailboxAccessType === 'delegated') {
     const provider = options.delegatedTokens;
     if (!provider?.acquireGraphToken) throw configurationError('Delegated access is not available in this deployment (no delegated token provider).');
-    const user = { tenantId: group.tenantId, mailbox: mailbox.smtpAddress };
+    const user = delegatedUserOf(group, mailbox);
     return ({ forceRefresh }) => provider.acquireGraphToken!(user, { forceRefresh, resource });
   }
   if (group.mailboxAccessType !== 'appOnly') throw configurationError("Graph needs app-only or delegated access; service-account groups use protocol 'ews'.");

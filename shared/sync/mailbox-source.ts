@@ -3,10 +3,59 @@
  * implementation (ews-mailbox-source.ts); another protocol plugs in here without touching the
  * engine. Every failure leaving a source is a MailboxSourceError with a stable `code`.
  */
+import { createHash } from 'node:crypto';
 import type { ChangeItem, SyncedFolder } from '../delivery/change-batch';
+import type { FolderNode } from './folder-tree';
+
+/**
+ * A folder the engine syncs: the mailbox's well-known folder of a kind (a bare name), or a folder
+ * an administrator chose by id or by path. `folder` is the kind (as records name it: inbox,
+ * calendar, contacts, tasks); an id is the protocol's own folder id (GET .../folders lists them);
+ * a path is display names from the top of the mailbox, separated by '/', e.g. "Inbox/Projects".
+ */
+export interface ChosenFolder {
+  readonly folder: SyncedFolder;
+  readonly id?: string | undefined;
+  readonly path?: string | undefined;
+}
+export type FolderTarget = SyncedFolder | ChosenFolder;
+
+/** The kind of a target (its records' `folder`). */
+export function kindOfTarget(target: FolderTarget): SyncedFolder {
+  return typeof target === 'string' ? target : target.folder;
+}
+
+/** A chosen folder with neither id nor path is the well-known one. */
+export function isWellKnown(target: FolderTarget): target is SyncedFolder | (ChosenFolder & { readonly id?: undefined; readonly path?: undefined }) {
+  return typeof target === 'string' || (target.id === undefined && target.path === undefined);
+}
+
+/**
+ * The key a target's sync state is stored under: the kind for well-known folders (as before), else
+ * the kind plus a digest of the id or path (Table keys are short and may not hold '/', '#', '?').
+ */
+export function folderStateKey(target: FolderTarget): string {
+  if (isWellKnown(target)) return kindOfTarget(target);
+  const chosen = target as ChosenFolder;
+  const what = chosen.id !== undefined ? `id:${chosen.id}` : `path:${(chosen.path ?? '').toLowerCase()}`;
+  return `${chosen.folder}~${createHash('sha256').update(what).digest('hex').slice(0, 32)}`;
+}
+
+/** For messages and logs: "inbox", or "mail folder Inbox/Projects". */
+export function describeTarget(target: FolderTarget): string {
+  if (isWellKnown(target)) return kindOfTarget(target);
+  const chosen = target as ChosenFolder;
+  return chosen.path !== undefined ? `${chosen.folder} folder "${chosen.path}"` : `${chosen.folder} folder id ${chosen.id}`;
+}
 
 /** Graph sync states start with this (graph-mailbox-source.ts); EWS states never do (they are base64). */
 export const GRAPH_STATE_PREFIX = 'graph:v1:';
+
+export interface FolderTree {
+  readonly folders: readonly FolderNode[];
+  /** More folders than MAX_FOLDERS_LISTED: the list was cut. */
+  readonly truncated: boolean;
+}
 
 export type SourceChangeType = 'created' | 'updated' | 'deleted' | 'readFlagChanged';
 
@@ -39,7 +88,9 @@ export interface MailboxSource {
    */
   ownsSyncState?(syncState: string): boolean;
   /** One page of changes after `syncState` (undefined: from the beginning), at most `maxChanges`. */
-  listChanges(folder: SyncedFolder, syncState: string | undefined, maxChanges: number): Promise<ChangePage>;
+  listChanges(folder: FolderTarget, syncState: string | undefined, maxChanges: number): Promise<ChangePage>;
+  /** The mailbox's folder tree, to choose folders from (admin API) and to resolve folders chosen by path. */
+  listFolders?(): Promise<FolderTree>;
   /** The items, in the order of `itemIds`; the source batches internally as its protocol requires. */
   getItems(itemIds: readonly string[]): Promise<FetchedItem[]>;
 }

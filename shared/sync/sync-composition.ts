@@ -134,7 +134,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       // Echoes of the connector's own writes are marked (or dropped) before delivery: shared/write/echo-marking.ts.
       outbox: markConnectorEchoes(overrides.outbox ?? deliveryOutbox(), new WriteStore(storage)),
       openSource: (group, mailbox) =>
-        openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, access, {
+        openMailboxSource(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId, delegatedUserObjectId: mailbox.delegatedUserObjectId }, access, {
           requestsInFlight: requestsInFlightFor(overrides.limits?.perAccount ?? config.sync.maxConcurrencyPerAccount),
         }),
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,

@@ -11,8 +11,8 @@ import { createChangeBatch, createChangeRecord } from '../delivery/change-batch'
 import type { ChangeItem, ChangeRecord, DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
 import type { InitialSyncPolicy } from '../storage/records';
 import type { FolderSyncKey, FolderSyncState, SyncStateVersion, VersionedFolderSyncState } from '../storage/sync-state-repository';
-import { MailboxSourceError } from './mailbox-source';
-import type { ChangePage, MailboxSource, SourceChange } from './mailbox-source';
+import { folderStateKey, isWellKnown, kindOfTarget, MailboxSourceError } from './mailbox-source';
+import type { ChangePage, ChosenFolder, FolderTarget, MailboxSource, SourceChange } from './mailbox-source';
 
 /** The outbox did not accept a batch: nothing was saved, the same page is read again on retry. */
 export class OutboxRejectedError extends Error {
@@ -39,7 +39,8 @@ export interface MailboxSyncRequest {
   readonly tenantId: string;
   readonly groupId: string;
   readonly mailbox: string;
-  readonly folders: readonly SyncedFolder[];
+  /** Well-known folders by name, or chosen folders (by id or path) of a kind. */
+  readonly folders: readonly FolderTarget[];
   readonly initialSync: InitialSyncPolicy;
   readonly source: MailboxSource;
   /** Stop starting new pages after this instant (epoch ms). At least one page always runs. */
@@ -105,7 +106,7 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
   let complete = true;
   let firstPage = true;
   for (const folder of request.folders) {
-    const key: FolderSyncKey = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder };
+    const key: FolderSyncKey = { tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, folder: folderStateKey(folder) };
     let stored = await deps.states.read(key);
     let folderDone = false;
     // The next page, listed while this page's items are fetched and handed over (read-only, so a page
@@ -166,7 +167,7 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
 }
 
 /** Lists the page after `syncState` ahead of time; its failure surfaces when (and if) it is awaited. */
-function listAhead(request: MailboxSyncRequest, folder: SyncedFolder, syncState: string): Promise<ChangePage> {
+function listAhead(request: MailboxSyncRequest, folder: FolderTarget, syncState: string): Promise<ChangePage> {
   const page = request.source.listChanges(folder, syncState, request.maxChangesPerPage ?? DEFAULT_MAX_CHANGES);
   page.catch(() => undefined);
   return page;
@@ -175,7 +176,7 @@ function listAhead(request: MailboxSyncRequest, folder: SyncedFolder, syncState:
 /** One page; an invalid stored state restarts the folder from scratch as a full re-sync. */
 async function listChangesOrRestart(
   request: MailboxSyncRequest,
-  folder: SyncedFolder,
+  folder: FolderTarget,
   stored: VersionedFolderSyncState,
   fullResyncFolders: SyncedFolder[],
   now: () => Date,
@@ -192,7 +193,7 @@ async function listChangesOrRestart(
     return { page: await request.source.listChanges(folder, stored.syncState, maxChanges), restarted: false };
   } catch (error) {
     if (!(error instanceof MailboxSourceError) || error.code !== 'InvalidSyncState' || stored.syncState === undefined) throw error;
-    fullResyncFolders.push(folder);
+    fullResyncFolders.push(kindOfTarget(folder));
     // The phase stays: an initial sync that was never finished keeps its policy; a finished one re-delivers everything, flagged.
     const state: VersionedFolderSyncState = { ...stored, syncState: undefined, fullResync: stored.phase === 'incremental' };
     return { page: await request.source.listChanges(folder, undefined, maxChanges), restarted: true, state };
@@ -201,14 +202,15 @@ async function listChangesOrRestart(
 
 async function recordsFor(
   request: MailboxSyncRequest,
-  folder: SyncedFolder,
+  target: FolderTarget,
   changes: readonly SourceChange[],
   stored: VersionedFolderSyncState,
   totals: Totals,
   now: () => Date,
 ): Promise<ChangeRecord[]> {
   const initial = stored.phase === 'initial' && !stored.fullResync;
-  if (initial && stored.migratedSince !== undefined) return migratedRecords(request, folder, changes, stored, totals, now);
+  const folder = kindOfTarget(target);
+  if (initial && stored.migratedSince !== undefined) return withChosenFolder(target, await migratedRecords(request, folder, changes, stored, totals, now));
   if (initial && request.initialSync.kind === 'none') {
     totals.skipped += changes.length;
     return [];
@@ -246,7 +248,15 @@ async function recordsFor(
     const changeKey = result.item.changeKey ?? change.changeKey;
     records.push(createChangeRecord({ ...base, changeType: change.type, ...(changeKey ? { changeKey } : {}), item: result.item }));
   }
-  return withSource(request, records);
+  return withChosenFolder(target, withSource(request, records));
+}
+
+/** Records of a chosen folder name it (folderId / folderPath), so the receiver can tell two mail folders apart. */
+function withChosenFolder(target: FolderTarget, records: ChangeRecord[]): ChangeRecord[] {
+  if (isWellKnown(target)) return records;
+  const chosen = target as ChosenFolder;
+  const extra = { ...(chosen.id !== undefined ? { folderId: chosen.id } : {}), ...(chosen.path !== undefined ? { folderPath: chosen.path } : {}) };
+  return records.map((record) => ({ ...record, ...extra }));
 }
 
 /** Records carry the protocol that read them only when the source names one (Graph). */
@@ -300,11 +310,11 @@ export function sourcePositionOf(syncState: string | undefined): string {
 }
 
 /** Batch ids are derived from the state the page was read from, so a replayed page yields the same ids. */
-async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, folder: SyncedFolder, stateBefore: string | undefined, fullResync: boolean, records: readonly ChangeRecord[]): Promise<void> {
+async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, target: FolderTarget, stateBefore: string | undefined, fullResync: boolean, records: readonly ChangeRecord[]): Promise<void> {
   const size = request.recordsPerBatch ?? DEFAULT_RECORDS_PER_BATCH;
   const pageId = createHash('sha256')
     // A Graph page read from no state must not share its batch id with the EWS first page of the same folder (a switched group).
-    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folder, String(fullResync), stateBefore ?? '', ...(request.source.protocol === 'graph' ? ['graph'] : [])].join('\n'))
+    .update([request.tenantId, request.groupId, request.mailbox.toLowerCase(), folderStateKey(target), String(fullResync), stateBefore ?? '', ...(request.source.protocol === 'graph' ? ['graph'] : [])].join('\n'))
     .digest('hex')
     .slice(0, 32);
   for (let offset = 0, index = 0; offset < records.length; offset += size, index++) {

@@ -22,8 +22,8 @@ import { SyncStateConflictError } from '../storage/sync-state-repository';
 import type { MailboxSyncProgress, SyncStateRepository, VersionedFolderSyncState } from '../storage/sync-state-repository';
 import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
 import type { TenantsRepository } from '../storage/tenants-repository';
-import { MailboxSourceError } from './mailbox-source';
-import type { MailboxSource } from './mailbox-source';
+import { folderStateKey, MailboxSourceError } from './mailbox-source';
+import type { FolderTarget, MailboxSource } from './mailbox-source';
 import { toMailboxSourceError } from './ews-mailbox-source';
 import { OutboxRejectedError, syncMailbox } from './sync-engine';
 import type { SyncStateStore, SyncTotals } from './sync-engine';
@@ -114,14 +114,28 @@ export async function folderKindsFor(group: GroupRecord, mailbox: string, users:
   return own && own.length > 0 ? own : group.folders;
 }
 
+/**
+ * The folders a mailbox syncs: the mailbox entry's own choice (well-known folders by kind, others by
+ * id or path), else the item kinds of the delegated user's link or the group.
+ */
+export async function folderTargetsFor(group: GroupRecord, mailbox: Pick<MailboxRecord, 'smtpAddress' | 'folders'>, users: DelegatedUserLinks | undefined): Promise<FolderTarget[]> {
+  if (mailbox.folders && mailbox.folders.length > 0) {
+    return mailbox.folders.map((choice): FolderTarget => (choice.id === undefined && choice.path === undefined ? FOLDER_OF_KIND[choice.kind] : { folder: FOLDER_OF_KIND[choice.kind], id: choice.id, path: choice.path }));
+  }
+  return syncedFolders(await folderKindsFor(group, mailbox.smtpAddress, users));
+}
+
 /** Pools a group's mailbox syncs count against: the tenant's, and the account Exchange throttles. */
-export function concurrencyPools(group: GroupRecord, mailbox: string, limits: SyncLimits): ConcurrencyPool[] {
+export function concurrencyPools(group: GroupRecord, mailbox: string, limits: SyncLimits, delegatedUserObjectId?: string): ConcurrencyPool[] {
   const account =
     group.mailboxAccessType === 'impersonation'
       ? `account:${(group.impersonation?.serviceAccount ?? '').toLowerCase()}`
       : group.mailboxAccessType === 'appOnly'
         ? `app:${group.appOnly?.entraTenantId ?? ''}:${group.appOnly?.clientId ?? ''}`
-        : `user:${mailbox.toLowerCase()}`;
+        : // A linked mailbox is read with its user's token: Exchange throttles that user, across all their mailboxes.
+          delegatedUserObjectId
+          ? `user:${delegatedUserObjectId.toLowerCase()}`
+          : `user:${mailbox.toLowerCase()}`;
   return [
     { name: `tenant:${group.tenantId}`, capacity: limits.perTenant },
     { name: `${group.tenantId}|${account}`, capacity: limits.perAccount },
@@ -208,7 +222,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   const slotsApi = new ConcurrencySlots(deps.leases);
   let slots: Lease[] = [];
   try {
-    const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits), holder, limits.leaseDurationInMs);
+    const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits, mailbox.delegatedUserObjectId), holder, limits.leaseDurationInMs);
     if (!taken) {
       const delayInMs = jitter();
       await deps.jobs.enqueue({ ...job, reason: job.reason === 'scheduled' ? 'retry' : job.reason, enqueuedAt: now().toISOString() }, { delayInMs });
@@ -228,9 +242,9 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     // A mailbox never synced successfully is in its initial sync: the long work worth showing progress for.
     const initial = mailbox.lastSuccessfulSyncAt === undefined;
     try {
-      const folders = syncedFolders(await folderKindsFor(group, job.mailbox, deps.delegatedUsers));
+      const folders = await folderTargetsFor(group, mailbox, deps.delegatedUsers);
       // Every folder's state and the progress row in one query; the engine's first read of each folder is served from it.
-      const snapshot = await deps.states.readMailbox(job.tenantId, job.groupId, job.mailbox, folders);
+      const snapshot = await deps.states.readMailbox(job.tenantId, job.groupId, job.mailbox, folders.map(folderStateKey));
       progress.known(snapshot.progress);
       const baseInPass = snapshot.progress?.continuationPending ? snapshot.progress.itemsSyncedInPass : 0;
       const source = await deps.openSource(group, mailbox);

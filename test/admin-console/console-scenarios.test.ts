@@ -252,6 +252,8 @@ describe('admin console in Chromium', { skip: chromiumPath ? false : SKIP_MESSAG
     await anna.locator('.badge-ok').waitFor({ timeout: 30_000 });
     await page.getByRole('row').filter({ hasText: 'ghost@contoso.test' }).locator('.badge-error').waitFor({ timeout: 30_000 });
     assert.match(await anna.innerText(), new RegExp(`${ANNA_ITEMS} / 0 / 0`));
+    // Which folders each mailbox syncs (#16): the group's, as none chose its own.
+    assert.match(await anna.getByRole('list', { name: 'Folders of anna@contoso.test' }).innerText(), /Mail \(group default\)/);
     assert.equal(await page.locator('progress').count(), 0);
     await page.getByText(HOSTILE_NAME).waitFor();
     await page.getByText(HOSTILE_LINK).waitFor();

@@ -222,10 +222,12 @@ describe('connection tests against the Exchange simulator', () => {
     assert.match(fine.byName.credentialExpiry?.message ?? '', /valid until/);
   });
 
-  test('the tests leave no secret in responses or logs, and delegated groups are refused', async () => {
+  test('the tests leave no secret in responses or logs, and a delegated group must name the mailbox or the user to test', async () => {
     const delegated = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups`, { body: { name: 'Users', externalId: 'delegated', mailboxAccessType: 'delegated' } });
     const refused = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${delegated.body.id}/connection-tests`, { body: {} });
-    assert.equal(refused.status, 409);
+    // Delegated groups are tested per linked mailbox or per user (test/e2e/linked-mailboxes.test.ts); with neither, both fields are named.
+    assert.equal(refused.status, 400, refused.text);
+    assert.deepEqual(refused.body.errors.map((e: { pointer: string }) => e.pointer), ['/targetMailbox', '/delegatedUserObjectId']);
     const logs = stack.logs.join('\n');
     for (const secret of [SERVICE_ACCOUNT.password, CUSTOMER_APP.clientSecret]) assert.ok(!logs.includes(secret));
     assert.match(await stack.dumpTables(), /connectionTest\.run/, 'connection tests are audited');

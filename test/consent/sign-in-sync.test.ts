@@ -110,6 +110,21 @@ describe('a completed sign-in syncs the mailbox now', () => {
     assert.equal((await signInJobsFor(ALICE)).length, queuedBefore + 1);
   });
 
+  test('signing in again also resumes the mailboxes linked to the user (a shared mailbox reached with her token)', async () => {
+    const DISPATCH = 'dispatch@contoso.com';
+    const linked = await stack.request('POST', `/api/admin/tenants/${tenantId}/groups/${groupId}/mailboxes`, { smtpAddress: DISPATCH, delegatedUserObjectId: d.users.alice.objectId });
+    assert.equal(linked.status, 201, linked.text);
+    // What the sync worker records when the linked mailbox's job finds that Alice must sign in again.
+    const stored = (await stack.inProcess.mailboxes.find(tenantId, groupId, DISPATCH))!;
+    const { etag, ...record } = stored;
+    await stack.inProcess.mailboxes.replace({ ...record, status: 'needsReauthentication', lastError: { code: 'ReauthenticationRequired', message: 'Alice must sign in again', at: new Date().toISOString() } }, etag);
+    const queuedBefore = (await signInJobsFor(DISPATCH)).length;
+
+    await signIn(ALICE, { upn: d.users.alice.upn, password: 'Alice-Resume-Pass2' });
+    assert.equal(await mailboxStatus(DISPATCH), 'pending');
+    assert.equal((await signInJobsFor(DISPATCH)).length, queuedBefore + 1, 'its sync is queued too');
+  });
+
   test('a queue failure does not fail the sign-in: the page says connected and a warning is logged', async () => {
     const callback = new URL(await callbackAfterSignIn(await invitationLink(BOB), d.users.bob));
     const lines: string[] = [];

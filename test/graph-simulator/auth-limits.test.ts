@@ -70,6 +70,33 @@ describe('tokens', () => {
     assert.equal((await graphCall(f.graph, lookup, '/users/bob@contoso.com/translateExchangeIds', translate)).status, 403);
   });
 
+  test('delegated: a colleague\'s calendar or mail folder with a folder permission or delegate access, 403 ErrorAccessDenied without', async () => {
+    const token = f.userToken('alice@contoso.com', 'Calendars.Read Calendars.Read.Shared Mail.Read Mail.Read.Shared');
+    const B = '/users/bob@contoso.com';
+    const denied = await graphCall<{ error: { code: string } }>(f.graph, token, `${B}/calendar`);
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body.error.code, 'ErrorAccessDenied');
+    const calendar = f.ews.store.getFolder('bob@contoso.com', { distinguished: 'calendar' });
+    calendar.permissions = [{ user: 'alice@contoso.com', level: 'Reviewer' }];
+    const granted = await graphCall<{ canEdit: boolean; isDefaultCalendar: boolean; owner: { address: string } }>(f.graph, token, `${B}/calendar`);
+    assert.equal(granted.status, 200);
+    assert.equal(granted.body.canEdit, false, 'Reviewer reads but does not edit');
+    assert.equal(granted.body.owner.address, 'bob@contoso.com');
+    const start = new Date(Date.now() - 86_400_000).toISOString();
+    const end = new Date(Date.now() + 86_400_000).toISOString();
+    assert.equal((await graphCall(f.graph, token, `${B}/calendarView/delta?startDateTime=${start}&endDateTime=${end}`)).status, 200);
+    // The folder right covers that folder only: Bob's Inbox and his calendar list stay closed.
+    assert.equal((await graphCall(f.graph, token, `${B}/mailFolders/inbox/messages/delta`)).status, 403);
+    assert.equal((await graphCall(f.graph, token, `${B}/calendars`)).status, 403);
+    // Without the .Shared scope the right does not help (Graph checks the permission first).
+    assert.equal((await graphCall(f.graph, f.userToken('alice@contoso.com', 'Calendars.Read'), `${B}/calendar`)).status, 403);
+    calendar.permissions = [];
+    f.ews.store.getMailbox('bob@contoso.com')!.delegates = [{ user: 'alice@contoso.com', inbox: 'Editor' }];
+    assert.equal((await graphCall(f.graph, token, `${B}/mailFolders/inbox/messages/delta`)).status, 200, 'a delegate reads the delegated Inbox');
+    assert.equal((await graphCall(f.graph, token, `${B}/calendar`)).status, 403);
+    f.ews.store.getMailbox('bob@contoso.com')!.delegates = [];
+  });
+
   test('application RBAC scope: mailboxes outside it get 403 ErrorAccessDenied; other apps are not affected', async () => {
     const scopedApp = 'c0ffee00-0000-4000-8000-0000000005c0';
     f.graph.store.addApplicationAccessPolicy({ organisationId: 'contoso', appId: scopedApp, scope: { kind: 'list', mailboxes: ['alice@contoso.com'] } });

@@ -135,6 +135,8 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
 
   // Contacts and tasks.
   check('contactFolderCollection', await graphCall(g, t, `${A}/contactFolders`), 'contactFolders');
+  check('calendarCollection', await graphCall(g, t, `${A}/calendars`), 'calendars');
+  check('calendar', await graphCall(g, t, `${A}/calendar`), 'calendar');
   const contacts = await graphCall<{ '@odata.deltaLink': string }>(g, t, `${A}/contacts/delta`);
   check('contactDelta', contacts, 'contacts delta');
   g.store.deleteItem(g.store.folderItems(g.store.getFolder('alice@contoso.com', { distinguished: 'contacts' }))[0]!.id, 'SoftDelete');

@@ -1,7 +1,7 @@
 /** GetFolder, FindFolder, CreateFolder, SyncFolderHierarchy. */
 import { folderIdXml, folderXml } from '../item-xml';
 import type { Folder } from '../model';
-import { folderIdElements, resolveFolder, type RequestContext } from '../request-context';
+import { canReadFolderOf, folderIdElements, resolveFolder, type RequestContext } from '../request-context';
 import { EwsError, SoapFault } from '../soap';
 import { decodeSyncState, encodeSyncState } from '../sync-state';
 import { attr, child, childText, children } from '../xml';
@@ -62,7 +62,8 @@ export const findFolder: Operation = (ctx, request) => {
   const parents = folderIdElements(child(request, 'ParentFolderIds'));
   return responseMessages('FindFolderResponseMessage', parents, (id) => {
     const parent = resolveFolder(ctx, id);
-    const all = descendants(ctx, parent, deep).filter((f) => (!f.hidden || parent.hidden) && (!restriction || restriction(f)));
+    // Folders one has no right to read are not listed (a delegate sees only the folders shared with them).
+    const all = descendants(ctx, parent, deep).filter((f) => (!f.hidden || parent.hidden) && canReadFolderOf(ctx, f) && (!restriction || restriction(f)));
     const start = fromEnd ? Math.max(0, all.length - offset - (Number.isFinite(max) ? max : all.length)) : offset;
     const page = all.slice(start, Number.isFinite(max) ? start + max : undefined);
     const last = start + page.length >= all.length;

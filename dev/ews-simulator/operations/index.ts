@@ -6,6 +6,7 @@ import { createFolder, findFolder, getFolder, syncFolderHierarchy } from './fold
 import { copyItem, createItem, deleteItem, getAttachment, getItem, moveItem, updateItem } from './items';
 import { getEvents, subscribe, unsubscribe } from './notifications';
 import { syncFolderItems } from './sync-items';
+import { getDelegate } from './delegates';
 
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   GetFolder: getFolder,
@@ -26,6 +27,10 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   Subscribe: subscribe,
   GetEvents: getEvents,
   Unsubscribe: unsubscribe,
+  GetDelegate: getDelegate,
 };
+
+/** Operations whose response element is itself a response message (ResponseClass on it, the status first inside). */
+export const SELF_STATUS_RESPONSES: ReadonlySet<string> = new Set(['GetDelegate']);
 
 export type { Operation };

@@ -5,7 +5,7 @@ import { readDeleteField, readNewItem, readSetField } from '../item-input';
 import { ID_ONLY, attachmentMetadataXml, itemXml } from '../item-xml';
 import type { CalendarItem, DeleteMode, Folder, Item, ItemPatch, Mailbox, Message, NewItem } from '../model';
 import { meetingNotice, referencedMeeting, respond, sendCancellations, sendInvitations } from '../meetings';
-import { canOpen, folderIdElements, itemIdElements, resolveCalendarTarget, resolveFolder, resolveItem, type RequestContext } from '../request-context';
+import { canOpen, folderIdElements, itemIdElements, requireFolderWrite, resolveCalendarTarget, resolveFolder, resolveItem, type RequestContext } from '../request-context';
 import { occurrenceByIndex } from '../recurrence';
 import { EwsError, SoapFault } from '../soap';
 import { attr, child, children, type Element } from '../xml';
@@ -99,6 +99,7 @@ export const createItem: Operation = (ctx, request) => {
       if (answer) return respondToMeeting(ctx, element, answer, disposition);
       const input = readNewItem(element);
       const target: Folder | undefined = savedFolderElement ? resolveFolder(ctx, savedFolderElement) : undefined;
+      if (target) requireFolderWrite(ctx, target);
       const mailbox = target ? ctx.store.getMailbox(target.mailbox)! : ctx.actingAs;
       if (!mailbox) throw new EwsError('ErrorMissingEmailAddress');
       if (input.kind === 'message') {
@@ -208,6 +209,7 @@ export const updateItem: Operation = (ctx, request) => {
       const idElement = children(change).find((e) => ITEM_REFERENCES.has(e.localName ?? ''));
       if (!idElement) throw new EwsError('ErrorInvalidRequest', 'ItemId is required.');
       const target = resolveCalendarTarget(ctx, idElement);
+      requireItemWrite(ctx, target.item);
       const current = target.occurrenceIndex ? occurrenceByIndex(target.item as CalendarItem, target.occurrenceIndex) : target.item;
       const changeKey = attr(idElement, 'ChangeKey');
       if (resolution === 'NeverOverwrite') {
@@ -260,6 +262,7 @@ export const deleteItem: Operation = (ctx, request) => {
   const cancellations = meetingNotice(attr(request, 'SendMeetingCancellations'));
   return responseMessages('DeleteItemResponseMessage', itemReferences(child(request, 'ItemIds')), (id) => {
     const target = resolveCalendarTarget(ctx, id);
+    requireItemWrite(ctx, target.item);
     if (target.occurrenceIndex) {
       // Deleting one occurrence removes it from the series (an exception's changes go with it).
       const master = target.item as CalendarItem;
@@ -288,7 +291,9 @@ function moveOrCopy(name: 'MoveItemResponseMessage' | 'CopyItemResponseMessage',
         if (!targetElement) throw new EwsError('ErrorInvalidRequest', 'ToFolderId is required.');
         const target = resolveFolder(ctx, targetElement);
         const item = resolveItem(ctx, id);
-        // Across mailboxes the caller needs rights on both; resolveFolder/resolveItem checked each.
+        // Across mailboxes the caller needs rights on both: write on the target, and (for a move) on the source.
+        requireFolderWrite(ctx, target);
+        if (!copy) requireItemWrite(ctx, item);
         const moved: Item = copy ? ctx.store.copyItem(item.id, target.id) : ctx.store.moveItem(item.id, target.id);
         return `<m:Items>${itemXml(moved, ID_ONLY, ctx.store)}</m:Items>`;
       },
@@ -324,3 +329,9 @@ export const getAttachment: Operation = (ctx, request) => {
   );
 };
 
+
+/** Changing an item of someone else's folder needs Editor or more there (Reviewer reads only): ErrorAccessDenied. */
+function requireItemWrite(ctx: RequestContext, item: Item): void {
+  const folder = ctx.store.findFolderById(item.folderId);
+  if (folder) requireFolderWrite(ctx, folder);
+}

@@ -76,9 +76,31 @@ function SyncProgress(props: ScreenProps & { group: Schemas['Group']; mailbox: M
   );
 }
 
+const KIND_NAMES: Readonly<Record<string, string>> = { mail: 'Mail', calendar: 'Calendar', contacts: 'Contacts', tasks: 'Tasks' };
+
+/** Which folders the mailbox syncs (its own choice or the group's) and, for a linked mailbox, whose token reaches it. */
+function FoldersAndAccess(props: { group: Schemas['Group']; mailbox: Mailbox }): JSX.Element {
+  const chosen = props.mailbox.folders;
+  return (
+    <div class="folders">
+      <ul aria-label={`Folders of ${props.mailbox.smtpAddress}`}>
+        {chosen
+          ? chosen.map((folder, index) => (
+              <li key={index}>
+                {KIND_NAMES[folder.kind] ?? folder.kind}
+                {folder.path ? `: ${folder.path}` : folder.id ? `: folder ${folder.id.slice(0, 12)}…` : ' (default folder)'}
+              </li>
+            ))
+          : props.group.folders.map((kind) => <li key={kind}>{KIND_NAMES[kind] ?? kind} (group default)</li>)}
+      </ul>
+      {props.mailbox.delegatedUserObjectId && <span class="linked">Linked: reached with the token of user {props.mailbox.delegatedUserObjectId}</span>}
+    </div>
+  );
+}
+
 function MailboxRows(props: ScreenProps & { group: Schemas['Group']; items: Mailbox[] }): JSX.Element {
   return (
-    <Table caption="Mailboxes" columns={['Mailbox', 'Status', 'Last error', 'Last successful sync', 'Created / updated / deleted']}>
+    <Table caption="Mailboxes" columns={['Mailbox', 'Status', 'Last error', 'Last successful sync', 'Created / updated / deleted', 'Folders and access']}>
           {props.items.map((mailbox) => (
             <tr key={mailbox.smtpAddress}>
               <td>
@@ -92,6 +114,9 @@ function MailboxRows(props: ScreenProps & { group: Schemas['Group']; items: Mail
               <td>{formatTime(mailbox.lastSuccessfulSyncAt)}</td>
               <td>
                 {mailbox.counts.created} / {mailbox.counts.updated} / {mailbox.counts.deleted}
+              </td>
+              <td>
+                <FoldersAndAccess group={props.group} mailbox={mailbox} />
               </td>
             </tr>
           ))}

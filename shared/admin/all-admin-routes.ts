@@ -8,5 +8,6 @@ import { deliveryRoutes } from '../delivery/delivery-admin-routes';
 import type { AdminRoute } from './admin-endpoint';
 import { groupRoutes, mailboxRoutes, pingRoute, tenantRoutes } from './admin-routes';
 import { writeRoutes } from '../write/write-routes';
+import { directoryRoutes } from '../directory/directory-routes';
 
-export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...deliveryRoutes, ...CONSENT_ADMIN_ROUTES, ...writeRoutes];
+export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...deliveryRoutes, ...CONSENT_ADMIN_ROUTES, ...writeRoutes, ...directoryRoutes];

@@ -8,8 +8,9 @@
  * count it twice, and a crash never leaves a marker without its counts.
  *
  * Cost per page: the candidates' current rows are read by queries of 14 keys (the Table service
- * allows 15 comparisons per filter), then one transaction per chunk; markers are read back only
- * when a transaction found one already there (a replay) or lost a race.
+ * allows 15 comparisons per filter), then one transaction per chunk; markers are read (14 per
+ * query) for updated messages, and otherwise only when a transaction found one already there (a
+ * replay) or lost a race.
  */
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
@@ -158,8 +159,10 @@ export class ContactCandidateStore {
 
   async #applyChunk(client: TableClient, partitionKey: string, messages: readonly ContactObservation[][]): Promise<AppliedCandidate[]> {
     const addresses = [...new Set(messages.flat().map((o) => o.address))];
-    // First attempt: assume no marker exists (new mail); a 409 says otherwise and markers are read.
-    let counted = new Set<string>();
+    // New mail has no marker yet: the first attempt assumes none (a 409 says otherwise). Updates of
+    // messages probably counted before have their markers read first instead.
+    const maybeCounted = messages.filter((m) => m.some((o) => o.maybeCounted)).map((m) => m[0]!.messageKey);
+    let counted = maybeCounted.length > 0 ? await this.#readMarkers(client, partitionKey, maybeCounted) : new Set<string>();
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const stored = await this.#readCandidates(client, partitionKey, addresses);
       const pending = messages.filter((message) => !counted.has(message[0]!.messageKey));

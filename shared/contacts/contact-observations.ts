@@ -21,6 +21,8 @@ export interface ContactObservation {
   readonly direction: ContactDirection;
   /** ISO 8601: when the message was received (else sent, else observed). */
   readonly at: string;
+  /** From an `updated` record: the message may have been counted already (its marker is read first). */
+  readonly maybeCounted?: boolean;
 }
 
 export interface ContactCandidateSettings {
@@ -113,16 +115,18 @@ function messageKeyOf(mailbox: string, record: ChangeRecord, message: EwsMessage
 }
 
 /**
- * The observations of a page's records: for each newly created message, its sender when it came
- * from outside (receivedFrom), or its recipients when one of the tenant's own addresses sent it
- * (sentTo). Updates, deletions and other item kinds contribute nothing (a message counts when it
- * first arrives).
+ * The observations of a page's records: for each message, its sender when it came from outside
+ * (receivedFrom), or its recipients when one of the tenant's own addresses sent it (sentTo).
+ * Created and updated records both count (Graph's delta does not say which a message is, and tells
+ * them apart by time only); the store counts each message once. Deletions, read-flag changes and
+ * other item kinds contribute nothing.
  */
 export function observationsOf(records: readonly ChangeRecord[], mailbox: string, filter: ContactFilter): ContactObservation[] {
   const out: ContactObservation[] = [];
   for (const record of records) {
     const item = record.item;
-    if (record.changeType !== 'created' || !item || (item.kind !== 'message' && item.kind !== 'meetingMessage')) continue;
+    if ((record.changeType !== 'created' && record.changeType !== 'updated') || !item || (item.kind !== 'message' && item.kind !== 'meetingMessage')) continue;
+    const maybeCounted = record.changeType === 'updated' ? { maybeCounted: true } : {};
     const message = item as EwsMessage;
     const messageKey = messageKeyOf(mailbox, record, message);
     const at = message.receivedAt ?? message.sentAt ?? record.occurredAt ?? new Date().toISOString();
@@ -133,12 +137,12 @@ export function observationsOf(records: readonly ChangeRecord[], mailbox: string
         const address = filter.candidate(recipient.address);
         if (!address || seen.has(address)) continue;
         seen.add(address);
-        out.push({ messageKey, address, displayName: cleanDisplayName(recipient.name), direction: 'sentTo', at });
+        out.push({ messageKey, address, displayName: cleanDisplayName(recipient.name), direction: 'sentTo', at, ...maybeCounted });
       }
       continue;
     }
     const sender = filter.candidate(message.from?.address ?? message.sender?.address);
-    if (sender) out.push({ messageKey, address: sender, displayName: cleanDisplayName((message.from ?? message.sender)?.name), direction: 'receivedFrom', at });
+    if (sender) out.push({ messageKey, address: sender, displayName: cleanDisplayName((message.from ?? message.sender)?.name), direction: 'receivedFrom', at, ...maybeCounted });
   }
   return out;
 }

@@ -47,6 +47,7 @@ describe('observations from a page of records', () => {
         message('3', { from: { name: 'Robot', address: 'noreply@shop.example' } }),
         message('4', { from: { name: 'News', address: 'weekly@newsletter.example.com' } }),
         message('5', { from: { name: 'Colleague', address: 'carol@contoso.com' }, to: [{ name: 'F', address: 'frank@example.com' }] }),
+        createChangeRecord({ ...message('6', { from: { name: 'Gone', address: 'gone@example.com' } }), changeType: 'deleted' }),
       ],
       'bob@contoso.com',
       filter,
@@ -122,6 +123,13 @@ describe('the Table Storage aggregate', () => {
 
     const later = await collect('bob@contoso.com').collect([message('new', { from: { name: 'Sender Zero (Sales)', address: 'SENDER0@example.net' }, internetMessageId: '<new@example.net>', receivedAt: '2026-11-03T09:00:00Z' })]);
     assert.deepEqual(later.map((r) => [r.address, r.receivedFromCount, r.lastSeen, r.firstSeen, r.displayName, r.changeType]), [['sender0@example.net', 4, '2026-11-03T09:00:00Z', '2026-11-01T00:00:00.000Z', 'Sender Zero (Sales)', 'updated']]);
+
+    // The page again as Graph reports changed messages (updated records): still nothing counted twice.
+    const asUpdates = page.map((r) => createChangeRecord({ ...r, changeType: 'updated' }));
+    tableCalls = 0;
+    const updates = await collect('bob@contoso.com').collect(asUpdates);
+    assert.ok(updates.every((r) => r.receivedFromCount === (r.address === 'sender0@example.net' ? 4 : 3)));
+    assert.ok(tableCalls <= 8, `markers of updated messages read 14 per query (${tableCalls} calls)`);
   });
 
   it('two workers applying the same page at once still count each message once', async () => {

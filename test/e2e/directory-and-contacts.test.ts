@@ -6,6 +6,10 @@
  *   match) and Graph /users ($search, $filter) and /people; problem+json naming every query
  *   parameter at fault; as an attacker, another tenant's group in the URL and query text that
  *   tries to inject into Graph's $filter / $search.
+ * - contacts from mail: with the group setting on, a new message from outside delivers a
+ *   `contactCandidate` record (created), a second one updates its counts and lastSeen, mail sent
+ *   by the mailbox counts as sentTo; as an attacker, a hostile display name and address in mail
+ *   yield no malformed candidate and never touch the tenant's own domain list.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -13,11 +17,14 @@ import { demoOrganisationSeed } from '../../dev/ews-simulator/seed/demo';
 import { DEMO_IDENTITY } from '../../dev/identity/demo-seed';
 import { startWebhookReceiver } from '../../dev/webhook-receiver/receiver';
 import type { RunningWebhookReceiver } from '../../dev/webhook-receiver/receiver';
+import { contactCandidateRecordSchema } from '../../shared/delivery/change-batch';
+import type { ContactCandidateRecord } from '../../shared/delivery/change-batch';
 import { SecretString } from '../../shared/logging';
 import { secretNames } from '../../shared/secrets/secret-names';
 import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { answerAdminConsent } from '../support/admin-consent-browser';
+import { eventually } from '../support/eventually';
 import { requestJson } from '../support/http-json';
 import type { JsonResponse } from '../support/http-json';
 
@@ -80,6 +87,8 @@ before(async () => {
     functionKeys: { masterKey: MASTER_KEY },
     queues: { maxPollingIntervalInMs: 200, visibilityTimeoutInMs: 0 },
     shutdownGracePeriodInMs: 5_000,
+    // A group change reaches the sync worker at once (the timer may have read the group before the test changed it).
+    extraSettings: { SYNC_CONFIG_CACHE_TTL_MS: '0' },
     beforeHost: async ({ secrets }) => {
       await secrets.setSecret(secretNames.connectorAppClientSecret(), new SecretString(d.connectorApp.clientSecret), { expiresOn: new Date(Date.now() + 365 * 24 * 3600_000) });
     },
@@ -184,3 +193,110 @@ describe('directory lookup through the admin API', () => {
     assert.deepEqual(ews.body.items, [], 'markup in the query is text to Exchange');
   });
 });
+
+async function invoke(name: string, input = ''): Promise<void> {
+  const response = await fetch(`${stack.host.url}/admin/functions/${name}`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+  assert.equal(response.status, 202);
+}
+
+async function syncNow(groupId: string, mailbox: string): Promise<void> {
+  await eventually('no sync job running', () => (stack.host.invocations().some((r) => r.functionName === 'sync-mailbox' && r.status === 'running') ? undefined : true), { intervalInMs: 50 });
+  const before = stack.host.invocations().filter((r) => r.functionName === 'sync-mailbox').length;
+  await invoke('sync-mailbox', JSON.stringify({ version: 1, tenantId, groupId, mailbox, reason: 'manual', enqueuedAt: new Date().toISOString() }));
+  await eventually('the sync job ran', () => {
+    const runs = stack.host.invocations().filter((r) => r.functionName === 'sync-mailbox');
+    return runs.length > before && runs.slice(before).every((r) => r.status !== 'running') ? true : undefined;
+  });
+}
+
+function candidates(groupId: string): ContactCandidateRecord[] {
+  return receiver
+    .received()
+    .filter((b) => b.batch.groupId === groupId)
+    .flatMap((b) => [...(b.batch.contactCandidates ?? [])]);
+}
+
+function latest(groupId: string, address: string): ContactCandidateRecord | undefined {
+  return candidates(groupId).filter((c) => c.address === address).at(-1);
+}
+
+function mailFrom(mailbox: string, from: { name?: string; address: string }, subject: string, receivedAt: Date, extra: Record<string, unknown> = {}): void {
+  stack.ews!.store.createItem(mailbox, { distinguished: 'inbox' }, {
+    kind: 'message',
+    subject,
+    from,
+    toRecipients: [{ address: mailbox }],
+    dateTimeReceived: receivedAt,
+    dateTimeCreated: receivedAt,
+    internetMessageId: `<${subject.replace(/\W+/g, '-')}-${receivedAt.getTime()}@example.net>`,
+    ...extra,
+  });
+}
+
+const CONTACT_SETTINGS = { enabled: true, ownDomains: ['contoso.com'], excludePatterns: ['*@newsletter.example.com'] };
+
+for (const protocol of ['ews', 'graph'] as const) {
+  describe(`contacts from mail over ${protocol === 'ews' ? 'EWS' : 'Graph'}`, () => {
+    const mailbox = protocol === 'ews' ? BOB : CAROL;
+    const group = () => (protocol === 'ews' ? ewsGroup : graphGroup);
+    const customer = `dana.${protocol}@example.net`;
+
+    it('off by default; when on, new mail delivers a contactCandidate (created), and a second message updates counts and lastSeen', async () => {
+      const current = await ok('GET', `/tenants/${tenantId}/groups/${group()}`);
+      assert.deepEqual(current.contactCandidates, { enabled: false, ownDomains: [], excludePatterns: [] });
+      const patched = await ok('PATCH', `/tenants/${tenantId}/groups/${group()}`, { contactCandidates: CONTACT_SETTINGS });
+      assert.deepEqual(patched.contactCandidates, CONTACT_SETTINGS);
+      // The initial sync (seeded mail, counted too) first, so the new messages arrive incrementally.
+      await syncNow(group(), mailbox);
+      const first = new Date(Date.now() - 60_000);
+      mailFrom(mailbox, { name: 'Dana Customer', address: customer.toUpperCase() }, `Order ${protocol} 1`, first);
+      mailFrom(mailbox, { name: 'Robot', address: 'noreply@shop.example' }, `Receipt ${protocol}`, first);
+      mailFrom(mailbox, { name: 'Weekly', address: 'weekly@newsletter.example.com' }, `News ${protocol}`, first);
+      await syncNow(group(), mailbox);
+      const created = await eventually('the candidate delivered', () => latest(group(), customer)).catch((error: unknown) => {
+        throw new Error(`${String(error)}; records: ${receiver.received().filter((b) => b.batch.groupId === group()).flatMap((b) => b.batch.records.map((r) => `${r.changeType}:${(r.item as { subject?: string } | undefined)?.subject}:${JSON.stringify((r.item as { from?: unknown } | undefined)?.from)}`)).join(" ; ")}; candidates: ${candidates(group()).map((c) => c.address).join(', ')}; logs: ${stack.logs.filter((l) => /warn|error/i.test(l)).slice(-5).join(' | ')}`);
+      });
+      assert.equal(created.changeType, 'created');
+      assert.deepEqual([created.receivedFromCount, created.sentToCount, created.messageCount, created.displayName, created.mailbox], [1, 0, 1, 'Dana Customer', mailbox]);
+      assert.equal(created.firstSeen, created.lastSeen);
+      assert.ok(contactCandidateRecordSchema.safeParse(created).success);
+      assert.ok(!candidates(group()).some((c) => c.address.startsWith('noreply@') || c.address.endsWith('@newsletter.example.com') || c.address.endsWith('@contoso.com')), 'excluded and own addresses are never candidates');
+
+      const second = new Date();
+      mailFrom(mailbox, { name: 'Dana C. (Purchasing)', address: customer }, `Order ${protocol} 2`, second);
+      // Mail the mailbox itself sent (a copy in its Inbox) counts as sentTo for its outside recipients.
+      mailFrom(mailbox, { name: 'Me', address: mailbox }, `Quote ${protocol}`, new Date(second.getTime() - 1_000), { toRecipients: [{ name: 'Dana', address: customer }], ccRecipients: [{ address: 'colleague@contoso.com' }] });
+      await syncNow(group(), mailbox);
+      const updated = await eventually('the candidate updated', () => {
+        const record = latest(group(), customer);
+        return record && record.messageCount === 3 ? record : undefined;
+      });
+      assert.equal(updated.changeType, 'updated');
+      assert.deepEqual([updated.receivedFromCount, updated.sentToCount, updated.firstSeen, updated.displayName], [2, 1, created.firstSeen, 'Dana C. (Purchasing)']);
+      assert.ok(Date.parse(updated.lastSeen) > Date.parse(created.lastSeen), 'lastSeen moved on');
+      assert.equal(receiver.refused().length, 0, 'every candidate batch carried a valid signature');
+
+      // A sync with nothing new counts nothing again.
+      await syncNow(group(), mailbox);
+      assert.equal(latest(group(), customer)!.messageCount, 3);
+    });
+
+    it('attacker: a hostile display name and address in mail give no malformed candidate and leave the own-domain list alone', async () => {
+      const at = new Date();
+      mailFrom(mailbox, { name: `CEO <ceo@contoso.com>\r\nBcc: all@contoso.com <script>alert(1)</script>${'X'.repeat(20_000)}`, address: `boss.${protocol}@contoso.com.evil.example` }, `Urgent ${protocol}`, at);
+      mailFrom(mailbox, { name: 'Spoof', address: `victim.${protocol}@contoso.com>\r\nBcc: y@evil.example` }, `Spoof ${protocol}`, at);
+      await syncNow(group(), mailbox);
+      const hostile = await eventually('the look-alike sender delivered', () => latest(group(), `boss.${protocol}@contoso.com.evil.example`));
+      assert.ok(contactCandidateRecordSchema.safeParse(hostile).success);
+      assert.ok(!/[\r\n]/.test(hostile.displayName ?? ''), 'no line breaks');
+      assert.ok([...(hostile.displayName ?? '')].length <= 256);
+      for (const candidate of candidates(group())) {
+        assert.ok(contactCandidateRecordSchema.safeParse(candidate).success, candidate.address);
+        assert.match(candidate.address, /^[a-z0-9._%+-]+@[a-z0-9.-]+$/, `a plain lower-case address: ${candidate.address}`);
+        assert.ok(!candidate.address.endsWith('@contoso.com'));
+      }
+      const after = await ok('GET', `/tenants/${tenantId}/groups/${group()}`);
+      assert.deepEqual(after.contactCandidates.ownDomains, ['contoso.com'], 'mail never changes the own-domain list');
+    });
+  });
+}

@@ -17,6 +17,7 @@ import { odata } from '@azure/data-tables';
 import { restStatusOf } from '../storage/errors';
 import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
 import type { TableStorage } from '../storage/table-storage';
+import type { ContactCandidateRecord } from '../delivery/change-batch';
 import type { ContactObservation } from './contact-observations';
 
 import { CONTACT_CANDIDATES_TABLE } from '../storage/group-data-store';
@@ -30,14 +31,8 @@ const KEYS_PER_QUERY = 14;
 /** Transactions retried after a conflict (a concurrent writer, or markers of a replay) before giving up. */
 const MAX_ATTEMPTS = 6;
 
-export interface ContactCandidateState {
-  readonly address: string;
-  readonly displayName?: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly receivedFromCount: number;
-  readonly sentToCount: number;
-}
+/** What a candidate row keeps: the record's aggregate fields. */
+export type ContactCandidateState = Pick<ContactCandidateRecord, 'address' | 'displayName' | 'firstSeen' | 'lastSeen' | 'receivedFromCount' | 'sentToCount'>;
 
 export interface AppliedCandidate {
   readonly state: ContactCandidateState;

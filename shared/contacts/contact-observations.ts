@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { ChangeRecord } from '../delivery/change-batch';
 import type { EwsMessage } from '../ews/types';
+import type { ContactCandidateSettings } from '../storage/records';
 
 export type ContactDirection = 'receivedFrom' | 'sentTo';
 
@@ -25,13 +26,7 @@ export interface ContactObservation {
   readonly maybeCounted?: boolean;
 }
 
-export interface ContactCandidateSettings {
-  readonly enabled: boolean;
-  /** The tenant's own domains (and their subdomains): never candidates. */
-  readonly ownDomains: readonly string[];
-  /** Address patterns (`*` matches anything) that are never candidates, besides the built-in ones. */
-  readonly excludePatterns: readonly string[];
-}
+export type { ContactCandidateSettings } from '../storage/records';
 
 /** Always excluded: automated senders nobody wants as a contact. */
 export const BUILT_IN_EXCLUDE_PATTERNS: readonly string[] = ['noreply@*', 'no-reply@*', 'no_reply@*', 'donotreply@*', 'do-not-reply@*', 'mailer-daemon@*', 'postmaster@*', 'bounce@*', 'bounces@*', 'bounce-*@*', 'bounces+*@*', 'notifications@*', 'notification@*'];

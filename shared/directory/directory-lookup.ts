@@ -5,10 +5,9 @@
  * application needs: names, address, phones, department, title. Failures leave as
  * MailboxSourceError (the sync engine's typed errors), so callers map one set of codes.
  */
-import type { EwsResolution, ResolveNamesScope } from '../ews';
+import type { DirectoryPerson, EwsResolution, ResolveNamesScope } from '../ews';
 import { resolveNames } from '../ews';
 import { findPeople, findUsers } from '../graph/directory';
-import type { GraphDirectoryPerson } from '../graph/directory';
 import { groupProtocol } from '../storage/records';
 import type { GroupRecord } from '../storage/records';
 import { toMailboxSourceError } from '../sync/ews-mailbox-source';
@@ -23,19 +22,7 @@ export type DirectorySource = (typeof DIRECTORY_SOURCES)[number];
 /** Most results one lookup returns (EWS ResolveNames answers at most 100). */
 export const MAX_DIRECTORY_RESULTS = 100;
 
-export type DirectoryPhoneType = 'business' | 'mobile' | 'home' | 'other';
-
-export interface DirectoryPerson {
-  readonly displayName: string;
-  readonly emailAddress: string;
-  readonly givenName?: string;
-  readonly surname?: string;
-  readonly jobTitle?: string;
-  readonly department?: string;
-  readonly companyName?: string;
-  readonly officeLocation?: string;
-  readonly phones: readonly { readonly type: DirectoryPhoneType; readonly number: string }[];
-}
+export type { DirectoryPerson, DirectoryPhoneType } from '../ews/types';
 
 export interface DirectoryLookupRequest {
   /** What the user typed: a name, part of one, or an address. */
@@ -68,7 +55,7 @@ function fromResolution(resolution: EwsResolution): DirectoryPerson {
   return withoutUndefined({ displayName, emailAddress, givenName, surname, jobTitle, department, companyName, officeLocation, phones });
 }
 
-function fromGraph(person: GraphDirectoryPerson): DirectoryPerson {
+function fromGraph(person: DirectoryPerson): DirectoryPerson {
   return withoutUndefined({ ...person });
 }
 

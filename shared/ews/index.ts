@@ -16,7 +16,7 @@ export type { GetItemsOptions } from './operations/get-items';
 export type { DeleteItemsMode } from './operations/delete-items';
 export type { OutgoingMessage, OutgoingAttachment } from './operations/send-message';
 export type { MailboxAccessCheck } from './operations/check-access';
-export type { DirectoryPhoneType, EwsResolution, ResolveNamesOptions, ResolveNamesResult, ResolveNamesScope } from './operations/resolve-names';
+export type { EwsResolution, ResolveNamesOptions, ResolveNamesResult, ResolveNamesScope } from './operations/resolve-names';
 export type { AutodiscoverOptions, AutodiscoverAttempt, DiscoveredEwsEndpoint } from './autodiscover';
 export { MAX_ITEM_BATCH, MAX_SYNC_CHANGES } from './operations/limits';
 

@@ -8,25 +8,11 @@
  * percent-encoded. Permissions: /users needs User.ReadBasic.All / User.Read.All (application or
  * delegated); /people needs People.Read.All (application) or People.Read (the signed-in user).
  */
+import type { DirectoryPerson, DirectoryPhoneType } from '../ews/types';
 import type { GraphMailbox } from './graph-client';
 
-export type DirectoryPhoneType = 'business' | 'mobile' | 'home' | 'other';
-
-/** A person as Graph describes them, reduced to what a business application needs. */
-export interface GraphDirectoryPerson {
-  readonly displayName: string;
-  readonly emailAddress: string;
-  readonly givenName?: string;
-  readonly surname?: string;
-  readonly jobTitle?: string;
-  readonly department?: string;
-  readonly companyName?: string;
-  readonly officeLocation?: string;
-  readonly phones: readonly { readonly type: DirectoryPhoneType; readonly number: string }[];
-}
-
 export interface GraphDirectoryResult {
-  readonly people: readonly GraphDirectoryPerson[];
+  readonly people: readonly DirectoryPerson[];
   /** True when Graph had more matches than `top` (a nextLink). */
   readonly moreAvailable: boolean;
 }
@@ -90,7 +76,7 @@ function optionalFields(source: Readonly<Record<string, unknown>>): Partial<Reco
   return out;
 }
 
-function fromUser(user: GraphUser): GraphDirectoryPerson | undefined {
+function fromUser(user: GraphUser): DirectoryPerson | undefined {
   // A user without a mail attribute has no mailbox: nothing to write to, so not a result.
   const emailAddress = clean(user.mail);
   if (!emailAddress) return undefined;
@@ -103,7 +89,7 @@ function fromUser(user: GraphUser): GraphDirectoryPerson | undefined {
 
 const PHONE_TYPES: Readonly<Record<string, DirectoryPhoneType>> = { business: 'business', mobile: 'mobile', home: 'home' };
 
-function fromPerson(person: GraphPerson): GraphDirectoryPerson | undefined {
+function fromPerson(person: GraphPerson): DirectoryPerson | undefined {
   const emailAddress = clean(person.scoredEmailAddresses?.find((e) => clean(e?.address))?.address);
   if (!emailAddress) return undefined;
   const phones = (person.phones ?? [])
@@ -124,12 +110,12 @@ export async function findUsers(client: GraphMailbox, text: string, top: number)
     : { $search: ['displayName', 'givenName', 'surname', 'mail'].map((p) => searchPhrase(p, value)).join(' OR '), $select: USER_SELECT.join(','), $top: String(top) };
   const headers: Record<string, string> = value.includes('@') ? {} : { ConsistencyLevel: 'eventual' };
   const page = await client.page<GraphUser>(`/users?${query(parameters)}`, headers);
-  return { people: page.value.map(fromUser).filter((p): p is GraphDirectoryPerson => p !== undefined), moreAvailable: page.nextLink !== undefined };
+  return { people: page.value.map(fromUser).filter((p): p is DirectoryPerson => p !== undefined), moreAvailable: page.nextLink !== undefined };
 }
 
 /** The people relevant to the client's mailbox matching `text` (People API `$search`). */
 export async function findPeople(client: GraphMailbox, text: string, top: number): Promise<GraphDirectoryResult> {
   const parameters = { $search: `"${text.trim().replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`, $select: PERSON_SELECT.join(','), $top: String(top) };
   const page = await client.page<GraphPerson>(`${client.userPath}/people?${query(parameters)}`);
-  return { people: page.value.map(fromPerson).filter((p): p is GraphDirectoryPerson => p !== undefined), moreAvailable: page.nextLink !== undefined };
+  return { people: page.value.map(fromPerson).filter((p): p is DirectoryPerson => p !== undefined), moreAvailable: page.nextLink !== undefined };
 }

@@ -14,6 +14,7 @@
 import { responseCodeError } from '../error-classifier';
 import { EwsConfigurationError, EwsProtocolError } from '../errors';
 import type { MailboxClient } from '../mailbox-client';
+import type { DirectoryPerson, DirectoryPhoneType } from '../types';
 import { soapEnvelope, type SoapRequestContext } from '../soap/request-builder';
 import { responseMessages } from '../soap/response-reader';
 import { child, childrenNamed, childText, readXml, XmlReadError, type XmlElement } from '../soap/xml-reader';
@@ -28,23 +29,12 @@ export interface ResolveNamesOptions {
   readonly searchScope?: ResolveNamesScope;
 }
 
-export type DirectoryPhoneType = 'business' | 'mobile' | 'home' | 'other';
-
 /** One candidate Exchange resolved the entry to. */
-export interface EwsResolution {
-  readonly displayName: string;
-  readonly emailAddress: string;
+export interface EwsResolution extends DirectoryPerson {
   /** Mailbox, PublicDL, Contact, ... (EWS MailboxType). */
   readonly mailboxType?: string;
   /** ActiveDirectory or Store (the mailbox's Contacts). */
   readonly contactSource?: string;
-  readonly givenName?: string;
-  readonly surname?: string;
-  readonly companyName?: string;
-  readonly department?: string;
-  readonly jobTitle?: string;
-  readonly officeLocation?: string;
-  readonly phones: readonly { readonly type: DirectoryPhoneType; readonly number: string }[];
 }
 
 export interface ResolveNamesResult {

@@ -329,7 +329,7 @@ async function handOver(
       throw new OutboxRejectedError(error);
     }
   }
-  // Candidates travel in batches of their own (small records; 50 stay well inside a 64 KiB queue message).
+  // Candidates travel in batches of their own (CANDIDATES_PER_BATCH).
   for (let offset = 0, index = 0; offset < candidates.length; offset += CANDIDATES_PER_BATCH, index++) {
     const chunk = candidates.slice(offset, offset + CANDIDATES_PER_BATCH);
     // The same page replayed with the same candidate states gives the same id; changed states a new one.
@@ -343,4 +343,5 @@ async function handOver(
   }
 }
 
-const CANDIDATES_PER_BATCH = 50;
+// Worst case ~1.9 KB per candidate (a 256-character name in 4-byte characters): 20 fit a 64 KiB queue message as base64.
+const CANDIDATES_PER_BATCH = 20;

@@ -12,7 +12,9 @@ import { ContactCandidateStore } from '../../shared/contacts/contact-candidate-s
 import { createContactCandidateCollector } from '../../shared/contacts/contact-candidates';
 import { cleanDisplayName, ContactFilter, normalizeAddress, observationsOf } from '../../shared/contacts/contact-observations';
 import { contactCandidateRecordSchema, createChangeRecord } from '../../shared/delivery/change-batch';
-import type { ChangeRecord } from '../../shared/delivery/change-batch';
+import type { ChangeBatch, ChangeItem, ChangeRecord } from '../../shared/delivery/change-batch';
+import { syncMailbox } from '../../shared/sync/sync-engine';
+import type { MailboxSource } from '../../shared/sync/mailbox-source';
 import type { EwsMessage } from '../../shared/ews/types';
 import { SecretString } from '../../shared/logging';
 import { TableStorage } from '../../shared/storage';
@@ -140,5 +142,40 @@ describe('the Table Storage aggregate', () => {
     const all: { address: string; receivedFromCount: number }[] = [];
     for await (const candidate of store.list('t1', 'g-race')) all.push(candidate);
     assert.deepEqual(all.map((c) => [c.address, c.receivedFromCount]).sort(), [['race0@example.net', 10], ['race1@example.net', 10], ['race2@example.net', 10]]);
+  });
+});
+
+describe('through the sync engine', () => {
+  it('nothing lost and nothing counted twice when the outbox refuses the candidates after they were counted (crash, replay)', async () => {
+    const store = new ContactCandidateStore(storage);
+    const item = { kind: 'message', id: 'i1', changeKey: 'c1', subject: 'Hello', from: { name: 'Quinn', address: 'quinn@example.org' }, sender: undefined, to: [], cc: [], bcc: [], receivedAt: '2026-11-05T08:00:00Z', internetMessageId: '<quinn-1@example.org>' } as unknown as ChangeItem;
+    const source: MailboxSource = {
+      listChanges: async () => ({ syncState: 'after-1', includesLastItemInRange: true, changes: [{ type: 'created', itemId: 'i1' }] }),
+      getItems: async (ids) => ids.map((itemId) => ({ ok: true as const, itemId, item })),
+    };
+    const delivered: ChangeBatch[] = [];
+    let refuse = true;
+    const outbox = {
+      enqueue: async (batch: ChangeBatch) => {
+        if (batch.contactCandidates && refuse) {
+          refuse = false;
+          throw new Error('queue unavailable');
+        }
+        delivered.push(batch);
+        return { batchId: batch.batchId, claimCheck: false };
+      },
+    };
+    let saved = 0;
+    const states = { read: async () => ({ syncState: undefined, phase: 'incremental' as const, fullResync: false, updatedAt: undefined, version: undefined }), save: async () => ({ etag: String(++saved), overflowRows: 0 }) };
+    const request = () => ({
+      tenantId: 't1', groupId: 'g-replay', mailbox: 'bob@contoso.com', folders: ['inbox' as const], initialSync: { kind: 'all' as const }, source, deadlineInMs: Date.now() + 60_000,
+      contactCandidates: createContactCandidateCollector(store, { tenantId: 't1', groupId: 'g-replay', mailbox: 'bob@contoso.com', settings: SETTINGS }),
+    });
+    await assert.rejects(syncMailbox({ states, outbox }, request()), /did not accept/);
+    assert.equal(saved, 0, 'the state was not saved: the page is read again');
+    await syncMailbox({ states, outbox }, request());
+    const candidates = delivered.flatMap((b) => b.contactCandidates ?? []);
+    assert.deepEqual(candidates.map((c) => [c.address, c.receivedFromCount, c.displayName]), [['quinn@example.org', 1, 'Quinn']], 'delivered once the outbox took it, counted once');
+    assert.equal(saved, 1);
   });
 });

@@ -148,6 +148,8 @@ async function findOrCreateGroup(api: AdminApiClient, tenantId: string, ewsUrl: 
     pollIntervalMinutes: 1,
     initialSync: { kind: 'all' },
     delivery: { kind: 'webhook', url: webhookUrl },
+    // Contacts from mail: the receiver shows contactCandidate records for outside senders (docs/delivery.md).
+    contactCandidates: { enabled: true, ownDomains: ['contoso.com'], excludePatterns: [] },
   });
   return { id: group.id, created: true };
 }

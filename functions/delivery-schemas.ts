@@ -1,13 +1,14 @@
-// GET /api/schemas/change-record.json and /api/schemas/change-batch.json: the published, versioned JSON shape.
+// GET /api/schemas/change-record.json, change-batch.json and contact-candidate.json: the published, versioned JSON shape.
 import type { HttpResponseInit } from '@azure/functions';
 import { z } from 'zod';
-import { changeBatchSchema, changeRecordSchema } from '../shared/delivery/change-batch';
+import { changeBatchSchema, changeRecordSchema, contactCandidateRecordSchema } from '../shared/delivery/change-batch';
 import { defineHttpFunction } from '../shared/runtime/function-registry';
 
 // A Map, not an object literal: a route value such as "constructor" must not find Object.prototype's members.
 const documents = new Map<string, string>([
   ['change-record.json', JSON.stringify(z.toJSONSchema(changeRecordSchema, { target: 'draft-2020-12', io: 'output' }))],
   ['change-batch.json', JSON.stringify(z.toJSONSchema(changeBatchSchema, { target: 'draft-2020-12', io: 'output' }))],
+  ['contact-candidate.json', JSON.stringify(z.toJSONSchema(contactCandidateRecordSchema, { target: 'draft-2020-12', io: 'output' }))],
 ]);
 
 // Anonymous on purpose: a schema holds no data, and receivers' build tools fetch it.

@@ -8,6 +8,7 @@ import { expandSeries, occurrenceView } from '../ews-simulator/recurrence';
 import type { GraphAuthenticator, GraphCaller, Permission } from './auth';
 import type { DeltaEntry, DeltaResource, DeltaToken } from './delta';
 import { attachmentJson, calendarJson, contactFolderJson, contactJson, eventJson, type GraphJson, type IdWriter, mailFolderJson, messageJson, project, type SelectableType, todoTaskJson, todoTaskListJson, unknownSelections, userJson } from './entities';
+import { peopleOf, peopleSearchText, personMatches, parseUserFilter, parseUserSearch, userFilterValues } from './directory';
 import { GraphError, graphErrors } from './errors';
 import { encodeImmutableId, decodeImmutableId, entryIdOf, EXCHANGE_ID_FORMATS, ewsIdFromEntryId, ewsIdFromGraphId, toRestId, type ExchangeIdFormat } from './ids';
 import type { GraphSimulatorState } from './state';
@@ -17,6 +18,8 @@ import { canWriteFolder } from '../ews-simulator/folder-permissions';
 /** Every kind of response body the simulator produces (the CSDL test must see each one). */
 export const RESPONSE_KINDS = {
   user: { type: 'user', shape: 'entity' },
+  userCollection: { type: 'user', shape: 'collection' },
+  personCollection: { type: 'person', shape: 'collection' },
   mailFolderCollection: { type: 'mailFolder', shape: 'collection' },
   mailFolder: { type: 'mailFolder', shape: 'entity' },
   messageDelta: { type: 'message', shape: 'delta' },
@@ -158,6 +161,12 @@ export class GraphApi {
       throw graphErrors.badRequest('The request URI is not valid: a path segment is not valid percent-encoding.', 'BadRequest');
     }
     const method = request.method.toUpperCase();
+    // GET /users: the organisation's directory (no mailbox; the directory permissions decide).
+    if (segments.length === 1 && segments[0]?.toLowerCase() === 'users' && method === 'GET') {
+      checkSelect('listUsers', request.query);
+      this.auth.authorizeDirectory(caller);
+      return { operation: 'listUsers', mailbox: undefined, run: () => this.listUsers(request, caller) };
+    }
     let mailbox: Mailbox;
     let rest: string[];
     let userSegment: string;
@@ -199,7 +208,8 @@ export class GraphApi {
     // Writes (POST/PATCH/DELETE with If-Match) and the reads they need: dev/graph-simulator/writes.ts.
     const written = this.writes.route(method, rest, request, mailbox);
     if (written) return written;
-    if (n === 0 && method === 'GET') return { operation: 'getUser', permission: read('user'), run: () => ok(project(userJson(mailbox, mailbox.entraObjectId ?? toRestId(mailbox.smtpAddress)), selectOf(request.query)), 'user') };
+    if (n === 0 && method === 'GET') return { operation: 'getUser', permission: read('user'), run: () => ok(project(userJson(mailbox, mailbox.entraObjectId ?? toRestId(mailbox.smtpAddress), selectOf(request.query)), selectOf(request.query)), 'user') };
+    if (al === 'people' && n === 1 && method === 'GET') return { operation: 'listPeople', permission: read('people'), run: () => this.listPeople(request, mailbox, userSegment) };
     if (al === 'mailfolders') {
       if (n === 1 && method === 'GET') return { operation: 'listMailFolders', permission: read('mail'), run: () => this.listMailFolders(request, mailbox, undefined, ids) };
       if (n === 2 && method === 'GET') return { operation: 'getMailFolder', permission: read('mail'), folder: () => this.folder(mailbox, b!), run: () => ok(project(this.withContext(mailFolderJson(this.state.store, this.folder(mailbox, b!), ids), 'mailFolders/$entity'), selectOf(request.query)), 'mailFolder') };
@@ -258,6 +268,66 @@ export class GraphApi {
     }
     if (al === 'translateexchangeids' && n === 1 && method === 'POST') return { operation: 'translateExchangeIds', permission: read('translateIds'), run: () => this.translateExchangeIds(request, mailbox) };
     return undefined;
+  }
+
+  // ---- directory -------------------------------------------------------------------------
+
+  /** GET /users: $filter, $search (ConsistencyLevel: eventual), $top (1-999, default 100), $count, $select; nextLink by $skiptoken. */
+  private listUsers(request: GraphRequest, caller: GraphCaller): GraphResponse {
+    const q = request.query;
+    const eventual = (request.headers['consistencylevel'] ?? '').toLowerCase() === 'eventual';
+    const search = q.get('$search');
+    const count = q.get('$count');
+    if (search !== null && !eventual) {
+      throw graphErrors.badRequest("Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'", 'Request_UnsupportedQuery');
+    }
+    if (count !== null && count.toLowerCase() === 'true' && !eventual) throw graphErrors.badRequest("$count is only supported with the 'ConsistencyLevel: eventual' header.", 'Request_BadRequest');
+    const filterText = q.get('$filter');
+    const filter = filterText !== null ? parseUserFilter(filterText) : undefined;
+    const matchSearch = search !== null ? parseUserSearch(search) : undefined;
+    const top = pageSizeOf(q.get('$top'), 100, 999);
+    const skip = skipOf(q.get('$skiptoken'));
+    const select = selectOf(q);
+    const users = this.state.store
+      .mailboxes(caller.organisationId)
+      .filter((m) => {
+        const values = userFilterValues(m);
+        return (!filter || filter(values)) && (!matchSearch || matchSearch(values));
+      })
+      .sort((a, b) => a.displayName.localeCompare(b.displayName) || a.smtpAddress.localeCompare(b.smtpAddress));
+    const page = users.slice(skip, skip + top);
+    const next = new URLSearchParams(q);
+    next.set('$skiptoken', Buffer.from(`skip=${skip + top}`).toString('base64url'));
+    const body: Record<string, unknown> = {
+      '@odata.context': `${this.baseUrl()}/$metadata#users${select ? `(${select.join(',')})` : ''}`,
+      ...(count?.toLowerCase() === 'true' ? { '@odata.count': users.length } : {}),
+      value: page.map((m) => project(userJson(m, m.entraObjectId ?? toRestId(m.smtpAddress), select), select)),
+      ...(skip + top < users.length ? { '@odata.nextLink': `${this.baseUrl()}/users?${next.toString()}` } : {}),
+    };
+    return ok(body, 'userCollection');
+  }
+
+  /** GET /users/{id}/people: people relevant to the mailbox; $search (a name or address prefix), $top (default 10), $skip, $select. */
+  private listPeople(request: GraphRequest, mailbox: Mailbox, userSegment: string): GraphResponse {
+    const q = request.query;
+    if (q.get('$filter') !== null && q.get('$search') !== null) throw graphErrors.badRequest('$filter and $search cannot be used together on people.', 'BadRequest');
+    const search = q.get('$search');
+    const text = search !== null ? peopleSearchText(search) : '';
+    const top = pageSizeOf(q.get('$top'), 10, 1000);
+    const skip = pageSizeOf(q.get('$skip'), 0, 100_000, 0);
+    const select = selectOf(q);
+    const people = peopleOf(this.state.store, mailbox, (m) => m.entraObjectId ?? toRestId(m.smtpAddress)).filter((p) => personMatches(p, text));
+    const page = people.slice(skip, skip + top);
+    const next = new URLSearchParams(q);
+    next.set('$skip', String(skip + top));
+    return ok(
+      {
+        '@odata.context': `${this.baseUrl()}/$metadata#${userSegment}/people`,
+        value: page.map((p) => project(p.json, select)),
+        ...(skip + top < people.length ? { '@odata.nextLink': `${this.baseUrl()}/${userSegment}/people?${next.toString()}` } : {}),
+      },
+      'personCollection',
+    );
   }
 
   // ---- ids -------------------------------------------------------------------------------
@@ -587,6 +657,8 @@ export class GraphApi {
 /** The entity type an operation answers with, for `$select` checks. */
 const SELECT_TYPE: Readonly<Record<string, SelectableType>> = {
   getUser: 'user',
+  listUsers: 'user',
+  listPeople: 'person',
   listMailFolders: 'mailFolder',
   getMailFolder: 'mailFolder',
   messagesDelta: 'message',
@@ -630,6 +702,21 @@ function occurrencesInWindow(master: CalendarItem, window: readonly [number, num
   return expandSeries(master, until)
     .filter((o) => !window || (o.start.getTime() < window[1] && o.end.getTime() > window[0]))
     .map((o) => occurrenceView(master, o));
+}
+
+/** $top / $skip: an integer in range, else 400 as Graph answers. */
+function pageSizeOf(raw: string | null, fallback: number, max: number, min = 1): number {
+  if (raw === null) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) throw graphErrors.badRequest(`Invalid page size '${raw}': an integer from ${min} to ${max} is required.`, 'Request_BadRequest');
+  return value;
+}
+
+function skipOf(token: string | null): number {
+  if (token === null) return 0;
+  const match = /^skip=(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'));
+  if (!match) throw graphErrors.badRequest('The $skiptoken is not valid.', 'Request_BadRequest');
+  return Number(match[1]);
 }
 
 function requireObject(body: unknown): Record<string, unknown> {

@@ -8,7 +8,7 @@ import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { TenantKeySets, tenantOf } from '../ews-simulator/auth';
 import type { EwsStore, Folder, Mailbox } from '../ews-simulator/model';
 import { canReadFolder } from '../ews-simulator/folder-permissions';
-import { graphErrors } from './errors';
+import { GraphError, graphErrors } from './errors';
 
 export const GRAPH_AUDIENCES = ['https://graph.microsoft.com', 'https://graph.microsoft.com/', '00000003-0000-0000-c000-000000000000'];
 
@@ -17,7 +17,7 @@ export type GraphCaller =
   | { readonly kind: 'user'; readonly organisationId: string; readonly appId: string; readonly scopes: readonly string[]; readonly mailbox: Mailbox };
 
 /** What an operation touches: the permission family and whether it writes. */
-export type PermissionArea = 'mail' | 'mailSend' | 'calendars' | 'contacts' | 'tasks' | 'user' | 'translateIds';
+export type PermissionArea = 'mail' | 'mailSend' | 'calendars' | 'contacts' | 'tasks' | 'user' | 'translateIds' | 'directory' | 'people';
 
 export interface Permission {
   readonly area: PermissionArea;
@@ -34,6 +34,9 @@ const APP_ROLES: Record<PermissionArea, { read: readonly string[]; write: readon
   user: { read: ['User.Read.All', 'User.ReadBasic.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Mail.Read', 'Mail.ReadWrite', 'Mail.ReadBasic.All'], write: [] },
   // Graph: translateExchangeIds has no application permission.
   translateIds: { read: [], write: [] },
+  // Listing users (GET /users): the directory permissions; the mail permissions read only a user's own entry.
+  directory: { read: ['User.Read.All', 'User.ReadBasic.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], write: [] },
+  people: { read: ['People.Read.All'], write: [] },
 };
 
 /** Delegated scopes for the signed-in user's own mailbox; `.Shared` variants reach mailboxes shared with them. */
@@ -45,6 +48,9 @@ const USER_SCOPES: Record<PermissionArea, { read: readonly string[]; write: read
   tasks: { read: ['Tasks.Read', 'Tasks.ReadWrite'], write: ['Tasks.ReadWrite'] },
   user: { read: ['User.Read', 'User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite', 'User.ReadWrite.All'], write: [] },
   translateIds: { read: ['User.ReadBasic.All', 'User.Read', 'User.Read.All', 'User.ReadWrite', 'User.ReadWrite.All'], write: [] },
+  directory: { read: ['User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], write: [] },
+  // People.Read reaches the signed-in user's own people; another user's need People.Read.All.
+  people: { read: ['People.Read', 'People.Read.All'], write: [] },
 };
 
 function allowedNames(table: Record<PermissionArea, { read: readonly string[]; write: readonly string[] }>, permission: Permission): readonly string[] {
@@ -98,6 +104,13 @@ export class GraphAuthenticator {
     return { kind: 'app', organisationId: org.id, appId, roles };
   }
 
+  /** Whether the caller may list the organisation's users (GET /users); 403 Authorization_RequestDenied otherwise, as Entra answers. */
+  authorizeDirectory(caller: GraphCaller): void {
+    const names = allowedNames(caller.kind === 'app' ? APP_ROLES : USER_SCOPES, { area: 'directory', write: false });
+    const granted = caller.kind === 'app' ? caller.roles : caller.scopes;
+    if (!granted.some((name) => names.includes(name))) throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  }
+
   /**
    * Whether the caller may do `permission` on `target`; throws 403 ErrorAccessDenied otherwise.
    * Permission first (as Graph does), then the mailbox: delegated callers reach their own mailbox,
@@ -122,6 +135,10 @@ export class GraphAuthenticator {
     if (!hasOwn) throw graphErrors.accessDenied();
     // Reading another user's directory entry needs no mailbox right.
     if (own || permission.area === 'user') return;
+    if (permission.area === 'people') {
+      if (!caller.scopes.includes('People.Read.All')) throw graphErrors.accessDenied();
+      return;
+    }
     const principals = new Set([caller.mailbox.userPrincipalName, caller.mailbox.smtpAddress]);
     // FullAccess reaches every folder; a folder permission or delegate access only the folder the request names
     // (resolved lazily: a folder that does not exist answers 403 too, as Graph does for folders one cannot see).

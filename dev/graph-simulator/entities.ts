@@ -8,6 +8,7 @@ import type * as graph from '@microsoft/microsoft-graph-types';
 import type { Attachment, Attendee, CalendarItem, MeetingInfo, Contact, EmailAddress, EwsStore, Folder, Item, Mailbox, Message, Task } from '../ews-simulator/model';
 // One HTML/text conversion for both protocols: a consumer sees the same text body through EWS and Graph.
 import { htmlToText, itemChangeKey, textToHtml } from '../ews-simulator/item-xml';
+import { directoryPerson } from '../ews-simulator/directory-person';
 import { toRestId } from './ids';
 
 /** How ids (Prefer: IdType="ImmutableId") and bodies (Prefer: outlook.body-content-type) are written in this response. */
@@ -387,20 +388,25 @@ export function todoTaskListJson(folder: Folder, ids: IdWriter): GraphJson {
   return asJson(json);
 }
 
-export function userJson(mailbox: Mailbox, id: string): GraphJson {
+/** A user with Graph's default properties; department and companyName only when `$select` names them, as Graph does. */
+export function userJson(mailbox: Mailbox, id: string, select?: readonly string[]): GraphJson {
+  const person = directoryPerson(mailbox);
   const json: graph.User = {
     id,
     displayName: mailbox.displayName,
     mail: mailbox.smtpAddress,
     userPrincipalName: mailbox.userPrincipalName,
-    businessPhones: [],
-    givenName: null,
-    surname: null,
-    jobTitle: null,
-    mobilePhone: null,
-    officeLocation: null,
+    businessPhones: [...person.businessPhones],
+    givenName: person.givenName ?? null,
+    surname: person.surname ?? null,
+    jobTitle: person.jobTitle ?? null,
+    mobilePhone: person.mobilePhone ?? null,
+    officeLocation: person.officeLocation ?? null,
     preferredLanguage: null,
   };
+  const wanted = new Set((select ?? []).map((s) => s.toLowerCase()));
+  if (wanted.has('department')) json.department = person.department ?? null;
+  if (wanted.has('companyname')) json.companyName = person.companyName ?? null;
   return asJson(json);
 }
 
@@ -418,7 +424,8 @@ export const SELECTABLE_PROPERTIES = {
   todoTaskList: ['id', 'displayName', 'isOwner', 'isShared', 'wellknownListName'],
   // Properties of microsoft.graph.attachment; fileAttachment's contentBytes and contentId come only without $select.
   attachment: ['id', 'lastModifiedDateTime', 'name', 'contentType', 'size', 'isInline'],
-  user: ['id', 'displayName', 'mail', 'userPrincipalName', 'businessPhones', 'givenName', 'surname', 'jobTitle', 'mobilePhone', 'officeLocation', 'preferredLanguage'],
+  user: ['id', 'displayName', 'mail', 'userPrincipalName', 'businessPhones', 'givenName', 'surname', 'jobTitle', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'department', 'companyName'],
+  person: ['id', 'displayName', 'givenName', 'surname', 'jobTitle', 'companyName', 'department', 'officeLocation', 'userPrincipalName', 'scoredEmailAddresses', 'phones', 'personType'],
 } as const;
 export type SelectableType = keyof typeof SELECTABLE_PROPERTIES;
 

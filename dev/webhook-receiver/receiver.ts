@@ -76,10 +76,11 @@ function readableLines(batch: ChangeBatch): string[] {
 }
 
 function summary(batch: ChangeBatch): string[] {
-  return batch.records.map((r) => {
+  const candidates = (batch.contactCandidates ?? []).map((c) => `${batch.mailbox}: contact candidate ${c.changeType} ${c.address} (${c.receivedFromCount} received, ${c.sentToCount} sent)`);
+  return [...candidates, ...batch.records.map((r) => {
     const subject = r.item && 'subject' in r.item && r.item.subject ? ` "${r.item.subject}"` : '';
     return `${r.occurredAt ?? batch.createdAt} ${r.changeType.padEnd(15)} ${r.folder.padEnd(8)} ${batch.mailbox}${subject} item=${r.itemId.slice(0, 16)}…`;
-  });
+  })];
 }
 
 export async function startWebhookReceiver(options: WebhookReceiverOptions): Promise<RunningWebhookReceiver> {

@@ -9,5 +9,6 @@ import type { AdminRoute } from './admin-endpoint';
 import { groupRoutes, mailboxRoutes, pingRoute, tenantRoutes } from './admin-routes';
 import { writeRoutes } from '../write/write-routes';
 import { ewsUrlDiscoveryRoutes } from './ews-url-discovery';
+import { directoryRoutes } from '../directory/directory-routes';
 
-export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...deliveryRoutes, ...CONSENT_ADMIN_ROUTES, ...writeRoutes, ...ewsUrlDiscoveryRoutes];
+export const ALL_ADMIN_ROUTES: readonly AdminRoute[] = [pingRoute, ...tenantRoutes, ...groupRoutes, ...mailboxRoutes, ...deliveryRoutes, ...CONSENT_ADMIN_ROUTES, ...writeRoutes, ...ewsUrlDiscoveryRoutes, ...directoryRoutes];

@@ -184,6 +184,7 @@ export async function createGroup(
     ...(input.delivery ? { delivery: input.delivery } : {}),
     initialSync: input.initialSync,
     enabled: input.enabled,
+    ...(input.contactCandidates ? { contactCandidates: input.contactCandidates } : {}),
     createdAt: at,
     updatedAt: at,
   };
@@ -241,6 +242,7 @@ export async function updateGroup(
         pollIntervalMinutes: input.pollIntervalMinutes ?? current.pollIntervalMinutes,
         initialSync: input.initialSync ?? current.initialSync,
         enabled: input.enabled ?? current.enabled,
+        ...(input.contactCandidates ?? current.contactCandidates ? { contactCandidates: input.contactCandidates ?? current.contactCandidates } : {}),
         updatedAt: deps.now().toISOString(),
       };
       const problems = [...readOnly, ...(await allGroupProblems(next, current, deps))];

@@ -65,6 +65,7 @@ export function groupView(group: GroupRecord, defaultEwsUrl: string, delivery?: 
     initialSync: group.initialSync,
     enabled: group.enabled,
     credentials: credentialView(group),
+    contactCandidates: { enabled: group.contactCandidates?.enabled ?? false, ownDomains: [...(group.contactCandidates?.ownDomains ?? [])], excludePatterns: [...(group.contactCandidates?.excludePatterns ?? [])] },
     ...(health ? { deliveryHealth: health } : {}),
     createdAt: group.createdAt,
     updatedAt: group.updatedAt,

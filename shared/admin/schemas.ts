@@ -159,6 +159,33 @@ const folders = z
   .max(4)
   .refine((list) => new Set(list).size === list.length, 'must not repeat a folder');
 
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253, 'must be at most 253 characters')
+  .regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a domain name such as contoso.com');
+
+const addressPattern = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[a-z0-9.!#$%&'+/=?^_`{|}~@*-]+$/, 'may hold address characters and * only, e.g. noreply@* or *@newsletter.example.com');
+
+export const contactCandidateSettings = z
+  .strictObject({
+    enabled: z.boolean().meta({ description: 'Derive contact candidates from the senders and recipients of synced mail (default off).' }),
+    ownDomains: z.array(domainName).max(100, 'must hold at most 100 domains').default([]).meta({
+      description: "The tenant's own domains (subdomains included): their addresses never become candidates. The synced mailbox's own domain always counts. Set by administrators only; never learned from mail.",
+    }),
+    excludePatterns: z.array(addressPattern).max(100, 'must hold at most 100 patterns').default([]).meta({
+      description: 'Address patterns (* matches anything) never made candidates, besides the built-in noreply@*, no-reply@*, donotreply@*, mailer-daemon@*, postmaster@*, bounce*@*, notifications@*.',
+    }),
+  })
+  .meta({ id: 'ContactCandidateSettings' });
+
 export const createGroupRequest = z
   .strictObject({
     name: text(256),
@@ -175,6 +202,7 @@ export const createGroupRequest = z
     delivery: deliveryTarget.optional(),
     initialSync: initialSyncPolicy.default({ kind: 'all' }),
     enabled: z.boolean().default(true),
+    contactCandidates: contactCandidateSettings.optional(),
   })
   .meta({ id: 'CreateGroupRequest' });
 
@@ -192,6 +220,7 @@ export const updateGroupRequest = z
     delivery: deliveryTarget.nullable().optional(),
     initialSync: initialSyncPolicy.optional(),
     enabled: z.boolean().optional(),
+    contactCandidates: contactCandidateSettings.optional().meta({ description: 'Replaces the whole setting.' }),
   })
   .meta({ id: 'UpdateGroupRequest', description: 'Fields present are changed; null clears an optional field.' });
 
@@ -234,6 +263,7 @@ export const groupResponse = z
     initialSync: initialSyncPolicy,
     enabled: z.boolean(),
     credentials: credentialStateResponse,
+    contactCandidates: contactCandidateSettings,
     deliveryHealth: deliveryHealth.optional(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -69,6 +69,36 @@ export interface OperationResultEvent {
   readonly completedAt: string;
 }
 
+/**
+ * A contact candidate derived from the senders and recipients of synced mail (groups with
+ * contactCandidates enabled; docs/delivery.md). State-carrying: each record is the candidate as it
+ * is now, so the latest one received (highest messageCount, then lastSeen) wins.
+ */
+export interface ContactCandidateRecord {
+  readonly type: 'contactCandidate';
+  readonly schemaVersion: typeof CHANGE_RECORD_SCHEMA_VERSION;
+  /** sha256 over tenant, group, address and the counts: the same state yields the same key (replays). */
+  readonly idempotencyKey: string;
+  /** created: first seen in this batch's page; updated: counts, lastSeen or displayName changed (or a replay re-sends the state). */
+  readonly changeType: 'created' | 'updated';
+  readonly tenantId: string;
+  readonly groupId: string;
+  /** Lower-case SMTP address: the candidate's identity, deduplicated case-insensitively. */
+  readonly address: string;
+  /** The most recent display name seen with the address (control characters removed, at most 256 characters); absent when none was given. */
+  readonly displayName?: string;
+  /** ISO 8601: the earliest and the latest message counted. */
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Messages received from the address, and messages the group's mailboxes sent to it; each message counted once. */
+  readonly receivedFromCount: number;
+  readonly sentToCount: number;
+  readonly messageCount: number;
+  /** The mailbox whose sync saw the latest change. */
+  readonly mailbox: string;
+  readonly occurredAt: string;
+}
+
 export interface ChangeBatch {
   readonly batchId: string;
   readonly tenantId: string;
@@ -77,6 +107,8 @@ export interface ChangeBatch {
   readonly records: readonly ChangeRecord[];
   /** Write-API results (usually in a batch of their own, with no records). */
   readonly operationResults?: readonly OperationResultEvent[];
+  /** Contact candidates (in batches of their own, with no records). */
+  readonly contactCandidates?: readonly ContactCandidateRecord[];
   /** ISO 8601. */
   readonly createdAt: string;
   /**
@@ -255,6 +287,26 @@ export const operationResultEventSchema = z
   })
   .meta({ id: 'OperationResultEvent', title: 'Result of a write-API operation' });
 
+export const contactCandidateRecordSchema = z
+  .object({
+    type: z.literal('contactCandidate'),
+    schemaVersion: z.literal(CHANGE_RECORD_SCHEMA_VERSION),
+    idempotencyKey: z.string().regex(/^[0-9a-f]{64}$/),
+    changeType: z.enum(['created', 'updated']),
+    tenantId: z.string(),
+    groupId: z.string(),
+    address: z.string().max(254).describe('Lower-case SMTP address; the candidate\'s identity.'),
+    displayName: z.string().max(256).optional().describe('Latest display name seen with the address; no control characters.'),
+    firstSeen: z.iso.datetime({ offset: true }),
+    lastSeen: z.iso.datetime({ offset: true }),
+    receivedFromCount: z.number().int().min(0).describe('Messages received from the address.'),
+    sentToCount: z.number().int().min(0).describe("Messages the group's mailboxes sent to the address."),
+    messageCount: z.number().int().min(1).describe('receivedFromCount + sentToCount.'),
+    mailbox: z.string().describe('The mailbox whose sync saw the latest change.'),
+    occurredAt: z.iso.datetime({ offset: true }),
+  })
+  .meta({ id: 'ContactCandidate', title: 'Contact candidate derived from synced mail (schemaVersion 1)' });
+
 export const changeBatchSchema = z
   .object({
     batchId: z.string(),
@@ -263,6 +315,7 @@ export const changeBatchSchema = z
     mailbox: z.string(),
     records: z.array(changeRecordSchema),
     operationResults: z.array(operationResultEventSchema).optional(),
+    contactCandidates: z.array(contactCandidateRecordSchema).optional().describe('Contact candidates from synced mail (groups with contactCandidates enabled).'),
     createdAt: z.iso.datetime({ offset: true }),
     parentBatchId: z.string().optional().describe('Queue targets only, when a batch was split to fit 64 KiB messages: the batch this message is part of.'),
     part: z.number().int().min(1).optional().describe('1-based part number, in record order.'),

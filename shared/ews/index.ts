@@ -16,6 +16,7 @@ export type { GetItemsOptions } from './operations/get-items';
 export type { DeleteItemsMode } from './operations/delete-items';
 export type { OutgoingMessage, OutgoingAttachment } from './operations/send-message';
 export type { MailboxAccessCheck } from './operations/check-access';
+export type { EwsResolution, ResolveNamesOptions, ResolveNamesResult, ResolveNamesScope } from './operations/resolve-names';
 export type { AutodiscoverOptions, AutodiscoverAttempt, DiscoveredEwsEndpoint } from './autodiscover';
 export { MAX_ITEM_BATCH, MAX_SYNC_CHANGES } from './operations/limits';
 
@@ -27,6 +28,7 @@ type Operations = typeof import('./operations/get-folder') &
   typeof import('./operations/update-is-read') &
   typeof import('./operations/send-message') &
   typeof import('./operations/check-access') &
+  typeof import('./operations/resolve-names') &
   typeof import('./autodiscover');
 
 function lazy<K extends keyof Operations>(path: string, name: K): Operations[K] {
@@ -41,5 +43,6 @@ export const deleteItems = lazy('./operations/delete-items', 'deleteItems');
 export const updateIsRead = lazy('./operations/update-is-read', 'updateIsRead');
 export const sendMessage = lazy('./operations/send-message', 'sendMessage');
 export const checkMailboxAccess = lazy('./operations/check-access', 'checkMailboxAccess');
+export const resolveNames = lazy('./operations/resolve-names', 'resolveNames');
 export const discoverEwsUrl = lazy('./autodiscover', 'discoverEwsUrl');
 export const autodiscoverCandidates = lazy('./autodiscover', 'autodiscoverCandidates');

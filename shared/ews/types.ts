@@ -225,3 +225,21 @@ export interface EwsItemError {
 export type ItemResult<T> =
   | { readonly ok: true; readonly itemId: string; readonly value: T }
   | { readonly ok: false; readonly itemId: string; readonly error: EwsItemError };
+
+export type DirectoryPhoneType = 'business' | 'mobile' | 'home' | 'other';
+
+/**
+ * A person as a directory lookup answers (EWS ResolveNames' contact data, Graph's user or person),
+ * reduced to what a business application needs; protocol-neutral, shared by shared/graph too.
+ */
+export interface DirectoryPerson {
+  readonly displayName: string;
+  readonly emailAddress: string;
+  readonly givenName?: string;
+  readonly surname?: string;
+  readonly jobTitle?: string;
+  readonly department?: string;
+  readonly companyName?: string;
+  readonly officeLocation?: string;
+  readonly phones: readonly { readonly type: DirectoryPhoneType; readonly number: string }[];
+}

@@ -22,6 +22,8 @@ import type { TableStorage } from './table-storage';
 
 /** Written by shared/delivery/suppressed-deletions.ts (which takes the name from here: storage does not import delivery). */
 export const SUPPRESSED_DELETIONS_TABLE = 'suppresseddeletions';
+/** Written by shared/contacts/contact-candidate-store.ts (candidates and counted-message markers, one partition per group). */
+export const CONTACT_CANDIDATES_TABLE = 'contactcandidates';
 /** Written by shared/write/write-store.ts (operations, idempotency keys, external ids, echoes, settings). */
 export const WRITE_OPERATIONS_TABLE = 'writeoperations';
 
@@ -37,6 +39,7 @@ export interface GroupDataRemoved {
   readonly invitations: number;
   readonly delegatedUsers: number;
   readonly alertNotices: number;
+  readonly contactCandidateRows: number;
 }
 
 export interface LinkedDelegatedUser {
@@ -86,6 +89,7 @@ export class GroupDataStore {
       writeOperationRows: await this.#deleteRows(WRITE_OPERATIONS_TABLE, partitionPrefixFilter(joinKeyParts(tenant, group, ''))),
       invitations: await this.#deleteRows(INVITATIONS_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
       alertNotices: await this.#deleteRows(ALERT_NOTICES_TABLE, odata`PartitionKey eq ${tenant} and groupId eq ${groupId}`),
+      contactCandidateRows: await this.#deleteRows(CONTACT_CANDIDATES_TABLE, odata`PartitionKey eq ${joinKeyParts(tenant, group)}`),
       delegatedUsers:
         delegatedUsers.size === 0 ? 0 : await this.#deleteRows(DELEGATED_USERS_TABLE, odata`PartitionKey eq ${tenant}`, (row) => delegatedUsers.has(row.rowKey)),
     };

@@ -113,6 +113,17 @@ export interface GroupRecord {
   readonly credential?: CredentialReference;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /** Contacts from mail (docs/delivery.md, "Contact candidates"); absent: off. */
+  readonly contactCandidates?: ContactCandidateSettings;
+}
+
+/** A group's contacts-from-mail setting: off by default. */
+export interface ContactCandidateSettings {
+  readonly enabled: boolean;
+  /** The tenant's own domains (subdomains included) whose addresses never become candidates; the synced mailbox's domain always counts as own. */
+  readonly ownDomains: readonly string[];
+  /** Address patterns (`*` = anything, case-insensitive) never made candidates, besides the built-in noreply/mailer-daemon/postmaster/bounce ones. */
+  readonly excludePatterns: readonly string[];
 }
 
 /** The protocol a group's mailboxes are read with. */

@@ -9,6 +9,7 @@
  * deployment without delegated groups never reads the connector app's secret.
  */
 import { createAppCredential } from '../auth/azure-credential';
+import { ContactCandidateStore } from '../contacts/contact-candidate-store';
 import type { DelegatedTokenProvider } from '../auth/delegated-token';
 import { appConfig } from '../config';
 import { handleReauthenticationRequired } from '../consent/reauthentication';
@@ -140,6 +141,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       timeBudgetInMs: overrides.timeBudgetInMs ?? config.sync.timeBudgetInMs,
       delegatedUsers: new DelegatedUsersRepository(storage),
       onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
+      contactCandidates: new ContactCandidateStore(storage),
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
     },
   };

@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createChangeBatch, createChangeRecord } from '../delivery/change-batch';
-import type { ChangeItem, ChangeRecord, DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
+import type { ChangeItem, ChangeRecord, ContactCandidateRecord, DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
+import type { ContactCandidateCollector } from '../contacts/contact-candidates';
 import type { InitialSyncPolicy } from '../storage/records';
 import type { FolderSyncKey, FolderSyncState, SyncStateVersion, VersionedFolderSyncState } from '../storage/sync-state-repository';
 import { folderStateKey, isWellKnown, kindOfTarget, MailboxSourceError } from './mailbox-source';
@@ -53,6 +54,8 @@ export interface MailboxSyncRequest {
   readonly heartbeat?: () => Promise<void>;
   /** Called after each saved page with the running totals. */
   readonly onProgress?: (progress: SyncTotals) => Promise<void> | void;
+  /** Groups with contact candidates on: counts each page's messages and answers the candidates to deliver with it. */
+  readonly contactCandidates?: ContactCandidateCollector;
 }
 
 export interface SyncTotals {
@@ -135,7 +138,10 @@ export async function syncMailbox(deps: SyncEngineDependencies, request: Mailbox
         }
         const fullResync = stored.fullResync;
         const records = await recordsFor(request, folder, page.page.changes, stored, totals, now);
-        await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records);
+        // Counted before the hand-over: a crash in between replays the page, whose messages are then
+        // already counted, and the candidates' current state is handed over again (nothing lost).
+        const candidates = request.contactCandidates ? await request.contactCandidates.collect(records) : [];
+        await handOver(deps.outbox, request, folder, stored.syncState, fullResync, records, candidates);
         totals.add(records);
         totals.pages++;
         folderDone = reachedEnd;
@@ -310,7 +316,15 @@ export function sourcePositionOf(syncState: string | undefined): string {
 }
 
 /** Batch ids are derived from the state the page was read from, so a replayed page yields the same ids. */
-async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, target: FolderTarget, stateBefore: string | undefined, fullResync: boolean, records: readonly ChangeRecord[]): Promise<void> {
+async function handOver(
+  outbox: DeliveryOutbox,
+  request: MailboxSyncRequest,
+  target: FolderTarget,
+  stateBefore: string | undefined,
+  fullResync: boolean,
+  records: readonly ChangeRecord[],
+  candidates: readonly ContactCandidateRecord[] = [],
+): Promise<void> {
   const size = request.recordsPerBatch ?? DEFAULT_RECORDS_PER_BATCH;
   const pageId = createHash('sha256')
     // A Graph page read from no state must not share its batch id with the EWS first page of the same folder (a switched group).
@@ -325,4 +339,19 @@ async function handOver(outbox: DeliveryOutbox, request: MailboxSyncRequest, tar
       throw new OutboxRejectedError(error);
     }
   }
+  // Candidates travel in batches of their own (CANDIDATES_PER_BATCH).
+  for (let offset = 0, index = 0; offset < candidates.length; offset += CANDIDATES_PER_BATCH, index++) {
+    const chunk = candidates.slice(offset, offset + CANDIDATES_PER_BATCH);
+    // The same page replayed with the same candidate states gives the same id; changed states a new one.
+    const digest = createHash('sha256').update(chunk.map((c) => c.idempotencyKey).join('\n')).digest('hex').slice(0, 12);
+    const batch = { ...createChangeBatch({ tenantId: request.tenantId, groupId: request.groupId, mailbox: request.mailbox, records: [], batchId: `${pageId}-c${index}-${digest}` }), contactCandidates: chunk };
+    try {
+      await outbox.enqueue(batch);
+    } catch (error) {
+      throw new OutboxRejectedError(error);
+    }
+  }
 }
+
+// Worst case ~1.9 KB per candidate (a 256-character name in 4-byte characters): 20 fit a 64 KiB queue message as base64.
+const CANDIDATES_PER_BATCH = 20;

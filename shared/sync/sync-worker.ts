@@ -5,6 +5,8 @@
  * about this mailbox ends the job normally (status says why); only our own infrastructure
  * failing (storage down) throws, so the queue retries the job.
  */
+import type { ContactCandidateStore } from '../contacts/contact-candidate-store';
+import { createContactCandidateCollector } from '../contacts/contact-candidates';
 import { randomUUID } from 'node:crypto';
 import { EntraAuthError } from '../auth/entra-errors';
 import type { DeliveryOutbox, SyncedFolder } from '../delivery/change-batch';
@@ -55,6 +57,8 @@ export interface SyncWorkerDependencies {
    * re-authentication (and may email a sign-in link), like a failed token refresh does.
    */
   readonly onDelegatedCredentialsRefused?: (event: DelegatedCredentialsRefused) => Promise<void>;
+  /** Contact-candidate aggregates, for groups with contactCandidates enabled (absent: the feature is off). */
+  readonly contactCandidates?: Pick<ContactCandidateStore, 'apply'>;
 }
 
 /** What the worker needs to know of a delegated user (DelegatedUsersRepository provides it). */
@@ -263,6 +267,9 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
           source,
           deadlineInMs: now().getTime() + deps.timeBudgetInMs,
           heartbeat,
+          ...(group.contactCandidates?.enabled && deps.contactCandidates
+            ? { contactCandidates: createContactCandidateCollector(deps.contactCandidates, { tenantId: job.tenantId, groupId: job.groupId, mailbox: mailbox.smtpAddress, settings: group.contactCandidates, now }) }
+            : {}),
           onProgress: async (totals) => {
             await progress.save({ itemsSyncedInPass: baseInPass + delivered(totals), continuationPending: true, continuationReason: 'running' });
             initialLog.report(baseInPass + delivered(totals), totals.skipped);

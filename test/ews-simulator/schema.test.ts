@@ -77,7 +77,11 @@ test('every response kind validates against the EWS schema', { skip }, async () 
   bodies.deleteItem = await call(`<m:DeleteItem DeleteType="MoveToDeletedItems"><m:ItemIds><t:ItemId Id="${movedId}"/><t:ItemId Id="${movedId}"/></m:ItemIds></m:DeleteItem>`);
   const attachmentId = extract(bodies.getItemAll, /<t:AttachmentId Id="([^"]+)"/)!;
   bodies.getAttachment = await call(`<m:GetAttachment><m:AttachmentIds><t:AttachmentId Id="${attachmentId}"/><t:AttachmentId Id="bogus"/></m:AttachmentIds></m:GetAttachment>`);
+  // Full directory data (names, company, phones, department, title, office) must validate too.
+  sim.store.updateMailbox('bob@contoso.com', { attributes: { department: 'Operations', jobTitle: 'Operations Lead', companyName: 'Contoso', officeLocation: 'Redmond 18/2110', businessPhone: '+1 425 555 0102;+1 425 555 0122', mobilePhone: '+1 425 555 0192' } });
+  sim.store.updateMailbox('carol@contoso.com', { attributes: { department: 'Sales', businessPhone: '+44 20 7946 0103' } });
   bodies.resolveOne = await call('<m:ResolveNames ReturnFullContactData="true"><m:UnresolvedEntry>bob@contoso.com</m:UnresolvedEntry></m:ResolveNames>');
+  assert.match(bodies.resolveOne, /<t:PhoneNumbers><t:Entry Key="BusinessPhone">\+1 425 555 0102<\/t:Entry><t:Entry Key="BusinessPhone2">/);
   bodies.resolveMany = await call('<m:ResolveNames ReturnFullContactData="true"><m:UnresolvedEntry>c</m:UnresolvedEntry></m:ResolveNames>');
   bodies.resolveNone = await call('<m:ResolveNames ReturnFullContactData="false"><m:UnresolvedEntry>zzz-nobody</m:UnresolvedEntry></m:ResolveNames>');
   bodies.convertId = await call(

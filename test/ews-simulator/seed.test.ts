@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEwsStore } from '../../dev/ews-simulator/store';
 import type { CalendarItem, Contact, EwsStore, Item, Message, Task } from '../../dev/ews-simulator/model';
-import { DEMO_MAILBOXES, DEMO_ORGANISATION, DEMO_SERVICE_ACCOUNT, demoOrganisationSeed, fillMailbox, SeededRandom } from '../../dev/ews-simulator/seed';
+import { DEMO_DIRECTORY_PEOPLE, DEMO_MAILBOXES, DEMO_ORGANISATION, DEMO_SERVICE_ACCOUNT, demoOrganisationSeed, fillMailbox, SeededRandom } from '../../dev/ews-simulator/seed';
 
 const CLOCK = new Date('2025-03-03T12:00:00.000Z');
 const REFERENCE = new Date('2025-03-03T09:00:00.000Z');
@@ -162,8 +162,11 @@ describe('demoOrganisationSeed', () => {
     assert.deepEqual(org?.domains, ['contoso.com']);
     assert.deepEqual(
       store.mailboxes('contoso').map((m) => m.smtpAddress).sort(),
-      ['alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com', 'dispatch@contoso.com'],
+      [...DEMO_MAILBOXES, ...DEMO_DIRECTORY_PEOPLE].map((p) => p.address).sort(),
     );
+    // The directory describes each person (department, title, phones) for directory lookups.
+    assert.equal(store.getMailbox('alice@contoso.com')?.attributes.jobtitle, 'Account Manager');
+    assert.equal(store.getMailbox('anders.lindqvist@contoso.com')?.attributes.businessphone, '+46 8 555 0112');
     for (const account of DEMO_MAILBOXES) assert.equal(store.getMailbox(account.address)?.password, account.password);
     assert.equal(store.getServiceAccount(DEMO_SERVICE_ACCOUNT.userPrincipalName)?.password, DEMO_SERVICE_ACCOUNT.password);
     const [right] = store.impersonationRights(DEMO_SERVICE_ACCOUNT.userPrincipalName);

@@ -60,6 +60,16 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   const g = f.graph;
   check('user', await graphCall(g, t, A), 'GET user');
   check('user', await graphCall(g, t, `${A}?$select=displayName,mail`), 'GET user $select');
+  // Directory: users by $filter and by $search (ConsistencyLevel), with $count, $select and paging; people.
+  const directoryToken = f.appToken(['User.Read.All', 'People.Read.All']);
+  g.store.updateMailbox('bob@contoso.com', { attributes: { department: 'Operations', jobTitle: 'Operations Lead', businessPhone: '+1 425 555 0102', mobilePhone: '+1 425 555 0192' } });
+  check('userCollection', await graphCall(g, directoryToken, "/users?$filter=startswith(displayName,'B')&$top=1"), 'GET users $filter');
+  check('userCollection', await graphCall(g, directoryToken, '/users?$search="displayName:bob"&$count=true&$select=displayName,mail,department', { headers: { consistencylevel: 'eventual' } }), 'GET users $search');
+  const usersPage = await graphCall<{ '@odata.nextLink'?: string }>(g, directoryToken, '/users?$top=2');
+  check('userCollection', usersPage, 'GET users page 1');
+  check('userCollection', await graphCall(g, directoryToken, usersPage.body['@odata.nextLink']!), 'GET users page 2');
+  check('personCollection', await graphCall(g, directoryToken, `${A}/people`), 'GET people');
+  check('personCollection', await graphCall(g, directoryToken, `${A}/people?$search="dan"&$top=2`), 'GET people $search');
   check('mailFolderCollection', await graphCall(g, t, `${A}/mailFolders`), 'mailFolders');
   check('mailFolderCollection', await graphCall(g, t, `${A}/mailFolders/msgfolderroot/childFolders?includeHiddenFolders=true`), 'childFolders');
   check('mailFolder', await graphCall(g, t, `${A}/mailFolders/inbox`), 'mailFolder');

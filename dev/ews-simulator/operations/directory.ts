@@ -1,6 +1,7 @@
 /** ResolveNames (directory + Contacts folder) and ConvertId. */
 import { decodeEntryId, decodeId, encodeEntryId, encodeId, type DecodedId } from '../ids';
 import { itemXml, mailboxXml } from '../item-xml';
+import { directoryPerson, matchesDirectoryEntry } from '../directory-person';
 import type { Contact, Mailbox } from '../model';
 import { canOpen } from '../request-context';
 import { EwsError, responseMessage } from '../soap';
@@ -20,7 +21,7 @@ export const resolveNames: Operation = (ctx, request) => {
   const results: Resolution[] = [];
   if (needle && scope !== 'Contacts') {
     for (const mailbox of ctx.store.mailboxes(ctx.caller.organisationId)) {
-      if (!matchesMailbox(mailbox, needle)) continue;
+      if (!matchesDirectoryEntry(mailbox, needle)) continue;
       const contact = fullContact ? `<t:Contact>${directoryContact(mailbox)}</t:Contact>` : '';
       results.push({ xml: `<t:Resolution>${mailboxXml({ name: mailbox.displayName, address: mailbox.smtpAddress, routingType: 'SMTP', mailboxType: 'Mailbox' })}${contact}</t:Resolution>` });
     }
@@ -49,28 +50,28 @@ export const resolveNames: Operation = (ctx, request) => {
   return `<m:ResponseMessages>${warning}</m:ResponseMessages>`;
 };
 
-function matchesMailbox(mailbox: Mailbox, needle: string): boolean {
-  if (mailbox.smtpAddress === needle || mailbox.aliases.includes(needle)) return true;
-  if (needle.includes('@')) return false;
-  return mailbox.smtpAddress.startsWith(needle) || mailbox.displayName.toLowerCase().split(/\s+/).some((w) => w.startsWith(needle)) || mailbox.displayName.toLowerCase().startsWith(needle);
-}
-
 function matchesContact(contact: Contact, needle: string): boolean {
   if (contact.emailAddresses.some((e) => e.address.toLowerCase() === needle)) return true;
   if (needle.includes('@')) return false;
   return contact.displayName.toLowerCase().split(/\s+/).some((w) => w.startsWith(needle)) || contact.displayName.toLowerCase().startsWith(needle);
 }
 
+/** The directory entry as ResolveNames' full contact data (ContactItemType's sequence order). */
 function directoryContact(mailbox: Mailbox): string {
-  const given = mailbox.displayName.split(' ')[0];
-  const surname = mailbox.displayName.split(' ').slice(1).join(' ');
+  const person = directoryPerson(mailbox);
+  const text = (element: string, value: string | undefined) => (value ? `<t:${element}>${esc(value)}</t:${element}>` : '');
+  const phones = [...person.businessPhones.slice(0, 2).map((number, index) => [index === 0 ? 'BusinessPhone' : 'BusinessPhone2', number] as const), ...(person.mobilePhone ? [['MobilePhone', person.mobilePhone] as const] : [])];
   return (
-    `<t:DisplayName>${esc(mailbox.displayName)}</t:DisplayName>` +
-    (given ? `<t:GivenName>${esc(given)}</t:GivenName>` : '') +
+    text('DisplayName', person.displayName) +
+    text('GivenName', person.givenName) +
+    text('CompanyName', person.companyName) +
     `<t:EmailAddresses><t:Entry Key="EmailAddress1">SMTP:${esc(mailbox.smtpAddress)}</t:Entry></t:EmailAddresses>` +
+    (phones.length > 0 ? `<t:PhoneNumbers>${phones.map(([key, number]) => `<t:Entry Key="${key}">${esc(number)}</t:Entry>`).join('')}</t:PhoneNumbers>` : '') +
     '<t:ContactSource>ActiveDirectory</t:ContactSource>' +
-    (mailbox.attributes.department ? `<t:Department>${esc(mailbox.attributes.department)}</t:Department>` : '') +
-    (surname ? `<t:Surname>${esc(surname)}</t:Surname>` : '')
+    text('Department', person.department) +
+    text('JobTitle', person.jobTitle) +
+    text('OfficeLocation', person.officeLocation) +
+    text('Surname', person.surname)
   );
 }
 

@@ -24,16 +24,48 @@ export interface DemoAccount {
   readonly entraObjectId: string;
   readonly department: string;
   readonly city: string;
+  readonly jobTitle?: string;
+  /** Directory phone numbers (the simulator's directory attributes; both protocols answer with them). */
+  readonly businessPhone?: string;
+  readonly mobilePhone?: string;
+  readonly officeLocation?: string;
 }
 
 /** The demo mailboxes and their sign-in passwords (Basic/NTLM); the object ids are what delegated tokens carry as `oid`. */
 export const DEMO_MAILBOXES: readonly DemoAccount[] = [
   // Names, passwords and object ids match the local identity provider's Contoso users (dev/identity/demo-seed.ts).
-  { address: 'alice@contoso.com', displayName: 'Alice Anders', password: 'Alice-Pass1', kind: 'user', entraObjectId: 'd1000000-0000-4000-8000-000000000a11', department: 'Sales', city: 'Seattle' },
-  { address: 'bob@contoso.com', displayName: 'Bob Berg', password: 'Bob-Pass1', kind: 'user', entraObjectId: 'd1000000-0000-4000-8000-000000000b0b', department: 'Operations', city: 'Redmond' },
-  { address: 'carol@contoso.com', displayName: 'Carol Chen', password: 'Carol-Pass1', kind: 'user', entraObjectId: 'd1000000-0000-4000-8000-000000000ca1', department: 'Finance', city: 'London' },
-  { address: 'dispatch@contoso.com', displayName: 'Contoso Dispatch', password: 'Dispatch-Pass1', kind: 'shared', entraObjectId: 'd1000000-0000-4000-8000-00000000d15a', department: 'Logistics', city: 'Seattle' },
+  { address: 'alice@contoso.com', displayName: 'Alice Anders', password: 'Alice-Pass1', kind: 'user', entraObjectId: 'd1000000-0000-4000-8000-000000000a11', department: 'Sales', city: 'Seattle', jobTitle: 'Account Manager', businessPhone: '+1 206 555 0101', mobilePhone: '+1 206 555 0191', officeLocation: 'Seattle 2/1201' },
+  { address: 'bob@contoso.com', displayName: 'Bob Berg', password: 'Bob-Pass1', kind: 'user', entraObjectId: 'd1000000-0000-4000-8000-000000000b0b', department: 'Operations', city: 'Redmond', jobTitle: 'Operations Lead', businessPhone: '+1 425 555 0102', officeLocation: 'Redmond 18/2110' },
+  { address: 'carol@contoso.com', displayName: 'Carol Chen', password: 'Carol-Pass1', kind: 'user', entraObjectId: 'd1000000-0000-4000-8000-000000000ca1', department: 'Finance', city: 'London', jobTitle: 'Controller', businessPhone: '+44 20 7946 0103', mobilePhone: '+44 7700 900103', officeLocation: 'London 4.12' },
+  { address: 'dispatch@contoso.com', displayName: 'Contoso Dispatch', password: 'Dispatch-Pass1', kind: 'shared', entraObjectId: 'd1000000-0000-4000-8000-00000000d15a', department: 'Logistics', city: 'Seattle', businessPhone: '+1 206 555 0100' },
 ];
+
+/**
+ * People in Contoso's directory without a mailbox the connector syncs (mail-enabled users): what a
+ * directory lookup finds besides the demo mailboxes. Two share "Anders" with Alice Anders, so a
+ * lookup for "anders" is ambiguous (EWS ErrorNameResolutionMultipleResults).
+ */
+export const DEMO_DIRECTORY_PEOPLE: readonly Omit<DemoAccount, 'password' | 'kind'>[] = [
+  { address: 'adele.vance@contoso.com', displayName: 'Adele Vance', entraObjectId: 'd1000000-0000-4000-8000-0000000d0001', department: 'Retail', city: 'Seattle', jobTitle: 'Retail Manager', businessPhone: '+1 206 555 0111', mobilePhone: '+1 206 555 0181', officeLocation: 'Seattle 2/1105' },
+  { address: 'anders.lindqvist@contoso.com', displayName: 'Anders Lindqvist', entraObjectId: 'd1000000-0000-4000-8000-0000000d0002', department: 'Sales', city: 'Stockholm', jobTitle: 'Sales Director Nordics', businessPhone: '+46 8 555 0112', officeLocation: 'Stockholm 3B' },
+  { address: 'diego.siciliani@contoso.com', displayName: 'Diego Siciliani', entraObjectId: 'd1000000-0000-4000-8000-0000000d0003', department: 'HR', city: 'Redmond', jobTitle: 'HR Manager', businessPhone: '+1 425 555 0113', officeLocation: 'Redmond 14/1101' },
+  { address: 'megan.bowen@contoso.com', displayName: 'Megan Bowen', entraObjectId: 'd1000000-0000-4000-8000-0000000d0004', department: 'Marketing', city: 'Seattle', jobTitle: 'Marketing Manager', businessPhone: '+1 206 555 0114', mobilePhone: '+1 206 555 0184', officeLocation: 'Seattle 2/1210' },
+  { address: 'lee.andersen@contoso.com', displayName: 'Lee Andersen', entraObjectId: 'd1000000-0000-4000-8000-0000000d0005', department: 'Engineering', city: 'London', jobTitle: 'Field Engineer', mobilePhone: '+44 7700 900115', officeLocation: 'London 2.03' },
+];
+
+/** The directory attributes of a demo person (keys as the simulator's directory knows them). */
+function directoryAttributes(person: Omit<DemoAccount, 'password' | 'kind'>): Record<string, string> {
+  const optional = (key: string, value: string | undefined) => (value ? { [key]: value } : {});
+  return {
+    department: person.department,
+    city: person.city,
+    companyName: 'Contoso',
+    ...optional('jobTitle', person.jobTitle),
+    ...optional('businessPhone', person.businessPhone),
+    ...optional('mobilePhone', person.mobilePhone),
+    ...optional('officeLocation', person.officeLocation),
+  };
+}
 
 /** The account an on-premises-style connector signs in as; it may impersonate every Contoso mailbox. */
 export const DEMO_SERVICE_ACCOUNT = {
@@ -92,11 +124,15 @@ export function demoOrganisationSeed(options: DemoSeedOptions = {}): Seed {
           kind: account.kind,
           password: account.password,
           entraObjectId: account.entraObjectId,
-          attributes: { department: account.department, city: account.city },
+          attributes: directoryAttributes(account),
           // The shared dispatch mailbox is worked by Alice and Bob.
           fullAccess: account.kind === 'shared' ? ['alice@contoso.com', 'bob@contoso.com'] : [],
         }),
       );
+      // Directory-only people: mail-enabled users with an (empty) mailbox no demo group syncs.
+      for (const person of DEMO_DIRECTORY_PEOPLE) {
+        store.addMailbox({ smtpAddress: person.address, displayName: person.displayName, organisationId: DEMO_ORGANISATION.id, kind: 'user', entraObjectId: person.entraObjectId, attributes: directoryAttributes(person) });
+      }
       store.addServiceAccount({ ...DEMO_SERVICE_ACCOUNT, organisationId: DEMO_ORGANISATION.id });
       store.grantImpersonation({ organisationId: DEMO_ORGANISATION.id, principal: DEMO_SERVICE_ACCOUNT.userPrincipalName, scope: { kind: 'all' } });
 

@@ -29,7 +29,8 @@ export interface SoapRequestContext {
 /** An element as XMLBuilder takes it: attributes are `@_name` keys, text is a string, repeats are arrays. */
 type XmlObject = { readonly [name: string]: string | XmlObject | readonly XmlObject[] };
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true, processEntities: true });
+// suppressBooleanAttributes off: by default an attribute valued 'true' is written bare (ReturnFullContactData), which is not XML.
+const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', suppressEmptyNode: true, processEntities: true, suppressBooleanAttributes: false });
 
 // Characters XML 1.0 cannot carry; the library escapes markup characters but would pass these through.
 const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;

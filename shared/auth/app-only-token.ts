@@ -5,8 +5,11 @@
  * a new credential version (a rotated secret) gets a fresh application and cache.
  */
 import { createHash } from 'node:crypto';
-import { ConfidentialClientApplication, type Configuration, type INetworkModule } from '@azure/msal-node';
 import { boundedNetworkClient } from './bounded-network-client';
+import type { ConfidentialClientApplication, Configuration, INetworkModule } from '@azure/msal-node';
+
+// MSAL is required when the first application is made, not at start-up (cold start).
+const msal = (): typeof import('@azure/msal-node') => require('@azure/msal-node') as typeof import('@azure/msal-node');
 import { SecretString } from '../logging/secret-string';
 import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
@@ -114,7 +117,7 @@ function applicationFor(options: AppOnlyTokenOptions): ConfidentialClientApplica
   if (application) {
     applications.delete(key);
   } else {
-    application = new ConfidentialClientApplication(msalConfiguration(options, authority));
+    application = new (msal().ConfidentialClientApplication)(msalConfiguration(options, authority));
     if (applications.size >= MAX_CACHED_APPLICATIONS) applications.delete(applications.keys().next().value!);
   }
   applications.set(key, application);

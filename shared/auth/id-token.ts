@@ -4,7 +4,10 @@
  * issuer `${authorityHost}/${tid}/v2.0` for the token's own tid (Entra's multi-tenant issuer
  * template), audience = the connector app's client id, nonce = the one sent, not expired.
  */
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
+
+// jose is required on the first sign-in, not at start-up (cold start, docs/sync.md).
+const jose = (): typeof import('jose') => require('jose') as typeof import('jose');
 
 export interface VerifiedIdToken {
   readonly tenantId: string;
@@ -26,7 +29,7 @@ async function discoverKeys(authorityHost: string, timeoutInMs: number): Promise
   if (!response.ok) throw new IdTokenError(`The authority's OpenID configuration answered HTTP ${response.status}.`);
   const jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
   if (typeof jwksUri !== 'string' || !jwksUri.startsWith('https://')) throw new IdTokenError("The authority's jwks_uri is missing or not https.");
-  return createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutInMs });
+  return jose().createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutInMs });
 }
 
 function keysFor(authorityHost: string, timeoutInMs: number): Promise<KeySet> {
@@ -51,7 +54,7 @@ export async function verifyIdToken(
   const authorityHost = expected.authorityHost.replace(/\/+$/, '');
   let unverified: JWTPayload;
   try {
-    unverified = decodeJwt(idToken);
+    unverified = jose().decodeJwt(idToken);
   } catch {
     throw new IdTokenError('The id_token is malformed.');
   }
@@ -59,7 +62,7 @@ export async function verifyIdToken(
   if (!tid || !/^[0-9a-f-]{36}$/.test(tid)) throw new IdTokenError('The id_token names no tenant.');
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(idToken, await keysFor(authorityHost, expected.timeoutInMs ?? 5000), {
+    ({ payload } = await jose().jwtVerify(idToken, await keysFor(authorityHost, expected.timeoutInMs ?? 5000), {
       issuer: `${authorityHost}/${tid}/v2.0`,
       audience: expected.clientId,
       algorithms: ['RS256'],

@@ -14,7 +14,7 @@ import type * as EwsJavascriptApi from 'ews-javascript-api';
 
 export type EwsApi = typeof EwsJavascriptApi;
 
-const EWS_API_LOAD_AT_START = true;
+const EWS_API_LOAD_AT_START = false;
 
 let api: EwsApi | undefined = EWS_API_LOAD_AT_START ? (require('ews-javascript-api') as EwsApi) : undefined;
 

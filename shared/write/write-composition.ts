@@ -15,7 +15,8 @@ import { groupProtocol } from '../storage/records';
 import { openMailboxClient } from '../sync/mailbox-access';
 import { MailboxSourceError } from '../sync/mailbox-source';
 import { syncLimitsFrom, syncRuntime } from '../sync/sync-composition';
-import { createEwsMailboxWriter } from './ews-mailbox-writer';
+// The EWS writer runs on ews-javascript-api (~740 modules): required on the first write, not at start-up (cold start).
+const ewsMailboxWriter = (): typeof import('./ews-mailbox-writer') => require('./ews-mailbox-writer') as typeof import('./ews-mailbox-writer');
 import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from './write-jobs';
 import type { WriteJobQueue } from './write-jobs';
 import type { WriteLimits, WriteWorkerDependencies } from './write-worker';
@@ -61,7 +62,7 @@ export function createWriteRuntime(config: AppConfig): WriteRuntime {
       openWriter: async (group, mailbox) => {
         // The Graph writer (POST/PATCH/DELETE with If-Match, move) is the next MailboxWriter; until then Graph groups are refused by name.
         if (groupProtocol(group) !== 'ews') throw new MailboxSourceError('Configuration', 'Write-back is available for EWS groups only; this group uses Microsoft Graph.');
-        return createEwsMailboxWriter(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, syncRuntime().access));
+        return ewsMailboxWriter().createEwsMailboxWriter(await openMailboxClient(group, { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId }, syncRuntime().access));
       },
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
       ...(overrides.afterExchangeAnswered ? { afterExchangeAnswered: overrides.afterExchangeAnswered } : {}),

@@ -1,7 +1,6 @@
-import type { createRemoteJWKSet, JWTPayload } from 'jose';
-
-// jose is required on the first admin request, not at start-up (cold start, docs/sync.md).
-const jose = (): typeof import('jose') => require('jose') as typeof import('jose');
+import type { JWTPayload } from 'jose';
+import { fetchWithinStallTolerantTimeout } from '../http/stall-tolerant-timeout';
+import { jose, remoteKeySet, type RemoteKeySet } from './remote-key-set';
 
 /** Roles the admin API app registration defines (app roles on api://exchange-connector). */
 export const ADMIN_ROLES = {
@@ -66,7 +65,7 @@ export interface AdminTokenValidator {
   validate(authorizationHeader?: string): Promise<AdminPrincipal>;
 }
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
+type KeySet = RemoteKeySet;
 
 function bearerToken(authorizationHeader: string | undefined): string {
   const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorizationHeader ?? '');
@@ -140,17 +139,16 @@ export function createAdminTokenValidator(settings: AdminTokenValidatorSettings,
     if (!configurationUrl.startsWith('https://')) throw new AdminTokenError('AuthorityUnavailable', 'The authority host must be https.');
     let jwksUri: unknown;
     try {
-      const response = await fetch(configurationUrl, { signal: AbortSignal.timeout(timeoutInMs) });
+      const response = await fetchWithinStallTolerantTimeout(configurationUrl, {}, timeoutInMs);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
     } catch {
       throw new AdminTokenError('AuthorityUnavailable', "The authority's OpenID configuration could not be fetched.");
     }
     if (typeof jwksUri !== 'string' || !jwksUri.startsWith('https://')) throw new AdminTokenError('AuthorityUnavailable', "The authority's jwks_uri is missing or not https.");
-    return jose().createRemoteJWKSet(new URL(jwksUri), {
+    return remoteKeySet(jwksUri, timeoutInMs, {
       cacheMaxAge: options.keyCacheMaxAgeInMs ?? 3600_000,
       cooldownDuration: options.keyRefetchCooldownInMs ?? 30_000,
-      timeoutDuration: timeoutInMs,
     });
   }
 

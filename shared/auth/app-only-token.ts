@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { boundedNetworkClient } from './bounded-network-client';
+import { fetchWithinStallTolerantTimeout } from '../http/stall-tolerant-timeout';
 import type { ConfidentialClientApplication, Configuration, INetworkModule } from '@azure/msal-node';
 
 // MSAL is required when the first application is made, not at start-up (cold start).
@@ -152,7 +153,7 @@ function fieldOf(value: unknown, name: string): unknown {
  */
 async function explainEndpointResolution(authority: URL, msalError: unknown, context: { tenantId: string; clientId: string }): Promise<EntraAuthError> {
   try {
-    const response = await fetch(`${authority.href}/v2.0/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
+    const response = await fetchWithinStallTolerantTimeout(`${authority.href}/v2.0/.well-known/openid-configuration`, {}, 10_000);
     const body: unknown = await response.json().catch(() => undefined);
     const codes = fieldOf(body, 'error_codes');
     if (!response.ok && Array.isArray(codes) && codes.length > 0) {

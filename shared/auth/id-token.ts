@@ -4,10 +4,9 @@
  * issuer `${authorityHost}/${tid}/v2.0` for the token's own tid (Entra's multi-tenant issuer
  * template), audience = the connector app's client id, nonce = the one sent, not expired.
  */
-import type { createRemoteJWKSet, JWTPayload } from 'jose';
-
-// jose is required on the first sign-in, not at start-up (cold start, docs/sync.md).
-const jose = (): typeof import('jose') => require('jose') as typeof import('jose');
+import type { JWTPayload } from 'jose';
+import { fetchWithinStallTolerantTimeout } from '../http/stall-tolerant-timeout';
+import { jose, remoteKeySet, type RemoteKeySet } from './remote-key-set';
 
 export interface VerifiedIdToken {
   readonly tenantId: string;
@@ -21,15 +20,15 @@ export class IdTokenError extends Error {
   readonly code = 'IdTokenInvalid';
 }
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
+type KeySet = RemoteKeySet;
 const keySets = new Map<string, Promise<KeySet>>();
 
 async function discoverKeys(authorityHost: string, timeoutInMs: number): Promise<KeySet> {
-  const response = await fetch(`${authorityHost}/organizations/v2.0/.well-known/openid-configuration`, { signal: AbortSignal.timeout(timeoutInMs) });
+  const response = await fetchWithinStallTolerantTimeout(`${authorityHost}/organizations/v2.0/.well-known/openid-configuration`, {}, timeoutInMs);
   if (!response.ok) throw new IdTokenError(`The authority's OpenID configuration answered HTTP ${response.status}.`);
   const jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
   if (typeof jwksUri !== 'string' || !jwksUri.startsWith('https://')) throw new IdTokenError("The authority's jwks_uri is missing or not https.");
-  return jose().createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutInMs });
+  return remoteKeySet(jwksUri, timeoutInMs);
 }
 
 function keysFor(authorityHost: string, timeoutInMs: number): Promise<KeySet> {

@@ -234,24 +234,31 @@ async function measure(context: BenchContext): Promise<BenchResult> {
 async function run(context: BenchContext): Promise<BenchResult> {
   const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
   const child = spawn(process.execPath, [__filename, '--idle-tick-child'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
+  let result: string | undefined;
   let errors = '';
+  let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
+    // Whole lines only (a chunk may end mid-line). The app's own log lines (the minute summary) reach
+    // stdout too: only 'log ' lines and the 'result ' line are ours.
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
       if (line.startsWith('log ')) context.log(line.slice(4));
-      else output += line;
+      else if (line.startsWith('result ')) result = line.slice(7);
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`idle tick bench exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  return JSON.parse(output) as BenchResult;
+  if (pending.startsWith('result ')) result = pending.slice(7);
+  if (result === undefined) throw new Error('idle tick bench printed no result');
+  return JSON.parse(result) as BenchResult;
 }
 
 if (require.main === module && process.argv.includes('--idle-tick-child')) {
   measure({ log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined }).then(
     (result) => {
-      process.stdout.write(JSON.stringify(result));
+      process.stdout.write(`\nresult ${JSON.stringify(result)}\n`);
       process.exit(0);
     },
     (error: unknown) => {

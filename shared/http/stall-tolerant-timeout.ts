@@ -9,7 +9,8 @@
  * 5 s JWKS timeout fired before the identity provider's answer, which had arrived, was read).
  *
  * This deadline advances in ticks of at most `tickInMs`; a tick that comes late (the thread was
- * blocked) counts as one tick, so the sockets are read before the deadline can end. A server that does not answer still hits the deadline after
+ * blocked for longer than a busy loop would be) counts as one tick, so the sockets are read before
+ * the deadline can end. A server that does not answer still hits the deadline after
  * `timeoutInMs` of time the thread was free to read its answer; a thread that is blocked for long
  * stretches waits longer than `timeoutInMs` in wall time, by up to the time it was blocked.
  */
@@ -20,6 +21,8 @@ export interface StallTolerantTimeout {
 }
 
 const DEFAULT_TICK_IN_MS = 250;
+/** A tick up to this late is a busy loop, counted in full; later than that, the thread was blocked. */
+const LATE_TICK_ALLOWANCE_IN_MS = 100;
 
 export function stallTolerantTimeout(timeoutInMs: number, tickInMs = DEFAULT_TICK_IN_MS): StallTolerantTimeout {
   const controller = new AbortController();
@@ -29,7 +32,7 @@ export function stallTolerantTimeout(timeoutInMs: number, tickInMs = DEFAULT_TIC
     const wait = Math.max(1, Math.min(tickInMs, remaining));
     const armedAt = performance.now();
     timer = setTimeout(() => {
-      remaining -= Math.min(performance.now() - armedAt, wait);
+      remaining -= Math.min(performance.now() - armedAt, wait + LATE_TICK_ALLOWANCE_IN_MS);
       if (remaining > 0) return schedule();
       timer = undefined;
       controller.abort(new DOMException(`The operation was aborted due to timeout (${timeoutInMs} ms)`, 'TimeoutError'));

@@ -1,4 +1,6 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { fetchWithinStallTolerantTimeout } from '../http/stall-tolerant-timeout';
+import { jose, remoteKeySet, type RemoteKeySet } from './remote-key-set';
 
 /** Roles the admin API app registration defines (app roles on api://exchange-connector). */
 export const ADMIN_ROLES = {
@@ -63,7 +65,7 @@ export interface AdminTokenValidator {
   validate(authorizationHeader?: string): Promise<AdminPrincipal>;
 }
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
+type KeySet = RemoteKeySet;
 
 function bearerToken(authorizationHeader: string | undefined): string {
   const match = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)\s*$/i.exec(authorizationHeader ?? '');
@@ -85,8 +87,8 @@ function listClaim(payload: JWTPayload, name: string): string[] {
 
 /** Maps jose's verdicts to reasons a caller may see. */
 function unauthorizedFrom(error: unknown): AdminTokenError {
-  if (error instanceof joseErrors.JWTExpired) return new AdminTokenError('Unauthorized', 'The token has expired.');
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+  if (error instanceof jose().errors.JWTExpired) return new AdminTokenError('Unauthorized', 'The token has expired.');
+  if (error instanceof jose().errors.JWTClaimValidationFailed) {
     const reasons: Record<string, string> = {
       aud: 'The token is not for this API (audience mismatch).',
       iss: 'The token was not issued by the admin tenant (issuer mismatch).',
@@ -95,11 +97,11 @@ function unauthorizedFrom(error: unknown): AdminTokenError {
     };
     return new AdminTokenError('Unauthorized', reasons[error.claim] ?? `The token's ${error.claim} claim is not acceptable.`);
   }
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new AdminTokenError('Unauthorized', 'The token must be signed with RS256.');
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new AdminTokenError('Unauthorized', 'The token signature is invalid.');
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return new AdminTokenError('Unauthorized', "The token's signing key is not one of the authority's keys.");
-  if (error instanceof joseErrors.JWKSTimeout) return new AdminTokenError('AuthorityUnavailable', "The authority's signing keys could not be fetched in time.");
-  if (error instanceof joseErrors.JOSEError) return new AdminTokenError('Unauthorized', 'The token is malformed.');
+  if (error instanceof jose().errors.JOSEAlgNotAllowed) return new AdminTokenError('Unauthorized', 'The token must be signed with RS256.');
+  if (error instanceof jose().errors.JWSSignatureVerificationFailed) return new AdminTokenError('Unauthorized', 'The token signature is invalid.');
+  if (error instanceof jose().errors.JWKSNoMatchingKey) return new AdminTokenError('Unauthorized', "The token's signing key is not one of the authority's keys.");
+  if (error instanceof jose().errors.JWKSTimeout) return new AdminTokenError('AuthorityUnavailable', "The authority's signing keys could not be fetched in time.");
+  if (error instanceof jose().errors.JOSEError) return new AdminTokenError('Unauthorized', 'The token is malformed.');
   return new AdminTokenError('AuthorityUnavailable', "The authority's signing keys could not be fetched.");
 }
 
@@ -137,17 +139,16 @@ export function createAdminTokenValidator(settings: AdminTokenValidatorSettings,
     if (!configurationUrl.startsWith('https://')) throw new AdminTokenError('AuthorityUnavailable', 'The authority host must be https.');
     let jwksUri: unknown;
     try {
-      const response = await fetch(configurationUrl, { signal: AbortSignal.timeout(timeoutInMs) });
+      const response = await fetchWithinStallTolerantTimeout(configurationUrl, {}, timeoutInMs);
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
     } catch {
       throw new AdminTokenError('AuthorityUnavailable', "The authority's OpenID configuration could not be fetched.");
     }
     if (typeof jwksUri !== 'string' || !jwksUri.startsWith('https://')) throw new AdminTokenError('AuthorityUnavailable', "The authority's jwks_uri is missing or not https.");
-    return createRemoteJWKSet(new URL(jwksUri), {
+    return remoteKeySet(jwksUri, timeoutInMs, {
       cacheMaxAge: options.keyCacheMaxAgeInMs ?? 3600_000,
       cooldownDuration: options.keyRefetchCooldownInMs ?? 30_000,
-      timeoutDuration: timeoutInMs,
     });
   }
 
@@ -165,7 +166,7 @@ export function createAdminTokenValidator(settings: AdminTokenValidatorSettings,
       const jwks = await keys();
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, jwks, {
+        ({ payload } = await jose().jwtVerify(token, jwks, {
           issuer,
           audience: audiences,
           algorithms: ['RS256'],

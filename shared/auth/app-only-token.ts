@@ -5,8 +5,12 @@
  * a new credential version (a rotated secret) gets a fresh application and cache.
  */
 import { createHash } from 'node:crypto';
-import { ConfidentialClientApplication, type Configuration, type INetworkModule } from '@azure/msal-node';
 import { boundedNetworkClient } from './bounded-network-client';
+import { fetchWithinStallTolerantTimeout } from '../http/stall-tolerant-timeout';
+import type { ConfidentialClientApplication, Configuration, INetworkModule } from '@azure/msal-node';
+
+// MSAL is required when the first application is made, not at start-up (cold start).
+const msal = (): typeof import('@azure/msal-node') => require('@azure/msal-node') as typeof import('@azure/msal-node');
 import { SecretString } from '../logging/secret-string';
 import { refreshingBearerCredential } from '../ews/mailbox-client';
 import type { EwsCredential } from '../ews/mailbox-client';
@@ -114,7 +118,7 @@ function applicationFor(options: AppOnlyTokenOptions): ConfidentialClientApplica
   if (application) {
     applications.delete(key);
   } else {
-    application = new ConfidentialClientApplication(msalConfiguration(options, authority));
+    application = new (msal().ConfidentialClientApplication)(msalConfiguration(options, authority));
     if (applications.size >= MAX_CACHED_APPLICATIONS) applications.delete(applications.keys().next().value!);
   }
   applications.set(key, application);
@@ -149,7 +153,7 @@ function fieldOf(value: unknown, name: string): unknown {
  */
 async function explainEndpointResolution(authority: URL, msalError: unknown, context: { tenantId: string; clientId: string }): Promise<EntraAuthError> {
   try {
-    const response = await fetch(`${authority.href}/v2.0/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) });
+    const response = await fetchWithinStallTolerantTimeout(`${authority.href}/v2.0/.well-known/openid-configuration`, {}, 10_000);
     const body: unknown = await response.json().catch(() => undefined);
     const codes = fieldOf(body, 'error_codes');
     if (!response.ok && Array.isArray(codes) && codes.length > 0) {

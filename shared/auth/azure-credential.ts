@@ -1,4 +1,7 @@
-import { ClientSecretCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
+
+// @azure/identity (with MSAL: ~150 modules) is required when the first credential is made, not at start-up (cold start).
+const identityLibrary = (): typeof import('@azure/identity') => require('@azure/identity') as typeof import('@azure/identity');
 import type { AppConfig } from '../config';
 
 /** Entra's own authority hosts (public and national clouds); any other host is a private/local authority. */
@@ -28,10 +31,10 @@ export function isEntraAuthorityHost(authorityHost: string): boolean {
 export function createAppCredential(identity: AppConfig['identity']): TokenCredential {
   if (identity.clientSecret) {
     if (!identity.tenantId) throw new Error('AZURE_TENANT_ID is required when AZURE_CLIENT_SECRET is set.');
-    return new ClientSecretCredential(identity.tenantId, identity.clientId, identity.clientSecret.reveal(), {
+    return new (identityLibrary().ClientSecretCredential)(identity.tenantId, identity.clientId, identity.clientSecret.reveal(), {
       authorityHost: identity.authorityHost,
       disableInstanceDiscovery: !isEntraAuthorityHost(identity.authorityHost),
     });
   }
-  return new ManagedIdentityCredential({ clientId: identity.clientId });
+  return new (identityLibrary().ManagedIdentityCredential)({ clientId: identity.clientId });
 }

@@ -7,6 +7,7 @@
  */
 import type { INetworkModule, NetworkRequestOptions, NetworkResponse } from '@azure/msal-node';
 import type { OutboundLimits } from '../http/outbound-guard';
+import { isStaleConnectionFailure, stallTolerantTimeout } from '../http/stall-tolerant-timeout';
 
 /** Entra answers in well under a second; 30 s covers a slow proxy. Token responses are a few KiB. */
 export const DEFAULT_ENTRA_LIMITS: OutboundLimits = { timeoutInMs: 30_000, maxResponseBytes: 1024 * 1024 };
@@ -51,10 +52,21 @@ export class BoundedNetworkClient implements INetworkModule {
   }
 
   async #send<T>(method: 'GET' | 'POST', url: string, options: NetworkRequestOptions | undefined, timeoutInMs: number): Promise<NetworkResponse<T>> {
-    // One signal for connect, headers and the whole body: a slow drip ends too.
-    const signal = AbortSignal.timeout(timeoutInMs);
+    // One signal for connect, headers and the whole body: a slow drip ends too. Stall-tolerant: time
+    // this thread was blocked (a lazy require, GC) does not count against Entra (stall-tolerant-timeout.ts).
+    const deadline = stallTolerantTimeout(timeoutInMs);
+    const signal = deadline.signal;
     try {
-      const response = await fetch(url, { method, headers: { ...(options?.headers ?? {}) }, ...(method === 'POST' ? { body: options?.body ?? '' } : {}), signal, redirect: 'manual' });
+      const send = (): Promise<Response> => fetch(url, { method, headers: { ...(options?.headers ?? {}) }, ...(method === 'POST' ? { body: options?.body ?? '' } : {}), signal, redirect: 'manual' });
+      let response: Response;
+      try {
+        response = await send();
+      } catch (error) {
+        // A GET (OpenID configuration, instance metadata) on a stale pooled connection is sent once more;
+        // a POST is not, as Entra may have acted on it (an authorization code is redeemed once).
+        if (method !== 'GET' || signal.aborted || !isStaleConnectionFailure(error)) throw error;
+        response = await send();
+      }
       const text = await readCapped(response, this.#limits.maxResponseBytes);
       const headers: Record<string, string> = {};
       response.headers.forEach((value, name) => (headers[name.toLowerCase()] = value));
@@ -70,6 +82,8 @@ export class BoundedNetworkClient implements INetworkModule {
       if (error instanceof EntraNetworkError) throw error;
       if (signal.aborted) throw new EntraNetworkError(`The identity provider did not answer within ${timeoutInMs} ms.`);
       throw new EntraNetworkError(`The identity provider could not be reached (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}).`);
+    } finally {
+      deadline.cancel();
     }
   }
 }

@@ -5,8 +5,11 @@
  * Entra rejects it, so a secret rotated in Key Vault (new secret added while the old still works)
  * is picked up without a restart and without failing a sync.
  */
-import { ConfidentialClientApplication, type Configuration, type ICachePlugin, type INetworkModule } from '@azure/msal-node';
 import { boundedNetworkClient } from './bounded-network-client';
+import type { ConfidentialClientApplication, Configuration, ICachePlugin, INetworkModule } from '@azure/msal-node';
+
+// MSAL is required when the first application is made, not at start-up (cold start).
+const msal = (): typeof import('@azure/msal-node') => require('@azure/msal-node') as typeof import('@azure/msal-node');
 import type { SecretString } from '../logging/secret-string';
 import type { SecretEntry, SecretStore } from '../secrets/secret-store';
 import { secretNames } from '../secrets/secret-names';
@@ -92,7 +95,7 @@ export class ConnectorApp {
         networkClient: this.#options.networkClient ?? boundedNetworkClient,
       },
     };
-    return new ConfidentialClientApplication(configuration);
+    return new (msal().ConfidentialClientApplication)(configuration);
   }
 }
 

@@ -4,7 +4,9 @@
  * issuer `${authorityHost}/${tid}/v2.0` for the token's own tid (Entra's multi-tenant issuer
  * template), audience = the connector app's client id, nonce = the one sent, not expired.
  */
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { fetchWithinStallTolerantTimeout } from '../http/stall-tolerant-timeout';
+import { jose, remoteKeySet, type RemoteKeySet } from './remote-key-set';
 
 export interface VerifiedIdToken {
   readonly tenantId: string;
@@ -18,15 +20,15 @@ export class IdTokenError extends Error {
   readonly code = 'IdTokenInvalid';
 }
 
-type KeySet = ReturnType<typeof createRemoteJWKSet>;
+type KeySet = RemoteKeySet;
 const keySets = new Map<string, Promise<KeySet>>();
 
 async function discoverKeys(authorityHost: string, timeoutInMs: number): Promise<KeySet> {
-  const response = await fetch(`${authorityHost}/organizations/v2.0/.well-known/openid-configuration`, { signal: AbortSignal.timeout(timeoutInMs) });
+  const response = await fetchWithinStallTolerantTimeout(`${authorityHost}/organizations/v2.0/.well-known/openid-configuration`, {}, timeoutInMs);
   if (!response.ok) throw new IdTokenError(`The authority's OpenID configuration answered HTTP ${response.status}.`);
   const jwksUri = ((await response.json()) as { jwks_uri?: unknown }).jwks_uri;
   if (typeof jwksUri !== 'string' || !jwksUri.startsWith('https://')) throw new IdTokenError("The authority's jwks_uri is missing or not https.");
-  return createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: timeoutInMs });
+  return remoteKeySet(jwksUri, timeoutInMs);
 }
 
 function keysFor(authorityHost: string, timeoutInMs: number): Promise<KeySet> {
@@ -51,7 +53,7 @@ export async function verifyIdToken(
   const authorityHost = expected.authorityHost.replace(/\/+$/, '');
   let unverified: JWTPayload;
   try {
-    unverified = decodeJwt(idToken);
+    unverified = jose().decodeJwt(idToken);
   } catch {
     throw new IdTokenError('The id_token is malformed.');
   }
@@ -59,7 +61,7 @@ export async function verifyIdToken(
   if (!tid || !/^[0-9a-f-]{36}$/.test(tid)) throw new IdTokenError('The id_token names no tenant.');
   let payload: JWTPayload;
   try {
-    ({ payload } = await jwtVerify(idToken, await keysFor(authorityHost, expected.timeoutInMs ?? 5000), {
+    ({ payload } = await jose().jwtVerify(idToken, await keysFor(authorityHost, expected.timeoutInMs ?? 5000), {
       issuer: `${authorityHost}/${tid}/v2.0`,
       audience: expected.clientId,
       algorithms: ['RS256'],

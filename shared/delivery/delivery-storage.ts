@@ -2,7 +2,10 @@
  * Where delivery keeps its work: the `deliveries` queue (one message per batch and attempt) and
  * the `delivery-batches` blob container (claim-check payloads and dead-lettered batches).
  */
-import { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
+
+// @azure/storage-blob (~100 modules) is required when the claim-check container is first used, not at start-up (cold start).
+const blobServiceClient = (): typeof BlobServiceClient => (require('@azure/storage-blob') as typeof import('@azure/storage-blob')).BlobServiceClient;
 import type { ContainerClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import type { QueueClient } from '@azure/storage-queue';
@@ -20,10 +23,10 @@ export function createDeliveriesQueueClient(storage: StorageConfig, credential?:
 /** Blob endpoint: from the connection string, or the account's default endpoint with the app identity. */
 export function createBatchContainerClient(storage: StorageConfig, credential?: TokenCredential): ContainerClient {
   if (storage.kind === 'connectionString') {
-    return BlobServiceClient.fromConnectionString(storage.connectionString.reveal()).getContainerClient(DELIVERY_BATCHES_CONTAINER);
+    return blobServiceClient().fromConnectionString(storage.connectionString.reveal()).getContainerClient(DELIVERY_BATCHES_CONTAINER);
   }
   if (!credential) throw new Error('A TokenCredential is required for identity-based blob storage');
-  return new BlobServiceClient(`https://${storage.accountName}.blob.core.windows.net`, credential).getContainerClient(DELIVERY_BATCHES_CONTAINER);
+  return new (blobServiceClient())(`https://${storage.accountName}.blob.core.windows.net`, credential).getContainerClient(DELIVERY_BATCHES_CONTAINER);
 }
 
 /** A small memo so the container is created once per process, retried after a failure. */

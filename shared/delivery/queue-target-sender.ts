@@ -1,4 +1,5 @@
-import { QueueClient } from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
+import { queueClientClass } from '../storage/queue-client-factory';
 import type { TokenCredential } from '@azure/identity';
 import type { ConnectorEnvironment } from '../config';
 import { resolveTarget, TargetAddressError } from './address-policy';
@@ -33,11 +34,11 @@ function queueClientFor(target: QueueTarget, options: QueueTargetSenderOptions):
     }
     const connectionString = (options.settings ?? process.env)[target.connection];
     if (!connectionString) return failure('NoTarget', `The app setting ${target.connection} named by the queue target is not set.`);
-    return new QueueClient(connectionString, target.queueName);
+    return new (queueClientClass())(connectionString, target.queueName);
   }
   if (!target.accountUrl) return failure('NoTarget', 'The queue target names neither accountUrl nor connection.');
   if (!options.credential) return failure('NoTarget', 'No credential for the queue target.');
-  return new QueueClient(`${target.accountUrl.replace(/\/+$/, '')}/${target.queueName}`, options.credential);
+  return new (queueClientClass())(`${target.accountUrl.replace(/\/+$/, '')}/${target.queueName}`, options.credential);
 }
 
 export interface QueueSendProgress {
@@ -77,7 +78,7 @@ export async function sendToQueueTarget(
     }
   }
   const client = queueClientFor(target, options);
-  if (!(client instanceof QueueClient)) return { ...client, ...progress(alreadyAccepted) };
+  if (!(client instanceof queueClientClass())) return { ...client, ...progress(alreadyAccepted) };
   for (let index = alreadyAccepted; index < parts.length; index++) {
     try {
       await client.sendMessage(parts[index]!.text);
@@ -108,7 +109,7 @@ export async function sendEventToQueueTarget(target: QueueTarget, event: object,
     }
   }
   const client = queueClientFor(target, options);
-  if (!(client instanceof QueueClient)) return client;
+  if (!(client instanceof queueClientClass())) return client;
   try {
     await client.sendMessage(Buffer.from(JSON.stringify(event), 'utf8').toString('base64'));
     return { ok: true };

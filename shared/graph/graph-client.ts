@@ -13,7 +13,10 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import type * as GraphSdk from '@microsoft/microsoft-graph-client';
+
+// The Graph SDK is required when the first Graph client is made, not at start-up (cold start, docs/sync.md).
+const graphSdk = (): typeof GraphSdk => require('@microsoft/microsoft-graph-client') as typeof GraphSdk;
 import type { Context, Middleware } from '@microsoft/microsoft-graph-client';
 import type { SecretString } from '../logging/secret-string';
 import { GraphServiceError, graphErrorFromResponse } from './errors';
@@ -188,7 +191,7 @@ export function graphRouteOf(url: string): string {
 /** The GraphError the SDK built (or the error it wrapped) as our typed error. */
 export function toGraphServiceError(error: unknown): GraphServiceError {
   if (error instanceof GraphServiceError) return error;
-  if (error instanceof GraphError) {
+  if (error instanceof graphSdk().GraphError) {
     const code = typeof error.code === 'string' ? error.code : '';
     if (code === FOREIGN_LINK) return new GraphServiceError('protocol', 'ForeignLink', error.message, { cause: error });
     if (code === 'TimeoutError' || code === 'AbortError') return new GraphServiceError('unavailable', 'Timeout', 'Graph did not answer in time', { cause: error });
@@ -258,7 +261,7 @@ export function graphOrigin(endpoint: string): string {
  */
 export function createGraphClient(endpoint: string, mailbox: string, tokens: GraphTokenSource, options: GraphClientOptions = {}): GraphMailbox {
   const origin = graphOrigin(endpoint);
-  const client = Client.initWithMiddleware({
+  const client = graphSdk().Client.initWithMiddleware({
     baseUrl: origin,
     defaultVersion: API_VERSION,
     middleware: chain(new GuardAndAuthMiddleware(origin, tokens), new TransportMiddleware(options.timeoutInMs ?? 30_000, options.fetch ?? fetch)),

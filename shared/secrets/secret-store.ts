@@ -5,7 +5,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenCredential } from '@azure/core-auth';
-import { SecretClient, type DeletedSecret, type SecretProperties } from '@azure/keyvault-secrets';
+import type { DeletedSecret, SecretClient, SecretProperties } from '@azure/keyvault-secrets';
+
+// @azure/keyvault-secrets is required when the first store is made, not at start-up (cold start).
+const secretClient = (): typeof SecretClient => (require('@azure/keyvault-secrets') as typeof import('@azure/keyvault-secrets')).SecretClient;
 import type { ConnectorEnvironment } from '../config';
 import { SecretString } from '../logging';
 import {
@@ -120,7 +123,7 @@ export function createSecretStore(vaultUrl: string, credential: TokenCredential,
   const local = isLoopbackUrl(vaultUrl) && options.environment !== 'production';
   // The SDK refuses a challenge whose resource (vault.azure.net) is not a parent domain of the
   // vault's host. A local vault on localhost cannot satisfy that, so only there is it switched off.
-  const client = new SecretClient(vaultUrl, credential, { disableChallengeResourceVerification: local });
+  const client = new (secretClient())(vaultUrl, credential, { disableChallengeResourceVerification: local });
   return new KeyVaultSecretStore(client, options.pollIntervalInMs);
 }
 

@@ -2,7 +2,7 @@
  * Users of delegated groups who signed in through an invitation. Holds who they are and how
  * their sign-in is doing; never tokens (their MSAL cache is in Key Vault).
  */
-import { odata } from '@azure/data-tables';
+import { odata } from './table-sdk';
 import { EntityTable } from './entity-table';
 import type { EntityCodec, EntityKey, Stored } from './entity-table';
 import { jsonColumn, stringColumn } from './table-storage';

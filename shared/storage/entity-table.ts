@@ -1,4 +1,4 @@
-import { odata } from '@azure/data-tables';
+import { odata } from './table-sdk';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { EntityConflictError, restStatusOf, translateTableError } from './errors';
 import { iterateEntities, readPage } from './table-storage';

@@ -8,7 +8,7 @@
  * completed by running it again.
  */
 import { ALERT_NOTICES_TABLE } from './alert-notices-repository';
-import { odata } from '@azure/data-tables';
+import { odata } from './table-sdk';
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
 import { DEAD_LETTERS_TABLE } from './dead-letter-repository';
 import { DELEGATED_USERS_TABLE, DelegatedUsersRepository } from './delegated-users-repository';

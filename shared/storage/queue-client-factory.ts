@@ -1,5 +1,10 @@
 import { currentTraceCarrier } from '../telemetry/tracing';
-import { QueueClient } from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
+
+/** @azure/storage-queue (~70 modules with storage-common) is required when the first client is made, not at start-up (cold start). */
+export function queueClientClass(): typeof QueueClient {
+  return (require('@azure/storage-queue') as typeof import('@azure/storage-queue')).QueueClient;
+}
 import type { TokenCredential } from '@azure/identity';
 import type { StorageConfig } from '../config';
 
@@ -11,10 +16,10 @@ import type { StorageConfig } from '../config';
 export function createQueueClient(storage: StorageConfig, queueName: string, credential?: TokenCredential): QueueClient {
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(queueName)) throw new RangeError(`'${queueName}' is not a valid queue name`);
   if (storage.kind === 'connectionString') {
-    return new QueueClient(storage.connectionString.reveal(), queueName);
+    return new (queueClientClass())(storage.connectionString.reveal(), queueName);
   }
   if (!credential) throw new Error('A TokenCredential is required for identity-based queue storage');
-  return new QueueClient(`${storage.queueEndpoint.replace(/\/+$/, '')}/${queueName}`, credential);
+  return new (queueClientClass())(`${storage.queueEndpoint.replace(/\/+$/, '')}/${queueName}`, credential);
 }
 
 /**

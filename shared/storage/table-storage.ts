@@ -1,8 +1,8 @@
-import { TableClient } from '@azure/data-tables';
-import type { TableEntityResult } from '@azure/data-tables';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import type { TokenCredential } from '@azure/identity';
 import type { StorageConfig } from '../config';
 import { InvalidContinuationTokenError } from './errors';
+import { tablesSdk } from './table-sdk';
 
 /**
  * Where the product's tables live. Locally a connection string (Azurite, plain http);
@@ -64,10 +64,10 @@ export function createTableClient(storage: StorageConfig, tableName: string, cre
     const connectionString = storage.connectionString.reveal();
     // Azurite speaks plain http on loopback; the SDK refuses that unless told.
     const allowInsecureConnection = /TableEndpoint=http:\/\//i.test(connectionString) || /DefaultEndpointsProtocol=http;/i.test(connectionString);
-    return TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection });
+    return tablesSdk().TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection });
   }
   if (!credential) throw new Error('A TokenCredential is required for identity-based table storage');
-  return new TableClient(storage.tableEndpoint, tableName, credential);
+  return new (tablesSdk().TableClient)(storage.tableEndpoint, tableName, credential);
 }
 
 interface SdkContinuation {

@@ -13,8 +13,10 @@ import {
   createThrottlingPolicy,
   withRetries,
 } from '../ews';
-import { leanGetItems, leanSyncFolderItems } from '../ews/soap/lean-operations';
 import type { DistinguishedFolderName, EwsItem, ItemChange, ItemResult, MailboxClient, ThrottlingPolicy } from '../ews';
+
+// The lean path (saxes, fast-xml-parser) is required on the first EWS sync, not at start-up (cold start, docs/sync.md).
+const lean = (): typeof import('../ews/soap/lean-operations') => require('../ews/soap/lean-operations') as typeof import('../ews/soap/lean-operations');
 import { GRAPH_STATE_PREFIX, MailboxSourceError } from './mailbox-source';
 import type { ChangePage, FetchedItem, FolderTarget, FolderTree, MailboxSource, SourceChange } from './mailbox-source';
 import { isWellKnown, kindOfTarget } from './mailbox-source';
@@ -173,7 +175,7 @@ export function createEwsMailboxSource(client: MailboxClient, options: EwsMailbo
     ownsSyncState: (syncState) => !syncState.startsWith(GRAPH_STATE_PREFIX),
     async listChanges(folder, syncState, maxChanges): Promise<ChangePage> {
       const ref = await folderRef(folder);
-      const result = await call(() => leanSyncFolderItems(client, ref, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
+      const result = await call(() => lean().leanSyncFolderItems(client, ref, syncState, { maxChangesReturned: Math.min(Math.max(maxChanges, 1), 512) }));
       return { syncState: result.syncState, includesLastItemInRange: result.includesLastItemInRange, changes: result.changes.map(toSourceChange) };
     },
     async getItems(itemIds): Promise<FetchedItem[]> {
@@ -183,7 +185,7 @@ export function createEwsMailboxSource(client: MailboxClient, options: EwsMailbo
       const batches: Promise<FetchedItem[]>[] = [];
       for (let offset = 0; offset < itemIds.length; offset += batchSize) {
         const batch = itemIds.slice(offset, offset + batchSize);
-        const fetched = call(() => (stopped ? Promise.reject(new BatchSkippedError()) : leanGetItems(client, batch, { bodyType: 'text' })));
+        const fetched = call(() => (stopped ? Promise.reject(new BatchSkippedError()) : lean().leanGetItems(client, batch, { bodyType: 'text' })));
         batches.push(fetched.then((results) => results.map(toFetchedItem), (error: unknown) => {
           stopped = true;
           throw error;

@@ -14,8 +14,9 @@ import { LeaseRepository } from '../storage/lease-repository';
 import { groupProtocol } from '../storage/records';
 import { openGraphClient, openMailboxClient } from '../sync/mailbox-access';
 import { syncLimitsFrom, syncRuntime } from '../sync/sync-composition';
-import { createEwsMailboxWriter } from './ews-mailbox-writer';
 import { createGraphMailboxWriter } from './graph-mailbox-writer';
+// The EWS writer runs on ews-javascript-api (~740 modules): required on the first write, not at start-up (cold start).
+const ewsMailboxWriter = (): typeof import('./ews-mailbox-writer') => require('./ews-mailbox-writer') as typeof import('./ews-mailbox-writer');
 import { storageWriteJobQueue, WRITE_OPERATIONS_QUEUE } from './write-jobs';
 import type { WriteJobQueue } from './write-jobs';
 import type { WriteLimits, WriteWorkerDependencies } from './write-worker';
@@ -61,7 +62,7 @@ export function createWriteRuntime(config: AppConfig): WriteRuntime {
       openWriter: async (group, mailbox) => {
         const identity = { smtpAddress: mailbox.smtpAddress, userId: mailbox.userId };
         if (groupProtocol(group) === 'graph') return createGraphMailboxWriter(await openGraphClient(group, identity, syncRuntime().access));
-        return createEwsMailboxWriter(await openMailboxClient(group, identity, syncRuntime().access));
+        return ewsMailboxWriter().createEwsMailboxWriter(await openMailboxClient(group, identity, syncRuntime().access));
       },
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
       ...(overrides.afterExchangeAnswered ? { afterExchangeAnswered: overrides.afterExchangeAnswered } : {}),

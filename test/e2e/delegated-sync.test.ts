@@ -139,7 +139,12 @@ describe('delegated mailbox end to end', () => {
     assert.ok(records.some((r) => r.changeType === 'created' && r.item?.subject === 'Connect your mailbox'), 'her invitation email is in her inbox and was synced');
     assert.ok(records.every((r) => r.mailbox === ALICE));
     assert.deepEqual(stack.webhookReceiver.refused(), [], 'every batch carried a valid signature');
-    assert.ok(syncInvocationsSince(mark).every((r) => r.status === 'succeeded'));
+    // The manual job found the sign-in's job holding the lease and was re-queued: on a busy machine it may still be running.
+    const settled = await eventually('the sync invocations finished', () => {
+      const invocations = syncInvocationsSince(mark);
+      return invocations.every((r) => r.status !== 'running') ? invocations : undefined;
+    });
+    assert.deepEqual(settled.filter((r) => r.status !== 'succeeded').map((r) => r.status), []);
   });
 
   it('password change -> next sync pauses the mailbox and emails a link -> signing in again resumes and delivers what arrived meanwhile', async () => {

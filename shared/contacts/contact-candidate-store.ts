@@ -13,7 +13,7 @@
  * replay) or lost a race.
  */
 import type { TableClient, TableEntity, TransactionAction } from '@azure/data-tables';
-import { odata } from '@azure/data-tables';
+import { odata } from '../storage/table-sdk';
 import { restStatusOf } from '../storage/errors';
 import { encodeKeyPart, joinKeyParts } from '../storage/table-keys';
 import type { TableStorage } from '../storage/table-storage';

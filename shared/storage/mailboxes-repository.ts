@@ -1,4 +1,4 @@
-import { odata } from '@azure/data-tables';
+import { odata } from './table-sdk';
 import type { TransactionAction } from '@azure/data-tables';
 import { EntityTable } from './entity-table';
 import type { EntityCodec, EntityKey, Stored } from './entity-table';

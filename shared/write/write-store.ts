@@ -11,7 +11,7 @@
  * Nothing here is secret; request bodies are the application's own data (capped at 32 KiB).
  */
 import { createHash } from 'node:crypto';
-import { odata } from '@azure/data-tables';
+import { odata } from '../storage/table-sdk';
 import { EntityConflictError } from '../storage/errors';
 import { EntityTable } from '../storage/entity-table';
 import type { EntityCodec, EntityKey, Stored } from '../storage/entity-table';

@@ -84,16 +84,19 @@ async function run(context: BenchContext): Promise<BenchResult> {
     const tenants = new TenantsRepository(storage);
     const groups = new GroupsRepository(storage);
     const mailboxes = new MailboxesRepository(storage);
-    await tenants.create({ id: 'bench', displayName: 'Bench', status: 'active', createdAt: at, updatedAt: at });
-    const common = { tenantId: 'bench', folders: ['mail'] as const, pollIntervalMinutes: 5, initialSync: { kind: 'all' } as const, enabled: true, createdAt: at, updatedAt: at };
+    // One tenant per protocol: sync state is kept per tenant and mailbox, so the same mailbox in two groups of one
+    // tenant would read as a protocol switch, and the Graph pass would skip what the EWS pass delivered.
+    const tenantOf = (groupId: 'ews' | 'graph'): string => `bench-${groupId}`;
+    for (const groupId of ['ews', 'graph'] as const) await tenants.create({ id: tenantOf(groupId), displayName: `Bench ${groupId}`, status: 'active', createdAt: at, updatedAt: at });
+    const common = { folders: ['mail'] as const, pollIntervalMinutes: 5, initialSync: { kind: 'all' } as const, enabled: true, createdAt: at, updatedAt: at };
     await groups.create({
-      ...common, id: 'ews', name: 'ews', externalId: 'ews', mailboxAccessType: 'impersonation', protocol: 'ews',
+      ...common, tenantId: tenantOf('ews'), id: 'ews', name: 'ews', externalId: 'ews', mailboxAccessType: 'impersonation', protocol: 'ews',
       impersonation: { serviceAccount: SERVICE_ACCOUNT, authScheme: 'basic' },
       credential: { kind: 'password', secretName: 'pw', secretVersion: '1', updatedAt: at },
     });
-    await groups.create({ ...common, id: 'graph', name: 'graph', externalId: 'graph', mailboxAccessType: 'appOnly', protocol: 'graph', appOnly: { entraTenantId: ENTRA_TENANT, clientId: GRAPH_APP } });
-    for (const groupId of ['ews', 'graph']) {
-      await mailboxes.create({ tenantId: 'bench', groupId, smtpAddress: MAILBOX, enabled: true, status: 'pending', counts: { created: 0, updated: 0, deleted: 0 }, createdAt: at, updatedAt: at });
+    await groups.create({ ...common, tenantId: tenantOf('graph'), id: 'graph', name: 'graph', externalId: 'graph', mailboxAccessType: 'appOnly', protocol: 'graph', appOnly: { entraTenantId: ENTRA_TENANT, clientId: GRAPH_APP } });
+    for (const groupId of ['ews', 'graph'] as const) {
+      await mailboxes.create({ tenantId: tenantOf(groupId), groupId, smtpAddress: MAILBOX, enabled: true, status: 'pending', counts: { created: 0, updated: 0, deleted: 0 }, createdAt: at, updatedAt: at });
     }
     const access = { environment: 'development' as const, defaultEwsUrl: simulator.url, authorityHost: 'https://localhost:1', readSecret: async () => new SecretString(PASSWORD) };
     const measure = async (groupId: 'ews' | 'graph'): Promise<SyncMeasurement> => {
@@ -101,7 +104,7 @@ async function run(context: BenchContext): Promise<BenchResult> {
       const jobs: SyncJobQueue = { enqueue: async () => undefined };
       context.collectGarbage();
       const started = performance.now();
-      const outcome = await runSyncJob(newSyncJob('bench', groupId, MAILBOX, 'manual'), {
+      const outcome = await runSyncJob(newSyncJob(tenantOf(groupId), groupId, MAILBOX, 'manual'), {
         tenants, groups, mailboxes, jobs, outbox,
         states: new SyncStateRepository(storage),
         leases: new LeaseRepository(storage),
@@ -113,7 +116,7 @@ async function run(context: BenchContext): Promise<BenchResult> {
       });
       const elapsedInMs = performance.now() - started;
       if (outcome.kind !== 'completed') throw new Error(`${groupId} sync did not complete: ${JSON.stringify(outcome)}`);
-      if (outbox.records !== ITEM_COUNT) throw new Error(`${groupId}: expected ${ITEM_COUNT} records, got ${outbox.records}`);
+      if (outbox.records !== ITEM_COUNT) throw new Error(`${groupId}: expected ${ITEM_COUNT} records, got ${outbox.records} (${JSON.stringify(outcome)})`);
       context.log(`${groupId}: ${outbox.records} records in ${outbox.batches} batches, ${outcome.totals.pages} pages, ${Math.round(elapsedInMs)} ms`);
       return { elapsedInMs, records: outbox.records, batches: outbox.batches, pages: outcome.totals.pages };
     };

@@ -173,8 +173,13 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
   const now = options.now ?? (() => new Date());
   const window = options.calendarWindow ?? { daysBack: 90, daysAhead: 365 };
   const user = client.userPath;
-  /** Entities of the last page read, for getItems. */
+  /**
+   * Entities of the last two pages read, for getItems: the engine lists the next page ahead while it
+   * still fetches the items of the one before (docs/sync.md), so the previous page must survive one read.
+   */
   let cache = new Map<string, CachedEntity>();
+  let previousPage = new Map<string, CachedEntity>();
+  const cached = (id: string): CachedEntity | undefined => cache.get(id) ?? previousPage.get(id);
   let todoListId: string | undefined;
 
   const call = async <T>(operation: () => Promise<T>): Promise<T> => {
@@ -263,7 +268,7 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
 
     async getItems(itemIds): Promise<FetchedItem[]> {
       const wanted = [...new Set(itemIds)];
-      const missing = wanted.filter((id) => !cache.has(id));
+      const missing = wanted.filter((id) => cached(id) === undefined);
       const fetched = new Map<string, FetchedItem>();
       if (missing.length > 0) {
         // Not on the page (never the case for delta pages read by this source, but getItems is public).
@@ -280,8 +285,8 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
         });
       }
       // Attachment lists: the one thing a delta page cannot carry ($expand is not allowed there).
-      const withAttachments = wanted.filter((id) => cache.get(id)?.entity.hasAttachments === true && attachmentsPath(cache.get(id)!.kind, id));
-      const attachmentResponses = await batchGet(withAttachments.map((id, index) => ({ id: `a${index}`, method: 'GET' as const, url: attachmentsPath(cache.get(id)!.kind, id)! })));
+      const withAttachments = wanted.filter((id) => cached(id)?.entity.hasAttachments === true && attachmentsPath(cached(id)!.kind, id));
+      const attachmentResponses = await batchGet(withAttachments.map((id, index) => ({ id: `a${index}`, method: 'GET' as const, url: attachmentsPath(cached(id)!.kind, id)! })));
       const attachmentsOf = new Map<string, AttachmentInfo[]>();
       withAttachments.forEach((id, index) => {
         const response = attachmentResponses.get(`a${index}`);
@@ -291,9 +296,9 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
       return itemIds.map((id): FetchedItem => {
         const failed = fetched.get(id);
         if (failed) return failed;
-        const cached = cache.get(id);
-        if (!cached) return { ok: false, itemId: id, code: 'ErrorItemNotFound', message: 'Not returned' };
-        return { ok: true, itemId: id, item: toItem(cached.kind, cached.entity, attachmentsOf.get(id) ?? []) };
+        const entry = cached(id);
+        if (!entry) return { ok: false, itemId: id, code: 'ErrorItemNotFound', message: 'Not returned' };
+        return { ok: true, itemId: id, item: toItem(entry.kind, entry.entity, attachmentsOf.get(id) ?? []) };
       });
     },
   };
@@ -308,6 +313,7 @@ export function createGraphMailboxSource(client: GraphMailbox, options: GraphMai
       entries.delete(entity.id);
       entries.set(entity.id, entity);
     }
+    previousPage = cache;
     cache = new Map();
     const changes: SourceChange[] = [];
     for (const [id, entity] of entries) {

@@ -241,6 +241,17 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
     case 'DELETE faults/:id':
       if (!state.faults.remove(id!)) throw notFound('No such fault rule.');
       return { status: 204, body: null };
+    case 'GET push-subscriptions':
+      return { body: state.subscriptions.push.list() };
+    case 'DELETE push-subscriptions/:id':
+      // Exchange loses push subscriptions on a restart or failover without telling the subscriber.
+      if (!state.subscriptions.push.drop(id!)) throw notFound('No such active push subscription.');
+      return { status: 204, body: null };
+    case 'GET push-settings':
+      return { body: { minuteInMs: state.subscriptions.push.minuteInMs } };
+    case 'PUT push-settings':
+      state.subscriptions.push.minuteInMs = controlInput.pushSettings(await readJson(req)).minuteInMs;
+      return { body: { minuteInMs: state.subscriptions.push.minuteInMs } };
   }
   throw notFound(`No control route ${method} /${parts.join('/')}`);
 }

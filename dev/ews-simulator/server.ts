@@ -63,6 +63,8 @@ export interface EwsSimulatorOptions {
   readonly persistDebounceInMs?: number;
   /** Larger EWS request bodies get HTTP 413, as Exchange's 64 MiB default limit does (default 64 MiB). */
   readonly maxRequestBodyInBytes?: number;
+  /** Push subscriptions: milliseconds per StatusFrequency minute (default 60,000; tests scale it down) and a tap on every SendNotification sent. */
+  readonly push?: { readonly minuteInMs?: number; readonly onSend?: (xml: string) => void };
 }
 
 export interface RequestLogEntry {
@@ -144,7 +146,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   const state: SimulatorState = {
     store,
     faults: new FaultInjector(options.faultSeed ?? 1),
-    subscriptions: new SubscriptionRegistry(store),
+    subscriptions: new SubscriptionRegistry(store, { ...options.push }),
     requestLog: [],
     counters: new Map(),
     requestLogSize: options.requestLogSize ?? 1000,

@@ -54,6 +54,13 @@ export interface AppConfig {
     readonly busyRetryDelayInMs: number;
   };
   readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
+  /** Change notifications (shared/notifications, docs/notifications.md). */
+  readonly notifications: {
+    readonly enabled: boolean;
+    /** Origin of the notification callbacks, without a trailing slash. */
+    readonly callbackBaseUrl: string;
+    readonly safetyPollIntervalInMs: number;
+  };
   readonly operations: {
     readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
     readonly summaryIntervalInSeconds: number;
@@ -110,6 +117,10 @@ const settingsSchema = z
     LOG_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(Number(defaultOf('LOG_SUMMARY_INTERVAL_SECONDS'))),
     TELEMETRY_EXPORTER: z.enum(['auto', 'azureMonitor', 'console', 'otlp', 'none']).default('auto'),
     ALERT_PERSISTENT_FAILURE_MINUTES: z.coerce.number().int().min(10).max(10_080).default(Number(defaultOf('ALERT_PERSISTENT_FAILURE_MINUTES'))),
+    NOTIFICATIONS_ENABLED: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).default('true'),
+    NOTIFICATIONS_CALLBACK_BASE_URL: anyHttpUrl.optional(),
+    // Fractions of a minute let tests and benchmarks see the safety poll; production wants minutes.
+    NOTIFICATIONS_SAFETY_POLL_MINUTES: z.coerce.number().min(0.05).max(1440).default(Number(defaultOf('NOTIFICATIONS_SAFETY_POLL_MINUTES'))),
   })
   .superRefine((s, ctx) => {
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
@@ -181,6 +192,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       maxAttempts: s.DELIVERY_MAX_ATTEMPTS,
       retryBaseDelayInSeconds: s.DELIVERY_RETRY_BASE_DELAY_SECONDS,
       webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
+    },
+    notifications: {
+      enabled: s.NOTIFICATIONS_ENABLED === 'true',
+      callbackBaseUrl: (s.NOTIFICATIONS_CALLBACK_BASE_URL ?? s.PUBLIC_BASE_URL).replace(/\/+$/, ''),
+      safetyPollIntervalInMs: Math.round(s.NOTIFICATIONS_SAFETY_POLL_MINUTES * 60_000),
     },
     operations: {
       logLevel: s.LOG_LEVEL,

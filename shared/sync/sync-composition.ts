@@ -34,6 +34,8 @@ import type { GroupRecord } from '../storage/records';
 import type { SchedulerDependencies } from './scheduler';
 import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from './sync-jobs';
 import type { DelegatedCredentialsRefused, SyncLimits, SyncWorkerDependencies } from './sync-worker';
+import { NotificationSyncTrigger } from '../notifications/sync-trigger';
+import { NotificationSubscriptionsRepository } from '../notifications/subscription-records';
 
 export interface SyncRuntime {
   readonly scheduler: SchedulerDependencies;
@@ -110,6 +112,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
   const tenants = new TenantsRepository(storage);
   const groups = new GroupsRepository(storage);
   const mailboxes = new MailboxesRepository(storage);
+  const subscriptions = new NotificationSubscriptionsRepository(storage);
   const access: MailboxAccessOptions = {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
@@ -123,7 +126,15 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
   };
   return {
     access,
-    scheduler: { tenants, groups, mailboxes, schedule: new SyncScheduleRepository(storage), jobs },
+    scheduler: {
+      tenants,
+      groups,
+      mailboxes,
+      schedule: new SyncScheduleRepository(storage),
+      jobs,
+      // Healthy notifications slow a mailbox's poll to the safety interval; records exist only while notifications are on.
+      ...(config.notifications.enabled ? { notifications: { safetyIntervalInMs: config.notifications.safetyPollIntervalInMs, listGroup: (t: string, g: string) => subscriptions.listGroup(t, g) } } : {}),
+    },
     worker: {
       tenants: { find: cachedLookup((id: string) => tenants.find(id), config.sync.configCacheTtlInMs) },
       groups: { find: cachedLookup((tenantId: string, groupId: string) => groups.find(tenantId, groupId), config.sync.configCacheTtlInMs) },
@@ -141,6 +152,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       delegatedUsers: new DelegatedUsersRepository(storage),
       onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
+      notificationTriggers: new NotificationSyncTrigger(storage, jobs),
     },
   };
 }

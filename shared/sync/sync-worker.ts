@@ -55,6 +55,11 @@ export interface SyncWorkerDependencies {
    * re-authentication (and may email a sign-in link), like a failed token refresh does.
    */
   readonly onDelegatedCredentialsRefused?: (event: DelegatedCredentialsRefused) => Promise<void>;
+  /**
+   * Change notifications: a `notification` job's sync starts (lease and slots held), so a later
+   * notification queues one follow-up (shared/notifications/sync-trigger.ts).
+   */
+  readonly notificationTriggers?: { consume(ref: { readonly tenantId: string; readonly groupId: string; readonly mailbox: string }): Promise<void> };
 }
 
 /** What the worker needs to know of a delegated user (DelegatedUsersRepository provides it). */
@@ -225,6 +230,8 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       renewedAt = now().getTime();
     };
     const dimensions = { tenantId: job.tenantId, groupId: job.groupId };
+    // Before the first read: a change notified from now on is not covered by this run and needs its own follow-up.
+    if (job.reason === 'notification') await deps.notificationTriggers?.consume(job);
     // A mailbox never synced successfully is in its initial sync: the long work worth showing progress for.
     const initial = mailbox.lastSuccessfulSyncAt === undefined;
     try {

@@ -60,6 +60,9 @@ export interface AppConfig {
     /** Origin of the notification callbacks, without a trailing slash. */
     readonly callbackBaseUrl: string;
     readonly safetyPollIntervalInMs: number;
+    /** EWS push StatusFrequency (minutes) and the length of its minute (tests scale it with the simulator's). */
+    readonly ewsStatusFrequencyInMinutes: number;
+    readonly ewsMinuteInMs: number;
   };
   readonly operations: {
     readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -121,6 +124,8 @@ const settingsSchema = z
     NOTIFICATIONS_CALLBACK_BASE_URL: anyHttpUrl.optional(),
     // Fractions of a minute let tests and benchmarks see the safety poll; production wants minutes.
     NOTIFICATIONS_SAFETY_POLL_MINUTES: z.coerce.number().min(0.05).max(1440).default(Number(defaultOf('NOTIFICATIONS_SAFETY_POLL_MINUTES'))),
+    EWS_PUSH_STATUS_FREQUENCY_MINUTES: z.coerce.number().int().min(1).max(1440).default(Number(defaultOf('EWS_PUSH_STATUS_FREQUENCY_MINUTES'))),
+    EWS_PUSH_MINUTE_MS: z.coerce.number().int().min(100).max(60_000).default(Number(defaultOf('EWS_PUSH_MINUTE_MS'))),
   })
   .superRefine((s, ctx) => {
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
@@ -197,6 +202,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       enabled: s.NOTIFICATIONS_ENABLED === 'true',
       callbackBaseUrl: (s.NOTIFICATIONS_CALLBACK_BASE_URL ?? s.PUBLIC_BASE_URL).replace(/\/+$/, ''),
       safetyPollIntervalInMs: Math.round(s.NOTIFICATIONS_SAFETY_POLL_MINUTES * 60_000),
+      ewsStatusFrequencyInMinutes: s.EWS_PUSH_STATUS_FREQUENCY_MINUTES,
+      ewsMinuteInMs: s.EWS_PUSH_MINUTE_MS,
     },
     operations: {
       logLevel: s.LOG_LEVEL,

@@ -88,4 +88,8 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: 'Public origin Exchange calls back with notifications (https in production; Graph refuses http). Default: PUBLIC_BASE_URL. Locally the simulators call the local functions host.' },
   { name: 'NOTIFICATIONS_SAFETY_POLL_MINUTES', group: 'sync', requiredInAzure: false, defaultValue: '15',
     description: "With healthy notifications a mailbox is polled only this often (1-1440) as a safety net; a mailbox whose notifications fail, renew or are unsupported falls back to its group's poll interval at once." },
+  { name: 'EWS_PUSH_STATUS_FREQUENCY_MINUTES', group: 'sync', requiredInAzure: false, defaultValue: '5',
+    description: 'EWS push: StatusFrequency asked of Exchange (1-1440 minutes): an idle subscription gets a keep-alive this often, and one silent for twice as long (plus a minute) counts as lost and is subscribed again from its watermark. Exchange also drops a subscription whose callback failed this long.' },
+  { name: 'EWS_PUSH_MINUTE_MS', group: 'sync', requiredInAzure: false, defaultValue: '60000',
+    description: "Length of one StatusFrequency minute on the connector's clock, for tests against the EWS simulator with a scaled minute (its EWS_SIMULATOR_PUSH_MINUTE_MS). Leave at 60000 in production." },
 ];

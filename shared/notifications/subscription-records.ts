@@ -216,11 +216,12 @@ export class NotificationSubscriptionsRepository {
    * Notes that a notification arrived (for the admin status). Written at most every 30 s per
    * subscription and without an ETag (last writer wins; the value only moves forward in practice).
    */
-  async noteNotification(record: Stored<NotificationSubscriptionRecord>, at: Date): Promise<void> {
+  async noteNotification(record: Stored<NotificationSubscriptionRecord>, at: Date, options: { readonly minIntervalInMs?: number; readonly watermark?: string } = {}): Promise<void> {
     const last = record.lastNotificationAt ? Date.parse(record.lastNotificationAt) : 0;
-    if (at.getTime() - last < LAST_NOTIFICATION_WRITE_INTERVAL_IN_MS) return;
+    // EWS keep-alives with a short StatusFrequency need a finer interval (ews-push.ts), and carry the watermark to resume from.
+    if (at.getTime() - last < (options.minIntervalInMs ?? LAST_NOTIFICATION_WRITE_INTERVAL_IN_MS)) return;
     const client = await this.#records.client();
     const key = recordKey(record.tenantId, record.groupId, record.mailbox, record.folder);
-    await client.updateEntity({ ...key, lastNotificationAt: at.toISOString() }, 'Merge');
+    await client.updateEntity({ ...key, lastNotificationAt: at.toISOString(), ...(options.watermark ? { watermark: options.watermark } : {}) }, 'Merge');
   }
 }

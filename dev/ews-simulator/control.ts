@@ -248,10 +248,13 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
       if (!state.subscriptions.push.drop(id!)) throw notFound('No such active push subscription.');
       return { status: 204, body: null };
     case 'GET push-settings':
-      return { body: { minuteInMs: state.subscriptions.push.minuteInMs } };
-    case 'PUT push-settings':
-      state.subscriptions.push.minuteInMs = controlInput.pushSettings(await readJson(req)).minuteInMs;
-      return { body: { minuteInMs: state.subscriptions.push.minuteInMs } };
+      return { body: { minuteInMs: state.subscriptions.push.minuteInMs, callbacksUnreachable: state.subscriptions.push.callbacksUnreachable } };
+    case 'PATCH push-settings': {
+      const settings = controlInput.pushSettings(await readJson(req));
+      if (settings.minuteInMs !== undefined) state.subscriptions.push.minuteInMs = settings.minuteInMs;
+      if (settings.callbacksUnreachable !== undefined) state.subscriptions.push.callbacksUnreachable = settings.callbacksUnreachable;
+      return { body: { minuteInMs: state.subscriptions.push.minuteInMs, callbacksUnreachable: state.subscriptions.push.callbacksUnreachable } };
+    }
   }
   throw notFound(`No control route ${method} /${parts.join('/')}`);
 }

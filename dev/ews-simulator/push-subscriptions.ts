@@ -112,6 +112,9 @@ export class PushNotifier {
     this.options.minuteInMs = value;
   }
 
+  /** True: every SendNotification fails as if the subscriber's endpoint were unreachable (tests of an outage). */
+  callbacksUnreachable = false;
+
   /** Set by the Subscribe operation (the event XML lives with GetEvents). */
   useEventXml(render: EventXml): void {
     this.eventXml ??= render;
@@ -256,6 +259,7 @@ export class PushNotifier {
     this.options.onSend?.(xml);
     let answer: 'OK' | 'Unsubscribe' | 'failed';
     try {
+      if (this.callbacksUnreachable) throw new Error('callback endpoint unreachable (control setting)');
       answer = await this.post(subscription.input.url, xml);
     } catch {
       answer = 'failed';

@@ -24,7 +24,8 @@ import { PushNotificationFormatError, readSendNotification, sendNotificationResu
 import type { DistinguishedFolderName } from '../ews/types';
 import { SecretString } from '../logging';
 import type { Logger } from '../logging';
-import { newSubscriptionSecret } from './client-state';
+import { hashSubscriptionSecret, newSubscriptionSecret } from './client-state';
+import type { EwsPushPendingTokens } from './ews-push-pending';
 import { verifyNotification } from './notification-intake';
 import type { NotificationProtocolAdapter, SubscribeResult, SubscriptionTarget } from './subscription-manager';
 import type { MailboxRef } from './sync-trigger';
@@ -50,7 +51,9 @@ export interface EwsPushSettings {
 }
 
 export interface EwsPushDependencies {
-  readonly records: Pick<NotificationSubscriptionsRepository, 'findBySubscriptionId' | 'noteNotification'>;
+  readonly records: Pick<NotificationSubscriptionsRepository, 'find' | 'findBySubscriptionId' | 'noteNotification'>;
+  /** Tokens of subscriptions being created (ews-push-pending.ts). */
+  readonly pending: Pick<EwsPushPendingTokens, 'find'>;
   readonly trigger: { trigger(ref: MailboxRef): Promise<unknown> };
   readonly settings: EwsPushSettings;
   readonly log?: Logger;
@@ -87,14 +90,24 @@ export async function handleEwsNotification(deps: EwsPushDependencies, token: st
     if (error instanceof PushNotificationFormatError) return { httpStatus: 400, contentType: 'text/plain; charset=utf-8', body: 'Not a SendNotification request.', outcome: 'malformed', reason: error.message };
     throw error;
   }
+  const now = (deps.now ?? (() => new Date()))();
+  const change = !notification.statusOnly;
   const verified = await verifyNotification({ subscriptions: deps.records }, { protocol: 'ews', subscriptionId: notification.subscriptionId, secret: token });
+  if (verified.kind === 'refused' && verified.reason === 'unknownSubscription' && token) {
+    // Exchange may call before Subscribe's answer is saved: the fresh token alone proves it is that subscription.
+    const pending = await deps.pending.find(hashSubscriptionSecret(token), now);
+    // Only until the record is saved: from then on the token counts with its own subscription id alone.
+    const saved = pending && (await deps.records.find(pending.tenantId, pending.groupId, pending.mailbox, pending.folder))?.secretHash === pending.secretHash;
+    if (pending && !saved) {
+      if (change) await deps.trigger.trigger({ tenantId: pending.tenantId, groupId: pending.groupId, mailbox: pending.mailbox });
+      return answer('OK', change ? 'change' : 'keepAlive', 'subscription being saved');
+    }
+  }
   // One answer for every refusal, so a caller learns nothing about which part was wrong.
   if (verified.kind === 'refused') return answer('Unsubscribe', 'refused', verified.reason);
   const record = verified.record;
   if (record.status !== 'active' && record.status !== 'renewing') return answer('Unsubscribe', 'refused', `subscription ${record.status}`);
 
-  const now = (deps.now ?? (() => new Date()))();
-  const change = !notification.statusOnly;
   if (change) await deps.trigger.trigger({ tenantId: record.tenantId, groupId: record.groupId, mailbox: record.mailbox });
   // Keep-alives are the subscription's health: the renewal timer resubscribes when they stop. Best effort.
   await deps.records
@@ -121,7 +134,9 @@ export interface EwsPushAdapterOptions {
   readonly openClient: (target: SubscriptionTarget) => Promise<MailboxClient>;
   /** Queues a (debounced) sync: after a resubscription, whatever changed meanwhile is read at once. */
   readonly trigger: (ref: MailboxRef) => Promise<unknown>;
+  readonly pending: Pick<EwsPushPendingTokens, 'add' | 'remove'>;
   readonly log?: Logger;
+  readonly now?: () => Date;
 }
 
 /**
@@ -148,19 +163,25 @@ export function createEwsPushAdapter(options: EwsPushAdapterOptions): Notificati
       const callbackUrl = new SecretString(`${target.callbackBaseUrl}/api/${EWS_CALLBACK_ROUTE.replace('{token}', secret.value.reveal())}`);
       const request = { folders: [{ distinguished: resource }], statusFrequencyInMinutes: settings.statusFrequencyInMinutes, callbackUrl };
       const client = await options.openClient(target);
+      const ref = { tenantId: target.group.tenantId, groupId: target.group.id, mailbox: target.mailbox.smtpAddress };
+      await options.pending.add({ secretHash: secret.hash, ...ref, folder: target.folder, createdAt: (options.now ?? (() => new Date()))().toISOString() });
       let subscription;
       try {
-        subscription = await subscribePush(client, { ...request, ...(previous?.watermark ? { watermark: previous.watermark } : {}) });
+        try {
+          subscription = await subscribePush(client, { ...request, ...(previous?.watermark ? { watermark: previous.watermark } : {}) });
+        } catch (error) {
+          if (!(error instanceof EwsError && WATERMARK_REFUSED.has(error.code)) || !previous?.watermark) throw error;
+          options.log?.info('EWS push: the stored watermark is no longer valid; subscribing without it', { mailbox: target.mailbox.smtpAddress, folder: target.folder, code: error.code });
+          subscription = await subscribePush(client, request);
+        }
       } catch (error) {
+        await options.pending.remove(secret.hash).catch(() => undefined);
         if (error instanceof EwsError && UNSUPPORTED.has(error.code)) return { kind: 'unsupported', resource, message: `Exchange refused a push subscription (${error.code}).` };
-        if (!(error instanceof EwsError && WATERMARK_REFUSED.has(error.code)) || !previous?.watermark) throw tokenFree(error, secret.value);
-        options.log?.info('EWS push: the stored watermark is no longer valid; subscribing without it', { mailbox: target.mailbox.smtpAddress, folder: target.folder, code: error.code });
-        subscription = await subscribePush(client, request).catch((retryError: unknown) => {
-          throw tokenFree(retryError, secret.value);
-        });
+        throw tokenFree(error, secret.value);
       }
+      if (previous?.secretHash) await options.pending.remove(previous.secretHash).catch(() => undefined);
       // A new subscription after an earlier one: what changed in between is read now, not at the next poll.
-      if (previous) await options.trigger({ tenantId: target.group.tenantId, groupId: target.group.id, mailbox: target.mailbox.smtpAddress });
+      if (previous) await options.trigger(ref);
       return { kind: 'created', subscriptionId: subscription.subscriptionId, resource, secretHash: secret.hash, watermark: previous?.watermark ?? subscription.watermark };
     },
   };

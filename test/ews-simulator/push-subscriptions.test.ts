@@ -208,10 +208,10 @@ test('hostile input: a forged or foreign watermark, a bad URL and a bad StatusFr
 });
 
 test('control API: push settings are validated', async () => {
-  const bad = await fetch(`${sim.controlUrl}/push-settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ minuteInMs: 'fast', extra: 1 }) });
+  const bad = await fetch(`${sim.controlUrl}/push-settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ minuteInMs: 'fast', extra: 1 }) });
   assert.equal(bad.status, 400);
   const problem = (await bad.json()) as { errors: { pointer: string }[] };
   assert.deepEqual(problem.errors.map((e) => e.pointer).sort(), ['/extra', '/minuteInMs'], 'every field at fault');
-  const good = await fetch(`${sim.controlUrl}/push-settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ minuteInMs: MINUTE_IN_MS }) });
-  assert.deepEqual(await good.json(), { minuteInMs: MINUTE_IN_MS });
+  const good = await fetch(`${sim.controlUrl}/push-settings`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ minuteInMs: MINUTE_IN_MS }) });
+  assert.deepEqual(await good.json(), { minuteInMs: MINUTE_IN_MS, callbacksUnreachable: false });
 });

@@ -42,6 +42,8 @@ export interface ConnectorStackOptions {
     readonly seed: (store: EwsStore) => void;
     /** The simulator accepts Bearer tokens the identity provider signed. */
     readonly trustIdentityProvider?: boolean;
+    /** Push subscriptions: milliseconds per StatusFrequency minute (tests scale it down). */
+    readonly pushMinuteInMs?: number;
   };
   /** Starts the Graph simulator over the EWS simulator's store (needs `ews`); GRAPH_ENDPOINT then points at it. */
   readonly graph?: Omit<GraphSimulatorOptions, 'store' | 'identity' | 'tls' | 'seed'>;
@@ -98,7 +100,7 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
   const azurite = await startAzurite({ inMemory: true });
   const vault = await startKeyVaultServer({ port: 0, tlsCertificate: tls, tenantId: DEMO_IDENTITY.operatorTenantId, authorityHost: idp.url });
   const ews = options.ews
-    ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}) })
+    ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}), ...(options.ews.pushMinuteInMs ? { push: { minuteInMs: options.ews.pushMinuteInMs } } : {}) })
     : undefined;
   const graph = options.graph && ews ? await startGraphSimulator({ ...options.graph, store: ews.store, identity: { authorityHost: idp.url }, tls }) : undefined;
   const settings: Record<string, string> = {

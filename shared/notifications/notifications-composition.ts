@@ -16,6 +16,8 @@ import type { NotificationIntakeDependencies } from './notification-intake';
 import type { NotificationProtocolAdapter, SubscriptionManagerDependencies } from './subscription-manager';
 import { NotificationSubscriptionsRepository } from './subscription-records';
 import { NotificationSyncTrigger } from './sync-trigger';
+import { NOTIFICATION_LIFECYCLE_QUEUE, storageLifecycleQueue } from './lifecycle';
+import type { LifecycleQueue } from './lifecycle';
 
 /** What an adapter may build on: the settings and the sync runtime's mailbox access (credentials, tokens). */
 export interface AdapterContext {
@@ -40,6 +42,7 @@ export interface NotificationsRuntime {
   readonly trigger: NotificationSyncTrigger;
   readonly intake: NotificationIntakeDependencies;
   readonly manager: SubscriptionManagerDependencies;
+  readonly lifecycleQueue: LifecycleQueue;
 }
 
 let runtime: NotificationsRuntime | undefined;
@@ -57,6 +60,7 @@ export function createNotificationsRuntime(config: AppConfig): NotificationsRunt
     subscriptions,
     trigger,
     intake: { subscriptions, trigger },
+    lifecycleQueue: storageLifecycleQueue(createQueueClient(config.storage, NOTIFICATION_LIFECYCLE_QUEUE, credential)),
     manager: {
       tenants: new TenantsRepository(storage),
       groups: new GroupsRepository(storage),

@@ -109,7 +109,7 @@ export async function reconcileSubscriptions(deps: SubscriptionManagerDependenci
 }
 
 /** One mailbox (a lifecycle event, or after an admin change). Returns the folders it watches. */
-export async function reconcileMailbox(deps: SubscriptionManagerDependencies, ref: { readonly tenantId: string; readonly groupId: string; readonly mailbox: string }, options: { readonly recreate?: boolean } = {}): Promise<ReconcileTotals> {
+export async function reconcileMailbox(deps: SubscriptionManagerDependencies, ref: { readonly tenantId: string; readonly groupId: string; readonly mailbox: string }, options: ReconcileOptions = {}): Promise<ReconcileTotals> {
   const totals = emptyTotals();
   const tenant = await deps.tenants.find(ref.tenantId);
   const group = await deps.groups.find(ref.tenantId, ref.groupId);
@@ -121,8 +121,17 @@ export async function reconcileMailbox(deps: SubscriptionManagerDependencies, re
     }
     return totals;
   }
-  await reconcileMailboxOf(deps, group, mailbox, totals, options.recreate ?? false);
+  await reconcileMailboxOf(deps, group, mailbox, totals, options);
   return totals;
+}
+
+export interface ReconcileOptions {
+  /** Create new subscriptions even where records say active (the server removed them). */
+  readonly recreate?: boolean;
+  /** Renew active subscriptions now, whatever their expiry (a reauthorizationRequired challenge). */
+  readonly renewNow?: boolean;
+  /** recreate / renewNow apply to this folder only (the one the event was about). */
+  readonly folder?: SyncedFolder;
 }
 
 /** Deletes a mailbox's subscriptions (server and records): mailbox or group removed or disabled. */
@@ -132,7 +141,7 @@ export async function removeMailboxSubscriptions(deps: Pick<SubscriptionManagerD
   return records.length;
 }
 
-async function reconcileMailboxOf(deps: SubscriptionManagerDependencies, group: GroupRecord, mailbox: MailboxRecord, totals: ReconcileTotals, forceRecreate = false): Promise<SyncedFolder[]> {
+async function reconcileMailboxOf(deps: SubscriptionManagerDependencies, group: GroupRecord, mailbox: MailboxRecord, totals: ReconcileTotals, options: ReconcileOptions = {}): Promise<SyncedFolder[]> {
   const adapter = adapterFor(deps, group);
   const now = (deps.now ?? (() => new Date()))();
   const existing = new Map((await deps.subscriptions.listMailbox(group.tenantId, group.id, mailbox.smtpAddress)).map((r) => [r.folder, r] as const));
@@ -148,7 +157,7 @@ async function reconcileMailboxOf(deps: SubscriptionManagerDependencies, group: 
     }
     const current = existing.get(folder);
     try {
-      const outcome = await reconcileFolder(deps, adapter, target, current, now, forceRecreate);
+      const outcome = await reconcileFolder(deps, adapter, target, current, now, options.folder === undefined || options.folder === folder ? options : {});
       totals[outcome]++;
     } catch (error) {
       totals.failed++;
@@ -160,12 +169,13 @@ async function reconcileMailboxOf(deps: SubscriptionManagerDependencies, group: 
 
 type FolderOutcome = 'created' | 'renewed' | 'recreated' | 'unchanged';
 
-async function reconcileFolder(deps: SubscriptionManagerDependencies, adapter: NotificationProtocolAdapter, target: SubscriptionTarget, record: Stored<NotificationSubscriptionRecord> | undefined, now: Date, forceRecreate: boolean): Promise<FolderOutcome> {
+async function reconcileFolder(deps: SubscriptionManagerDependencies, adapter: NotificationProtocolAdapter, target: SubscriptionTarget, record: Stored<NotificationSubscriptionRecord> | undefined, now: Date, options: ReconcileOptions): Promise<FolderOutcome> {
+  const forceRecreate = options.recreate ?? false;
   const unsupportedRetry = deps.unsupportedRetryInMs ?? DEFAULT_UNSUPPORTED_RETRY_IN_MS;
   if (record?.status === 'unsupported' && !forceRecreate && now.getTime() - Date.parse(record.updatedAt) < unsupportedRetry) return 'unchanged';
   const expired = record?.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime();
   if (record && record.subscriptionId && record.status !== 'failed' && !expired && !forceRecreate) {
-    if (!adapter.needsRenewal(record, now)) return 'unchanged';
+    if (!options.renewNow && !adapter.needsRenewal(record, now)) return 'unchanged';
     const renewing = await deps.subscriptions.save({ ...record, status: 'renewing', updatedAt: now.toISOString() }, record.etag);
     const renewed = await adapter.renew(target, renewing);
     if (renewed.kind === 'renewed') {
@@ -239,4 +249,14 @@ function recordId(tenantId: string, groupId: string, mailbox: string, folder: st
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Notifications switched off (NOTIFICATIONS_ENABLED=false): every subscription goes, at the server and here. */
+export async function removeAllSubscriptions(deps: Pick<SubscriptionManagerDependencies, 'subscriptions' | 'adapters' | 'groups' | 'log'>): Promise<number> {
+  let removed = 0;
+  for await (const record of deps.subscriptions.listAll()) {
+    await removeSubscription(deps, record);
+    removed++;
+  }
+  return removed;
 }

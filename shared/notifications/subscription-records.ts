@@ -146,6 +146,8 @@ const LAST_NOTIFICATION_WRITE_INTERVAL_IN_MS = 30_000;
 export class NotificationSubscriptionsRepository {
   readonly #records: EntityTable<NotificationSubscriptionRecord>;
   readonly #ids: EntityTable<SubscriptionIdRow>;
+  /** When this process last wrote lastNotificationAt per subscription: concurrent callbacks of a burst write once. */
+  readonly #noted = new Map<string, number>();
 
   constructor(storage: TableStorage) {
     this.#records = new EntityTable(storage, NOTIFICATION_SUBSCRIPTIONS_TABLE, recordCodec);
@@ -217,9 +219,11 @@ export class NotificationSubscriptionsRepository {
    * subscription and without an ETag (last writer wins; the value only moves forward in practice).
    */
   async noteNotification(record: Stored<NotificationSubscriptionRecord>, at: Date, options: { readonly minIntervalInMs?: number; readonly watermark?: string } = {}): Promise<void> {
-    const last = record.lastNotificationAt ? Date.parse(record.lastNotificationAt) : 0;
+    const last = Math.max(record.lastNotificationAt ? Date.parse(record.lastNotificationAt) : 0, this.#noted.get(record.subscriptionId ?? '') ?? 0);
     // EWS keep-alives with a short StatusFrequency need a finer interval (ews-push.ts), and carry the watermark to resume from.
     if (at.getTime() - last < (options.minIntervalInMs ?? LAST_NOTIFICATION_WRITE_INTERVAL_IN_MS)) return;
+    if (this.#noted.size > 10_000) this.#noted.clear();
+    this.#noted.set(record.subscriptionId ?? '', at.getTime());
     const client = await this.#records.client();
     const key = recordKey(record.tenantId, record.groupId, record.mailbox, record.folder);
     await client.updateEntity({ ...key, lastNotificationAt: at.toISOString(), ...(options.watermark ? { watermark: options.watermark } : {}) }, 'Merge');

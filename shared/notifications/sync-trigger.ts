@@ -3,17 +3,18 @@
  * job (reason `notification`) on the sync-jobs queue, which then reads through delta /
  * SyncFolderItems like a poll. Notifications are a trigger, never the data.
  *
- * Debounce: one marker row per mailbox (table `notifytriggers`) says "a notification job is
- * queued and has not started yet". Inserting it is the only way to queue a notification job, so
- * while it exists further notifications do nothing. The job deletes the marker when its sync
- * starts (after it holds the mailbox lease and its slots): a notification after that inserts a
- * new marker and queues exactly one follow-up, which waits for the lease (re-queued with a short
- * delay) and then reads what the first sync did not see. A burst of 500 notifications thus yields
- * one running sync and at most one follow-up.
+ * Debounce: one marker row per mailbox (table `notifytriggers`):
+ *   none     → the notification inserts `queued` and queues a job at once;
+ *   queued   → a job is queued and has not started: nothing to do (it will read this change);
+ *   running  → a sync runs and may have read past this change's folder already: the marker
+ *              becomes `queued` and ONE follow-up is queued, delayed by the follow-up delay so
+ *              that the rest of a burst lands before it starts (and finds it `queued`).
+ * The job marks the row `running` when its sync starts (lease and slots held) and deletes it when
+ * it ends, unless a notification queued a follow-up meanwhile. A burst of 500 notifications thus
+ * yields one running sync and at most one follow-up.
  *
- * A marker whose job was lost (the enqueue failed after the insert, or a crash) is taken over once
- * it is older than STALE_MARKER_IN_MS, so a lost job delays notifications for one mailbox by that
- * much at worst, and the safety poll still runs.
+ * A marker whose job was lost (the enqueue failed after the insert, a crash) is taken over once
+ * it is older than STALE_MARKER_IN_MS; the safety poll covers the mailbox meanwhile.
  */
 import { EntityTable } from '../storage/entity-table';
 import type { EntityCodec, EntityKey } from '../storage/entity-table';
@@ -33,6 +34,8 @@ interface TriggerMarker {
   readonly tenantId: string;
   readonly groupId: string;
   readonly mailbox: string;
+  readonly state: 'queued' | 'running';
+  /** When the marker last changed state. */
   readonly queuedAt: string;
 }
 
@@ -43,11 +46,20 @@ function markerKey(tenantId: string, groupId: string, mailbox: string): EntityKe
 const markerCodec: EntityCodec<TriggerMarker> = {
   kind: 'NotificationTrigger',
   keyOf: (m) => markerKey(m.tenantId, m.groupId, m.mailbox),
-  toColumns: (m) => ({ tenantId: m.tenantId, groupId: m.groupId, mailbox: m.mailbox, queuedAt: m.queuedAt }),
-  fromEntity: (e) => ({ tenantId: stringColumn(e, 'tenantId') ?? '', groupId: stringColumn(e, 'groupId') ?? '', mailbox: stringColumn(e, 'mailbox') ?? '', queuedAt: stringColumn(e, 'queuedAt') ?? '' }),
+  toColumns: (m) => ({ tenantId: m.tenantId, groupId: m.groupId, mailbox: m.mailbox, state: m.state, queuedAt: m.queuedAt }),
+  fromEntity: (e) => ({ tenantId: stringColumn(e, 'tenantId') ?? '', groupId: stringColumn(e, 'groupId') ?? '', mailbox: stringColumn(e, 'mailbox') ?? '', state: stringColumn(e, 'state') === 'running' ? 'running' : 'queued', queuedAt: stringColumn(e, 'queuedAt') ?? '' }),
 };
 
-export type TriggerOutcome = 'queued' | 'alreadyQueued';
+export type TriggerOutcome = 'queued' | 'followUpQueued' | 'alreadyQueued';
+
+/** Default delay of a follow-up queued while a sync runs: long enough for a burst to land. */
+export const DEFAULT_FOLLOW_UP_DELAY_IN_MS = 3_000;
+
+/** What the job got when its sync started; pass it back when the sync ends. */
+export interface RunningMarker {
+  readonly ref: MailboxRef;
+  readonly etag: string;
+}
 
 export interface MailboxRef {
   readonly tenantId: string;
@@ -62,54 +74,68 @@ export class NotificationSyncTrigger {
     storage: TableStorage,
     private readonly jobs: SyncJobQueue,
     private readonly now: () => Date = () => new Date(),
+    private readonly followUpDelayInMs: number = DEFAULT_FOLLOW_UP_DELAY_IN_MS,
   ) {
     this.#markers = new EntityTable(storage, NOTIFICATION_TRIGGERS_TABLE, markerCodec);
   }
 
-  /** Queues one `notification` sync job for the mailbox unless one is queued and not yet started. */
+  /** Queues a `notification` sync job for the mailbox unless one is queued and not yet started. */
   async trigger(ref: MailboxRef): Promise<TriggerOutcome> {
-    const marker: TriggerMarker = { tenantId: ref.tenantId, groupId: ref.groupId, mailbox: ref.mailbox.toLowerCase(), queuedAt: this.now().toISOString() };
+    const marker = this.marker(ref, 'queued');
+    const key = markerKey(ref.tenantId, ref.groupId, ref.mailbox);
+    let followUp = false;
     try {
       await this.#markers.create(marker);
     } catch (error) {
       if (!(error instanceof EntityConflictError)) throw error;
-      if (!(await this.takeOverStale(marker))) return 'alreadyQueued';
+      const existing = await this.#markers.find(key);
+      const stale = existing !== undefined && this.now().getTime() - Date.parse(existing.queuedAt) >= STALE_MARKER_IN_MS;
+      if (existing && existing.state === 'queued' && !stale) return 'alreadyQueued';
+      try {
+        if (existing) await this.#markers.replace(marker, existing.etag);
+        else await this.#markers.create(marker);
+      } catch (raced) {
+        // Another notification changed the marker first: it queued the job this one wanted.
+        if (raced instanceof PreconditionFailedError || raced instanceof EntityConflictError) return 'alreadyQueued';
+        throw raced;
+      }
+      followUp = existing?.state === 'running' && !stale;
     }
     try {
-      await this.jobs.enqueue(newSyncJob(ref.tenantId, ref.groupId, ref.mailbox, 'notification', this.now()));
+      await this.jobs.enqueue(newSyncJob(ref.tenantId, ref.groupId, ref.mailbox, 'notification', this.now()), followUp ? { delayInMs: this.followUpDelayInMs } : {});
     } catch (error) {
       // Without a job the marker would block this mailbox's notifications until it goes stale.
-      await this.consume(ref).catch(() => undefined);
+      await this.#markers.delete(key, ref.mailbox).catch(() => undefined);
       throw error;
     }
-    return 'queued';
+    return followUp ? 'followUpQueued' : 'queued';
   }
 
-  /** The job's sync starts now: later notifications queue a follow-up. */
-  async consume(ref: MailboxRef): Promise<void> {
-    await this.#markers.delete(markerKey(ref.tenantId, ref.groupId, ref.mailbox), ref.mailbox).catch((error: unknown) => {
-      if (!(error instanceof EntityNotFoundError)) throw error;
+  /**
+   * The job's sync starts now: later notifications queue one follow-up. Undefined when the marker
+   * is gone (a poll ran the job's work already, or it went stale): the job just runs.
+   */
+  async started(ref: MailboxRef): Promise<RunningMarker | undefined> {
+    const key = markerKey(ref.tenantId, ref.groupId, ref.mailbox);
+    const existing = await this.#markers.find(key);
+    if (!existing) return undefined;
+    try {
+      const running = await this.#markers.replace(this.marker(ref, 'running'), existing.etag);
+      return { ref, etag: running.etag };
+    } catch (error) {
+      if (error instanceof PreconditionFailedError || error instanceof EntityNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** The sync ended: the marker goes, unless a notification queued a follow-up meanwhile (then it stays `queued`). */
+  async finished(marker: RunningMarker): Promise<void> {
+    await this.#markers.delete(markerKey(marker.ref.tenantId, marker.ref.groupId, marker.ref.mailbox), marker.ref.mailbox, marker.etag).catch((error: unknown) => {
+      if (!(error instanceof EntityNotFoundError) && !(error instanceof PreconditionFailedError)) throw error;
     });
   }
 
-  private async takeOverStale(marker: TriggerMarker): Promise<boolean> {
-    const existing = await this.#markers.find(markerKey(marker.tenantId, marker.groupId, marker.mailbox));
-    if (!existing) {
-      try {
-        await this.#markers.create(marker);
-        return true;
-      } catch (error) {
-        if (error instanceof EntityConflictError) return false;
-        throw error;
-      }
-    }
-    if (this.now().getTime() - Date.parse(existing.queuedAt) < STALE_MARKER_IN_MS) return false;
-    try {
-      await this.#markers.replace(marker, existing.etag);
-      return true;
-    } catch (error) {
-      if (error instanceof PreconditionFailedError) return false;
-      throw error;
-    }
+  private marker(ref: MailboxRef, state: TriggerMarker['state']): TriggerMarker {
+    return { tenantId: ref.tenantId, groupId: ref.groupId, mailbox: ref.mailbox.toLowerCase(), state, queuedAt: this.now().toISOString() };
   }
 }

@@ -29,6 +29,7 @@ import { OutboxRejectedError, syncMailbox } from './sync-engine';
 import type { SyncStateStore, SyncTotals } from './sync-engine';
 import { newSyncJob } from './sync-jobs';
 import type { SyncJob, SyncJobQueue } from './sync-jobs';
+import type { NotificationSyncTrigger, RunningMarker } from '../notifications/sync-trigger';
 import { recordItemsSynced, recordMailboxSynced, recordPages, recordThrottled } from '../telemetry/metrics';
 
 export interface SyncWorkerDependencies {
@@ -59,7 +60,7 @@ export interface SyncWorkerDependencies {
    * Change notifications: a `notification` job's sync starts (lease and slots held), so a later
    * notification queues one follow-up (shared/notifications/sync-trigger.ts).
    */
-  readonly notificationTriggers?: { consume(ref: { readonly tenantId: string; readonly groupId: string; readonly mailbox: string }): Promise<void> };
+  readonly notificationTriggers?: Pick<NotificationSyncTrigger, 'started' | 'finished'>;
 }
 
 /** What the worker needs to know of a delegated user (DelegatedUsersRepository provides it). */
@@ -212,6 +213,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   const progress = progressWriter(deps, job, now);
   const slotsApi = new ConcurrencySlots(deps.leases);
   let slots: Lease[] = [];
+  let notificationMarker: RunningMarker | undefined;
   try {
     const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits), holder, limits.leaseDurationInMs);
     if (!taken) {
@@ -231,7 +233,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
     };
     const dimensions = { tenantId: job.tenantId, groupId: job.groupId };
     // Before the first read: a change notified from now on is not covered by this run and needs its own follow-up.
-    if (job.reason === 'notification') await deps.notificationTriggers?.consume(job);
+    if (job.reason === 'notification' && deps.notificationTriggers) notificationMarker = await deps.notificationTriggers.started(job);
     // A mailbox never synced successfully is in its initial sync: the long work worth showing progress for.
     const initial = mailbox.lastSuccessfulSyncAt === undefined;
     try {
@@ -310,6 +312,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       return { kind: 'failed', code: failure.code, message: failure.message };
     }
   } finally {
+    if (notificationMarker !== undefined) await deps.notificationTriggers?.finished(notificationMarker).catch(() => undefined);
     await slotsApi.releaseAll(slots).catch(() => undefined);
     await deps.leases.release(lease).catch(() => undefined);
   }

@@ -34,17 +34,26 @@ function recordingQueue(): SyncJobQueue & { jobs: SyncJob[] } {
 
 const ref = { tenantId: 't1', groupId: 'g1', mailbox: 'Alice@Contoso.com' };
 
-test('a burst of 500 notifications queues one job; after the sync starts, the next burst queues exactly one follow-up', async () => {
+test('a burst of 500 notifications queues one job; during its sync the next burst queues exactly one delayed follow-up', async () => {
   const queue = recordingQueue();
-  const trigger = new NotificationSyncTrigger(storage, queue);
+  const delays: (number | undefined)[] = [];
+  const trigger = new NotificationSyncTrigger(storage, { enqueue: async (job, options) => { delays.push(options?.delayInMs); await queue.enqueue(job); } }, () => new Date(), 2_500);
   const first = await Promise.all(Array.from({ length: 500 }, () => trigger.trigger(ref)));
   assert.equal(first.filter((o) => o === 'queued').length, 1);
   assert.equal(queue.jobs.length, 1);
   assert.deepEqual({ reason: queue.jobs[0]!.reason, mailbox: queue.jobs[0]!.mailbox }, { reason: 'notification', mailbox: 'alice@contoso.com' });
-  await trigger.consume(ref); // the job's sync starts
-  const second = await Promise.all(Array.from({ length: 100 }, () => trigger.trigger(ref)));
-  assert.equal(second.filter((o) => o === 'queued').length, 1);
+  const running = await trigger.started(ref); // the job's sync starts
+  assert.ok(running);
+  const second = await Promise.all(Array.from({ length: 500 }, () => trigger.trigger(ref)));
+  assert.equal(second.filter((o) => o === 'followUpQueued').length, 1);
+  assert.equal(second.filter((o) => o !== 'alreadyQueued').length, 1);
   assert.equal(queue.jobs.length, 2);
+  assert.deepEqual(delays, [undefined, 2_500], 'the follow-up waits for the rest of the burst');
+  await trigger.finished(running);
+  assert.equal(await trigger.trigger(ref), 'alreadyQueued', 'the follow-up is still queued: the end of the first sync kept its marker');
+  const followUp = await trigger.started(ref);
+  await trigger.finished(followUp!);
+  assert.equal(await trigger.trigger(ref), 'queued', 'idle again: the next notification syncs at once');
   // Another mailbox is not debounced by this one's marker.
   assert.equal(await trigger.trigger({ ...ref, mailbox: 'bob@contoso.com' }), 'queued');
 });

@@ -111,9 +111,18 @@ export async function handleEwsNotification(deps: EwsPushDependencies, token: st
   if (change) await deps.trigger.trigger({ tenantId: record.tenantId, groupId: record.groupId, mailbox: record.mailbox });
   // Keep-alives are the subscription's health: the renewal timer resubscribes when they stop. Best effort.
   await deps.records
-    .noteNotification(record, now, { minIntervalInMs: refreshIntervalInMs(deps.settings), ...(notification.lastWatermark ? { watermark: notification.lastWatermark } : {}) })
+    .noteNotification(record, now, { minIntervalInMs: refreshIntervalInMs(deps.settings), expiresAt: silenceDeadline(deps.settings, now), ...(notification.lastWatermark ? { watermark: notification.lastWatermark } : {}) })
     .catch((error: unknown) => deps.log?.debug('Could not note the EWS notification', { detail: error instanceof Error ? error.message : String(error) }));
   return answer('OK', change ? 'change' : 'keepAlive');
+}
+
+/**
+ * When the subscription counts as lost if nothing arrives before: the record's `expiresAt`, moved
+ * on by every notification. The core then treats it as failed (normal poll interval at once, shown
+ * in the admin status) and the renewal timer replaces it.
+ */
+export function silenceDeadline(settings: Pick<EwsPushSettings, 'statusFrequencyInMinutes' | 'minuteInMs'>, from: Date): string {
+  return new Date(from.getTime() + (2 * settings.statusFrequencyInMinutes + 1) * settings.minuteInMs).toISOString();
 }
 
 /** True when Exchange has been silent for more than twice StatusFrequency (plus a minute's grace for load). */
@@ -182,7 +191,7 @@ export function createEwsPushAdapter(options: EwsPushAdapterOptions): Notificati
       if (previous?.secretHash) await options.pending.remove(previous.secretHash).catch(() => undefined);
       // A new subscription after an earlier one: what changed in between is read now, not at the next poll.
       if (previous) await options.trigger(ref);
-      return { kind: 'created', subscriptionId: subscription.subscriptionId, resource, secretHash: secret.hash, watermark: previous?.watermark ?? subscription.watermark };
+      return { kind: 'created', subscriptionId: subscription.subscriptionId, resource, secretHash: secret.hash, watermark: previous?.watermark ?? subscription.watermark, expiresAt: silenceDeadline(settings, (options.now ?? (() => new Date()))()) };
     },
   };
 }

@@ -218,7 +218,7 @@ export class NotificationSubscriptionsRepository {
    * Notes that a notification arrived (for the admin status). Written at most every 30 s per
    * subscription and without an ETag (last writer wins; the value only moves forward in practice).
    */
-  async noteNotification(record: Stored<NotificationSubscriptionRecord>, at: Date, options: { readonly minIntervalInMs?: number; readonly watermark?: string } = {}): Promise<void> {
+  async noteNotification(record: Stored<NotificationSubscriptionRecord>, at: Date, options: { readonly minIntervalInMs?: number; readonly watermark?: string; readonly expiresAt?: string } = {}): Promise<void> {
     const last = Math.max(record.lastNotificationAt ? Date.parse(record.lastNotificationAt) : 0, this.#noted.get(record.subscriptionId ?? '') ?? 0);
     // EWS keep-alives with a short StatusFrequency need a finer interval (ews-push.ts), and carry the watermark to resume from.
     if (at.getTime() - last < (options.minIntervalInMs ?? LAST_NOTIFICATION_WRITE_INTERVAL_IN_MS)) return;
@@ -226,6 +226,6 @@ export class NotificationSubscriptionsRepository {
     this.#noted.set(record.subscriptionId ?? '', at.getTime());
     const client = await this.#records.client();
     const key = recordKey(record.tenantId, record.groupId, record.mailbox, record.folder);
-    await client.updateEntity({ ...key, lastNotificationAt: at.toISOString(), ...(options.watermark ? { watermark: options.watermark } : {}) }, 'Merge');
+    await client.updateEntity({ ...key, lastNotificationAt: at.toISOString(), ...(options.watermark ? { watermark: options.watermark } : {}), ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) }, 'Merge');
   }
 }

@@ -183,6 +183,7 @@ describe('EWS push notifications through the Functions host', () => {
     assert.equal(renewed.subscriptionId, before.subscriptionId, 'a healthy subscription is left alone');
     const status = mailboxNotificationStatus([renewed]);
     assert.equal(status?.state, 'active');
+    assert.ok(status?.expiresAt && Date.parse(status.expiresAt) > Date.now(), `keep-alives move the silence deadline on: ${status?.expiresAt}`);
     assert.equal(status?.protocol, 'ews');
   });
 
@@ -227,6 +228,8 @@ describe('EWS push notifications through the Functions host', () => {
     assert.ok(!subjects(ANNA).includes('While unsubscribed'), 'nothing told the connector yet');
     // Silent for more than twice StatusFrequency: the renewal timer treats it as lost.
     await new Promise((resolve) => setTimeout(resolve, 2500));
+    // Past its silence deadline the subscription shows as failed (the scheduler polls at the normal interval again).
+    assert.equal(mailboxNotificationStatus([(await record(ANNA))!])?.state, 'failed');
     await renew();
     const renewed = (await record(ANNA))!;
     assert.notEqual(renewed.subscriptionId, dropped.id);

@@ -21,7 +21,8 @@ import { NS, child, parseXml, path, text } from './xml';
 
 export type PushEventType = 'NewMailEvent' | 'CreatedEvent' | 'DeletedEvent' | 'ModifiedEvent' | 'MovedEvent' | 'CopiedEvent' | 'FreeBusyChangedEvent';
 
-const STORE_TO_EWS: Record<StoreEvent['type'], PushEventType> = {
+/** Store events as EWS event types (pull subscriptions use the same map). */
+export const STORE_TO_EWS: Record<StoreEvent['type'], PushEventType> = {
   NewMail: 'NewMailEvent',
   Created: 'CreatedEvent',
   Deleted: 'DeletedEvent',

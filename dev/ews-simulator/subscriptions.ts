@@ -5,18 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { EwsStore, StoreEvent } from './model';
-import { PushNotifier, type PushNotifierOptions } from './push-subscriptions';
+import { PushNotifier, STORE_TO_EWS, type PushEventType, type PushNotifierOptions } from './push-subscriptions';
 
-export type EventTypeName = 'NewMailEvent' | 'CreatedEvent' | 'DeletedEvent' | 'ModifiedEvent' | 'MovedEvent' | 'CopiedEvent' | 'FreeBusyChangedEvent';
-
-const STORE_TO_EWS: Record<StoreEvent['type'], EventTypeName> = {
-  NewMail: 'NewMailEvent',
-  Created: 'CreatedEvent',
-  Deleted: 'DeletedEvent',
-  Modified: 'ModifiedEvent',
-  Moved: 'MovedEvent',
-  Copied: 'CopiedEvent',
-};
+export type EventTypeName = PushEventType;
 
 export interface QueuedEvent {
   readonly sequence: number;

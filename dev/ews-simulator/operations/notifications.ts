@@ -16,28 +16,15 @@ export const subscribe: Operation = (ctx, request) => {
   if (push) return subscribePush(ctx, push);
   if (!pull) {
     const kind = children(request)[0]?.localName ?? 'unknown';
-    return `<m:ResponseMessages>${responseMessage(name, '', new EwsError('ErrorInvalidSubscriptionRequest', `The simulator supports pull subscriptions only (got ${kind}).`))}</m:ResponseMessages>`;
+    return `<m:ResponseMessages>${responseMessage(name, '', new EwsError('ErrorInvalidSubscriptionRequest', `The simulator supports pull and push subscriptions only (got ${kind}).`))}</m:ResponseMessages>`;
   }
   try {
     const timeout = Number(childText(pull, 'Timeout') ?? '');
     if (!Number.isInteger(timeout) || timeout < 1 || timeout > 1440) {
       throw new SoapFault('ErrorSchemaValidation', "The request failed schema validation: The 'Timeout' element is invalid (1..1440 minutes).");
     }
-    const types = children(child(pull, 'EventTypes') ?? pull, 'EventType').map((e) => (e.textContent ?? '').trim() as EventTypeName);
-    if (types.length === 0 || types.some((t) => !EVENT_TYPES.has(t))) throw new EwsError('ErrorInvalidSubscriptionRequest', 'EventTypes are invalid.');
-    const all = parseBoolean(attr(pull, 'SubscribeToAllFolders')) ?? false;
-    const folders = folderIdElements(child(pull, 'FolderIds')).map((e) => resolveFolder(ctx, e));
-    const mailbox = folders[0]?.mailbox ?? ctx.actingAs?.smtpAddress;
-    if (!mailbox) throw new EwsError('ErrorMissingEmailAddress');
-    if (folders.some((f) => f.mailbox !== mailbox)) throw new EwsError('ErrorInvalidSubscriptionRequest', 'All folders of a subscription must be in the same mailbox.');
-    if (!all && folders.length === 0) throw new EwsError('ErrorInvalidSubscriptionRequest', 'Specify folders or SubscribeToAllFolders.');
-    const subscription = ctx.subscriptions.create({
-      mailbox,
-      owner: ctx.caller.principal,
-      folderIds: all ? 'all' : new Set(folders.map((f) => f.id)),
-      eventTypes: new Set(types),
-      timeoutInMinutes: timeout,
-    });
+    const scope = subscriptionScope(ctx, pull);
+    const subscription = ctx.subscriptions.create({ ...scope, owner: ctx.caller.principal, timeoutInMinutes: timeout });
     const watermark = ctx.subscriptions.watermark(subscription, 0);
     return `<m:ResponseMessages>${responseMessage(name, `<m:SubscriptionId>${subscription.id}</m:SubscriptionId><m:Watermark>${watermark}</m:Watermark>`)}</m:ResponseMessages>`;
   } catch (error) {

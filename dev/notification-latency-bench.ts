@@ -1,178 +1,240 @@
 /**
- * Notification latency, EWS push (issue #13): mail created through the EWS simulator's control
- * API at a steady rate, measured until its signed webhook reaches the demo receiver (which checks
- * every signature), through the local Functions host with the production function files. Two
- * runs: EWS push on (the 1-minute poll still scheduled, but out of the path), and notifications
- * switched off (NOTIFICATIONS_ENABLED=false: the 1-minute poll only).
+ * `npm run bench -- notification-latency`: time from a new message in Exchange to the signed
+ * webhook at the customer's receiver, with change notifications on and off, per protocol.
+ *
+ * The whole product runs in the local Functions host (every function file: timers, queues, the
+ * notification callbacks) against Azurite, the local Key Vault, the identity provider and the
+ * simulators. A group with a 1-minute poll interval syncs one mailbox; messages are created through
+ * the simulator's control API at a steady rate, and each one's latency is the receiver's arrival
+ * time (signature verified) minus its creation time. With notifications on, the mailbox's
+ * notifications are healthy, so the scheduler leaves it to the safety poll (15 minutes): the
+ * 1-minute poll is out of the path. With them off, the same messages wait for the poll.
+ *
+ * Protocol-parameterised: PROTOCOLS holds one setup per protocol (how to create its group); add an
+ * entry to measure another (`ews`: EWS push through the EWS simulator).
+ *
+ * Environment: NOTIFY_BENCH_MESSAGES (on: 40), NOTIFY_BENCH_RATE_PER_SECOND (on: 2),
+ * NOTIFY_BENCH_OFF_MESSAGES (6, one every 10 s: a minute of polls), NOTIFY_BENCH_PROTOCOLS (graph,ews).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Benchmark, BenchContext, BenchMetric, BenchResult } from './bench';
-import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
-import { projectRoot } from './project-paths';
+import { DEMO_SERVICE_ACCOUNT, demoOrganisationSeed } from './ews-simulator/seed/demo';
+import { DEMO_IDENTITY } from './identity/demo-seed';
 import { startWebhookReceiver } from './webhook-receiver/receiver';
+import type { RunningWebhookReceiver } from './webhook-receiver/receiver';
 import { SecretString } from '../shared/logging';
-import { secretNames } from '../shared/secrets';
-import { GroupsRepository, MailboxesRepository, TableStorage, TenantsRepository } from '../shared/storage';
-import { startConnectorStack, type ConnectorStack } from '../test/support/connector-stack';
+import { secretNames } from '../shared/secrets/secret-names';
+import { startConnectorStack } from '../test/support/connector-stack';
+import type { ConnectorStack } from '../test/support/connector-stack';
+import { answerAdminConsent } from '../test/support/admin-consent-browser';
+import { requestJson } from '../test/support/http-json';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from './project-paths';
+import { spawn } from 'node:child_process';
+import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
 
+const d = DEMO_IDENTITY;
 const MASTER_KEY = 'notification-bench-master-key';
-const SVC = 'svc@fabrikam.test';
-const SVC_PASSWORD = 'Fabrikam-Svc-Pass1';
-const MAILBOX = 'anna@fabrikam.test';
-const SIGNING_SECRET = 'notification-bench-signing-secret-0123456789';
+const MAILBOX = 'alice@contoso.com';
 
-interface Run {
-  readonly latenciesInMs: number[];
-  readonly lost: number;
+/** What a protocol needs to be measured: its group, created through the admin API. */
+export interface NotificationBenchProtocol {
+  readonly name: string;
+  /** Creates the group (delivery to `webhookUrl`, 1-minute poll, mail only); returns its id. */
+  createGroup(admin: AdminClient, stack: ConnectorStack, webhookUrl: string): Promise<string>;
+}
+
+export interface AdminClient {
+  readonly tenantId: string;
+  call(method: string, path: string, body?: unknown): Promise<any>;
+}
+
+const CUSTOMER_APP = 'c0ffee00-0000-4000-8000-0000000c0503';
+const CUSTOMER_SECRET = 'contoso-bench-app-secret';
+
+export const PROTOCOLS: Record<string, NotificationBenchProtocol> = {
+  graph: {
+    name: 'graph',
+    async createGroup(admin, stack, webhookUrl) {
+      stack.idp.control.addApp({
+        appId: CUSTOMER_APP,
+        displayName: 'Contoso bench app',
+        homeTenantId: d.contosoTenantId,
+        secrets: [{ value: CUSTOMER_SECRET, displayName: 'bench' }],
+        requiredResourceAccess: [{ resource: 'https://graph.microsoft.com', applicationPermissions: ['Mail.ReadWrite'] }],
+      });
+      stack.idp.control.grantAdminConsent(d.contosoTenantId, CUSTOMER_APP);
+      const group = await admin.call('POST', `/tenants/${admin.tenantId}/groups`, { name: 'Bench (Graph)', externalId: 'bench-graph', mailboxAccessType: 'appOnly', appOnly: { entraTenantId: d.contosoTenantId, clientId: CUSTOMER_APP }, folders: ['mail'], pollIntervalMinutes: 1, delivery: { kind: 'webhook', url: webhookUrl } });
+      await admin.call('PUT', `/tenants/${admin.tenantId}/groups/${group.id}/credentials`, { clientSecret: CUSTOMER_SECRET });
+      return group.id as string;
+    },
+  },
+  ews: {
+    name: 'ews',
+    // EWS push (on-premises Exchange): an impersonation group with the demo service account; the
+    // EWS simulator pushes SendNotification to the host's notifications-ews callback.
+    async createGroup(admin, stack, webhookUrl) {
+      const group = await admin.call('POST', `/tenants/${admin.tenantId}/groups`, {
+        name: 'Bench (EWS push)', externalId: 'bench-ews', mailboxAccessType: 'impersonation', ewsUrl: stack.ews!.url,
+        impersonation: { serviceAccount: DEMO_SERVICE_ACCOUNT.userPrincipalName, authScheme: 'basic' },
+        folders: ['mail'], pollIntervalMinutes: 1, delivery: { kind: 'webhook', url: webhookUrl },
+      });
+      await admin.call('PUT', `/tenants/${admin.tenantId}/groups/${group.id}/credentials`, { password: DEMO_SERVICE_ACCOUNT.password });
+      return group.id as string;
+    },
+  },
+};
+
+function envNumber(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutInMs: number): Promise<T> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutInMs: number): Promise<T> {
   const deadline = Date.now() + timeoutInMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
-async function measure(context: BenchContext, notifications: boolean, count: number, intervalInMs: number): Promise<Run> {
-  const receiver = await startWebhookReceiver({ port: 0, secret: () => [SIGNING_SECRET], print: () => undefined, keep: 10_000 });
-  let stack: ConnectorStack | undefined;
+interface Measured {
+  readonly latenciesInMs: number[];
+  readonly lost: number;
+  readonly scheduledRuns: number;
+}
+
+async function measure(protocol: NotificationBenchProtocol, notifications: boolean, messages: number, intervalInMs: number, context: BenchContext): Promise<Measured> {
+  const signingSecrets: string[] = [];
+  const receiver: RunningWebhookReceiver = await startWebhookReceiver({ port: 0, secret: () => signingSecrets, print: () => undefined, keep: 10_000 });
+  const functions = readdirSync(join(projectRoot(), 'dist', 'functions')).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
+  const stack = await startConnectorStack({
+    functions,
+    publicBaseUrlIsHost: true,
+    identitySeed: { contosoAdminConsent: true },
+    ews: { seed: (store) => demoOrganisationSeed({ itemsPerFolder: 1 }).apply(store), trustIdentityProvider: true },
+    graph: {},
+    functionKeys: { masterKey: MASTER_KEY },
+    extraSettings: { NOTIFICATIONS_ENABLED: String(notifications), LOG_LEVEL: 'info' },
+    beforeHost: async ({ secrets }) => {
+      await secrets.setSecret(secretNames.connectorAppClientSecret(), new SecretString(d.connectorApp.clientSecret), { expiresOn: new Date(Date.now() + 365 * 24 * 3600_000) });
+    },
+  });
   try {
-    stack = await startConnectorStack({
-      functions: ['sync-schedule', 'sync-mailbox', 'delivery-deliver-batch', 'notifications-ews', 'notifications-renew'],
-      publicBaseUrlIsHost: true,
-      ews: {
-        seed: (store) => {
-          store.addOrganisation({ id: 'fabrikam', name: 'Fabrikam', domains: ['fabrikam.test'] });
-          store.addMailbox({ smtpAddress: MAILBOX, displayName: 'Anna', password: 'User-Pass1' });
-          store.addServiceAccount({ userPrincipalName: SVC, password: SVC_PASSWORD, organisationId: 'fabrikam' });
-          store.grantImpersonation({ organisationId: 'fabrikam', principal: SVC, scope: { kind: 'all' } });
-        },
-      },
-      extraSettings: { NOTIFICATIONS_ENABLED: String(notifications), LOG_LEVEL: 'info' },
-      functionKeys: { masterKey: MASTER_KEY },
-      queues: { maxPollingIntervalInMs: 200 },
-      beforeHost: async ({ azurite, secrets }) => {
-        const secretName = secretNames.groupPassword('fabrikam', 'sales');
-        const stored = await secrets.setSecret(secretName, new SecretString(SVC_PASSWORD));
-        await secrets.setSecret(secretNames.webhookSigningKey('fabrikam', 'sales'), new SecretString(SIGNING_SECRET));
-        const storage = new TableStorage({ storage: { kind: 'connectionString', connectionString: new SecretString(azurite.connectionString) } });
-        const at = new Date().toISOString();
-        await new TenantsRepository(storage).create({ id: 'fabrikam', displayName: 'Fabrikam', status: 'active', createdAt: at, updatedAt: at });
-        await new GroupsRepository(storage).create({
-          tenantId: 'fabrikam', id: 'sales', name: 'Sales', externalId: 'sales', mailboxAccessType: 'impersonation',
-          impersonation: { serviceAccount: SVC, authScheme: 'basic' },
-          credential: { kind: 'password', secretName, secretVersion: stored.version, updatedAt: at },
-          delivery: { kind: 'webhook', url: `${receiver.url}/webhook` },
-          folders: ['mail'], pollIntervalMinutes: 1, initialSync: { kind: 'all' }, enabled: true, createdAt: at, updatedAt: at,
-        });
-        await new MailboxesRepository(storage).create({ tenantId: 'fabrikam', groupId: 'sales', smtpAddress: MAILBOX, enabled: true, status: 'pending', counts: { created: 0, updated: 0, deleted: 0 }, createdAt: at, updatedAt: at });
-      },
-    });
-    const running = stack;
-    const controlUrl = running.ews!.controlUrl;
+    const adminToken = stack.idp.control.issueAccessToken({ tenantId: d.operatorTenantId, audience: d.adminApi.audience, roles: ['Connector.Admin'], oid: d.users.operatorAdmin.objectId, name: 'Operator Admin', upn: d.users.operatorAdmin.upn });
+    const call = async (method: string, path: string, body?: unknown) => {
+      const response = await requestJson(method, `${stack.settings.PUBLIC_BASE_URL}/api/admin${path}`, { headers: { authorization: `Bearer ${adminToken}` }, body });
+      if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${response.text}`);
+      return response.body;
+    };
+    const tenantId = (await call('POST', '/tenants', { displayName: 'Contoso (bench)', entraTenantId: d.contosoTenantId })).id as string;
+    const consent = await call('POST', `/tenants/${tenantId}/consent`);
+    await answerAdminConsent(consent.url, d.users.contosoAdmin);
+    const admin: AdminClient = { tenantId, call };
+    const groupId = await protocol.createGroup(admin, stack, `${receiver.url}/webhook`);
+    signingSecrets.push((await call('POST', `/tenants/${tenantId}/groups/${groupId}/delivery/signing-key`)).secret);
+    await call('POST', `/tenants/${tenantId}/groups/${groupId}/mailboxes`, { smtpAddress: MAILBOX });
+    const invoke = (name: string) => fetch(`${stack.host.url}/admin/functions/${name}`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ input: '' }) });
+    context.log(`group ready; initial sync (notifications ${notifications ? 'on' : 'off'})`);
+    await invoke('schedule-due-groups');
+    await until('initial sync', async () => ((await call('GET', `/tenants/${tenantId}/groups/${groupId}/mailboxes/${MAILBOX}`)).status === 'ok' ? true : undefined), 120_000);
     if (notifications) {
-      await fetch(`${running.host.url}/admin/functions/notifications-renew`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: '{"input":""}' });
-      await waitFor(
-        'an active EWS push subscription',
-        async () => ((await (await fetch(`${controlUrl}/push-subscriptions`)).json()) as { state: string }[]).some((s) => s.state === 'active') || undefined,
-        30_000,
-      );
-      context.log('EWS push subscription active');
+      context.log('initial sync done; subscribing');
+      await invoke('notifications-renew');
+      await until('notifications active', async () => ((await call('GET', `/tenants/${tenantId}/groups/${groupId}/mailboxes/${MAILBOX}`)).notifications?.state === 'active' ? true : undefined), 60_000);
     }
+    const scheduledBefore = stack.logs.filter((l) => l.includes('"reason":"scheduled"') && l.includes('sync-mailbox')).length;
+    context.log(`${protocol.name}, notifications ${notifications ? 'on' : 'off'}: ${messages} messages, one every ${intervalInMs} ms`);
     const created = new Map<string, number>();
-    for (let i = 0; i < count; i++) {
-      const subject = `Latency ${notifications ? 'push' : 'poll'} ${i}`;
-      const response = await fetch(`${controlUrl}/mailboxes/${MAILBOX}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ folder: 'inbox', item: { kind: 'message', subject } }) });
-      if (!response.ok) throw new Error(`control API: ${response.status}`);
-      created.set(subject, Date.now());
-      await new Promise((resolve) => setTimeout(resolve, intervalInMs));
+    for (let index = 0; index < messages; index++) {
+      const subject = `Bench ${notifications ? 'on' : 'off'} ${index}`;
+      const started = Date.now();
+      const response = await fetch(`${stack.graph!.storeControlUrl}/mailboxes/${MAILBOX}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ folder: 'inbox', item: { kind: 'message', subject, from: { address: 'customer@example.net' } } }) });
+      if (response.status !== 201) throw new Error(`creating a message: ${response.status} ${await response.text()}`);
+      created.set(subject, started);
+      await sleep(Math.max(0, intervalInMs - (Date.now() - started)));
     }
-    const arrived = new Map<string, number>();
-    const deadline = Date.now() + (notifications ? 30_000 : 150_000);
-    while (arrived.size < created.size && Date.now() < deadline) {
-      for (const batch of receiver.received()) {
-        for (const record of batch.batch.records) {
-          const subject = record.item?.subject;
-          if (subject && created.has(subject) && !arrived.has(subject)) arrived.set(subject, Date.parse(batch.receivedAt));
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const latenciesInMs = [...arrived].map(([subject, at]) => at - created.get(subject)!).sort((a, b) => a - b);
-    context.log(`${notifications ? 'push' : 'poll only'}: ${arrived.size}/${created.size} delivered`);
-    if (process.env['NOTIFICATION_BENCH_LOGS']) for (const line of running.logs) context.log(line);
-    return { latenciesInMs, lost: created.size - arrived.size };
+    const arrivals = (): Map<string, number> => {
+      const seen = new Map<string, number>();
+      for (const batch of receiver.received()) for (const record of batch.batch.records) if (record.item?.subject && created.has(record.item.subject) && !seen.has(record.item.subject)) seen.set(record.item.subject, Date.parse(batch.receivedAt));
+      return seen;
+    };
+    // Everything arrives within the poll interval plus a sync, whichever way it is triggered.
+    context.log('messages created; waiting for deliveries');
+    await until('every message delivered', () => (arrivals().size === created.size ? true : undefined), 100_000).catch(() => undefined);
+    const seen = arrivals();
+    const latencies = [...seen].map(([subject, at]) => at - created.get(subject)!).sort((a, b) => a - b);
+    if (receiver.refused().length > 0) throw new Error(`the receiver refused ${receiver.refused().length} deliveries`);
+    const scheduledRuns = stack.logs.filter((l) => l.includes('"reason":"scheduled"') && l.includes('sync-mailbox')).length - scheduledBefore;
+    return { latenciesInMs: latencies, lost: created.size - seen.size, scheduledRuns };
   } finally {
-    await stack?.close();
+    await stack.close();
     await receiver.close();
   }
 }
 
-function metrics(prefix: string, run: Run, targets: boolean): BenchMetric[] {
-  const lost: BenchMetric = { name: `${prefix} not delivered`, value: run.lost, unit: 'mails', ...(targets ? { target: { atMost: 0 } } : {}) };
-  if (run.latenciesInMs.length === 0) return [lost];
+function metricsOf(prefix: string, measured: Measured, targets: boolean): BenchMetric[] {
+  const s = (ms: number) => Math.round(ms) / 1000;
   return [
-    { name: `${prefix} p50`, value: percentile(run.latenciesInMs, 50), unit: 'ms', ...(targets ? { target: { atMost: 2000 } } : {}) },
-    { name: `${prefix} p95`, value: percentile(run.latenciesInMs, 95), unit: 'ms' },
-    { name: `${prefix} p99`, value: percentile(run.latenciesInMs, 99), unit: 'ms', ...(targets ? { target: { atMost: 5000 } } : {}) },
-    lost,
+    { name: `${prefix} p50`, value: s(percentile(measured.latenciesInMs, 50)), unit: 's', ...(targets ? { target: { atMost: 2 } } : {}) },
+    { name: `${prefix} p95`, value: s(percentile(measured.latenciesInMs, 95)), unit: 's' },
+    { name: `${prefix} p99`, value: s(percentile(measured.latenciesInMs, 99)), unit: 's', ...(targets ? { target: { atMost: 5 } } : {}) },
+    { name: `${prefix} not delivered`, value: measured.lost, unit: 'messages', ...(targets ? { target: { atMost: 0 } } : {}) },
   ];
 }
 
-const NOTES = [
-  'Through the local Functions host (sync-schedule, sync-mailbox, delivery-deliver-batch, notifications-ews, notifications-renew), Azurite, local Key Vault, EWS simulator (real StatusFrequency minutes), demo webhook receiver verifying signatures.',
-  'push on: 40 mails, one every 500 ms; group poll interval 1 minute (healthy notifications move the mailbox to the 15-minute safety poll).',
-  'notifications off: NOTIFICATIONS_ENABLED=false, 12 mails, one every 5 s, 1-minute poll.',
-  'Latency = receiver receivedAt - control API answer for the mail. Each mode runs in its own process (the app caches its runtime per process, as a Functions worker does).',
-];
+async function measureBoth(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
+  const onMessages = envNumber('NOTIFY_BENCH_MESSAGES', 40);
+  const onInterval = 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2);
+  const offMessages = envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6);
+  const on = await measure(protocol, true, onMessages, onInterval, context);
+  const off = await measure(protocol, false, offMessages, 10_000, context);
+  return {
+    metrics: [...metricsOf('notifications on:', on, true), { name: 'notifications on: scheduled polls during the run', value: on.scheduledRuns, unit: 'jobs' }, ...metricsOf('notifications off:', off, false)],
+    notes: [
+      `on: ${onMessages} messages at ${(1000 / onInterval).toFixed(1)}/s; off: ${offMessages} messages, one every 10 s, 1-minute poll interval`,
+      'latency = receiver arrival (signature verified) − message creation through the simulator control API; whole product in the local Functions host',
+    ],
+  };
+}
+
+const CHILD_FLAG = '--notification-latency-child';
 
 /**
  * The local Key Vault and identity provider serve TLS with the dev certificate, which Node trusts only
- * through NODE_EXTRA_CA_CERTS read at process start: each measurement runs in a child process that has it
- * (as idle-tick-bench does), one per mode.
+ * through NODE_EXTRA_CA_CERTS read at process start: the measurement runs in a child process that has it.
  */
-async function runChild(context: BenchContext, mode: 'push' | 'poll'): Promise<Run> {
+async function runInChild(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
   const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
-  const child = spawn(process.execPath, [__filename, `--notification-latency-child=${mode}`], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [__filename, CHILD_FLAG, protocol.name], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let errors = '';
-  let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
+    for (const line of chunk.toString('utf8').split('\n')) {
       if (line.startsWith('log ')) context.log(line.slice(4));
-      else if (line.startsWith('result ')) output = line.slice(7);
+      else output += line;
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (pending.startsWith('result ')) output = pending.slice(7);
-  if (code !== 0 || !output) throw new Error(`notification latency bench (${mode}) exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  return JSON.parse(output) as Run;
+  if (code !== 0) throw new Error(`notification latency bench exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
+  return JSON.parse(output) as BenchResult;
 }
 
-async function run(context: BenchContext): Promise<BenchResult> {
-  const push = await runChild(context, 'push');
-  const poll = await runChild(context, 'poll');
-  return { metrics: [...metrics('push on', push, true), ...metrics('notifications off', poll, false)], notes: NOTES };
-}
-
-const childMode = process.argv.find((arg) => arg.startsWith('--notification-latency-child='))?.split('=')[1];
-if (require.main === module && (childMode === 'push' || childMode === 'poll')) {
-  const log = { log: (message: string) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined };
-  (childMode === 'push' ? measure(log, true, 40, 500) : measure(log, false, 12, 5_000)).then(
+if (require.main === module && process.argv.includes(CHILD_FLAG)) {
+  const protocol = PROTOCOLS[process.argv[process.argv.indexOf(CHILD_FLAG) + 1] ?? ''];
+  (protocol ? measureBoth(protocol, { log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined }) : Promise.reject(new Error('unknown protocol'))).then(
     (result) => {
-      process.stdout.write(`\nresult ${JSON.stringify(result)}\n`);
+      process.stdout.write(JSON.stringify(result));
       process.exit(0);
     },
     (error: unknown) => {
@@ -182,10 +244,14 @@ if (require.main === module && (childMode === 'push' || childMode === 'poll')) {
   );
 }
 
-export const benchmarks: Benchmark[] = [
-  {
-    name: 'notifications.ews-push.latency',
-    description: 'EWS push: mail created via the simulator control API (2 per second) → signed webhook at the receiver, p50/p95/p99; and the same with notifications off (1-minute poll)',
-    run,
-  },
-];
+function benchmarkFor(protocol: NotificationBenchProtocol): Benchmark {
+  return {
+    name: `notification-latency-${protocol.name}`,
+    description: `New message → signed webhook at the receiver over ${protocol.name}, change notifications on (the 1-minute poll out of the path) and off (the poll only): p50/p95/p99`,
+    run: (context) => runInChild(protocol, context),
+  };
+}
+
+const selected = (process.env.NOTIFY_BENCH_PROTOCOLS ?? Object.keys(PROTOCOLS).join(',')).split(',').map((p) => p.trim()).filter((p) => PROTOCOLS[p]);
+
+export const benchmarks: Benchmark[] = selected.map((name) => benchmarkFor(PROTOCOLS[name]!));

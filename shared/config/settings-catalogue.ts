@@ -84,7 +84,7 @@ export const SETTINGS: readonly SettingDescription[] = [
     description: "A mailbox failing to sync for longer than this gets a notice to the tenant's alert contacts and an event to its group's delivery target (10-10080)." },
   { name: 'NOTIFICATIONS_ENABLED', group: 'sync', requiredInAzure: false, defaultValue: 'true',
     description: "Change notifications (Graph change notifications, EWS push): 'true' subscribes every synced folder so new mail is synced within seconds, with polling kept as the safety net; 'false' polls only (docs/notifications.md)." },
-  { name: 'NOTIFICATIONS_CALLBACK_BASE_URL', group: 'sync', requiredInAzure: false, localExample: 'http://localhost:7071',
+  { name: 'NOTIFICATIONS_CALLBACK_BASE_URL', group: 'sync', requiredInAzure: false,
     description: 'Public origin Exchange calls back with notifications (https in production; Graph refuses http). Default: PUBLIC_BASE_URL. Locally the simulators call the local functions host.' },
   { name: 'NOTIFICATIONS_SAFETY_POLL_MINUTES', group: 'sync', requiredInAzure: false, defaultValue: '15',
     description: "With healthy notifications a mailbox is polled only this often (1-1440) as a safety net; a mailbox whose notifications fail, renew or are unsupported falls back to its group's poll interval at once." },

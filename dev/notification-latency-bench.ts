@@ -192,49 +192,62 @@ function metricsOf(prefix: string, measured: Measured, targets: boolean): BenchM
   ];
 }
 
-async function measureBoth(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
-  const onMessages = envNumber('NOTIFY_BENCH_MESSAGES', 40);
-  const onInterval = 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2);
-  const offMessages = envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6);
-  const on = await measure(protocol, true, onMessages, onInterval, context);
-  const off = await measure(protocol, false, offMessages, 10_000, context);
-  return {
-    metrics: [...metricsOf('notifications on:', on, true), { name: 'notifications on: scheduled polls during the run', value: on.scheduledRuns, unit: 'jobs' }, ...metricsOf('notifications off:', off, false)],
-    notes: [
-      `on: ${onMessages} messages at ${(1000 / onInterval).toFixed(1)}/s; off: ${offMessages} messages, one every 10 s, 1-minute poll interval`,
-      'latency = receiver arrival (signature verified) − message creation through the simulator control API; whole product in the local Functions host',
-    ],
-  };
-}
-
 const CHILD_FLAG = '--notification-latency-child';
 
 /**
- * The local Key Vault and identity provider serve TLS with the dev certificate, which Node trusts only
- * through NODE_EXTRA_CA_CERTS read at process start: the measurement runs in a child process that has it.
+ * Each mode runs in its own child process: the app builds its runtime (settings, token validation
+ * keys, storage clients) once per process, as a Functions worker does, so a second connector stack
+ * in the same process would talk to the first one's closed servers. The child also needs the dev
+ * certificate through NODE_EXTRA_CA_CERTS, which Node reads only at process start.
  */
-async function runInChild(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
+async function runInChild(protocol: NotificationBenchProtocol, mode: 'on' | 'off', context: BenchContext): Promise<Measured> {
   const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
-  const child = spawn(process.execPath, [__filename, CHILD_FLAG, protocol.name], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [__filename, CHILD_FLAG, protocol.name, mode], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let errors = '';
+  let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
       if (line.startsWith('log ')) context.log(line.slice(4));
-      else output += line;
+      else if (line.startsWith('result ')) output = line.slice(7);
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`notification latency bench exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  return JSON.parse(output) as BenchResult;
+  if (partial.startsWith('result ')) output = partial.slice(7);
+  if (code !== 0 || !output) throw new Error(`notification latency bench (${protocol.name}, ${mode}) exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
+  return JSON.parse(output) as Measured;
+}
+
+function settingsOf(): { onMessages: number; onInterval: number; offMessages: number } {
+  return { onMessages: envNumber('NOTIFY_BENCH_MESSAGES', 40), onInterval: 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2), offMessages: envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6) };
+}
+
+async function measureBoth(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
+  const { onMessages, onInterval, offMessages } = settingsOf();
+  const on = await runInChild(protocol, 'on', context);
+  const off = await runInChild(protocol, 'off', context);
+  return {
+    metrics: [...metricsOf('notifications on:', on, true), { name: 'notifications on: scheduled polls during the run', value: on.scheduledRuns, unit: 'jobs' }, ...metricsOf('notifications off:', off, false)],
+    notes: [
+      `on: ${onMessages} messages at ${(1000 / onInterval).toFixed(1)}/s; off: ${offMessages} messages, one every 10 s, 1-minute poll interval`,
+      'latency = receiver arrival (signature verified) − message creation through the simulator control API; whole product in the local Functions host; each mode in its own process',
+    ],
+  };
 }
 
 if (require.main === module && process.argv.includes(CHILD_FLAG)) {
-  const protocol = PROTOCOLS[process.argv[process.argv.indexOf(CHILD_FLAG) + 1] ?? ''];
-  (protocol ? measureBoth(protocol, { log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined }) : Promise.reject(new Error('unknown protocol'))).then(
+  const index = process.argv.indexOf(CHILD_FLAG);
+  const protocol = PROTOCOLS[process.argv[index + 1] ?? ''];
+  const mode = process.argv[index + 2];
+  const { onMessages, onInterval, offMessages } = settingsOf();
+  const log: BenchContext = { log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined };
+  const run = !protocol || (mode !== 'on' && mode !== 'off') ? Promise.reject(new Error('unknown protocol or mode')) : mode === 'on' ? measure(protocol, true, onMessages, onInterval, log) : measure(protocol, false, offMessages, 10_000, log);
+  run.then(
     (result) => {
-      process.stdout.write(JSON.stringify(result));
+      process.stdout.write(`\nresult ${JSON.stringify(result)}\n`);
       process.exit(0);
     },
     (error: unknown) => {
@@ -248,7 +261,7 @@ function benchmarkFor(protocol: NotificationBenchProtocol): Benchmark {
   return {
     name: `notification-latency-${protocol.name}`,
     description: `New message → signed webhook at the receiver over ${protocol.name}, change notifications on (the 1-minute poll out of the path) and off (the poll only): p50/p95/p99`,
-    run: (context) => runInChild(protocol, context),
+    run: (context) => measureBoth(protocol, context),
   };
 }
 

@@ -30,8 +30,7 @@ import { requestJson } from '../test/support/http-json';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './project-paths';
-import { spawn } from 'node:child_process';
-import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
+import { runBenchChild, serveBenchChild } from './bench-child';
 
 const d = DEMO_IDENTITY;
 const MASTER_KEY = 'notification-bench-master-key';
@@ -178,16 +177,19 @@ function metricsOf(prefix: string, measured: Measured, targets: boolean): BenchM
   ];
 }
 
+function settingsOf(notifications: boolean): { readonly messages: number; readonly intervalInMs: number } {
+  return notifications ? { messages: envNumber('NOTIFY_BENCH_MESSAGES', 40), intervalInMs: 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2) } : { messages: envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6), intervalInMs: 10_000 };
+}
+
+/** Each mode in its own process: the host runs the functions in-process, and their per-process caches belong to one stack. */
 async function measureBoth(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
-  const onMessages = envNumber('NOTIFY_BENCH_MESSAGES', 40);
-  const onInterval = 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2);
-  const offMessages = envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6);
-  const on = await measure(protocol, true, onMessages, onInterval, context);
-  const off = await measure(protocol, false, offMessages, 10_000, context);
+  const on = await runInChild(protocol, true, context);
+  const off = await runInChild(protocol, false, context);
+  const onSettings = settingsOf(true);
   return {
     metrics: [...metricsOf('notifications on:', on, true), { name: 'notifications on: scheduled polls during the run', value: on.scheduledRuns, unit: 'jobs' }, ...metricsOf('notifications off:', off, false)],
     notes: [
-      `on: ${onMessages} messages at ${(1000 / onInterval).toFixed(1)}/s; off: ${offMessages} messages, one every 10 s, 1-minute poll interval`,
+      `on: ${onSettings.messages} messages at ${(1000 / onSettings.intervalInMs).toFixed(1)}/s; off: ${settingsOf(false).messages} messages, one every 10 s, 1-minute poll interval`,
       'latency = receiver arrival (signature verified) − message creation through the simulator control API; whole product in the local Functions host',
     ],
   };
@@ -195,46 +197,22 @@ async function measureBoth(protocol: NotificationBenchProtocol, context: BenchCo
 
 const CHILD_FLAG = '--notification-latency-child';
 
-/**
- * The local Key Vault and identity provider serve TLS with the dev certificate, which Node trusts only
- * through NODE_EXTRA_CA_CERTS read at process start: the measurement runs in a child process that has it.
- */
-async function runInChild(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
-  const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
-  const child = spawn(process.execPath, [__filename, CHILD_FLAG, protocol.name], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let errors = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.startsWith('log ')) context.log(line.slice(4));
-      else output += line;
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`notification latency bench exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  return JSON.parse(output) as BenchResult;
+async function runInChild(protocol: NotificationBenchProtocol, notifications: boolean, context: BenchContext): Promise<Measured> {
+  return runBenchChild<Measured>(__filename, [CHILD_FLAG, protocol.name, notifications ? 'on' : 'off'], context, 'notification latency bench');
 }
 
 if (require.main === module && process.argv.includes(CHILD_FLAG)) {
   const protocol = PROTOCOLS[process.argv[process.argv.indexOf(CHILD_FLAG) + 1] ?? ''];
-  (protocol ? measureBoth(protocol, { log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined }) : Promise.reject(new Error('unknown protocol'))).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result));
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  const notifications = process.argv[process.argv.indexOf(CHILD_FLAG) + 2] === 'on';
+  const { messages, intervalInMs } = settingsOf(notifications);
+  serveBenchChild((context) => (protocol ? measure(protocol, notifications, messages, intervalInMs, context) : Promise.reject(new Error('unknown protocol'))));
 }
 
 function benchmarkFor(protocol: NotificationBenchProtocol): Benchmark {
   return {
     name: `notification-latency-${protocol.name}`,
     description: `New message → signed webhook at the receiver over ${protocol.name}, change notifications on (the 1-minute poll out of the path) and off (the poll only): p50/p95/p99`,
-    run: (context) => runInChild(protocol, context),
+    run: (context) => measureBoth(protocol, context),
   };
 }
 

@@ -9,8 +9,6 @@
  * every TableClient call the app makes), queue messages, and EWS calls per folder (exactly one
  * SyncFolderItems each, no GetItem).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import type { Benchmark, BenchContext, BenchResult } from './bench';
@@ -22,8 +20,7 @@ import { SYNC_SCHEDULE_TABLE } from '../shared/storage/sync-schedule-repository'
 import { useSyncOverrides } from '../shared/sync/sync-composition';
 import { SYNC_JOBS_QUEUE } from '../shared/sync/sync-jobs';
 import { startConnectorStack, type ConnectorStack } from '../test/support/connector-stack';
-import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
-import { projectRoot } from './project-paths';
+import { runBenchChild, serveBenchChild } from './bench-child';
 
 const MASTER_KEY = 'idle-bench-master-key';
 const SVC = 'svc@idle.bench';
@@ -226,34 +223,10 @@ async function measure(context: BenchContext): Promise<BenchResult> {
  * through NODE_EXTRA_CA_CERTS read at process start: the measurement runs in a child process that has it.
  */
 async function run(context: BenchContext): Promise<BenchResult> {
-  const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
-  const child = spawn(process.execPath, [__filename, '--idle-tick-child'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let errors = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (line.startsWith('log ')) context.log(line.slice(4));
-      else output += line;
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`idle tick bench exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  return JSON.parse(output) as BenchResult;
+  return runBenchChild<BenchResult>(__filename, ['--idle-tick-child'], context, 'idle tick bench');
 }
 
-if (require.main === module && process.argv.includes('--idle-tick-child')) {
-  measure({ log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined }).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result));
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module && process.argv.includes('--idle-tick-child')) serveBenchChild(measure);
 
 export const benchmarks: Benchmark[] = [
   { name: 'idle-tick', description: 'scheduler tick + drain through the Functions host, 1,000 idle mailboxes × 2 folders (wall time, Table ops per job, queue messages, EWS calls per folder)', run },

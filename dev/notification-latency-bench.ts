@@ -30,8 +30,7 @@ import { requestJson } from '../test/support/http-json';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from './project-paths';
-import { spawn } from 'node:child_process';
-import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
+import { runBenchChild, serveBenchChild } from './bench-child';
 
 const d = DEMO_IDENTITY;
 const MASTER_KEY = 'notification-bench-master-key';
@@ -192,69 +191,35 @@ function metricsOf(prefix: string, measured: Measured, targets: boolean): BenchM
   ];
 }
 
-const CHILD_FLAG = '--notification-latency-child';
-
-/**
- * Each mode runs in its own child process: the app builds its runtime (settings, token validation
- * keys, storage clients) once per process, as a Functions worker does, so a second connector stack
- * in the same process would talk to the first one's closed servers. The child also needs the dev
- * certificate through NODE_EXTRA_CA_CERTS, which Node reads only at process start.
- */
-async function runInChild(protocol: NotificationBenchProtocol, mode: 'on' | 'off', context: BenchContext): Promise<Measured> {
-  const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
-  const child = spawn(process.execPath, [__filename, CHILD_FLAG, protocol.name, mode], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  let errors = '';
-  let partial = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.startsWith('log ')) context.log(line.slice(4));
-      else if (line.startsWith('result ')) output = line.slice(7);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (partial.startsWith('result ')) output = partial.slice(7);
-  if (code !== 0 || !output) throw new Error(`notification latency bench (${protocol.name}, ${mode}) exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  return JSON.parse(output) as Measured;
+function settingsOf(notifications: boolean): { readonly messages: number; readonly intervalInMs: number } {
+  return notifications ? { messages: envNumber('NOTIFY_BENCH_MESSAGES', 40), intervalInMs: 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2) } : { messages: envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6), intervalInMs: 10_000 };
 }
 
-function settingsOf(): { onMessages: number; onInterval: number; offMessages: number } {
-  return { onMessages: envNumber('NOTIFY_BENCH_MESSAGES', 40), onInterval: 1000 / envNumber('NOTIFY_BENCH_RATE_PER_SECOND', 2), offMessages: envNumber('NOTIFY_BENCH_OFF_MESSAGES', 6) };
-}
-
+/** Each mode in its own process: the host runs the functions in-process, and their per-process caches belong to one stack. */
 async function measureBoth(protocol: NotificationBenchProtocol, context: BenchContext): Promise<BenchResult> {
-  const { onMessages, onInterval, offMessages } = settingsOf();
-  const on = await runInChild(protocol, 'on', context);
-  const off = await runInChild(protocol, 'off', context);
+  const on = await runInChild(protocol, true, context);
+  const off = await runInChild(protocol, false, context);
+  const onSettings = settingsOf(true);
   return {
     metrics: [...metricsOf('notifications on:', on, true), { name: 'notifications on: scheduled polls during the run', value: on.scheduledRuns, unit: 'jobs' }, ...metricsOf('notifications off:', off, false)],
     notes: [
-      `on: ${onMessages} messages at ${(1000 / onInterval).toFixed(1)}/s; off: ${offMessages} messages, one every 10 s, 1-minute poll interval`,
-      'latency = receiver arrival (signature verified) − message creation through the simulator control API; whole product in the local Functions host; each mode in its own process',
+      `on: ${onSettings.messages} messages at ${(1000 / onSettings.intervalInMs).toFixed(1)}/s; off: ${settingsOf(false).messages} messages, one every 10 s, 1-minute poll interval`,
+      'latency = receiver arrival (signature verified) − message creation through the simulator control API; whole product in the local Functions host',
     ],
   };
 }
 
+const CHILD_FLAG = '--notification-latency-child';
+
+async function runInChild(protocol: NotificationBenchProtocol, notifications: boolean, context: BenchContext): Promise<Measured> {
+  return runBenchChild<Measured>(__filename, [CHILD_FLAG, protocol.name, notifications ? 'on' : 'off'], context, 'notification latency bench');
+}
+
 if (require.main === module && process.argv.includes(CHILD_FLAG)) {
-  const index = process.argv.indexOf(CHILD_FLAG);
-  const protocol = PROTOCOLS[process.argv[index + 1] ?? ''];
-  const mode = process.argv[index + 2];
-  const { onMessages, onInterval, offMessages } = settingsOf();
-  const log: BenchContext = { log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined };
-  const run = !protocol || (mode !== 'on' && mode !== 'off') ? Promise.reject(new Error('unknown protocol or mode')) : mode === 'on' ? measure(protocol, true, onMessages, onInterval, log) : measure(protocol, false, offMessages, 10_000, log);
-  run.then(
-    (result) => {
-      process.stdout.write(`\nresult ${JSON.stringify(result)}\n`);
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  const protocol = PROTOCOLS[process.argv[process.argv.indexOf(CHILD_FLAG) + 1] ?? ''];
+  const notifications = process.argv[process.argv.indexOf(CHILD_FLAG) + 2] === 'on';
+  const { messages, intervalInMs } = settingsOf(notifications);
+  serveBenchChild((context) => (protocol ? measure(protocol, notifications, messages, intervalInMs, context) : Promise.reject(new Error('unknown protocol'))));
 }
 
 function benchmarkFor(protocol: NotificationBenchProtocol): Benchmark {

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { invocationLogger } from '../shared/logging';
+import type { Logger } from '../shared/logging';
 import { receiveGraphLifecycle, receiveGraphNotifications, validationAnswer } from '../shared/notifications/graph-callbacks';
 import type { CallbackResponse } from '../shared/notifications/graph-callbacks';
 import { GRAPH_LIFECYCLE_ROUTE, GRAPH_NOTIFICATION_ROUTE } from '../shared/notifications/graph-adapter';
@@ -21,26 +22,23 @@ async function bodyOf(request: HttpRequest): Promise<string> {
   return text.length > MAX_BODY_CHARS ? '' : text;
 }
 
-// Anonymous by necessity (Graph signs nothing): protected by the per-subscription clientState.
-defineHttpFunction('graph-notifications', {
-  route: GRAPH_NOTIFICATION_ROUTE,
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => {
-    const token = request.query.get('validationToken');
-    if (token !== null) return toHttp(validationAnswer(token));
-    return toHttp(await receiveGraphNotifications(notificationsRuntime().intake, await bodyOf(request), invocationLogger(context)));
-  },
-});
+/** Both endpoints answer Graph's validation handshake first; anonymous by necessity (Graph signs nothing), protected by the per-subscription clientState. */
+function defineGraphCallback(name: string, route: string, receive: (text: string, log: Logger) => Promise<CallbackResponse>): void {
+  defineHttpFunction(name, {
+    route,
+    methods: ['POST'],
+    authLevel: 'anonymous',
+    handler: async (request, context) => {
+      const token = request.query.get('validationToken');
+      if (token !== null) return toHttp(validationAnswer(token));
+      return toHttp(await receive(await bodyOf(request), invocationLogger(context)));
+    },
+  });
+}
 
-defineHttpFunction('graph-lifecycle', {
-  route: GRAPH_LIFECYCLE_ROUTE,
-  methods: ['POST'],
-  authLevel: 'anonymous',
-  handler: async (request, context) => {
-    const token = request.query.get('validationToken');
-    if (token !== null) return toHttp(validationAnswer(token));
-    const runtime = notificationsRuntime();
-    return toHttp(await receiveGraphLifecycle({ subscriptions: runtime.subscriptions, queue: runtime.lifecycleQueue }, await bodyOf(request), invocationLogger(context)));
-  },
+defineGraphCallback('graph-notifications', GRAPH_NOTIFICATION_ROUTE, (text, log) => receiveGraphNotifications(notificationsRuntime().intake, text, log));
+
+defineGraphCallback('graph-lifecycle', GRAPH_LIFECYCLE_ROUTE, (text, log) => {
+  const runtime = notificationsRuntime();
+  return receiveGraphLifecycle({ subscriptions: runtime.subscriptions, queue: runtime.lifecycleQueue }, text, log);
 });

@@ -53,7 +53,7 @@ const markerCodec: EntityCodec<TriggerMarker> = {
 export type TriggerOutcome = 'queued' | 'followUpQueued' | 'alreadyQueued';
 
 /** Default delay of a follow-up queued while a sync runs: long enough for a burst to land. */
-export const DEFAULT_FOLLOW_UP_DELAY_IN_MS = 3_000;
+export const DEFAULT_FOLLOW_UP_DELAY_IN_MS = 1_000;
 
 /** What the job got when its sync started; pass it back when the sync ends. */
 export interface RunningMarker {

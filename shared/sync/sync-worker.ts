@@ -205,7 +205,8 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   if (isLeaseHeld(acquired)) {
     // A scheduled poll is redundant while another worker syncs the mailbox; a continuation must not be lost.
     const requeue = job.reason !== 'scheduled';
-    if (requeue) await deps.jobs.enqueue({ ...job, enqueuedAt: now().toISOString() }, { delayInMs: jitter() });
+    // A notification's follow-up waits for a sync that is usually nearly done: it comes back sooner, to keep push latency low.
+    if (requeue) await deps.jobs.enqueue({ ...job, enqueuedAt: now().toISOString() }, { delayInMs: job.reason === 'notification' ? Math.min(1_000, jitter()) : jitter() });
     log?.info('Mailbox is being synced by another worker', { requeued: requeue });
     return { kind: 'leaseHeld', requeued: requeue };
   }

@@ -1,10 +1,12 @@
 import { invocationLogger } from '../shared/logging';
+import { registerEwsPushAdapter } from '../shared/notifications/ews-push-composition';
 import { registerGraphNotifications } from '../shared/notifications/graph-registration';
 import { handleLifecycleEvent, InvalidLifecycleMessageError, NOTIFICATION_LIFECYCLE_QUEUE, parseLifecycleMessage } from '../shared/notifications/lifecycle';
 import { notificationsRuntime } from '../shared/notifications/notifications-composition';
 import { defineStorageQueueFunction } from '../shared/runtime/function-registry';
 
 registerGraphNotifications();
+registerEwsPushAdapter();
 
 defineStorageQueueFunction('notification-lifecycle', {
   queueName: NOTIFICATION_LIFECYCLE_QUEUE,

@@ -50,6 +50,7 @@ export const BENCHMARK_SUITES: readonly (() => Promise<readonly Benchmark[]>)[] 
   async () => (await import('./cold-start-bench.js')).benchmarks,
   async () => (await import('./graph-simulator/bench.js')).benchmarks,
   async () => (await import('./graph-sync-bench.js')).benchmarks,
+  async () => (await import('./notification-latency-bench.js')).benchmarks,
 ];
 
 interface RecordedMetric extends BenchMetric {

@@ -9,9 +9,7 @@
  * every TableClient call the app makes), queue messages, and EWS calls per folder (exactly one
  * SyncFolderItems each, no GetItem).
  */
-import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { QueueClient } from '@azure/storage-queue';
 import { TableClient } from '@azure/data-tables';
 import type { Benchmark, BenchContext, BenchResult } from './bench';
@@ -23,8 +21,7 @@ import { SYNC_SCHEDULE_TABLE } from '../shared/storage/sync-schedule-repository'
 import { useSyncOverrides } from '../shared/sync/sync-composition';
 import { SYNC_JOBS_QUEUE } from '../shared/sync/sync-jobs';
 import { startConnectorStack, type ConnectorStack } from '../test/support/connector-stack';
-import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
-import { projectRoot } from './project-paths';
+import { runBenchChild, serveBenchChild } from './bench-child';
 
 const MASTER_KEY = 'idle-bench-master-key';
 const SVC = 'svc@idle.bench';
@@ -232,41 +229,10 @@ async function measure(context: BenchContext): Promise<BenchResult> {
  * through NODE_EXTRA_CA_CERTS read at process start: the measurement runs in a child process that has it.
  */
 async function run(context: BenchContext): Promise<BenchResult> {
-  const cert = await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs'));
-  const child = spawn(process.execPath, [__filename, '--idle-tick-child'], { env: { ...process.env, NODE_EXTRA_CA_CERTS: devTrustBundle(cert) }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let result: string | undefined;
-  let errors = '';
-  let pending = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    // Whole lines only (a chunk may end mid-line). The app's own log lines (the minute summary) reach
-    // stdout too: only 'log ' lines and the 'result ' line are ours.
-    const lines = (pending + chunk.toString('utf8')).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.startsWith('log ')) context.log(line.slice(4));
-      else if (line.startsWith('result ')) result = line.slice(7);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-4000)));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`idle tick bench exited with ${code}: ${errors.split('\n').filter((line) => !line.startsWith('WARNING')).join('\n')}`);
-  if (pending.startsWith('result ')) result = pending.slice(7);
-  if (result === undefined) throw new Error('idle tick bench printed no result');
-  return JSON.parse(result) as BenchResult;
+  return runBenchChild<BenchResult>(__filename, ['--idle-tick-child'], context, 'idle tick bench');
 }
 
-if (require.main === module && process.argv.includes('--idle-tick-child')) {
-  measure({ log: (message) => process.stdout.write(`log ${message}\n`), collectGarbage: () => undefined }).then(
-    (result) => {
-      process.stdout.write(`\nresult ${JSON.stringify(result)}\n`);
-      process.exit(0);
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module && process.argv.includes('--idle-tick-child')) serveBenchChild(measure);
 
 export const benchmarks: Benchmark[] = [
   { name: 'idle-tick', description: 'scheduler tick + drain through the Functions host, 1,000 idle mailboxes × 2 folders (wall time, Table ops per job, queue messages, EWS calls per folder)', run },

@@ -287,6 +287,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       EWS_DEFAULT_URL: ewsSimulator.url,
       // Graph groups talk to the Graph simulator (same mailbox store as the EWS simulator).
       GRAPH_ENDPOINT: graphSimulator.origin,
+      // The simulators push change notifications to this host.
+      NOTIFICATIONS_CALLBACK_BASE_URL: publicBaseUrl,
       // `LOG_LEVEL=debug npm start` wins over local.settings.json.
       ...(process.env['LOG_LEVEL'] ? { LOG_LEVEL: process.env['LOG_LEVEL'] } : {}),
       ...options.settingsOverrides,

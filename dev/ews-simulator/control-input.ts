@@ -485,7 +485,11 @@ export const controlInput = {
   },
   mailToDeliver: (body: unknown): MailToDeliver => parseWith(mailToDeliver, body),
   faultRule: (body: unknown): NewFaultRule => parseWith(faultRule, body),
+  pushSettings: (body: unknown): { minuteInMs?: number | undefined; callbacksUnreachable?: boolean | undefined } => parseWith(pushSettings, body),
 };
+
+/** How long "a minute" of push StatusFrequency and retries lasts (tests scale it down). */
+const pushSettings = z.strictObject({ minuteInMs: z.number().int().min(10).max(3_600_000).optional(), callbacksUnreachable: z.boolean().optional() });
 
 // ---- query parameters ------------------------------------------------------------------------
 

@@ -255,6 +255,20 @@ async function dispatch(method: string, parts: string[], query: URLSearchParams,
     case 'DELETE faults/:id':
       if (!state.faults.remove(id!)) throw notFound('No such fault rule.');
       return { status: 204, body: null };
+    case 'GET push-subscriptions':
+      return { body: state.subscriptions.push.list() };
+    case 'DELETE push-subscriptions/:id':
+      // Exchange loses push subscriptions on a restart or failover without telling the subscriber.
+      if (!state.subscriptions.push.drop(id!)) throw notFound('No such active push subscription.');
+      return { status: 204, body: null };
+    case 'GET push-settings':
+      return { body: { minuteInMs: state.subscriptions.push.minuteInMs, callbacksUnreachable: state.subscriptions.push.callbacksUnreachable } };
+    case 'PATCH push-settings': {
+      const settings = controlInput.pushSettings(await readJson(req));
+      if (settings.minuteInMs !== undefined) state.subscriptions.push.minuteInMs = settings.minuteInMs;
+      if (settings.callbacksUnreachable !== undefined) state.subscriptions.push.callbacksUnreachable = settings.callbacksUnreachable;
+      return { body: { minuteInMs: state.subscriptions.push.minuteInMs, callbacksUnreachable: state.subscriptions.push.callbacksUnreachable } };
+    }
   }
   throw notFound(`No control route ${method} /${parts.join('/')}`);
 }

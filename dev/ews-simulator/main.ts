@@ -5,7 +5,8 @@
  *   EWS_SIMULATOR_PORT (8445), EWS_SIMULATOR_HOST (127.0.0.1), EWS_SIMULATOR_TLS (0; 1 = https with the dev certificate),
  *   IDENTITY_AUTHORITY_HOST (https://localhost:8444; Bearer tokens are verified against its JWKS),
  *   EWS_SIMULATOR_ITEMS_PER_FOLDER (36), EWS_SIMULATOR_VALIDATE_REQUESTS (0; 1 = schema-validate requests),
- *   EWS_SIMULATOR_STATE_FILE (empty = in memory only; a path = keep the state there across restarts).
+ *   EWS_SIMULATOR_STATE_FILE (empty = in memory only; a path = keep the state there across restarts),
+ *   EWS_SIMULATOR_PUSH_MINUTE_MS (60000; milliseconds per minute of push StatusFrequency and retries).
  */
 import { join } from 'node:path';
 import { devStateDir, ensureDevCertificate } from '../certs';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const authorityHost = setting('IDENTITY_AUTHORITY_HOST', 'https://localhost:8444');
   const itemsPerFolder = Number(setting('EWS_SIMULATOR_ITEMS_PER_FOLDER', '36'));
   const stateFile = setting('EWS_SIMULATOR_STATE_FILE', '');
+  const pushMinuteInMs = Number(setting('EWS_SIMULATOR_PUSH_MINUTE_MS', '60000'));
   const schemaDir = setting('EWS_SIMULATOR_VALIDATE_REQUESTS', '0') === '1' ? ewsSchemaDir() : undefined;
   const tls = useTls ? await ensureDevCertificate(join(devStateDir(projectRoot()), 'certs')) : undefined;
   let summary = '';
@@ -36,6 +38,7 @@ async function main(): Promise<void> {
     identity: { authorityHost },
     ...(schemaDir ? { validateRequests: { schemaDir } } : {}),
     ...(stateFile ? { persistPath: stateFile } : {}),
+    push: { minuteInMs: pushMinuteInMs },
     seed: (store) => {
       const result = demoOrganisationSeed({ itemsPerFolder }).apply(store);
       summary = `${result.itemCount} items in ${result.mailboxes.length} mailboxes`;

@@ -66,6 +66,8 @@ export interface EwsSimulatorOptions {
   readonly maxRequestBodyInBytes?: number;
   /** Accept Negotiate/Kerberos tickets for this HTTP service principal (needs the `kerberos` addon and a KDC: dev/kerberos/kdc.ts). */
   readonly kerberos?: KerberosAcceptorOptions;
+  /** Push subscriptions: milliseconds per StatusFrequency minute (default 60,000; tests scale it down) and a tap on every SendNotification sent. */
+  readonly push?: { readonly minuteInMs?: number; readonly onSend?: (xml: string) => void };
 }
 
 export interface RequestLogEntry {
@@ -149,7 +151,7 @@ export async function startEwsSimulator(options: EwsSimulatorOptions = {}): Prom
   const state: SimulatorState = {
     store,
     faults: new FaultInjector(options.faultSeed ?? 1),
-    subscriptions: new SubscriptionRegistry(store),
+    subscriptions: new SubscriptionRegistry(store, { ...options.push }),
     requestLog: [],
     counters: new Map(),
     requestLogSize: options.requestLogSize ?? 1000,

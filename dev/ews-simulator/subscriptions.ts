@@ -5,17 +5,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { EwsStore, StoreEvent } from './model';
+import { PushNotifier, STORE_TO_EWS, type PushEventType, type PushNotifierOptions } from './push-subscriptions';
 
-export type EventTypeName = 'NewMailEvent' | 'CreatedEvent' | 'DeletedEvent' | 'ModifiedEvent' | 'MovedEvent' | 'CopiedEvent' | 'FreeBusyChangedEvent';
-
-const STORE_TO_EWS: Record<StoreEvent['type'], EventTypeName> = {
-  NewMail: 'NewMailEvent',
-  Created: 'CreatedEvent',
-  Deleted: 'DeletedEvent',
-  Modified: 'ModifiedEvent',
-  Moved: 'MovedEvent',
-  Copied: 'CopiedEvent',
-};
+export type EventTypeName = PushEventType;
 
 export interface QueuedEvent {
   readonly sequence: number;
@@ -46,9 +38,15 @@ export class SubscriptionRegistry {
   private readonly subscriptions = new Map<string, PullSubscription>();
   private readonly unsubscribeStore: () => void;
   private readonly key = randomBytes(16);
+  /** Push subscriptions (SendNotification to the subscriber's URL); see push-subscriptions.ts. */
+  readonly push: PushNotifier;
 
-  constructor(store: EwsStore) {
-    this.unsubscribeStore = store.onChange((event) => this.dispatch(event));
+  constructor(store: EwsStore, pushOptions: PushNotifierOptions = {}) {
+    this.push = new PushNotifier(pushOptions);
+    this.unsubscribeStore = store.onChange((event) => {
+      this.dispatch(event);
+      this.push.record(event);
+    });
   }
 
   create(input: { mailbox: string; owner: string; folderIds: ReadonlySet<string> | 'all'; eventTypes: ReadonlySet<EventTypeName>; timeoutInMinutes: number }): PullSubscription {
@@ -106,6 +104,7 @@ export class SubscriptionRegistry {
   close(): void {
     this.unsubscribeStore();
     this.subscriptions.clear();
+    this.push.close();
   }
 
   private dispatch(event: StoreEvent): void {

@@ -43,6 +43,8 @@ export const RESPONSE_KINDS = {
   batch: { type: undefined, shape: 'batch' },
   error: { type: undefined, shape: 'error' },
   noContent: { type: undefined, shape: 'empty' },
+  subscription: { type: 'subscription', shape: 'entity' },
+  subscriptionCollection: { type: 'subscription', shape: 'collection' },
 } as const;
 export type ResponseKind = keyof typeof RESPONSE_KINDS;
 
@@ -353,6 +355,11 @@ export class GraphApi {
     if (!folder || folder.mailbox !== mailbox.smtpAddress) throw graphErrors.folderNotFound();
     if (expectClass === 'contacts' && !folder.folderClass.startsWith('IPF.Contact')) throw graphErrors.folderNotFound();
     return folder;
+  }
+
+  /** The folder a Graph folder segment (id or well-known name) names in the mailbox (subscription resources). */
+  folderOf(mailbox: Mailbox, segment: string): Folder {
+    return this.folder(mailbox, segment);
   }
 
   private todoList(mailbox: Mailbox, segment: string): Folder {

@@ -21,6 +21,12 @@ interface StructuredTypeDef {
   readonly name: string;
   readonly baseType: string | undefined;
   readonly properties: Map<string, PropertyDef>;
+  /**
+   * An open type that declares nothing (OpenType="true", no properties, no base), such as a change
+   * notification's resourceData: only dynamic properties, so they are not checked. Open types that
+   * declare properties (message is one) stay strict: a property they do not declare is a typo here.
+   */
+  readonly open?: boolean;
 }
 
 interface EnumTypeDef {
@@ -101,7 +107,7 @@ export class CsdlSchema {
           for (const p of elements(type, 'Property')) properties.set(p.getAttribute('Name')!, { type: this.qualify(p.getAttribute('Type')!), nullable: p.getAttribute('Nullable') !== 'false', navigation: false });
           for (const p of elements(type, 'NavigationProperty')) properties.set(p.getAttribute('Name')!, { type: this.qualify(p.getAttribute('Type')!), nullable: p.getAttribute('Nullable') !== 'false', navigation: true });
           const base = type.getAttribute('BaseType');
-          this.types.set(name, { kind, name, baseType: base ? this.qualify(base) : undefined, properties });
+          this.types.set(name, { kind, name, baseType: base ? this.qualify(base) : undefined, properties, ...(type.getAttribute('OpenType') === 'true' && properties.size === 0 && !base ? { open: true } : {}) });
         }
       }
     }
@@ -180,7 +186,9 @@ export class CsdlSchema {
     const record = value as Record<string, unknown>;
     let type = declared;
     const odataType = record['@odata.type'];
-    if (odataType !== undefined) {
+    // An open type's @odata.type names the dynamic content (Graph: "#Microsoft.Graph.Message" in resourceData), not a CSDL type.
+    if (odataType !== undefined && declared.open && typeof odataType !== 'string') out.push({ path: `${path}['@odata.type']`, message: 'annotation values are strings' });
+    if (odataType !== undefined && !declared.open) {
       const named = typeof odataType === 'string' && odataType.startsWith('#') ? odataType.slice(1) : undefined;
       const actual = named ? this.types.get(named) : undefined;
       if (!named || !actual || actual.kind === 'enum') out.push({ path: `${path}['@odata.type']`, message: `unknown type ${JSON.stringify(odataType)}` });
@@ -204,6 +212,7 @@ export class CsdlSchema {
       }
       if (key.includes('@')) continue; // property annotations (name@odata.type, ...)
       const property = this.property(type, key);
+      if (!property && type.open) continue;
       if (!property) {
         out.push({ path: `${path}.${key}`, message: `${type.name} has no property ${key}` });
         continue;

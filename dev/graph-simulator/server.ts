@@ -25,6 +25,8 @@ import { handleGraphControlRequest } from './control';
 import { GraphError, graphErrorBody, graphErrors } from './errors';
 import { GraphSimulatorState, type GraphFaultKind } from './state';
 import type { FaultRule } from '../ews-simulator/faults';
+import { GraphSubscriptions, type GraphSubscriptionOptions } from './subscriptions';
+import { handleSubscriptionControl, isSubscriptionControlPath } from './subscriptions-control';
 
 export const GRAPH_PATH = '/v1.0';
 export const GRAPH_CONTROL_PREFIX = '/_graph';
@@ -58,6 +60,8 @@ export interface GraphSimulatorOptions {
   readonly deltaTokenKey?: Buffer;
   /** Keep at most this many request-log entries (default 1000). */
   readonly requestLogSize?: number;
+  /** Change notifications: validation and delivery timeouts, retries, lifetimes (subscriptions.ts). */
+  readonly subscriptions?: GraphSubscriptionOptions;
 }
 
 export interface GraphSimulator {
@@ -71,6 +75,8 @@ export interface GraphSimulator {
   readonly store: EwsStore;
   readonly faults: FaultInjector<GraphFaultKind>;
   readonly state: GraphSimulatorState;
+  /** Change-notification subscriptions and their delivery log. */
+  readonly subscriptions: GraphSubscriptions;
   /** Every delta token issued so far (for one mailbox, or all) answers 410 SyncStateNotFound. */
   expireDeltaTokens(mailbox?: string): void;
   /** false: the mailbox answers 404 MailboxNotEnabledForRESTAPI. */
@@ -100,7 +106,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   const auth = new GraphAuthenticator(store, { jwksUri });
   let origin = '';
   const api = new GraphApi(state, auth, () => `${origin}${GRAPH_PATH}`);
-  const endpoint = new GraphEndpoint(state, auth, api, options.concurrencyRetryAfterInSeconds ?? 1);
+  const subscriptions = new GraphSubscriptions(state, api, options.subscriptions);
+  const endpoint = new GraphEndpoint(state, auth, api, options.concurrencyRetryAfterInSeconds ?? 1, subscriptions);
   // The store's control API expects the EWS simulator's state; only its store routes are meaningful here.
   const storeControlState: SimulatorState = { store, faults: new FaultInjector(1), subscriptions: new SubscriptionRegistry(store), requestLog: [], counters: new Map(), requestLogSize: 0 };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
@@ -114,6 +121,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === GRAPH_PATH || path.startsWith(`${GRAPH_PATH}/`)) return endpoint.handle(req, res);
+    if (isSubscriptionControlPath(path)) return handleSubscriptionControl(req, res, subscriptions);
     if (path === GRAPH_CONTROL_PREFIX || path.startsWith(`${GRAPH_CONTROL_PREFIX}/`)) return handleGraphControlRequest(req, res, state);
     if (path === STORE_CONTROL_PREFIX || path.startsWith(`${STORE_CONTROL_PREFIX}/`)) {
       if (/^\/_simulator\/(faults|requests|counters)/.test(path)) {
@@ -130,6 +138,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   } catch (error) {
     state.close();
+    subscriptions.close();
     storeControlState.subscriptions.close();
     throw error;
   }
@@ -144,6 +153,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     store,
     faults: state.faults,
     state,
+    subscriptions,
     expireDeltaTokens: (mailbox) => state.expireDeltaTokens(mailbox),
     setRestEnabled: (mailbox, enabled) => {
       const key = store.getMailbox(mailbox)?.smtpAddress ?? mailbox.toLowerCase();
@@ -152,6 +162,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     },
     close: async () => {
       state.close();
+      subscriptions.close();
       storeControlState.subscriptions.close();
       await closeServer(server);
     },
@@ -180,6 +191,7 @@ class GraphEndpoint {
     private readonly auth: GraphAuthenticator,
     private readonly api: GraphApi,
     private readonly concurrencyRetryAfterInSeconds: number,
+    private readonly subscriptions: GraphSubscriptions,
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -202,6 +214,11 @@ class GraphEndpoint {
         const responses = await this.batch(body, caller, requestId, url.origin);
         this.send(res, { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' }, body: { responses }, kind: 'batch' }, requestId, clientRequestId);
         return log('batch', 200, { appId: caller.appId });
+      }
+      if (/^\/subscriptions(\/|$)/i.test(path)) {
+        const handled = await this.subscriptions.handle(method, path.split('/').filter(Boolean), body, caller);
+        this.send(res, handled.response, requestId, clientRequestId);
+        return log(handled.operation, handled.response.status, { appId: caller.appId, ...(handled.mailbox ? { mailbox: handled.mailbox } : {}) });
       }
       const response = await this.execute({ method, path, query: url.searchParams, headers, body }, caller, req);
       if (response === 'reset') return log('connectionReset', 0, { appId: caller.appId, fault: 'connectionReset' });

@@ -1,4 +1,5 @@
 import { appConfig } from '../config';
+import { NotificationSubscriptionsRepository } from '../notifications/subscription-records';
 import type { AppConfig } from '../config';
 import { createAdminTokenValidator } from '../auth/admin-token';
 import { acquireAppOnlyToken } from '../auth/app-only-token';
@@ -45,6 +46,7 @@ export function createAdminDependencies(config: AppConfig): AdminDependencies {
     audit: new AuditRepository(storage),
     deliveryStatus: new DeliveryStatusRepository(storage),
     syncProgress: new SyncStateRepository(storage),
+    notificationSubscriptions: new NotificationSubscriptionsRepository(storage),
     vault,
     groupData: new GroupDataStore(storage),
     batchBlobs: new BatchBlobStore(createBatchContainerClient(config.storage, credential)),

@@ -5,6 +5,7 @@ import type { SecretStore } from '../secrets/secret-store';
 import type { AuditRepository, DeliveryStatusRepository, GroupsRepository, MailboxesRepository, TenantsRepository } from '../storage';
 import type { GroupDataStore } from '../storage/group-data-store';
 import type { SyncStateRepository } from '../storage/sync-state-repository';
+import type { NotificationSubscriptionsRepository } from '../notifications/subscription-records';
 import type { ConnectionTester } from './connection-test';
 import type { DelegatedUsersRepository } from '../storage/delegated-users-repository';
 import type { MailboxFolderAccess } from '../sync/folder-access';
@@ -29,6 +30,8 @@ export interface AdminDependencies {
   readonly deliveryStatus: Pick<DeliveryStatusRepository, 'find'>;
   /** Read-only here: written by the sync engine, shown on the mailbox. */
   readonly syncProgress: Pick<SyncStateRepository, 'readProgress'>;
+  /** Read-only here: the mailbox's change-notification subscriptions (shared/notifications), shown on the mailbox. */
+  readonly notificationSubscriptions?: Pick<NotificationSubscriptionsRepository, 'listMailbox'>;
   readonly vault: CredentialVault;
   /** Group deletion: the group's sync, delivery and consent rows in other tables. */
   readonly groupData: Pick<GroupDataStore, 'delegatedUsersOf' | 'removeAll'>;

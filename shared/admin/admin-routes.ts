@@ -11,6 +11,7 @@ import { credentialBodyProblems, setGroupCredentials } from './credential-servic
 import { createGroup, createGroupBodyProblems, deleteGroup, groupPath, listGroups, loadGroup, updateGroup, updateGroupBodyProblems } from './group-service';
 import { createMailbox, deleteMailbox, importMailboxes, listMailboxes, listMailboxFolders, loadMailbox, mailboxBodyProblems, mailboxPath, updateMailbox } from './mailbox-service';
 import { auditView, credentialView, groupView, mailboxView, tenantView } from './representations';
+import { mailboxNotificationStatus } from '../notifications/notification-status';
 import {
   auditEntryResponse,
   connectionTestRequest,
@@ -396,8 +397,11 @@ export const mailboxRoutes: readonly AdminRoute[] = [
         responses: { 200: { description: 'The mailbox with its sync progress (ETag header set).', schema: mailboxResponse }, 404: notFound, ...common },
         handle: async ({ deps, principal, params }) => {
           const mailbox = await loadMailbox(deps, principal, params.tenantId, params.groupId, params.mailbox);
-          const progress = await deps.syncProgress.readProgress(params.tenantId, params.groupId, mailbox.smtpAddress);
-          return { status: 200, body: mailboxView(mailbox, progress), etag: mailbox.etag };
+          const [progress, subscriptions] = await Promise.all([
+            deps.syncProgress.readProgress(params.tenantId, params.groupId, mailbox.smtpAddress),
+            deps.notificationSubscriptions?.listMailbox(params.tenantId, params.groupId, mailbox.smtpAddress) ?? [],
+          ]);
+          return { status: 200, body: mailboxView(mailbox, progress, mailboxNotificationStatus(subscriptions, deps.now())), etag: mailbox.etag };
         },
       }),
       operation({

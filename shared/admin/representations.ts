@@ -1,5 +1,6 @@
 import type { AuditRecord, DeliveryStatusRecord, GroupRecord, MailboxRecord, TenantRecord } from '../storage';
 import type { MailboxSyncProgress } from '../storage/sync-state-repository';
+import type { MailboxNotificationStatus } from '../notifications/notification-status';
 import { groupProtocol } from '../storage/records';
 import type { AuditEntryResponse, CredentialStateResponse, GroupResponse, MailboxResponse, TenantResponse } from './schemas';
 
@@ -72,7 +73,7 @@ export function groupView(group: GroupRecord, defaultEwsUrl: string, delivery?: 
   };
 }
 
-export function mailboxView(mailbox: MailboxRecord, progress?: MailboxSyncProgress): MailboxResponse {
+export function mailboxView(mailbox: MailboxRecord, progress?: MailboxSyncProgress, notifications?: MailboxNotificationStatus): MailboxResponse {
   return {
     smtpAddress: mailbox.smtpAddress,
     ...(mailbox.displayName !== undefined ? { displayName: mailbox.displayName } : {}),
@@ -94,6 +95,7 @@ export function mailboxView(mailbox: MailboxRecord, progress?: MailboxSyncProgre
           },
         }
       : {}),
+    ...(notifications ? { notifications: { ...notifications } } : {}),
     createdAt: mailbox.createdAt,
     updatedAt: mailbox.updatedAt,
   };

@@ -392,6 +392,15 @@ export const mailboxResponse = z
       })
       .optional()
       .meta({ description: 'Progress of the running sync (GET of one mailbox only; absent before the first run).' }),
+    notifications: z
+      .strictObject({
+        protocol: z.enum(['graph', 'ews']),
+        state: z.enum(['active', 'renewing', 'failed', 'unsupported']).meta({ description: "The worst state among the mailbox's subscriptions. active: changes arrive within seconds and the mailbox is polled only at the safety interval; anything else: polled at the group's interval." }),
+        lastNotificationAt: z.string().optional(),
+        expiresAt: z.string().optional().meta({ description: 'The earliest subscription expiry (renewed well before).' }),
+      })
+      .optional()
+      .meta({ description: 'Change notifications of the mailbox (GET of one mailbox only; absent when notifications are off or not set up yet). docs/notifications.md.' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

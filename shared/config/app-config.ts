@@ -56,6 +56,16 @@ export interface AppConfig {
   readonly delivery: { readonly maxAttempts: number; readonly retryBaseDelayInSeconds: number; readonly webhookTimeoutInMs: number };
   /** Write-back: how long finished operations are kept (docs/write-back.md). */
   readonly write: { readonly operationRetentionDays: number };
+  /** Change notifications (shared/notifications, docs/notifications.md). */
+  readonly notifications: {
+    readonly enabled: boolean;
+    /** Origin of the notification callbacks, without a trailing slash. */
+    readonly callbackBaseUrl: string;
+    readonly safetyPollIntervalInMs: number;
+    /** EWS push StatusFrequency (minutes) and the length of its minute (tests scale it with the simulator's). */
+    readonly ewsStatusFrequencyInMinutes: number;
+    readonly ewsMinuteInMs: number;
+  };
   readonly operations: {
     readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
     readonly summaryIntervalInSeconds: number;
@@ -113,6 +123,12 @@ const settingsSchema = z
     LOG_SUMMARY_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(Number(defaultOf('LOG_SUMMARY_INTERVAL_SECONDS'))),
     TELEMETRY_EXPORTER: z.enum(['auto', 'azureMonitor', 'console', 'otlp', 'none']).default('auto'),
     ALERT_PERSISTENT_FAILURE_MINUTES: z.coerce.number().int().min(10).max(10_080).default(Number(defaultOf('ALERT_PERSISTENT_FAILURE_MINUTES'))),
+    NOTIFICATIONS_ENABLED: z.enum(['true', 'false'], { error: "must be 'true' or 'false'" }).default('true'),
+    NOTIFICATIONS_CALLBACK_BASE_URL: anyHttpUrl.optional(),
+    // Fractions of a minute let tests and benchmarks see the safety poll; production wants minutes.
+    NOTIFICATIONS_SAFETY_POLL_MINUTES: z.coerce.number().min(0.05).max(1440).default(Number(defaultOf('NOTIFICATIONS_SAFETY_POLL_MINUTES'))),
+    EWS_PUSH_STATUS_FREQUENCY_MINUTES: z.coerce.number().int().min(1).max(1440).default(Number(defaultOf('EWS_PUSH_STATUS_FREQUENCY_MINUTES'))),
+    EWS_PUSH_MINUTE_MS: z.coerce.number().int().min(100).max(60_000).default(Number(defaultOf('EWS_PUSH_MINUTE_MS'))),
   })
   .superRefine((s, ctx) => {
     if (!s.AzureWebJobsStorage && !s.AzureWebJobsStorage__accountName) {
@@ -186,6 +202,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       webhookTimeoutInMs: s.DELIVERY_WEBHOOK_TIMEOUT_MS,
     },
     write: { operationRetentionDays: s.WRITE_OPERATION_RETENTION_DAYS },
+    notifications: {
+      enabled: s.NOTIFICATIONS_ENABLED === 'true',
+      callbackBaseUrl: (s.NOTIFICATIONS_CALLBACK_BASE_URL ?? s.PUBLIC_BASE_URL).replace(/\/+$/, ''),
+      safetyPollIntervalInMs: Math.round(s.NOTIFICATIONS_SAFETY_POLL_MINUTES * 60_000),
+      ewsStatusFrequencyInMinutes: s.EWS_PUSH_STATUS_FREQUENCY_MINUTES,
+      ewsMinuteInMs: s.EWS_PUSH_MINUTE_MS,
+    },
     operations: {
       logLevel: s.LOG_LEVEL,
       summaryIntervalInSeconds: s.LOG_SUMMARY_INTERVAL_SECONDS,

@@ -50,18 +50,24 @@ export class SyncScheduleRepository {
    * True for exactly one caller per interval, even when several instances race.
    */
   async tryClaim(tenantId: string, groupId: string, now: Date, intervalInMs: number): Promise<boolean> {
+    return (await this.claim(tenantId, groupId, now, intervalInMs)).claimed;
+  }
+
+  /** tryClaim, also saying when the group was claimed before (the safety poll of notified mailboxes counts from it). */
+  async claim(tenantId: string, groupId: string, now: Date, intervalInMs: number): Promise<{ readonly claimed: boolean; readonly previous?: Date }> {
     const row: ScheduleRow = { tenantId, groupId, lastScheduledAt: now.toISOString() };
     const existing = await this.#table.find(scheduleKey(tenantId, groupId));
+    const previous = existing ? new Date(existing.lastScheduledAt) : undefined;
     try {
       if (!existing) {
         await this.#table.create(row);
-        return true;
+        return { claimed: true };
       }
-      if (now.getTime() - new Date(existing.lastScheduledAt).getTime() < intervalInMs) return false;
+      if (now.getTime() - new Date(existing.lastScheduledAt).getTime() < intervalInMs) return { claimed: false };
       await this.#table.replace(row, existing.etag);
-      return true;
+      return { claimed: true, ...(previous ? { previous } : {}) };
     } catch (error) {
-      if (error instanceof EntityConflictError || error instanceof PreconditionFailedError) return false;
+      if (error instanceof EntityConflictError || error instanceof PreconditionFailedError) return { claimed: false };
       throw error;
     }
   }

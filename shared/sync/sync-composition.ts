@@ -35,6 +35,8 @@ import type { GroupRecord } from '../storage/records';
 import type { SchedulerDependencies } from './scheduler';
 import { SYNC_JOBS_QUEUE, storageSyncJobQueue } from './sync-jobs';
 import type { DelegatedCredentialsRefused, SyncLimits, SyncWorkerDependencies } from './sync-worker';
+import { NotificationSyncTrigger } from '../notifications/sync-trigger';
+import { NotificationSubscriptionsRepository } from '../notifications/subscription-records';
 
 export interface SyncRuntime {
   readonly scheduler: SchedulerDependencies;
@@ -111,6 +113,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
   const tenants = new TenantsRepository(storage);
   const groups = new GroupsRepository(storage);
   const mailboxes = new MailboxesRepository(storage);
+  const subscriptions = new NotificationSubscriptionsRepository(storage);
   const access: MailboxAccessOptions = {
     environment: config.environment,
     defaultEwsUrl: config.ews.defaultUrl,
@@ -124,7 +127,15 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
   };
   return {
     access,
-    scheduler: { tenants, groups, mailboxes, schedule: new SyncScheduleRepository(storage), jobs },
+    scheduler: {
+      tenants,
+      groups,
+      mailboxes,
+      schedule: new SyncScheduleRepository(storage),
+      jobs,
+      // Healthy notifications slow a mailbox's poll to the safety interval; records exist only while notifications are on.
+      ...(config.notifications.enabled ? { notifications: { safetyIntervalInMs: config.notifications.safetyPollIntervalInMs, listGroup: (t: string, g: string) => subscriptions.listGroup(t, g) } } : {}),
+    },
     worker: {
       tenants: { find: cachedLookup((id: string) => tenants.find(id), config.sync.configCacheTtlInMs) },
       groups: { find: cachedLookup((tenantId: string, groupId: string) => groups.find(tenantId, groupId), config.sync.configCacheTtlInMs) },
@@ -143,6 +154,7 @@ export function createSyncRuntime(config: AppConfig): SyncRuntime {
       onDelegatedCredentialsRefused: markDelegatedUserForReauthentication,
       contactCandidates: new ContactCandidateStore(storage),
       limits: { ...syncLimitsFrom(config.sync), ...overrides.limits },
+      notificationTriggers: new NotificationSyncTrigger(storage, jobs),
     },
   };
 }

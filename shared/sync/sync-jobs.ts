@@ -12,8 +12,11 @@ export const SYNC_JOBS_QUEUE = 'sync-jobs';
 /** Storage queues hide a message for at most 7 days. */
 const MAX_DELAY_IN_SECONDS = 7 * 24 * 3600;
 
-/** `signIn`: a delegated user just signed in (first time or after re-authentication); their mailbox syncs now, not at the next poll. */
-export type SyncJobReason = 'scheduled' | 'continuation' | 'retry' | 'manual' | 'signIn';
+/**
+ * `signIn`: a delegated user just signed in (first time or after re-authentication); their mailbox syncs now, not at the next poll.
+ * `notification`: Exchange pushed a change (shared/notifications/sync-trigger.ts, debounced per mailbox).
+ */
+export type SyncJobReason = 'scheduled' | 'continuation' | 'retry' | 'manual' | 'signIn' | 'notification';
 
 export interface SyncJob {
   readonly version: 1;
@@ -31,7 +34,7 @@ const syncJobSchema = z.object({
   tenantId: z.string().min(1),
   groupId: z.string().min(1),
   mailbox: z.string().min(3).transform((value) => value.toLowerCase()),
-  reason: z.enum(['scheduled', 'continuation', 'retry', 'manual', 'signIn']),
+  reason: z.enum(['scheduled', 'continuation', 'retry', 'manual', 'signIn', 'notification']),
   enqueuedAt: z.string(),
 });
 

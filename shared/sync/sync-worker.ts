@@ -31,6 +31,7 @@ import { OutboxRejectedError, syncMailbox } from './sync-engine';
 import type { SyncStateStore, SyncTotals } from './sync-engine';
 import { newSyncJob } from './sync-jobs';
 import type { SyncJob, SyncJobQueue } from './sync-jobs';
+import type { NotificationSyncTrigger, RunningMarker } from '../notifications/sync-trigger';
 import { recordItemsSynced, recordMailboxSynced, recordPages, recordThrottled } from '../telemetry/metrics';
 
 export interface SyncWorkerDependencies {
@@ -59,6 +60,11 @@ export interface SyncWorkerDependencies {
   readonly onDelegatedCredentialsRefused?: (event: DelegatedCredentialsRefused) => Promise<void>;
   /** Contact-candidate aggregates, for groups with contactCandidates enabled (absent: the feature is off). */
   readonly contactCandidates?: Pick<ContactCandidateStore, 'apply'>;
+  /**
+   * Change notifications: a `notification` job's sync starts (lease and slots held), so a later
+   * notification queues one follow-up (shared/notifications/sync-trigger.ts).
+   */
+  readonly notificationTriggers?: Pick<NotificationSyncTrigger, 'started' | 'finished'>;
 }
 
 /** What the worker needs to know of a delegated user (DelegatedUsersRepository provides it). */
@@ -217,7 +223,8 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   if (isLeaseHeld(acquired)) {
     // A scheduled poll is redundant while another worker syncs the mailbox; a continuation must not be lost.
     const requeue = job.reason !== 'scheduled';
-    if (requeue) await deps.jobs.enqueue({ ...job, enqueuedAt: now().toISOString() }, { delayInMs: jitter() });
+    // A notification's follow-up waits for a sync that is usually nearly done: it comes back sooner, to keep push latency low.
+    if (requeue) await deps.jobs.enqueue({ ...job, enqueuedAt: now().toISOString() }, { delayInMs: job.reason === 'notification' ? Math.min(1_000, jitter()) : jitter() });
     log?.info('Mailbox is being synced by another worker', { requeued: requeue });
     return { kind: 'leaseHeld', requeued: requeue };
   }
@@ -225,6 +232,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
   const progress = progressWriter(deps, job, now);
   const slotsApi = new ConcurrencySlots(deps.leases);
   let slots: Lease[] = [];
+  let notificationMarker: RunningMarker | undefined;
   try {
     const taken = await slotsApi.tryAcquireAll(concurrencyPools(group, job.mailbox, limits, mailbox.delegatedUserObjectId), holder, limits.leaseDurationInMs);
     if (!taken) {
@@ -243,6 +251,8 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       renewedAt = now().getTime();
     };
     const dimensions = { tenantId: job.tenantId, groupId: job.groupId };
+    // Before the first read: a change notified from now on is not covered by this run and needs its own follow-up.
+    if (job.reason === 'notification' && deps.notificationTriggers) notificationMarker = await deps.notificationTriggers.started(job);
     // A mailbox never synced successfully is in its initial sync: the long work worth showing progress for.
     const initial = mailbox.lastSuccessfulSyncAt === undefined;
     try {
@@ -324,6 +334,7 @@ export async function runSyncJob(job: SyncJob, deps: SyncWorkerDependencies): Pr
       return { kind: 'failed', code: failure.code, message: failure.message };
     }
   } finally {
+    if (notificationMarker !== undefined) await deps.notificationTriggers?.finished(notificationMarker).catch(() => undefined);
     await slotsApi.releaseAll(slots).catch(() => undefined);
     await deps.leases.release(lease).catch(() => undefined);
   }

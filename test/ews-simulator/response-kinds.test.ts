@@ -146,7 +146,8 @@ test('every response code in the simulator is produced, and every response messa
   const dailyIds = [...daily.matchAll(/<t:ItemId Id="([^"]+)"/g)].map((m) => `<t:ItemId Id="${m[1]}"/>`).join('');
   await send('DeleteItem daily series', `<m:DeleteItem DeleteType="HardDelete"><m:ItemIds>${dailyIds}</m:ItemIds></m:DeleteItem>`);
   await send('ResolveNames none', '<m:ResolveNames ReturnFullContactData="false"><m:UnresolvedEntry>zzz-nobody</m:UnresolvedEntry></m:ResolveNames>');
-  await send('Subscribe push', '<m:Subscribe><m:PushSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/></t:FolderIds><t:EventTypes><t:EventType>NewMailEvent</t:EventType></t:EventTypes><t:StatusFrequency>1</t:StatusFrequency><t:URL>https://example.net/</t:URL></m:PushSubscriptionRequest></m:Subscribe>');
+  await send('Subscribe push, bad URL', '<m:Subscribe><m:PushSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/></t:FolderIds><t:EventTypes><t:EventType>NewMailEvent</t:EventType></t:EventTypes><t:StatusFrequency>1</t:StatusFrequency><t:URL>ftp://127.0.0.1/</t:URL></m:PushSubscriptionRequest></m:Subscribe>');
+  await send('Subscribe streaming', '<m:Subscribe><m:StreamingSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="inbox"/></t:FolderIds><t:EventTypes><t:EventType>NewMailEvent</t:EventType></t:EventTypes></m:StreamingSubscriptionRequest></m:Subscribe>');
   await send('GetEvents bad watermark', `<m:GetEvents><m:SubscriptionId>${subscription}</m:SubscriptionId><m:Watermark>bogus</m:Watermark></m:GetEvents>`);
   await send('Unsubscribe', `<m:Unsubscribe><m:SubscriptionId>${subscription}</m:SubscriptionId></m:Unsubscribe>`);
   await send('Unsubscribe twice', `<m:Unsubscribe><m:SubscriptionId>${subscription}</m:SubscriptionId></m:Unsubscribe>`);

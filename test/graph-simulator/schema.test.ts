@@ -13,6 +13,7 @@ import { SELECTABLE_PROPERTIES } from '../../dev/graph-simulator/entities';
 import { CsdlSchema, validateCollection, validateErrorBody, type CsdlViolation } from '../../dev/graph-simulator/csdl';
 import { graphSchemaDir } from '../../dev/project-paths';
 import { deltaRound, graphCall, startGraphFixture, type GraphFixture } from './fixture';
+import { startNotificationReceiver } from './notification-receiver';
 
 const schemaDir = graphSchemaDir();
 let f: GraphFixture;
@@ -237,6 +238,24 @@ test('every response kind validates against the Graph v1.0 CSDL', { skip: schema
   check('eventCollection', await graphCall(g, t, `${A}/events?$select=id,changeKey`), 'list events');
   check('contactCollection', await graphCall(g, t, `${A}/contacts`), 'list contacts');
   check('todoTaskCollection', await graphCall(g, t, `${A}/todo/lists/${lists.body.value[0]!.id}/tasks?$expand=linkedResources`), 'list tasks');
+  // Change notifications: the subscription entity, the list, and what is POSTed to the endpoint.
+  const receiver = await startNotificationReceiver();
+  try {
+    const created = await graphCall(g, t, '/subscriptions', { method: 'POST', body: { changeType: 'created,updated,deleted', notificationUrl: `${receiver.url}/n`, lifecycleNotificationUrl: `${receiver.url}/l`, resource: "users/alice@contoso.com/mailFolders('inbox')/messages", expirationDateTime: new Date(Date.now() + 3600_000).toISOString(), clientState: 'schema-test' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    check('subscription', created, 'POST /subscriptions');
+    check('subscription', await graphCall(g, t, `/subscriptions/${String(created.body.id)}`, { method: 'PATCH', body: { expirationDateTime: new Date(Date.now() + 7200_000).toISOString() } }), 'PATCH /subscriptions/{id}');
+    check('subscriptionCollection', await graphCall(g, t, '/subscriptions'), 'GET /subscriptions');
+    f.ews.store.deliverMail({ from: { address: 'x@example.net' }, toRecipients: [{ address: 'alice@contoso.com' }], subject: 'notify me' });
+    await fetch(`${g.controlUrl}/subscriptions/${String(created.body.id)}/lifecycle`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ event: 'missed' }) });
+    const deadline = Date.now() + 5_000;
+    while (receiver.received.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(receiver.received.length >= 2, 'a change and a lifecycle notification arrived');
+    for (const posted of receiver.received) assert.deepEqual(schema.validate(posted.body, 'microsoft.graph.changeNotificationCollection'), [], `${posted.path}: ${JSON.stringify(posted.body)}`);
+    check('noContent', await graphCall(g, t, `/subscriptions/${String(created.body.id)}`, { method: 'DELETE' }), 'DELETE /subscriptions/{id}');
+  } finally {
+    await receiver.close();
+  }
 
   const missing = Object.keys(RESPONSE_KINDS).filter((kind) => !covered.has(kind as ResponseKind));
   assert.deepEqual(missing, [], 'every response kind was produced and validated');

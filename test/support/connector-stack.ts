@@ -45,6 +45,8 @@ export interface ConnectorStackOptions {
     readonly trustIdentityProvider?: boolean;
     /** The simulator accepts Negotiate/Kerberos tickets for this service principal (a KDC from dev/kerberos/kdc.ts). */
     readonly kerberos?: KerberosAcceptorOptions;
+    /** Push subscriptions: milliseconds per StatusFrequency minute (tests scale it down). */
+    readonly pushMinuteInMs?: number;
   };
   /** Starts the Graph simulator over the EWS simulator's store (needs `ews`); GRAPH_ENDPOINT then points at it. */
   readonly graph?: Omit<GraphSimulatorOptions, 'store' | 'identity' | 'tls' | 'seed'>;
@@ -101,7 +103,7 @@ export async function startConnectorStack(options: ConnectorStackOptions): Promi
   const azurite = await startAzurite({ inMemory: true });
   const vault = await startKeyVaultServer({ port: 0, tlsCertificate: tls, tenantId: DEMO_IDENTITY.operatorTenantId, authorityHost: idp.url });
   const ews = options.ews
-    ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}), ...(options.ews.kerberos ? { kerberos: options.ews.kerberos } : {}) })
+    ? await startEwsSimulator({ seed: options.ews.seed, ...(options.ews.trustIdentityProvider ? { identity: { authorityHost: idp.url } } : {}), ...(options.ews.kerberos ? { kerberos: options.ews.kerberos } : {}), ...(options.ews.pushMinuteInMs ? { push: { minuteInMs: options.ews.pushMinuteInMs } } : {}) })
     : undefined;
   const graph = options.graph && ews ? await startGraphSimulator({ ...options.graph, store: ews.store, identity: { authorityHost: idp.url }, tls }) : undefined;
   const settings: Record<string, string> = {

@@ -8,6 +8,7 @@ import type { ChangeItem, SyncedFolder } from '../../shared/delivery/change-batc
 import { MailboxSourceError } from '../../shared/sync/mailbox-source';
 import type { ChangePage, FetchedItem, MailboxSource, SourceChange } from '../../shared/sync/mailbox-source';
 import { scheduleDueGroups } from '../../shared/sync/scheduler';
+import type { NotificationSubscriptionRecord } from '../../shared/notifications/subscription-records';
 import { syncMailbox } from '../../shared/sync/sync-engine';
 import type { SyncStateStore } from '../../shared/sync/sync-engine';
 import type { FolderSyncKey, FolderSyncState, SyncStateVersion, VersionedFolderSyncState } from '../../shared/storage/sync-state-repository';
@@ -204,5 +205,30 @@ describe('scheduler', () => {
     assert.equal(world.jobs.sent.slice(mark2).filter((s) => s.job.groupId === 'due').length, 0);
     await scheduleDueGroups(deps, new Date(now.getTime() + 5 * 60_000));
     assert.equal(world.jobs.sent.slice(mark2).filter((s) => s.job.groupId === 'due').length, 2);
+  });
+
+  it('with healthy notifications a mailbox is polled only at the safety interval; failed ones at the group interval at once', async () => {
+    const [alice, bob] = ALLOWED as [string, string];
+    await world.addGroup('notified', [alice, bob], { pollIntervalMinutes: 1 });
+    const records: NotificationSubscriptionRecord[] = [
+      { protocol: 'graph', tenantId: TENANT, groupId: 'notified', mailbox: alice, folder: 'inbox', resource: 'r', status: 'active', expiresAt: '2030-01-08T00:00:00Z', createdAt: '', updatedAt: '' },
+      { protocol: 'graph', tenantId: TENANT, groupId: 'notified', mailbox: bob, folder: 'inbox', resource: 'r', status: 'active', expiresAt: '2030-01-08T00:00:00Z', createdAt: '', updatedAt: '' },
+    ];
+    const deps = { tenants: world.tenants, groups: world.groups, mailboxes: world.mailboxes, schedule: world.schedule, jobs: world.jobs, notifications: { safetyIntervalInMs: 15 * 60_000, listGroup: async () => records } };
+    const start = new Date('2030-01-01T00:00:00Z');
+    const polled = new Map<string, number>();
+    for (let minute = 0; minute <= 60; minute++) {
+      if (minute === 30) records[1] = { ...records[1]!, status: 'failed' };
+      const mark = world.jobs.sent.length;
+      await scheduleDueGroups(deps, new Date(start.getTime() + minute * 60_000));
+      for (const sent of world.jobs.sent.slice(mark)) if (sent.job.groupId === 'notified') polled.set(`${sent.job.mailbox}@${minute}`, minute);
+    }
+    const minutes = (mailbox: string) => [...polled.keys()].filter((k) => k.startsWith(`${mailbox}@`)).map((k) => Number(k.split('@').pop()));
+    // Alice (healthy): the first claim, then once per 15 minutes.
+    assert.ok(minutes(alice).length >= 4 && minutes(alice).length <= 6, `alice polled at ${minutes(alice).join(',')}`);
+    // Bob: safety polls while healthy, then every minute from the failure on.
+    const bobAfter = minutes(bob).filter((m) => m >= 30);
+    assert.equal(bobAfter.length, 31, `bob polled at ${minutes(bob).join(',')}`);
+    assert.ok(minutes(bob).filter((m) => m < 30).length <= 3);
   });
 });

@@ -118,3 +118,34 @@ export function getItemRequest(context: SoapRequestContext, request: GetItemRequ
     'm:GetItem': { 'm:ItemShape': shape, 'm:ItemIds': { 't:ItemId': request.itemIds.map((id) => ({ '@_Id': xmlValue(id, 'item id') })) } },
   });
 }
+
+export interface SubscribePushRequest {
+  readonly folders: readonly FolderRef[];
+  readonly eventTypes: readonly string[];
+  /** Resume after this watermark (the last one an earlier subscription of the mailbox delivered). */
+  readonly watermark: string | undefined;
+  /** Minutes between keep-alive (StatusEvent) notifications, 1..1440. */
+  readonly statusFrequencyInMinutes: number;
+  /** Callback URL; carries the per-subscription token, so it is never logged. */
+  readonly url: string;
+}
+
+/** Subscribe with PushSubscriptionRequest (Exchange then POSTs SendNotification to `url`). */
+export function subscribePushRequest(context: SoapRequestContext, request: SubscribePushRequest): string {
+  // Key order is element order: BaseSubscriptionRequestType, then PushSubscriptionRequestType.
+  const push: Record<string, XmlObject | string> = {
+    't:FolderIds': mergeFolderIds(request.folders.map((folder) => folderId(context, folder))),
+    't:EventTypes': { 't:EventType': request.eventTypes.map((type) => xmlValue(type, 'event type')) } as unknown as XmlObject,
+  };
+  if (request.watermark !== undefined) push['t:Watermark'] = xmlValue(request.watermark, 'watermark');
+  push['t:StatusFrequency'] = String(request.statusFrequencyInMinutes);
+  push['t:URL'] = xmlValue(request.url, 'callback URL');
+  return soapEnvelope(context, { 'm:Subscribe': { 'm:PushSubscriptionRequest': push } });
+}
+
+/** Folder id elements grouped by name, as XMLBuilder wants repeated children. */
+function mergeFolderIds(ids: readonly XmlObject[]): XmlObject {
+  const merged: Record<string, XmlObject[]> = {};
+  for (const id of ids) for (const [name, value] of Object.entries(id)) (merged[name] ??= []).push(value as XmlObject);
+  return merged;
+}

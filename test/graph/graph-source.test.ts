@@ -89,6 +89,21 @@ describe('Graph mailbox source over recorded responses', () => {
     assert.deepEqual(second.changes.map((c) => [c.type, c.itemId]), [['created', 'm3'], ['created', 'm1']], 'a repeated item appears once per page');
   });
 
+  test('the next page listed ahead (as the engine does) keeps the items of the page before it: none lost', async () => {
+    const graph = fakeGraph((call) => {
+      if (call.url.includes('$skiptoken=abc')) return { body: { value: [message('m3')], '@odata.deltaLink': `${USER}/mailFolders/inbox/messages/delta?$deltatoken=d1` } };
+      if (call.url.includes('/mailFolders/inbox/messages/delta')) return { body: { value: [message('m1'), message('m2')], '@odata.nextLink': `${USER}/mailFolders/inbox/messages/delta?$skiptoken=abc` } };
+      return { status: 404, body: { error: { code: 'ErrorItemNotFound', message: 'no' } } };
+    });
+    const source = createGraphMailboxSource(client(graph.fetchImpl), noSleep);
+    const first = await source.listChanges('inbox', undefined, 2);
+    const second = await source.listChanges('inbox', first.syncState, 2);
+    const firstItems = await source.getItems(first.changes.map((c) => c.itemId));
+    assert.deepEqual(firstItems.map((i) => i.ok && i.item.subject), ['Subject m1', 'Subject m2'], 'the first page\'s messages are delivered');
+    assert.deepEqual((await source.getItems(second.changes.map((c) => c.itemId))).map((i) => i.ok && i.item.subject), ['Subject m3']);
+    assert.equal(graph.calls.length, 2, 'both pages served from the delta pages: no item fetched again');
+  });
+
   test('incremental round: new, changed, read-flag-only and removed entries', async () => {
     const roundStart = Date.parse('2026-02-01T00:00:00Z');
     const state = `${GRAPH_STATE_PREFIX}${roundStart}:/users/${encodeURIComponent(MAILBOX)}/mailFolders/inbox/messages/delta?$deltatoken=d1`;

@@ -11,7 +11,7 @@
  *   PartitionKey protocol~subscriptionId, RowKey 'sub'    index: which record owns the id
  * Both keys are built from base64url parts (table-keys.ts), never raw input.
  */
-import { odata } from '@azure/data-tables';
+import { odata } from '../storage/table-sdk';
 import type { SyncedFolder } from '../delivery/change-batch';
 import { EntityTable } from '../storage/entity-table';
 import type { EntityCodec, EntityKey, Stored } from '../storage/entity-table';

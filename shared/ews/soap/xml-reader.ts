@@ -8,7 +8,12 @@
  * five predefined entities and character references are expanded (saxes refuses others), and
  * the document's size, depth and element count are bounded.
  */
-import { SaxesParser } from 'saxes';
+import type * as Saxes from 'saxes';
+
+// Required on the first read, not when the function files load (cold start, docs/sync.md): the push
+// callback and Autodiscover import this module but parse only when a request comes.
+let saxes: typeof Saxes | undefined;
+const saxesModule = (): typeof Saxes => (saxes ??= require('saxes') as typeof Saxes);
 
 export interface XmlElement {
   /** Local name: `t:Message` → `Message`. */
@@ -50,7 +55,7 @@ function localName(qualified: string): string {
 /** Parses `xml` into its root element. Throws XmlReadError. */
 export function readXml(xml: string, limits: XmlReadLimits = DEFAULT_XML_READ_LIMITS): XmlElement {
   if (xml.length > limits.maxChars) throw new XmlReadError(`The response is ${xml.length} characters; at most ${limits.maxChars} are read.`);
-  const parser = new SaxesParser({ position: false });
+  const parser = new (saxesModule().SaxesParser)({ position: false });
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
   let elements = 0;

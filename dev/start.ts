@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { devStateDir, devTrustBundle, ensureDevCertificate } from './certs';
 import { seedDemoOrganisation } from './demo-organisation';
+import { ensureLocalFunctionKeys } from './functions-host/local-settings';
 import { startLocalStack, type LocalStack } from './local-stack';
 import { projectRoot } from './project-paths';
 import { printWelcome } from './welcome';
@@ -73,7 +74,28 @@ async function main(): Promise<void> {
   });
   stopOnSignals(stack);
   const demo = await seedDemoOrganisation(stack, { log: (line) => console.log(`  ${line}`) });
+  await subscribeToChangesNow(stack, root);
   printWelcome(stack, demo);
+}
+
+/**
+ * The renewal timer creates change-notification subscriptions every 10 minutes (docs/notifications.md);
+ * the demo runs it once now, through the host's admin API as an operator would, so new mail reaches the
+ * receiver within seconds from the start instead of after the first timer run.
+ */
+async function subscribeToChangesNow(stack: LocalStack, root: string): Promise<void> {
+  if (!stack.functionsHost) return;
+  const { keys } = ensureLocalFunctionKeys(join(devStateDir(root), 'functions-host'));
+  try {
+    const response = await fetch(`${stack.functionsHost.url}/admin/functions/notifications-renew`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': keys.masterKey ?? '' },
+      body: JSON.stringify({ input: '' }),
+    });
+    console.log(response.ok ? '  Change notifications: subscriptions requested (the renewal timer keeps them)' : `  Change notifications: the renewal run answered ${response.status}; the timer retries within 10 minutes`);
+  } catch (error) {
+    console.log(`  Change notifications: the renewal run failed (${error instanceof Error ? error.message : String(error)}); the timer retries within 10 minutes`);
+  }
 }
 
 main().catch((error: unknown) => {

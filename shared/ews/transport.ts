@@ -147,6 +147,7 @@ export class RecordingTransport implements IXHRApi {
     xhrApi();
     const controller = new AbortController();
     const timer = deadline(this.#settings.timeoutInMs, controller);
+    const startedAt = performance.now();
     try {
       const response = await this.#inner(controller.signal).xhr(options, progress);
       const headers = normaliseHeaders((response as unknown as { headers?: unknown }).headers);
@@ -160,6 +161,10 @@ export class RecordingTransport implements IXHRApi {
       if (timer.expired()) return this.#refuse({ code: 'Timeout', message: `No complete answer within ${this.#settings.timeoutInMs} ms.` });
       if (isSizeCutOff(thrown)) return this.#refuse({ code: 'ResponseTooLarge', message: `The answer exceeded ${this.#settings.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES} bytes and was cut off.` });
       const failure = describeTransportFailure(thrown);
+      // No HTTP answer and the deadline's time has passed: a timeout, even when a timer inside the
+      // library (NTLM's handshake on Node 22) fails first with an error of its own, before ours fires
+      // (ours is stall-tolerant, so it can fire a little after the wall-clock deadline).
+      if (failure.status === undefined && performance.now() - startedAt >= this.#settings.timeoutInMs) return this.#refuse({ code: 'Timeout', message: `No complete answer within ${this.#settings.timeoutInMs} ms.` });
       this.failure = failure;
       // The library parses a 500's body (ProcessWebException) and throws outside its promise chain when it is not SOAP.
       const refusal = failure.status === 500 ? faultRefusal(failure.bodyText) : undefined;

@@ -25,7 +25,7 @@ import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { answerAdminConsent } from '../support/admin-consent-browser';
 import { eventually } from '../support/eventually';
-import { requestJson } from '../support/http-json';
+import { adminApiCalls } from '../support/http-json';
 import type { JsonResponse } from '../support/http-json';
 
 const d = DEMO_IDENTITY;
@@ -45,15 +45,7 @@ let ewsGroup: string;
 let graphGroup: string;
 const signingSecrets: string[] = [];
 
-async function api(method: string, path: string, body?: unknown, token = adminToken): Promise<JsonResponse> {
-  return requestJson(method, `${stack.settings.PUBLIC_BASE_URL}/api/admin${path}`, { headers: { authorization: `Bearer ${token}` }, body });
-}
-
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await api(method, path, body);
-  assert.ok(response.status >= 200 && response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
-  return response.body;
-}
+const { api, ok } = adminApiCalls(() => stack.settings.PUBLIC_BASE_URL, () => adminToken);
 
 async function createGroup(tenant: string, body: Record<string, unknown>): Promise<string> {
   const group = await ok('POST', `/tenants/${tenant}/groups`, { folders: ['mail'], pollIntervalMinutes: 60, delivery: { kind: 'webhook', url: `${receiver.url}/webhook` }, ...body });

@@ -28,7 +28,7 @@ import type { ConnectorStack } from '../support/connector-stack';
 import { answerAdminConsent } from '../support/admin-consent-browser';
 import { eventually } from '../support/eventually';
 import { freeLoopbackPort } from '../support/free-port';
-import { requestJson } from '../support/http-json';
+import { adminApiCalls, controlCall } from '../support/http-json';
 
 const d = DEMO_IDENTITY;
 const MASTER_KEY = 'notify-e2e-master-key';
@@ -65,17 +65,9 @@ async function startFrontDoor(port: number): Promise<void> {
   frontDoor.close = () => closeServer(server);
 }
 
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await requestJson(method, `${stack.settings.PUBLIC_BASE_URL}/api/admin${path}`, { headers: { authorization: `Bearer ${adminToken}` }, body });
-  assert.ok(response.status >= 200 && response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
-  return response.body;
-}
+const { ok } = adminApiCalls(() => stack.settings.PUBLIC_BASE_URL, () => adminToken);
 
-async function graphControl(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${stack.graph!.controlUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-  return response.status === 204 ? undefined : response.json();
-}
+const graphControl = (method: string, path: string, body?: unknown): Promise<any> => controlCall(stack.graph!.controlUrl, method, path, body);
 
 async function newMail(subject: string): Promise<void> {
   const response = await fetch(`${stack.graph!.storeControlUrl}/mailboxes/${ALICE}/items`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ folder: 'inbox', item: { kind: 'message', subject, from: { address: 'customer@example.net', name: 'Customer' } } }) });

@@ -22,8 +22,7 @@ import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { answerAdminConsent } from '../support/admin-consent-browser';
 import { eventually, resultCode } from '../support/eventually';
-import { requestJson } from '../support/http-json';
-import type { JsonResponse } from '../support/http-json';
+import { adminApiCalls, controlCall } from '../support/http-json';
 
 const d = DEMO_IDENTITY;
 const MASTER_KEY = 'graph-e2e-master-key';
@@ -42,27 +41,11 @@ let adminToken: string;
 let tenantId: string;
 const signingSecrets: string[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<JsonResponse> {
-  return requestJson(method, `${stack.settings.PUBLIC_BASE_URL}/api/admin${path}`, { headers: { authorization: `Bearer ${adminToken}` }, body });
-}
+const { api, ok } = adminApiCalls(() => stack.settings.PUBLIC_BASE_URL, () => adminToken);
 
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await api(method, path, body);
-  assert.ok(response.status >= 200 && response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
-  return response.body;
-}
+const storeControl = (method: string, path: string, body?: unknown): Promise<any> => controlCall(stack.graph!.storeControlUrl, method, path, body);
 
-async function storeControl(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${stack.graph!.storeControlUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-  return response.status === 204 ? undefined : response.json();
-}
-
-async function graphControl(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${stack.graph!.controlUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-  return response.status === 204 ? undefined : response.json();
-}
+const graphControl = (method: string, path: string, body?: unknown): Promise<any> => controlCall(stack.graph!.controlUrl, method, path, body);
 
 function newMail(mailbox: string, subject: string): Promise<{ id: string }> {
   return storeControl('POST', `/mailboxes/${mailbox}/items`, { folder: 'inbox', item: { kind: 'message', subject, from: { address: 'customer@example.net', name: 'Customer' } } });

@@ -20,8 +20,7 @@ import { answerAdminConsent } from '../support/admin-consent-browser';
 import { startConnectorStack } from '../support/connector-stack';
 import type { ConnectorStack } from '../support/connector-stack';
 import { eventually, resultCode } from '../support/eventually';
-import { requestJson } from '../support/http-json';
-import type { JsonResponse } from '../support/http-json';
+import { adminApiCalls, controlCall } from '../support/http-json';
 
 const d = DEMO_IDENTITY;
 const MASTER_KEY = 'linked-e2e-master-key';
@@ -37,21 +36,9 @@ let adminToken: string;
 let tenantId: string;
 const signingSecrets: string[] = [];
 
-async function api(method: string, path: string, body?: unknown): Promise<JsonResponse> {
-  return requestJson(method, `${stack.settings.PUBLIC_BASE_URL}/api/admin${path}`, { headers: { authorization: `Bearer ${adminToken}` }, body });
-}
+const { api, ok } = adminApiCalls(() => stack.settings.PUBLIC_BASE_URL, () => adminToken);
 
-async function ok(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await api(method, path, body);
-  assert.ok(response.status >= 200 && response.status < 300, `${method} ${path}: ${response.status} ${response.text}`);
-  return response.body;
-}
-
-async function storeControl(method: string, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${stack.graph!.storeControlUrl}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-  return response.status === 204 ? undefined : response.json();
-}
+const storeControl = (method: string, path: string, body?: unknown): Promise<any> => controlCall(stack.graph!.storeControlUrl, method, path, body);
 
 async function invoke(name: string, input = ''): Promise<void> {
   const response = await fetch(`${stack.host.url}/admin/functions/${name}`, { method: 'POST', headers: { 'x-functions-key': MASTER_KEY, 'content-type': 'application/json' }, body: JSON.stringify({ input }) });

@@ -1,5 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { sendNotificationResult, MAX_NOTIFICATION_CHARS } from '../shared/ews/soap/push-notification';
+import { boundedText } from '../shared/http/bounded-body';
 import { invocationLogger } from '../shared/logging';
 import { EWS_CALLBACK_ROUTE, handleEwsNotification } from '../shared/notifications/ews-push';
 import { ewsPushCallbackDependencies, registerEwsPushAdapter } from '../shared/notifications/ews-push-composition';
@@ -16,10 +17,8 @@ defineHttpFunction('notifications-ews', {
   authLevel: 'anonymous',
   handler: async (request, context): Promise<HttpResponseInit> => {
     const log = invocationLogger(context);
-    const declared = Number(request.headers.get('content-length') ?? '0');
-    if (declared > MAX_NOTIFICATION_CHARS * 4) return { status: 413 };
-    const body = await request.text();
-    if (body.length > MAX_NOTIFICATION_CHARS) return { status: 413 };
+    const body = await boundedText(request, MAX_NOTIFICATION_CHARS);
+    if (body === undefined) return { status: 413 };
     if (!notificationsRuntime().enabled) {
       // Notifications switched off: Exchange ends the subscription on this answer.
       return { status: 200, headers: { 'content-type': 'text/xml; charset=utf-8' }, body: sendNotificationResult('Unsubscribe') };

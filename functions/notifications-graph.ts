@@ -1,4 +1,5 @@
-import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { HttpResponseInit } from '@azure/functions';
+import { boundedText } from '../shared/http/bounded-body';
 import { invocationLogger } from '../shared/logging';
 import type { Logger } from '../shared/logging';
 import { receiveGraphLifecycle, receiveGraphNotifications, validationAnswer } from '../shared/notifications/graph-callbacks';
@@ -17,11 +18,6 @@ function toHttp(response: CallbackResponse): HttpResponseInit {
   return { status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: response.body } : {}) };
 }
 
-async function bodyOf(request: HttpRequest): Promise<string> {
-  const text = await request.text();
-  return text.length > MAX_BODY_CHARS ? '' : text;
-}
-
 /** Both endpoints answer Graph's validation handshake first; anonymous by necessity (Graph signs nothing), protected by the per-subscription clientState. */
 function defineGraphCallback(name: string, route: string, receive: (text: string, log: Logger) => Promise<CallbackResponse>): void {
   defineHttpFunction(name, {
@@ -31,7 +27,9 @@ function defineGraphCallback(name: string, route: string, receive: (text: string
     handler: async (request, context) => {
       const token = request.query.get('validationToken');
       if (token !== null) return toHttp(validationAnswer(token));
-      return toHttp(await receive(await bodyOf(request), invocationLogger(context)));
+      const body = await boundedText(request, MAX_BODY_CHARS);
+      if (body === undefined) return { status: 413 };
+      return toHttp(await receive(body, invocationLogger(context)));
     },
   });
 }

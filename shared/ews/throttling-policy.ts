@@ -43,17 +43,23 @@ const TRANSIENT_RESPONSE_CODES = new Set([
   'ErrorInternalServerError',
 ]);
 
-export function createThrottlingPolicy(options: ThrottlingPolicyOptions = {}): ThrottlingPolicy {
-  const maxAttempts = options.maxAttempts ?? 5;
+/**
+ * Exponential back-off with "equal jitter" (half fixed, half random, so retries from many mailboxes
+ * spread out), shared by the EWS and Graph policies: the delay after `attempt` failed attempts.
+ */
+export function backOffSchedule(options: Pick<ThrottlingPolicyOptions, 'baseDelayInMs' | 'maxDelayInMs' | 'random'>): (attempt: number) => number {
   const baseDelayInMs = options.baseDelayInMs ?? 1_000;
   const maxDelayInMs = options.maxDelayInMs ?? 300_000;
   const random = options.random ?? Math.random;
-
-  // Exponential with "equal jitter": half fixed, half random, so retries from many mailboxes spread out.
-  const backOff = (attempt: number): number => {
+  return (attempt) => {
     const ceiling = Math.min(maxDelayInMs, baseDelayInMs * 2 ** Math.max(0, attempt - 1));
     return Math.round(ceiling / 2 + (random() * ceiling) / 2);
   };
+}
+
+export function createThrottlingPolicy(options: ThrottlingPolicyOptions = {}): ThrottlingPolicy {
+  const maxAttempts = options.maxAttempts ?? 5;
+  const backOff = backOffSchedule(options);
 
   return {
     decide(error: unknown, attempt: number): RetryDecision {

@@ -156,6 +156,22 @@ function meetingFields(value: Graph.EventMessage & Graph.EventMessageResponse): 
 
 type WithOdata<T> = T & { readonly '@odata.type'?: string; readonly '@odata.etag'?: string };
 
+/** What messages, events and To Do tasks map alike (the same keys in the same place of each item). */
+function sharedFields(
+  value: { categories?: unknown; importance?: unknown; createdDateTime?: unknown; lastModifiedDateTime?: unknown; body?: Graph.NullableOption<Graph.ItemBody>; hasAttachments?: Graph.NullableOption<boolean> },
+  attachments: readonly AttachmentInfo[],
+) {
+  return {
+    categories: categories(value.categories),
+    importance: importance(value.importance),
+    createdAt: isoDate(value.createdDateTime),
+    lastModifiedAt: isoDate(value.lastModifiedDateTime),
+    ...body(value.body),
+    hasAttachments: value.hasAttachments === true,
+    attachments: [...attachments],
+  };
+}
+
 export function messageItem(value: WithOdata<Graph.Message & Graph.EventMessage & Graph.EventMessageResponse>, attachments: readonly AttachmentInfo[] = []): EwsMessage {
   // eventMessage, eventMessageRequest and eventMessageResponse (responses are meeting messages too, as in EWS).
   const meeting = /^#microsoft\.graph\.eventMessage(?:Request|Response)?$/.test(value['@odata.type'] ?? '');
@@ -167,13 +183,7 @@ export function messageItem(value: WithOdata<Graph.Message & Graph.EventMessage 
     parentFolderId: str(value.parentFolderId),
     itemClass: meeting ? meetingClass : 'IPM.Note',
     subject: typeof value.subject === 'string' ? value.subject : undefined,
-    categories: categories(value.categories),
-    importance: importance(value.importance),
-    createdAt: isoDate(value.createdDateTime),
-    lastModifiedAt: isoDate(value.lastModifiedDateTime),
-    ...body(value.body),
-    hasAttachments: value.hasAttachments === true,
-    attachments: [...attachments],
+    ...sharedFields(value, attachments),
     from: emailAddress(value.from),
     sender: emailAddress(value.sender),
     to: emailAddresses(value.toRecipients),
@@ -197,13 +207,7 @@ export function eventItem(value: WithOdata<Graph.Event>, attachments: readonly A
     parentFolderId: undefined,
     itemClass: 'IPM.Appointment',
     subject: typeof value.subject === 'string' ? value.subject : undefined,
-    categories: categories(value.categories),
-    importance: importance(value.importance),
-    createdAt: isoDate(value.createdDateTime),
-    lastModifiedAt: isoDate(value.lastModifiedDateTime),
-    ...body(value.body),
-    hasAttachments: value.hasAttachments === true,
-    attachments: [...attachments],
+    ...sharedFields(value, attachments),
     start: zonedDate(value.start),
     end: zonedDate(value.end),
     isAllDay: bool(value.isAllDay),
@@ -280,13 +284,7 @@ export function todoTaskItem(value: WithOdata<Graph.TodoTask>, attachments: read
     parentFolderId: undefined,
     itemClass: 'IPM.Task',
     subject: typeof value.title === 'string' ? value.title : undefined,
-    categories: categories(value.categories),
-    importance: importance(value.importance),
-    createdAt: isoDate(value.createdDateTime),
-    lastModifiedAt: isoDate(value.lastModifiedDateTime),
-    ...body(value.body),
-    hasAttachments: value.hasAttachments === true,
-    attachments: [...attachments],
+    ...sharedFields(value, attachments),
     dueDate: zonedDate(value.dueDateTime),
     startDate: zonedDate(value.startDateTime),
     completedAt: zonedDate(value.completedDateTime),
